@@ -1,0 +1,178 @@
+//! Durable pull consumers with exactly-once effects. Each (context, policy set) has one
+//! durable consumer, shared by the context's replicas so scale-out gets each event once.
+//! A handler's state change and the inbox row (event id) commit in one transaction, then the
+//! message is acked: a redelivery finds the inbox row and is only acked again. Poison events
+//! go to a dead-letter row after a bounded number of deliveries with backoff.
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull};
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::{Delivered, MSG_ID};
+use crate::nats::{from_header_map, stream_name};
+use crate::store::{Store, Tx};
+
+/// Deliveries before an event that keeps failing is dead-lettered.
+pub const MAX_DELIVERIES: i64 = 5;
+
+/// Why a handler did not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Will never apply (undecodable, violates an invariant): dead-letter at once.
+    #[error("poison event: {0}")]
+    Poison(String),
+    /// Might apply later (database busy, peer down): redeliver with backoff.
+    #[error("transient failure: {0}")]
+    Transient(String),
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        HandlerError::Transient(error.to_string())
+    }
+}
+
+/// A policy set: reacts to events inside the transaction the runtime opens.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync {
+    async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError>;
+}
+
+/// One durable consumer of a context.
+#[derive(Clone)]
+pub struct Subscription {
+    /// Durable consumer name, e.g. `vod_mileage`.
+    pub durable: String,
+    /// The app whose stream is read.
+    pub app: String,
+    /// Subjects, e.g. `vod.payment.PaymentApproved`.
+    pub subjects: Vec<String>,
+    pub handler: Arc<dyn Handler>,
+}
+
+/// Pulls and applies events until `stop` is cancelled; reconnects on broker errors.
+pub async fn run(store: Store, js: jetstream::Context, sub: Subscription, stop: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    while !stop.is_cancelled() {
+        match consume(&store, &js, &sub, &stop).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(%error, durable = sub.durable, "consumer failed; restarting");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.cancelled() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+async fn consume(
+    store: &Store,
+    js: &jetstream::Context,
+    sub: &Subscription,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let stream = js.get_stream(stream_name(&sub.app)).await?;
+    let consumer = stream
+        .get_or_create_consumer(
+            &sub.durable,
+            pull::Config {
+                durable_name: Some(sub.durable.clone()),
+                filter_subjects: sub.subjects.clone(),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(30),
+                max_ack_pending: 1024,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut messages = consumer.messages().await?;
+    loop {
+        let message = tokio::select! {
+            next = messages.next() => next,
+            _ = stop.cancelled() => return Ok(()),
+        };
+        let Some(message) = message else {
+            anyhow::bail!("message stream ended");
+        };
+        let message = message?;
+        let deliveries = message.info().map(|i| i.delivered).unwrap_or(1);
+        let headers = from_header_map(message.headers.as_ref());
+        let delivered = Delivered {
+            id: headers.get(MSG_ID).cloned().unwrap_or_default(),
+            subject: message.subject.to_string(),
+            headers,
+            payload: message.payload.clone(),
+        };
+        match apply(store, sub, &delivered).await {
+            Ok(()) => message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?,
+            Err(HandlerError::Transient(error)) if deliveries < MAX_DELIVERIES => {
+                let delay = Duration::from_millis(100 * 2u64.pow(deliveries as u32));
+                tracing::warn!(error, event = delivered.id, deliveries, "event failed; redelivering");
+                message
+                    .ack_with(AckKind::Nak(Some(delay)))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("nak: {e}"))?;
+            }
+            Err(error) => {
+                tracing::error!(%error, event = delivered.id, deliveries, "event dead-lettered");
+                dead_letter(store, sub, &delivered, &error.to_string(), deliveries).await?;
+                message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+            }
+        }
+    }
+}
+
+/// Applies one event exactly once: inbox row first (a write, so SQLite takes the write lock
+/// up front), then the handler, in one transaction.
+async fn apply(store: &Store, sub: &Subscription, event: &Delivered) -> Result<(), HandlerError> {
+    if event.id.is_empty() {
+        return Err(HandlerError::Poison("event has no Nats-Msg-Id".into()));
+    }
+    let mut tx = store.begin().await?;
+    let fresh = sqlx::query(
+        "INSERT INTO mesh_inbox (event_id, consumer, applied_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(event.id.clone())
+    .bind(sub.durable.clone())
+    .bind(crate::telemetry::now_rfc3339())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if fresh == 0 {
+        tracing::debug!(event = event.id, "event already applied");
+        return Ok(());
+    }
+    sub.handler.handle(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn dead_letter(
+    store: &Store,
+    sub: &Subscription,
+    event: &Delivered,
+    error: &str,
+    deliveries: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO mesh_dead_letters \
+         (event_id, consumer, subject, payload, error, deliveries, failed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(event.id.clone())
+    .bind(sub.durable.clone())
+    .bind(event.subject.clone())
+    .bind(event.payload.to_vec())
+    .bind(error.to_owned())
+    .bind(deliveries)
+    .bind(crate::telemetry::now_rfc3339())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! What a bounded context registers with the mesh: its identity and context-map edges
+//! (RPCs, sync calls, events published and consumed), its migrations, and a start function
+//! that mounts its gRPC services and returns its event subscriptions.
+use std::collections::BTreeMap;
+
+use tonic::service::RoutesBuilder;
+
+use crate::consumer::Subscription;
+use crate::resilience::Peer;
+use crate::store::{Migration, Store};
+
+/// A context's registration, read by the runtime, `mediamesh map` and health.
+#[derive(Debug)]
+pub struct ContextInfo {
+    /// The app, e.g. `vod`.
+    pub app: &'static str,
+    /// The context within the app, e.g. `purchase`.
+    pub name: &'static str,
+    /// core, supporting or general (the seeds' domain ranking).
+    pub role: &'static str,
+    /// Fully qualified gRPC services it serves, with their RPCs.
+    pub services: &'static [(&'static str, &'static [&'static str])],
+    /// Contexts it calls synchronously (`vod.payment`), with the RPC called.
+    pub calls: &'static [(&'static str, &'static str)],
+    /// Events it raises (message names; subject `<app>.<name>.<Event>`).
+    pub publishes: &'static [&'static str],
+    /// Subjects it consumes (`vod.payment.PaymentApproved`).
+    pub consumes: &'static [&'static str],
+    pub migrations: &'static [Migration],
+}
+
+impl ContextInfo {
+    /// `<app>.<context>`, the name used by `--target`, `--peer`, data files and schemas.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.app, self.name)
+    }
+}
+
+/// What the runtime hands a context when it starts.
+pub struct ContextEnv {
+    pub store: Store,
+    pub peers: BTreeMap<String, Peer>,
+}
+
+impl ContextEnv {
+    /// The peer context `id` (`vod.payment`); the runtime resolves every declared call.
+    pub fn peer(&self, id: &str) -> anyhow::Result<Peer> {
+        self.peers
+            .get(id)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no peer registered for {id}"))
+    }
+}
+
+/// What a started context gives back besides its mounted services.
+#[derive(Default)]
+pub struct Started {
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// A bounded context on the mesh.
+#[async_trait::async_trait]
+pub trait Context: Send + Sync {
+    fn info(&self) -> &'static ContextInfo;
+
+    /// Mounts the context's gRPC services on `routes` and returns its subscriptions.
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started>;
+}

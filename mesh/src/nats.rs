@@ -1,0 +1,50 @@
+//! JetStream plumbing: one stream per app (`MEDIAMESH_<APP>`, subjects `<app>.>`, file
+//! storage) and the header conversions.
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+
+/// The stream that holds `app`'s events.
+pub fn stream_name(app: &str) -> String {
+    format!("MEDIAMESH_{}", app.to_ascii_uppercase())
+}
+
+/// Creates the app's stream if it does not exist yet.
+pub async fn ensure_stream(
+    js: &jetstream::Context,
+    app: &str,
+    replicas: usize,
+) -> anyhow::Result<stream::Stream> {
+    let config = stream::Config {
+        name: stream_name(app),
+        subjects: vec![format!("{app}.>")],
+        storage: stream::StorageType::File,
+        num_replicas: replicas,
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    };
+    js.get_or_create_stream(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("jetstream stream {}: {e}", stream_name(app)))
+}
+
+pub fn to_header_map(headers: &BTreeMap<String, String>) -> async_nats::HeaderMap {
+    let mut map = async_nats::HeaderMap::new();
+    for (name, value) in headers {
+        map.insert(name.as_str(), value.as_str());
+    }
+    map
+}
+
+pub fn from_header_map(headers: Option<&async_nats::HeaderMap>) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    if let Some(headers) = headers {
+        for (name, values) in headers.iter() {
+            if let Some(value) = values.first() {
+                map.insert(name.to_string(), value.as_str().to_owned());
+            }
+        }
+    }
+    map
+}

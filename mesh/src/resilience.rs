@@ -1,0 +1,271 @@
+//! Resilient sync calls to a peer context: per-call timeout (sent as `grpc-timeout` too),
+//! retries only for idempotent calls, a circuit breaker and a concurrency limit. When the
+//! breaker is open or the limit is reached the caller answers at once with `UNAVAILABLE` and
+//! `RetryInfo` ("pay later"), never a hang.
+//!
+//! Retries sit above the generated client (the closure rebuilds the request from the prost
+//! message), because tower's `Retry` cannot clone a tonic request body.
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Response, Status};
+
+use crate::error::unavailable;
+
+/// How calls to one peer behave.
+#[derive(Debug, Clone)]
+pub struct CallPolicy {
+    /// Per-attempt deadline (the seeds' Hystrix value: 610 ms).
+    pub timeout: Duration,
+    /// Extra attempts for idempotent calls after a transport failure.
+    pub retries: u32,
+    /// Consecutive failures that open the breaker.
+    pub failure_threshold: u32,
+    /// How long the breaker stays open before one probe call is let through.
+    pub open_for: Duration,
+    /// Calls in flight at once; more are refused at once.
+    pub max_in_flight: usize,
+}
+
+impl Default for CallPolicy {
+    fn default() -> Self {
+        CallPolicy {
+            timeout: Duration::from_millis(610),
+            retries: 1,
+            failure_threshold: 5,
+            open_for: Duration::from_secs(2),
+            max_in_flight: 256,
+        }
+    }
+}
+
+/// A peer context reached over gRPC (in-process mode too: contexts always talk over gRPC).
+#[derive(Clone)]
+pub struct Peer {
+    name: Arc<str>,
+    channel: Channel,
+    policy: CallPolicy,
+    breaker: Arc<Breaker>,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Peer {
+    /// A lazily connected peer at `url` (e.g. `http://127.0.0.1:50051`).
+    pub fn connect(name: &str, url: &str, policy: CallPolicy) -> anyhow::Result<Peer> {
+        let channel = Endpoint::from_shared(url.to_owned())?
+            .connect_timeout(policy.timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(5))
+            .connect_lazy();
+        Ok(Peer {
+            name: name.into(),
+            channel,
+            breaker: Arc::new(Breaker::new(policy.failure_threshold, policy.open_for)),
+            in_flight: Arc::new(Semaphore::new(policy.max_in_flight)),
+            policy,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Fails fast, before the caller does any work, while the breaker is open.
+    pub fn check(&self) -> Result<(), Status> {
+        self.breaker.check().map_err(|retry_after| {
+            unavailable(
+                format!("{} is unavailable (circuit open); try again later", self.name),
+                retry_after,
+            )
+        })
+    }
+
+    /// Wraps a message in a request that carries the deadline and the current trace context.
+    pub fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        request.set_timeout(self.policy.timeout);
+        crate::telemetry::inject_traceparent(request.metadata_mut());
+        request
+    }
+
+    /// Calls the peer. `call` builds and sends the request from a channel; it runs again on
+    /// retry, so it must rebuild the request from a cloned message. Pass `idempotent` only
+    /// when the request carries an idempotency key.
+    pub async fn call<T, F, Fut>(&self, idempotent: bool, call: F) -> Result<T, Status>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<Response<T>, Status>>,
+    {
+        if let Err(retry_after) = self.breaker.admit() {
+            return Err(unavailable(
+                format!("{} is unavailable (circuit open); try again later", self.name),
+                retry_after,
+            ));
+        }
+        let Ok(_permit) = self.in_flight.try_acquire() else {
+            self.breaker.release_probe();
+            return Err(unavailable(
+                format!("{} is overloaded; try again later", self.name),
+                self.policy.open_for,
+            ));
+        };
+        let attempts = if idempotent { 1 + self.policy.retries } else { 1 };
+        let mut last = None;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            let outcome = tokio::time::timeout(self.policy.timeout, call(self.channel.clone())).await;
+            let status = match outcome {
+                Ok(Ok(response)) => {
+                    self.breaker.record(true);
+                    return Ok(response.into_inner());
+                }
+                Ok(Err(status)) if !is_failure(&status) => {
+                    // The peer answered: it is healthy, the answer is the caller's to handle.
+                    self.breaker.record(true);
+                    return Err(status);
+                }
+                Ok(Err(status)) => status,
+                Err(_) => Status::deadline_exceeded(format!(
+                    "{} did not answer within {} ms",
+                    self.name,
+                    self.policy.timeout.as_millis()
+                )),
+            };
+            self.breaker.record(false);
+            tracing::warn!(peer = %self.name, code = ?status.code(), attempt, "peer call failed");
+            let retryable = status.code() == Code::Unavailable;
+            last = Some(status);
+            if !retryable || self.breaker.admit().is_err() {
+                break;
+            }
+        }
+        let status = last.expect("at least one attempt");
+        Err(unavailable(
+            format!("{} is unavailable ({}); try again later", self.name, status.message()),
+            self.policy.open_for,
+        ))
+    }
+}
+
+/// Failures that say the peer is unwell (and count toward opening the breaker).
+fn is_failure(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Unknown | Code::Internal
+    )
+}
+
+/// A count-based circuit breaker: closed -> open after N consecutive failures -> half-open
+/// (one probe) after a cool-down -> closed on success, open again on failure.
+#[derive(Debug)]
+pub struct Breaker {
+    threshold: u32,
+    open_for: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Closed { failures: u32 },
+    Open { until: Instant },
+    HalfOpen { probing: bool },
+}
+
+impl Breaker {
+    pub fn new(threshold: u32, open_for: Duration) -> Breaker {
+        Breaker { threshold, open_for, state: Mutex::new(State::Closed { failures: 0 }) }
+    }
+
+    /// Lets a call through, or says how long until the breaker will try again.
+    pub fn admit(&self) -> Result<(), Duration> {
+        let mut state = self.state.lock().expect("breaker lock");
+        match *state {
+            State::Closed { .. } => Ok(()),
+            State::Open { until } => {
+                let now = Instant::now();
+                if now < until {
+                    Err(until - now)
+                } else {
+                    *state = State::HalfOpen { probing: true };
+                    Ok(())
+                }
+            }
+            State::HalfOpen { probing: true } => Err(self.open_for),
+            State::HalfOpen { probing: false } => {
+                *state = State::HalfOpen { probing: true };
+                Ok(())
+            }
+        }
+    }
+
+    /// Like `admit`, without taking the half-open probe slot.
+    pub fn check(&self) -> Result<(), Duration> {
+        match *self.state.lock().expect("breaker lock") {
+            State::Open { until } if Instant::now() < until => Err(until - Instant::now()),
+            State::HalfOpen { probing: true } => Err(self.open_for),
+            _ => Ok(()),
+        }
+    }
+
+    /// A probe that never ran gives its slot back.
+    fn release_probe(&self) {
+        let mut state = self.state.lock().expect("breaker lock");
+        if let State::HalfOpen { probing: true } = *state {
+            *state = State::HalfOpen { probing: false };
+        }
+    }
+
+    pub fn record(&self, success: bool) {
+        let mut state = self.state.lock().expect("breaker lock");
+        *state = match (*state, success) {
+            (_, true) => State::Closed { failures: 0 },
+            (State::Closed { failures }, false) if failures + 1 < self.threshold => {
+                State::Closed { failures: failures + 1 }
+            }
+            (State::Open { until }, false) => State::Open { until },
+            (_, false) => {
+                tracing::warn!(open_for_ms = self.open_for.as_millis() as u64, "circuit opened");
+                State::Open { until: Instant::now() + self.open_for }
+            }
+        };
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(*self.state.lock().expect("breaker lock"), State::Open { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_threshold_and_probes_after_cool_down() {
+        let breaker = Breaker::new(2, Duration::from_millis(20));
+        breaker.record(false);
+        assert!(breaker.admit().is_ok(), "one failure keeps it closed");
+        breaker.record(false);
+        assert!(breaker.admit().is_err(), "threshold reached: open");
+        std::thread::sleep(Duration::from_millis(25));
+        assert!(breaker.admit().is_ok(), "cool-down over: one probe");
+        assert!(breaker.admit().is_err(), "only one probe at a time");
+        breaker.record(true);
+        assert!(breaker.admit().is_ok(), "probe succeeded: closed");
+    }
+
+    #[test]
+    fn failed_probe_reopens() {
+        let breaker = Breaker::new(1, Duration::from_millis(10));
+        breaker.record(false);
+        std::thread::sleep(Duration::from_millis(15));
+        assert!(breaker.admit().is_ok());
+        breaker.record(false);
+        assert!(breaker.is_open());
+    }
+}

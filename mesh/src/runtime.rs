@@ -1,0 +1,148 @@
+//! Assembles the selected contexts into one running process: stores migrated, JetStream
+//! streams ensured, peers resolved (local contexts are still called over gRPC), services
+//! mounted behind one server, outbox relays and consumers running. Shutdown in the order the
+//! spec gives: health NOT_SERVING, in-flight calls finish, consumers stop, relays flush.
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tonic::service::RoutesBuilder;
+use tonic_health::ServingStatus;
+
+use crate::context::{Context, ContextEnv};
+use crate::resilience::{CallPolicy, Peer};
+use crate::store::{Database, Store};
+
+/// Everything a process needs to run some contexts.
+#[derive(Debug, Clone)]
+pub struct MeshConfig {
+    pub nats_url: String,
+    pub database: Database,
+    /// Where to reach contexts not run here (`vod.payment` -> `http://host:50051`).
+    pub peers: BTreeMap<String, String>,
+    /// Calls in flight per server before it sheds load.
+    pub max_in_flight: usize,
+    pub call_policy: CallPolicy,
+    /// JetStream replicas for streams this process creates (3 under Helm).
+    pub stream_replicas: usize,
+}
+
+/// Runs `contexts` on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: MeshConfig,
+    contexts: Vec<Arc<dyn Context>>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let local = listener.local_addr()?;
+    let nats = async_nats::ConnectOptions::new()
+        .name("mediamesh")
+        .retry_on_initial_connect()
+        .connect(config.nats_url.as_str())
+        .await?;
+    let js = async_nats::jetstream::new(nats.clone());
+    let apps: BTreeSet<&str> = contexts.iter().map(|c| c.info().app).collect();
+    for app in &apps {
+        crate::nats::ensure_stream(&js, app, config.stream_replicas).await?;
+    }
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let mut routes = RoutesBuilder::default();
+    routes.add_service(health_service);
+    crate::server::add_reflection(&mut routes)?;
+
+    let ids: BTreeSet<String> = contexts.iter().map(|c| c.info().id()).collect();
+    let stop_consumers = CancellationToken::new();
+    let stop_relays = CancellationToken::new();
+    let mut consumers = JoinSet::new();
+    let mut relays = JoinSet::new();
+    let mut service_names = Vec::new();
+    for context in &contexts {
+        let info = context.info();
+        let id = info.id();
+        let store = Store::open(&config.database, &id).await?;
+        store.migrate(info.migrations).await?;
+        let mut peers = BTreeMap::new();
+        for (callee, _rpc) in info.calls {
+            let url = peer_url(callee, &ids, &config.peers, local)?;
+            peers.insert((*callee).to_owned(), Peer::connect(callee, &url, config.call_policy.clone())?);
+        }
+        let started = context.start(ContextEnv { store: store.clone(), peers }, &mut routes).await?;
+        for sub in started.subscriptions {
+            consumers.spawn(crate::consumer::run(store.clone(), js.clone(), sub, stop_consumers.clone()));
+        }
+        relays.spawn(crate::outbox::relay(store, js.clone(), id.clone(), stop_relays.clone()));
+        service_names.extend(info.services.iter().map(|(name, _)| *name));
+        tracing::info!(context = id, "context started");
+    }
+
+    let drain = CancellationToken::new();
+    let mut server = tokio::spawn(crate::server::serve(
+        listener,
+        routes.routes(),
+        config.max_in_flight,
+        drain.clone().cancelled_owned(),
+    ));
+    for name in &service_names {
+        health.set_service_status(*name, ServingStatus::Serving).await;
+    }
+    health.set_service_status("", ServingStatus::Serving).await;
+    tracing::info!(addr = %local, contexts = ?ids, "mesh serving");
+
+    tokio::select! {
+        _ = shutdown => {}
+        ended = &mut server => {
+            // The listener failed under us: stop everything else and report it.
+            stop_consumers.cancel();
+            stop_relays.cancel();
+            return match ended {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(error),
+                Err(error) => Err(error.into()),
+            };
+        }
+    }
+    tracing::info!("shutting down: health NOT_SERVING, draining calls");
+    for name in &service_names {
+        health.set_service_status(*name, ServingStatus::NotServing).await;
+    }
+    health.set_service_status("", ServingStatus::NotServing).await;
+    drain.cancel();
+    match tokio::time::timeout(Duration::from_secs(20), server).await {
+        Ok(Ok(Err(error))) => tracing::warn!(%error, "server ended with an error"),
+        Err(_) => tracing::warn!("calls still in flight after 20 s; closing"),
+        _ => {}
+    }
+    stop_consumers.cancel();
+    while consumers.join_next().await.is_some() {}
+    stop_relays.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while relays.join_next().await.is_some() {}
+    })
+    .await;
+    let _ = nats.flush().await;
+    tracing::info!("mesh stopped");
+    Ok(())
+}
+
+/// A local context is called on this process's own address; others at their `--peer` URL.
+fn peer_url(
+    callee: &str,
+    local_ids: &BTreeSet<String>,
+    peers: &BTreeMap<String, String>,
+    local: SocketAddr,
+) -> anyhow::Result<String> {
+    if let Some(url) = peers.get(callee) {
+        return Ok(url.clone());
+    }
+    if local_ids.contains(callee) {
+        let host = if local.ip().is_unspecified() { "127.0.0.1".to_owned() } else { local.ip().to_string() };
+        return Ok(format!("http://{host}:{}", local.port()));
+    }
+    anyhow::bail!("{callee} is not run here: give its address with --peer {callee}=http://HOST:PORT")
+}

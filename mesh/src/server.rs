@@ -1,0 +1,43 @@
+//! The one gRPC server every process runs: the contexts' services plus health and
+//! reflection, behind the same layers (trace context, load shedding) for every service.
+use std::future::Future;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::{Routes, RoutesBuilder};
+use tonic::transport::Server;
+
+use crate::shed::ShedLayer;
+use crate::telemetry::TraceLayer;
+
+/// Adds gRPC server reflection (v1 and v1alpha, for older grpcurl) over every contract.
+pub fn add_reflection(routes: &mut RoutesBuilder) -> anyhow::Result<()> {
+    let v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(mediamesh_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(mediamesh_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    routes.add_service(v1).add_service(v1alpha);
+    Ok(())
+}
+
+/// Serves `routes` on `listener` until `shutdown` resolves, then lets in-flight calls finish.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    max_in_flight: usize,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .layer(TraceLayer)
+        .layer(ShedLayer::new(max_in_flight))
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

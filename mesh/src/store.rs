@@ -1,0 +1,238 @@
+//! Storage: one database per context through sqlx. SQLite file by default
+//! (`<data-dir>/<app>.<context>.db`, WAL), PostgreSQL when given a `postgres://` URL (a schema
+//! per context). The mesh's own tables (outbox, inbox, dead letters) live beside the
+//! context's, so a state change and the events it raises commit in one transaction.
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+use tokio::sync::Notify;
+
+use crate::event::Event;
+
+/// Which database a context uses; both are first-class and tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where contexts keep their data.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// One SQLite file per context in this folder.
+    SqliteDir { dir: std::path::PathBuf, synchronous_full: bool },
+    /// One PostgreSQL schema per context in this database.
+    Postgres { url: String },
+}
+
+/// A context's schema change, written once for both backends: `BLOB` becomes `BYTEA` and
+/// `SERIAL_PK` an auto-incrementing key on PostgreSQL. Every statement must be idempotent
+/// (`IF NOT EXISTS`, `ON CONFLICT DO NOTHING`) because replicas may start together.
+pub type Migration = &'static str;
+
+const MESH_TABLES: Migration = "
+CREATE TABLE IF NOT EXISTS mesh_outbox (
+    seq SERIAL_PK,
+    event_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mesh_inbox (
+    event_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    applied_at TEXT NOT NULL,
+    PRIMARY KEY (event_id, consumer)
+);
+CREATE TABLE IF NOT EXISTS mesh_dead_letters (
+    event_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    error TEXT NOT NULL,
+    deliveries BIGINT NOT NULL,
+    failed_at TEXT NOT NULL,
+    PRIMARY KEY (event_id, consumer)
+);
+CREATE TABLE IF NOT EXISTS mesh_migrations (
+    version BIGINT PRIMARY KEY
+);
+";
+
+/// A context's database handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// Wakes the outbox relay when a transaction that raised events commits.
+    outbox_signal: Arc<Notify>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database of `context` (e.g. `vod.purchase`).
+    pub async fn open(database: &Database, context: &str) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (pool, backend) = match database {
+            Database::SqliteDir { dir, synchronous_full } => {
+                (open_sqlite(dir, context, *synchronous_full).await?, Backend::Sqlite)
+            }
+            Database::Postgres { url } => (open_postgres(url, context).await?, Backend::Postgres),
+        };
+        Ok(Store { pool, backend, outbox_signal: Arc::new(Notify::new()) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub(crate) fn outbox_signal(&self) -> &Arc<Notify> {
+        &self.outbox_signal
+    }
+
+    /// Creates the mesh tables, then applies the context's migrations not yet applied.
+    pub async fn migrate(&self, migrations: &[Migration]) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            // Replicas starting together take turns; the lock ends with the session.
+            conn.execute("SELECT pg_advisory_lock(7413)").await?;
+        }
+        let result = self.apply(&mut conn, migrations).await;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(7413)").await?;
+        }
+        result
+    }
+
+    async fn apply(&self, conn: &mut AnyConnection, migrations: &[Migration]) -> anyhow::Result<()> {
+        conn.execute(self.dialect(MESH_TABLES).as_str()).await?;
+        for (version, migration) in migrations.iter().enumerate() {
+            let version = version as i64 + 1;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM mesh_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            let mut tx = conn.begin().await?;
+            tx.execute(self.dialect(migration).as_str()).await?;
+            sqlx::query("INSERT INTO mesh_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING")
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::debug!(version, "migration applied");
+        }
+        Ok(())
+    }
+
+    fn dialect(&self, sql: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => sql.replace("SERIAL_PK", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+            Backend::Postgres => sql
+                .replace("SERIAL_PK", "BIGSERIAL PRIMARY KEY")
+                .replace("BLOB", "BYTEA"),
+        }
+    }
+
+    /// Starts a transaction; events raised in it reach the outbox only if it commits.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(Tx { tx: self.pool.begin().await?, raised: false, signal: self.outbox_signal.clone() })
+    }
+}
+
+/// A unit of work: state changes plus the events they raise, committed together.
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    raised: bool,
+    signal: Arc<Notify>,
+}
+
+impl Tx {
+    /// The connection, for the context's own statements.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Records an event in the outbox; the relay publishes it after commit.
+    pub async fn raise(&mut self, event: Event) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO mesh_outbox (event_id, subject, headers, payload) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(event.id.clone())
+        .bind(event.subject.clone())
+        .bind(event.headers_json())
+        .bind(event.payload)
+        .execute(&mut *self.tx)
+        .await?;
+        self.raised = true;
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        if self.raised {
+            self.signal.notify_one();
+        }
+        Ok(())
+    }
+}
+
+async fn open_sqlite(dir: &Path, context: &str, synchronous_full: bool) -> anyhow::Result<AnyPool> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{context}.db"));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let options: AnyConnectOptions = url.parse()?;
+    let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
+    let pool = AnyPoolOptions::new()
+        // SQLite serializes writers anyway; one connection per process means a transaction
+        // never fails to upgrade its read lock to a write lock (SQLITE_BUSY without waiting).
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode=WAL").await?;
+                conn.execute(format!("PRAGMA synchronous={synchronous}").as_str()).await?;
+                conn.execute("PRAGMA busy_timeout=10000").await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+async fn open_postgres(url: &str, context: &str) -> anyhow::Result<AnyPool> {
+    let schema = context.replace(['.', '-'], "_");
+    let mut admin = AnyConnection::connect(url).await?;
+    // Two replicas may race to create the schema; the loser's error is harmless.
+    if let Err(error) = admin
+        .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+        .await
+    {
+        tracing::debug!(%error, schema, "create schema raced");
+    }
+    admin.close().await?;
+    let options: AnyConnectOptions = url.parse()?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            let schema = schema.clone();
+            Box::pin(async move {
+                conn.execute(format!("SET search_path TO {schema}").as_str()).await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}

@@ -1,0 +1,116 @@
+//! Logs (human or JSON) and W3C trace context. Every call and event hop carries a
+//! `traceparent`: taken from incoming gRPC metadata or event headers, made fresh otherwise,
+//! and passed on to outgoing calls and raised events.
+use tonic::metadata::MetadataMap;
+use tracing_subscriber::EnvFilter;
+
+tokio::task_local! {
+    static TRACEPARENT: String;
+}
+
+/// Installs the global subscriber; `json` switches to one JSON object per line.
+pub fn init(json: bool) {
+    let filter = EnvFilter::try_from_env("MEDIAMESH_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,h2=warn,tower=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = if json { builder.json().try_init() } else { builder.try_init() };
+    // A second init (tests) keeps the first subscriber.
+    let _ = result;
+}
+
+/// Now in RFC 3339, UTC, always with microseconds: fixed width, so text order is time order.
+pub fn now_rfc3339() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// The time `ago` before now, formatted like `now_rfc3339`.
+pub fn rfc3339_before(ago: std::time::Duration) -> String {
+    rfc3339(time::OffsetDateTime::now_utc() - ago)
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+/// The trace context of the call or event being handled, if any.
+pub fn current_traceparent() -> Option<String> {
+    TRACEPARENT.try_with(Clone::clone).ok()
+}
+
+/// A traceparent continuing `parent` (same trace id, new span id), or a new trace.
+pub fn child_traceparent(parent: Option<&str>) -> String {
+    let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
+    match parent.and_then(trace_id) {
+        Some(trace) => format!("00-{trace}-{span}-01"),
+        None => format!("00-{}-{span}-01", uuid::Uuid::new_v4().simple()),
+    }
+}
+
+fn trace_id(traceparent: &str) -> Option<&str> {
+    let mut parts = traceparent.split('-');
+    let (_version, trace) = (parts.next()?, parts.next()?);
+    (trace.len() == 32 && trace.chars().all(|c| c.is_ascii_hexdigit())).then_some(trace)
+}
+
+/// Runs `future` within the trace context `traceparent`.
+pub async fn in_trace<F: std::future::Future>(traceparent: String, future: F) -> F::Output {
+    TRACEPARENT.scope(traceparent, future).await
+}
+
+/// Adds the current trace context to outgoing gRPC metadata.
+pub fn inject_traceparent(metadata: &mut MetadataMap) {
+    if let Some(traceparent) = current_traceparent()
+        && let Ok(value) = traceparent.parse()
+    {
+        metadata.insert("traceparent", value);
+    }
+}
+
+/// Scopes every incoming call in its trace context: the caller's `traceparent` continued, or
+/// a new trace.
+#[derive(Clone, Default)]
+pub struct TraceLayer;
+
+impl<S> tower::Layer<S> for TraceLayer {
+    type Service = Traced<S>;
+    fn layer(&self, inner: S) -> Traced<S> {
+        Traced { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct Traced<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Traced<S>
+where
+    S: tower::Service<http::Request<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let parent = request.headers().get("traceparent").and_then(|v| v.to_str().ok());
+        let traceparent = child_traceparent(parent);
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(in_trace(traceparent, async move { inner.call(request).await }))
+    }
+}

@@ -1,0 +1,17 @@
+//! The mediamesh contracts (`proto/mediamesh/<app>/v1`) as Rust types, tonic clients and
+//! servers, and the encoded descriptor set for server reflection and Envoy's transcoder.
+
+/// Every file of every contract, encoded as a `FileDescriptorSet` with imports and source info.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));
+
+pub mod google {
+    pub mod api {
+        tonic::include_proto!("google.api");
+    }
+}
+
+pub mod vod {
+    pub mod v1 {
+        tonic::include_proto!("mediamesh.vod.v1");
+    }
+}

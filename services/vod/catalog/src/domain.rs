@@ -1,0 +1,65 @@
+//! The catalog's rules: what a registrable VOD is.
+
+/// Price of a VOD registered without one, in won.
+pub const DEFAULT_PRICE: i64 = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vod {
+    pub id: String,
+    pub name: String,
+    pub price: i64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CatalogError {
+    #[error("is required")]
+    MissingName,
+    #[error("must be at most 200 characters")]
+    NameTooLong,
+    #[error("must not be negative")]
+    NegativePrice,
+}
+
+impl CatalogError {
+    pub fn field(&self) -> &'static str {
+        match self {
+            CatalogError::MissingName | CatalogError::NameTooLong => "vod_name",
+            CatalogError::NegativePrice => "price",
+        }
+    }
+}
+
+impl Vod {
+    /// Registers a VOD under `id` (client-chosen or assigned by the caller).
+    pub fn register(id: String, name: &str, price: Option<i64>) -> Result<Vod, CatalogError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CatalogError::MissingName);
+        }
+        if name.chars().count() > 200 {
+            return Err(CatalogError::NameTooLong);
+        }
+        let price = price.unwrap_or(DEFAULT_PRICE);
+        if price < 0 {
+            return Err(CatalogError::NegativePrice);
+        }
+        Ok(Vod { id, name: name.to_owned(), price })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registers_with_default_price() {
+        let vod = Vod::register("3".into(), " GoGo ", None).unwrap();
+        assert_eq!((vod.name.as_str(), vod.price), ("GoGo", DEFAULT_PRICE));
+    }
+
+    #[test]
+    fn rejects_blank_name_and_negative_price() {
+        assert_eq!(Vod::register("3".into(), "  ", None), Err(CatalogError::MissingName));
+        assert_eq!(Vod::register("3".into(), "x", Some(-1)), Err(CatalogError::NegativePrice));
+    }
+}

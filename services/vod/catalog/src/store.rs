@@ -1,0 +1,63 @@
+//! The catalog's tables.
+use mediamesh_mesh::page::Page;
+use mediamesh_mesh::{Migration, Store, Tx};
+use sqlx::{AnyConnection, Row};
+
+use crate::domain::Vod;
+
+pub const MIGRATIONS: &[Migration] = &["
+CREATE TABLE IF NOT EXISTS vods (
+    vod_id TEXT PRIMARY KEY,
+    vod_name TEXT NOT NULL,
+    price BIGINT NOT NULL,
+    registered_at TEXT NOT NULL
+);
+-- The seed's two titles, there on first start.
+INSERT INTO vods (vod_id, vod_name, price, registered_at) VALUES
+    ('1', 'Alive!', 1000, '2020-09-01T00:00:00Z'),
+    ('2', 'ToBusan', 1500, '2020-09-01T00:00:01Z')
+ON CONFLICT DO NOTHING;
+"];
+
+fn vod(row: &sqlx::any::AnyRow) -> Result<Vod, sqlx::Error> {
+    Ok(Vod { id: row.try_get("vod_id")?, name: row.try_get("vod_name")?, price: row.try_get("price")? })
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<Option<Vod>, sqlx::Error> {
+    sqlx::query("SELECT vod_id, vod_name, price FROM vods WHERE vod_id = $1")
+        .bind(id.to_owned())
+        .fetch_optional(store.pool())
+        .await?
+        .map(|r| vod(&r))
+        .transpose()
+}
+
+pub async fn list(store: &Store, page: Page) -> Result<Vec<Vod>, sqlx::Error> {
+    sqlx::query(
+        "SELECT vod_id, vod_name, price FROM vods ORDER BY registered_at, vod_id LIMIT $1 OFFSET $2",
+    )
+    .bind(page.fetch_limit())
+    .bind(page.offset)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(vod)
+    .collect()
+}
+
+/// Inserts the VOD; false when the id is taken.
+pub async fn insert(tx: &mut Tx, vod: &Vod) -> Result<bool, sqlx::Error> {
+    let conn: &mut AnyConnection = tx.conn();
+    let inserted = sqlx::query(
+        "INSERT INTO vods (vod_id, vod_name, price, registered_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(vod.id.clone())
+    .bind(vod.name.clone())
+    .bind(vod.price)
+    .bind(mediamesh_mesh::telemetry::now_rfc3339())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}

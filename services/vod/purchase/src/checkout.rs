@@ -1,0 +1,119 @@
+//! The purchase saga's synchronous half: record the purchase (spending a free-VOD credit if
+//! there is one), call `Pay` through the breaker with the purchase id as idempotency key,
+//! then settle: PAID raises `PurchasePlaced`; a failed payment gives the credit back and
+//! raises `PurchaseFailed`, so a payment that went through after all is cancelled.
+use mediamesh_mesh::error::internal;
+use mediamesh_mesh::{Event, Peer, Store};
+use mediamesh_proto::vod::v1 as pb;
+use mediamesh_proto::vod::v1::payment_service_client::PaymentServiceClient;
+use tonic::Status;
+
+use crate::domain::{OrderStatus, Purchase, Vod};
+use crate::store;
+
+const CONTEXT: &str = "vod.purchase";
+
+#[derive(Clone)]
+pub struct Checkout {
+    store: Store,
+    payment: Peer,
+}
+
+impl Checkout {
+    pub fn new(store: Store, payment: Peer) -> Checkout {
+        Checkout { store, payment }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Places a purchase; answers it PAID, or an error (never an unpaid approved purchase).
+    pub async fn purchase(&self, id: String, vod: &Vod, customer_id: String) -> Result<Purchase, Status> {
+        // While payment's breaker is open, answer "pay later" before writing anything.
+        self.payment.check()?;
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let free_vod = store::take_credit(&mut tx, &customer_id).await.map_err(internal)?;
+        let purchase = Purchase::place(id, vod, customer_id, free_vod, mediamesh_mesh::telemetry::now_rfc3339());
+        if !store::insert(&mut tx, &purchase).await.map_err(internal)? {
+            return Err(Status::already_exists(format!("purchase {:?} already exists", purchase.id)));
+        }
+        tx.commit().await.map_err(internal)?;
+        let paid = self.pay(&purchase).await;
+        self.settle(purchase, paid).await
+    }
+
+    /// Calls `Pay`; idempotent, so the client stack may retry it.
+    pub async fn pay(&self, p: &Purchase) -> Result<pb::Payment, Status> {
+        let request = pb::PayRequest {
+            purchase_id: p.id.clone(),
+            customer_id: p.customer_id.clone(),
+            vod_id: p.vod_id.clone(),
+            amount: p.amount,
+            free_vod: p.free_vod,
+        };
+        let response = self
+            .payment
+            .call(true, |channel| {
+                let request = self.payment.request(request.clone());
+                async move { PaymentServiceClient::new(channel).pay(request).await }
+            })
+            .await?;
+        response.payment.ok_or_else(|| Status::internal("payment answered without a payment"))
+    }
+
+    /// Records the outcome of the payment on a pending purchase.
+    pub async fn settle(&self, mut p: Purchase, paid: Result<pb::Payment, Status>) -> Result<Purchase, Status> {
+        let outcome = match paid {
+            Ok(payment) if payment.pay_status == "APPROVED" => Ok(()),
+            Ok(payment) => Err(Status::failed_precondition(format!(
+                "payment of purchase {:?} is {}",
+                p.id, payment.pay_status
+            ))),
+            Err(status) => Err(status),
+        };
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        p.version += 1;
+        let event = match &outcome {
+            Ok(()) => {
+                p.status = OrderStatus::Paid;
+                Event::new(CONTEXT, &placed(&p), &p.id, p.version, &p.id)
+            }
+            Err(status) => {
+                p.status = OrderStatus::Failed;
+                if p.free_vod {
+                    store::add_credit(&mut tx, &p.customer_id).await.map_err(internal)?;
+                }
+                let failed = pb::PurchaseFailed {
+                    purchase_id: p.id.clone(),
+                    customer_id: p.customer_id.clone(),
+                    reason: status.message().to_owned(),
+                };
+                Event::new(CONTEXT, &failed, &p.id, p.version, &p.id)
+            }
+        };
+        if !store::update_status(&mut tx, &p).await.map_err(internal)? {
+            // Someone else (recovery) settled it first; theirs stands.
+            drop(tx);
+            return store::get(&self.store, &p.id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| Status::internal("purchase vanished"));
+        }
+        tx.raise(event).await.map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        tracing::info!(purchase_id = %p.id, status = p.status.as_str(), "purchase settled");
+        outcome.map(|()| p)
+    }
+}
+
+fn placed(p: &Purchase) -> pb::PurchasePlaced {
+    pb::PurchasePlaced {
+        purchase_id: p.id.clone(),
+        customer_id: p.customer_id.clone(),
+        vod_id: p.vod_id.clone(),
+        vod_name: p.vod_name.clone(),
+        amount: p.amount,
+        free_vod: p.free_vod,
+    }
+}

@@ -1,0 +1,52 @@
+//! VOD store, purchase context (core): no payment, no approved purchase. A purchase calls
+//! payment synchronously through the breaker; it validates VODs against its own replica of
+//! the catalog and spends free-VOD credits issued by mileage, both fed by events.
+mod checkout;
+mod domain;
+mod grpc;
+mod policy;
+mod recovery;
+mod store;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+use mediamesh_proto::vod::v1::purchase_service_server::PurchaseServiceServer;
+use tonic::service::RoutesBuilder;
+
+pub static INFO: ContextInfo = ContextInfo {
+    app: "vod",
+    name: "purchase",
+    role: "core",
+    services: &[(
+        "mediamesh.vod.v1.PurchaseService",
+        &["CreatePurchase", "GetPurchase", "ListPurchases", "UpdatePurchase", "CancelPurchase"],
+    )],
+    calls: &[("vod.payment", "Pay")],
+    publishes: &["PurchasePlaced", "PurchaseCancelled", "PurchaseFailed"],
+    consumes: &["vod.catalog.VodRegistered", "vod.mileage.FreeVodCreditIssued"],
+    migrations: store::MIGRATIONS,
+};
+
+pub struct Purchase;
+
+#[async_trait::async_trait]
+impl Context for Purchase {
+    fn info(&self) -> &'static ContextInfo {
+        &INFO
+    }
+
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+        let checkout = checkout::Checkout::new(env.store.clone(), env.peer("vod.payment")?);
+        tokio::spawn(recovery::finish_abandoned(checkout.clone()));
+        routes.add_service(PurchaseServiceServer::new(grpc::PurchaseApi::new(env.store, checkout)));
+        Ok(Started {
+            subscriptions: vec![Subscription {
+                durable: "vod_purchase".into(),
+                app: "vod".into(),
+                subjects: INFO.consumes.iter().map(|s| s.to_string()).collect(),
+                handler: Arc::new(policy::Replicate),
+            }],
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! Purchase's tables: purchases, the catalog replica and free-VOD credits.
+use mediamesh_mesh::page::Page;
+use mediamesh_mesh::{Migration, Store, Tx};
+use sqlx::Row;
+
+use crate::domain::{OrderStatus, Purchase, Vod};
+
+pub const MIGRATIONS: &[Migration] = &["
+CREATE TABLE IF NOT EXISTS purchases (
+    purchase_id TEXT PRIMARY KEY,
+    vod_id TEXT NOT NULL,
+    vod_name TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    order_status TEXT NOT NULL,
+    amount BIGINT NOT NULL,
+    free_vod BIGINT NOT NULL,
+    create_time TEXT NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS purchases_by_time ON purchases (create_time, purchase_id);
+CREATE INDEX IF NOT EXISTS purchases_by_customer ON purchases (customer_id, create_time);
+CREATE INDEX IF NOT EXISTS purchases_pending ON purchases (order_status, create_time);
+CREATE TABLE IF NOT EXISTS vod_replica (
+    vod_id TEXT PRIMARY KEY,
+    vod_name TEXT NOT NULL,
+    price BIGINT NOT NULL
+);
+-- The catalog's seeded titles, so they are purchasable before any event arrives.
+INSERT INTO vod_replica (vod_id, vod_name, price) VALUES
+    ('1', 'Alive!', 1000), ('2', 'ToBusan', 1500)
+ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS free_vod_credits (
+    customer_id TEXT PRIMARY KEY,
+    available BIGINT NOT NULL
+);
+"];
+
+const COLUMNS: &str = "purchase_id, vod_id, vod_name, customer_id, order_status, amount, free_vod, \
+                       create_time, version";
+
+fn purchase(row: &sqlx::any::AnyRow) -> Result<Purchase, sqlx::Error> {
+    let status: String = row.try_get("order_status")?;
+    Ok(Purchase {
+        id: row.try_get("purchase_id")?,
+        vod_id: row.try_get("vod_id")?,
+        vod_name: row.try_get("vod_name")?,
+        customer_id: row.try_get("customer_id")?,
+        status: OrderStatus::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("order_status {status:?}").into()))?,
+        amount: row.try_get("amount")?,
+        free_vod: row.try_get::<i64, _>("free_vod")? != 0,
+        create_time: row.try_get("create_time")?,
+        version: row.try_get("version")?,
+    })
+}
+
+pub async fn vod(store: &Store, vod_id: &str) -> Result<Option<Vod>, sqlx::Error> {
+    let row = sqlx::query("SELECT vod_id, vod_name, price FROM vod_replica WHERE vod_id = $1")
+        .bind(vod_id.to_owned())
+        .fetch_optional(store.pool())
+        .await?;
+    row.map(|r| Ok(Vod { id: r.try_get("vod_id")?, name: r.try_get("vod_name")?, price: r.try_get("price")? }))
+        .transpose()
+}
+
+pub async fn upsert_vod(tx: &mut Tx, vod: &Vod) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO vod_replica (vod_id, vod_name, price) VALUES ($1, $2, $3) \
+         ON CONFLICT (vod_id) DO UPDATE SET vod_name = excluded.vod_name, price = excluded.price",
+    )
+    .bind(vod.id.clone())
+    .bind(vod.name.clone())
+    .bind(vod.price)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Adds a free-VOD credit (issued by mileage, or given back by a cancellation).
+pub async fn add_credit(tx: &mut Tx, customer_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO free_vod_credits (customer_id, available) VALUES ($1, 1) \
+         ON CONFLICT (customer_id) DO UPDATE SET available = free_vod_credits.available + 1",
+    )
+    .bind(customer_id.to_owned())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Spends one free-VOD credit if the customer has one.
+pub async fn take_credit(tx: &mut Tx, customer_id: &str) -> Result<bool, sqlx::Error> {
+    let taken = sqlx::query(
+        "UPDATE free_vod_credits SET available = available - 1 WHERE customer_id = $1 AND available > 0",
+    )
+    .bind(customer_id.to_owned())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(taken == 1)
+}
+
+/// Inserts a new purchase; false when its id is taken.
+pub async fn insert(tx: &mut Tx, p: &Purchase) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO purchases ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
+    ))
+    .bind(p.id.clone())
+    .bind(p.vod_id.clone())
+    .bind(p.vod_name.clone())
+    .bind(p.customer_id.clone())
+    .bind(p.status.as_str())
+    .bind(p.amount)
+    .bind(p.free_vod as i64)
+    .bind(p.create_time.clone())
+    .bind(p.version)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Saves a status change made by the aggregate, if nobody changed the row meanwhile
+/// (optimistic: the row must still be at `version - 1`).
+pub async fn update_status(tx: &mut Tx, p: &Purchase) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE purchases SET order_status = $1, version = $2 WHERE purchase_id = $3 AND version = $4",
+    )
+    .bind(p.status.as_str())
+    .bind(p.version)
+    .bind(p.id.clone())
+    .bind(p.version - 1)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<Option<Purchase>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM purchases WHERE purchase_id = $1"))
+        .bind(id.to_owned())
+        .fetch_optional(store.pool())
+        .await?
+        .map(|r| purchase(&r))
+        .transpose()
+}
+
+pub async fn list(store: &Store, page: Page, customer_id: &str) -> Result<Vec<Purchase>, sqlx::Error> {
+    let rows = if customer_id.is_empty() {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM purchases ORDER BY create_time, purchase_id LIMIT $1 OFFSET $2"
+        ))
+        .bind(page.fetch_limit())
+        .bind(page.offset)
+        .fetch_all(store.pool())
+        .await?
+    } else {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM purchases WHERE customer_id = $3 \
+             ORDER BY create_time, purchase_id LIMIT $1 OFFSET $2"
+        ))
+        .bind(page.fetch_limit())
+        .bind(page.offset)
+        .bind(customer_id.to_owned())
+        .fetch_all(store.pool())
+        .await?
+    };
+    rows.iter().map(purchase).collect()
+}
+
+/// Purchases still pending that were created before `cutoff` (left by a crash).
+pub async fn pending_before(store: &Store, cutoff: &str) -> Result<Vec<Purchase>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM purchases WHERE order_status = 'PENDING' AND create_time < $1 \
+         ORDER BY create_time LIMIT 100"
+    ))
+    .bind(cutoff.to_owned())
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(purchase)
+    .collect()
+}

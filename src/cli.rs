@@ -1,0 +1,181 @@
+//! Command-line interface. Precedence: flags, then `MEDIAMESH_*` environment variables, then
+//! the optional config file (`--config FILE` or `MEDIAMESH_CONFIG`, lines `MEDIAMESH_X=value`),
+//! then defaults.
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use mediamesh_mesh::resilience::CallPolicy;
+use mediamesh_mesh::runtime::MeshConfig;
+use mediamesh_mesh::store::Database;
+
+#[derive(Parser)]
+#[command(name = "mediamesh", version, about = "Five media-business systems as one gRPC service mesh")]
+pub struct Cli {
+    /// Log one JSON object per line.
+    #[arg(long, global = true, env = "MEDIAMESH_LOG_JSON")]
+    pub log_json: bool,
+    /// A file of MEDIAMESH_X=value lines (below flags and environment in precedence).
+    #[arg(long, global = true, env = "MEDIAMESH_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run every context with a local nats-server and Envoy until Ctrl-C.
+    Up(UpArgs),
+    /// Run some contexts in this process (what containers run).
+    Serve(ServeArgs),
+    /// Print the effective configuration.
+    Config(ServeArgs),
+    /// Print the context map as Mermaid.
+    Map,
+    /// Drive a load scenario and report throughput, latency, errors and memory.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    /// Contexts to run: `all`, an app (`vod`) or contexts (`vod.catalog,vod.purchase`).
+    #[arg(long, env = "MEDIAMESH_TARGET", default_value = "all")]
+    pub target: String,
+    /// gRPC listen address (every service, reflection, health).
+    #[arg(long, env = "MEDIAMESH_GRPC_ADDR", default_value = "0.0.0.0:50051")]
+    pub grpc_addr: SocketAddr,
+    /// NATS server URL (JetStream enabled).
+    #[arg(long, env = "MEDIAMESH_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// Folder for SQLite files (one per context).
+    #[arg(long, env = "MEDIAMESH_DATA_DIR", default_value = ".mediamesh")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (a schema per context) instead of SQLite files.
+    #[arg(long, env = "MEDIAMESH_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// SQLite `synchronous=FULL` (survives power loss) instead of NORMAL.
+    #[arg(long, env = "MEDIAMESH_SQLITE_SYNC_FULL")]
+    pub sqlite_sync_full: bool,
+    /// Where to reach a context not run here: CONTEXT=URL, repeatable.
+    #[arg(long = "peer", env = "MEDIAMESH_PEERS", value_delimiter = ',', value_parser = parse_peer)]
+    pub peers: Vec<(String, String)>,
+    /// Calls in flight per server before it sheds load with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "MEDIAMESH_MAX_IN_FLIGHT", default_value_t = 1024)]
+    pub max_in_flight: usize,
+    /// Per-call timeout of sync calls between contexts, in milliseconds.
+    #[arg(long, env = "MEDIAMESH_CALL_TIMEOUT_MS", default_value_t = 610)]
+    pub call_timeout_ms: u64,
+    /// JetStream replicas of the streams this process creates.
+    #[arg(long, env = "MEDIAMESH_STREAM_REPLICAS", default_value_t = 1)]
+    pub stream_replicas: usize,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Port of the local nats-server started when no --nats-url is given.
+    #[arg(long, env = "MEDIAMESH_NATS_PORT", default_value_t = 4222)]
+    pub nats_port: u16,
+    /// REST ports per app (Envoy): APP=PORT, comma-separated.
+    #[arg(long, env = "MEDIAMESH_REST_PORTS", value_delimiter = ',', value_parser = parse_port,
+          default_value = "video=8081,vod=8082,cinema=8083,music=8084,iptv=8085")]
+    pub rest_ports: Vec<(String, u16)>,
+    /// Envoy admin port (0: any free port).
+    #[arg(long, env = "MEDIAMESH_ENVOY_ADMIN_PORT", default_value_t = 0)]
+    pub envoy_admin_port: u16,
+}
+
+fn parse_peer(s: &str) -> Result<(String, String), String> {
+    let (context, url) = s.split_once('=').ok_or("expected CONTEXT=URL")?;
+    Ok((context.trim().to_owned(), url.trim().to_owned()))
+}
+
+fn parse_port(s: &str) -> Result<(String, u16), String> {
+    let (app, port) = s.split_once('=').ok_or("expected APP=PORT")?;
+    Ok((app.trim().to_owned(), port.trim().parse().map_err(|e| format!("port: {e}"))?))
+}
+
+impl ServeArgs {
+    pub fn mesh_config(&self, nats_url: String) -> MeshConfig {
+        let database = match &self.database_url {
+            Some(url) => Database::Postgres { url: url.clone() },
+            None => Database::SqliteDir { dir: self.data_dir.clone(), synchronous_full: self.sqlite_sync_full },
+        };
+        MeshConfig {
+            nats_url,
+            database,
+            peers: self.peers.iter().cloned().collect::<BTreeMap<_, _>>(),
+            max_in_flight: self.max_in_flight,
+            call_policy: CallPolicy { timeout: Duration::from_millis(self.call_timeout_ms), ..CallPolicy::default() },
+            stream_replicas: self.stream_replicas,
+        }
+    }
+}
+
+/// Loads `MEDIAMESH_X=value` lines from the config file into the environment, never over a
+/// variable already set (environment beats file).
+pub fn load_config_file() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let from_flag = args.iter().position(|a| a == "--config").and_then(|i| args.get(i + 1).cloned());
+    let Some(path) = from_flag.or_else(|| std::env::var("MEDIAMESH_CONFIG").ok()) else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("config file {path}: {e}"))?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .filter(|(k, _)| k.starts_with("MEDIAMESH_"))
+            .ok_or_else(|| anyhow::anyhow!("{path}:{}: expected MEDIAMESH_X=value", n + 1))?;
+        if std::env::var_os(key.trim()).is_none() {
+            // SAFETY of intent: runs before any thread is started.
+            #[allow(unsafe_code)]
+            unsafe {
+                std::env::set_var(key.trim(), value.trim())
+            };
+        }
+    }
+    Ok(())
+}
+
+/// `mediamesh config`: the effective configuration, secrets masked.
+pub fn print_config(args: &ServeArgs) -> anyhow::Result<()> {
+    let contexts = crate::targets::select(&args.target)?;
+    let database = match &args.database_url {
+        Some(url) => mask_password(url),
+        None => format!("sqlite:{}", args.data_dir.display()),
+    };
+    let config = serde_json::json!({
+        "target": args.target,
+        "contexts": contexts.iter().map(|c| c.info().id()).collect::<Vec<_>>(),
+        "grpc_addr": args.grpc_addr.to_string(),
+        "nats_url": args.nats_url.clone().unwrap_or_else(|| "(local nats-server started by `up`)".into()),
+        "database": database,
+        "sqlite_synchronous": if args.sqlite_sync_full { "FULL" } else { "NORMAL" },
+        "peers": args.peers.iter().cloned().collect::<BTreeMap<_, _>>(),
+        "max_in_flight": args.max_in_flight,
+        "call_timeout_ms": args.call_timeout_ms,
+        "stream_replicas": args.stream_replicas,
+    });
+    println!("{}", serde_json::to_string_pretty(&config)?);
+    Ok(())
+}
+
+fn mask_password(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:****{}", &url[..scheme], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

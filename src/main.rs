@@ -1,0 +1,35 @@
+//! `mediamesh`: one binary, many targets. `up` runs everything with its NATS and Envoy
+//! children; `serve` runs some contexts (what containers run); `config`, `map` and `bench`
+//! help operate it.
+mod bench;
+mod children;
+mod cli;
+mod envoy;
+mod map;
+mod targets;
+mod up;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> anyhow::Result<()> {
+    cli::load_config_file()?;
+    let cli = Cli::parse();
+    mediamesh_mesh::telemetry::init(cli.log_json);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // The main future runs on this thread, so children spawned from it (parent-death
+    // signal is per thread) live exactly as long as this process.
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Up(args) => up::up(args).await,
+            Command::Serve(args) => up::serve(args).await,
+            Command::Config(args) => cli::print_config(&args),
+            Command::Map => {
+                print!("{}", map::mermaid(&targets::all_contexts()));
+                Ok(())
+            }
+            Command::Bench(args) => bench::run(args).await,
+        }
+    })
+}

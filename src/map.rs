@@ -1,0 +1,40 @@
+//! `mediamesh map`: the context map as Mermaid, generated from what contexts register.
+use std::fmt::Write;
+use std::sync::Arc;
+
+use mediamesh_mesh::Context;
+
+pub fn mermaid(contexts: &[Arc<dyn Context>]) -> String {
+    let mut out = String::from("flowchart LR\n");
+    let node = |id: &str| id.replace('.', "_");
+    let mut apps: Vec<&str> = contexts.iter().map(|c| c.info().app).collect();
+    apps.dedup();
+    for app in apps {
+        let _ = writeln!(out, "  subgraph {app}");
+        for c in contexts.iter().filter(|c| c.info().app == app) {
+            let info = c.info();
+            let rpcs: Vec<&str> = info.services.iter().flat_map(|(_, rpcs)| rpcs.iter().copied()).collect();
+            let _ = writeln!(
+                out,
+                "    {}[\"{} ({})<br/>{}\"]",
+                node(&info.id()),
+                info.id(),
+                info.role,
+                rpcs.join(", ")
+            );
+        }
+        let _ = writeln!(out, "  end");
+    }
+    for c in contexts {
+        let info = c.info();
+        for (callee, rpc) in info.calls {
+            let _ = writeln!(out, "  {} -- \"gRPC {rpc}\" --> {}", node(&info.id()), node(callee));
+        }
+        for subject in info.consumes {
+            let publisher = subject.rsplit_once('.').map(|(p, _)| p).unwrap_or(subject);
+            let event = subject.rsplit('.').next().unwrap_or(subject);
+            let _ = writeln!(out, "  {} -. \"{event}\" .-> {}", node(publisher), node(&info.id()));
+        }
+    }
+    out
+}

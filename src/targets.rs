@@ -1,0 +1,41 @@
+//! The context table: every context the binary can run, and `--target` selection.
+use std::sync::Arc;
+
+use mediamesh_mesh::Context;
+
+/// Every context, in start order.
+pub fn all_contexts() -> Vec<Arc<dyn Context>> {
+    vec![
+        Arc::new(vod_catalog::Catalog),
+        Arc::new(vod_payment::Payment),
+        Arc::new(vod_mileage::Mileage),
+        Arc::new(vod_purchase::Purchase),
+    ]
+}
+
+/// Selects contexts by a comma-separated list of `all`, apps (`vod`) and contexts
+/// (`vod.purchase`).
+pub fn select(target: &str) -> anyhow::Result<Vec<Arc<dyn Context>>> {
+    let all = all_contexts();
+    let mut chosen: Vec<Arc<dyn Context>> = Vec::new();
+    for part in target.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let matched: Vec<_> = all
+            .iter()
+            .filter(|c| part == "all" || part == c.info().app || part == c.info().id())
+            .cloned()
+            .collect();
+        if matched.is_empty() {
+            let known: Vec<String> = all.iter().map(|c| c.info().id()).collect();
+            anyhow::bail!("unknown target {part:?}; known: all, vod, {}", known.join(", "));
+        }
+        for context in matched {
+            if !chosen.iter().any(|c| c.info().id() == context.info().id()) {
+                chosen.push(context);
+            }
+        }
+    }
+    if chosen.is_empty() {
+        anyhow::bail!("--target names no context");
+    }
+    Ok(chosen)
+}

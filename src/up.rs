@@ -1,0 +1,123 @@
+//! `mediamesh up` (everything, with nats-server and Envoy as children) and `mediamesh serve`
+//! (some contexts, external NATS: what containers run).
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mediamesh_mesh::runtime;
+use tokio::net::TcpListener;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+use crate::children::{Supervised, find_tool};
+use crate::cli::{ServeArgs, UpArgs};
+use crate::targets;
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let contexts = targets::select(&args.target)?;
+    let nats_url = args
+        .nats_url
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("serve needs --nats-url (or MEDIAMESH_NATS_URL)"))?;
+    let listener = TcpListener::bind(args.grpc_addr).await?;
+    runtime::run(args.mesh_config(nats_url), contexts, listener, shutdown_signal()).await
+}
+
+pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let serve = &args.serve;
+    let contexts = targets::select(&serve.target)?;
+    std::fs::create_dir_all(&serve.data_dir)?;
+    let data_dir = std::fs::canonicalize(&serve.data_dir)?;
+
+    let mut nats = None;
+    let nats_url = match &serve.nats_url {
+        Some(url) => url.clone(),
+        None => {
+            let addr = SocketAddr::from(([127, 0, 0, 1], args.nats_port));
+            let mut child = Supervised::spawn(
+                "nats-server",
+                Command::new(find_tool("nats-server")?)
+                    .args(["-js", "-a", "127.0.0.1", "-p", &args.nats_port.to_string()])
+                    .arg("-sd")
+                    .arg(data_dir.join("nats")),
+            )?;
+            child.wait_for_port(addr, Duration::from_secs(10))?;
+            nats = Some(child);
+            format!("nats://{addr}")
+        }
+    };
+
+    let listener = TcpListener::bind(serve.grpc_addr).await?;
+    let grpc = listener.local_addr()?;
+    let envoy_yaml = crate::envoy::write_config(
+        &data_dir.join("envoy"),
+        &contexts,
+        &args.rest_ports,
+        grpc,
+        args.envoy_admin_port,
+    )?;
+    let mut envoy = Supervised::spawn(
+        "envoy",
+        Command::new(find_tool("envoy")?)
+            .arg("-c")
+            .arg(&envoy_yaml)
+            .args(["--use-dynamic-base-id", "-l", "warning", "--disable-hot-restart"]),
+    )?;
+    let served_apps: Vec<(String, u16)> = args
+        .rest_ports
+        .iter()
+        .filter(|(app, _)| contexts.iter().any(|c| c.info().app == app))
+        .cloned()
+        .collect();
+    for (_, port) in &served_apps {
+        envoy.wait_for_port(SocketAddr::from(([127, 0, 0, 1], *port)), Duration::from_secs(20))?;
+    }
+
+    let config = serve.mesh_config(nats_url.clone());
+    let mut mesh = tokio::spawn(runtime::run(config, contexts, listener, shutdown_signal()));
+    tokio::select! {
+        ready = wait_serving(grpc, Duration::from_secs(60)) => ready?,
+        ended = &mut mesh => return ended?,
+    }
+    println!("mediamesh is up (Ctrl-C to stop)");
+    println!("  gRPC       {grpc}  (every service, reflection, health)");
+    for (app, port) in &served_apps {
+        println!("  REST {app:<5} http://127.0.0.1:{port}");
+    }
+    println!("  NATS       {nats_url}");
+    println!("  data       {}", data_dir.display());
+    let result = mesh.await?;
+    drop(envoy);
+    drop(nats);
+    result
+}
+
+/// Polls gRPC health until the whole server reports SERVING.
+async fn wait_serving(grpc: SocketAddr, within: Duration) -> anyhow::Result<()> {
+    let host = if grpc.ip().is_unspecified() { "127.0.0.1".to_owned() } else { grpc.ip().to_string() };
+    let url = format!("http://{host}:{}", grpc.port());
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(channel) = tonic::transport::Endpoint::from_shared(url.clone())?.connect().await
+            && let Ok(response) = HealthClient::new(channel).check(HealthCheckRequest::default()).await
+            && response.into_inner().status == ServingStatus::Serving as i32
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("mesh not SERVING within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
