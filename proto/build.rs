@@ -7,6 +7,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     collect(root, &root.join("mediamesh"), &mut files)?;
+    // google.rpc error details ride along so Envoy can render them as JSON for REST clients.
+    files.push(PathBuf::from("google/rpc/status.proto"));
+    files.push(PathBuf::from("google/rpc/error_details.proto"));
     files.sort();
     println!("cargo:rerun-if-changed=mediamesh");
     println!("cargo:rerun-if-changed=google");

@@ -111,7 +111,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     customer_id: format!("bench-{worker}-{}", n / 10),
                     ..Default::default()
                 };
-                let purchase = client.create_purchase(request).await?.into_inner().purchase.unwrap_or_default();
+                let purchase = client.create_purchase(request).await?.into_inner();
                 answered.lock().expect("lock").insert(purchase.purchase_id, Instant::now());
                 Ok(())
             }
@@ -282,6 +282,7 @@ impl OwnMesh {
                 .args(["-js", "-a", "127.0.0.1", "-p", &nats_port.to_string()])
                 .arg("-sd")
                 .arg(dir.join("nats")),
+            &dir.join("nats.log"),
         )?;
         nats.wait_for_port(SocketAddr::from(([127, 0, 0, 1], nats_port)), Duration::from_secs(10))?;
         let nats_url = format!("nats://127.0.0.1:{nats_port}");
@@ -293,6 +294,7 @@ impl OwnMesh {
                 .arg("--data-dir")
                 .arg(dir.join("data"))
                 .env("MEDIAMESH_LOG", "warn"),
+            &dir.join("mesh.log"),
         )?;
         mesh.wait_for_port(grpc, Duration::from_secs(30))?;
         Ok(OwnMesh { grpc, nats_url, mesh, _nats: nats, dir })

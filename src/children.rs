@@ -35,8 +35,10 @@ pub struct Supervised {
 }
 
 impl Supervised {
-    pub fn spawn(name: &'static str, command: &mut Command) -> anyhow::Result<Supervised> {
-        command.stdin(Stdio::null());
+    /// Starts `command`, its output appended to `log`.
+    pub fn spawn(name: &'static str, command: &mut Command, log: &Path) -> anyhow::Result<Supervised> {
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+        command.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
         die_with_parent(command);
         let child = command.spawn().map_err(|e| anyhow::anyhow!("cannot start {name}: {e}"))?;
         tracing::info!(child = name, pid = child.id(), "started");

@@ -41,6 +41,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
                     .args(["-js", "-a", "127.0.0.1", "-p", &args.nats_port.to_string()])
                     .arg("-sd")
                     .arg(data_dir.join("nats")),
+                &data_dir.join("nats.log"),
             )?;
             child.wait_for_port(addr, Duration::from_secs(10))?;
             nats = Some(child);
@@ -63,6 +64,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             .arg("-c")
             .arg(&envoy_yaml)
             .args(["--use-dynamic-base-id", "-l", "warning", "--disable-hot-restart"]),
+        &data_dir.join("envoy.log"),
     )?;
     let served_apps: Vec<(String, u16)> = args
         .rest_ports

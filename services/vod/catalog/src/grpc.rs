@@ -19,7 +19,7 @@ impl CatalogApi {
 }
 
 fn to_pb(vod: Vod) -> pb::Vod {
-    pb::Vod { vod_id: vod.id, vod_name: vod.name, price: vod.price }
+    pb::Vod { vod_id: vod.id, vod_name: vod.name, price: vod.price as i32 }
 }
 
 #[tonic::async_trait]
@@ -41,17 +41,17 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
     async fn get_vod(
         &self,
         request: Request<pb::GetVodRequest>,
-    ) -> Result<Response<pb::GetVodResponse>, Status> {
+    ) -> Result<Response<pb::Vod>, Status> {
         let id = request.into_inner().vod_id;
         let vod = store::get(&self.store, &id).await.map_err(internal)?;
         let vod = vod.ok_or_else(|| not_found("vod", &id))?;
-        Ok(Response::new(pb::GetVodResponse { vod: Some(to_pb(vod)) }))
+        Ok(Response::new(to_pb(vod)))
     }
 
     async fn create_vod(
         &self,
         request: Request<pb::CreateVodRequest>,
-    ) -> Result<Response<pb::CreateVodResponse>, Status> {
+    ) -> Result<Response<pb::Vod>, Status> {
         let request = request.into_inner();
         let id = if request.vod_id.is_empty() {
             uuid::Uuid::now_v7().to_string()
@@ -59,16 +59,16 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
             check_id("vod_id", &request.vod_id)?;
             request.vod_id
         };
-        let vod = Vod::register(id, &request.vod_name, request.price)
+        let vod = Vod::register(id, &request.vod_name, request.price.map(i64::from))
             .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
         let mut tx = self.store.begin().await.map_err(internal)?;
         if !store::insert(&mut tx, &vod).await.map_err(internal)? {
             return Err(Status::already_exists(format!("vod {:?} already exists", vod.id)));
         }
-        let event = pb::VodRegistered { vod_id: vod.id.clone(), vod_name: vod.name.clone(), price: vod.price };
+        let event = pb::VodRegistered { vod_id: vod.id.clone(), vod_name: vod.name.clone(), price: vod.price as i32 };
         tx.raise(Event::new("vod.catalog", &event, &vod.id, 1, &vod.id)).await.map_err(internal)?;
         tx.commit().await.map_err(internal)?;
         tracing::info!(vod_id = %vod.id, "vod registered");
-        Ok(Response::new(pb::CreateVodResponse { vod: Some(to_pb(vod)) }))
+        Ok(Response::new(to_pb(vod)))
     }
 }

@@ -21,16 +21,14 @@ impl pb::mileage_service_server::MileageService for MileageApi {
     async fn get_mileage(
         &self,
         request: Request<pb::GetMileageRequest>,
-    ) -> Result<Response<pb::GetMileageResponse>, Status> {
+    ) -> Result<Response<pb::Mileage>, Status> {
         let id = request.into_inner().customer_id;
         let account = store::get(&self.store, &id).await.map_err(internal)?;
         let account = account.ok_or_else(|| not_found("mileage of customer", &id))?;
-        Ok(Response::new(pb::GetMileageResponse {
-            mileage: Some(pb::Mileage {
-                free_vod_credits: account.free_vod_credits(),
-                customer_id: account.customer_id,
-                points: account.points,
-            }),
+        Ok(Response::new(pb::Mileage {
+            free_vod_credits: account.free_vod_credits() as i32,
+            customer_id: account.customer_id,
+            points: account.points as i32,
         }))
     }
 }

@@ -37,14 +37,14 @@ async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerErro
     let event = pb::MileageCredited {
         customer_id: id.clone(),
         purchase_id: e.purchase_id.clone(),
-        points: credited.points,
+        points: credited.points as i32,
     };
     tx.raise(Event::new(CONTEXT, &event, id, 0, &e.purchase_id)).await?;
     if credited.free_vod_issued {
         let issued = pb::FreeVodCreditIssued {
             customer_id: id.clone(),
             purchase_id: e.purchase_id.clone(),
-            points: credited.points,
+            points: credited.points as i32,
         };
         tx.raise(Event::new(CONTEXT, &issued, id, account.credits_issued, &e.purchase_id)).await?;
     }
@@ -66,7 +66,7 @@ async fn cancelled(tx: &mut Tx, e: pb::PaymentCancelled) -> Result<(), HandlerEr
     let event = pb::MileageReversed {
         customer_id: e.customer_id.clone(),
         purchase_id: e.purchase_id.clone(),
-        points: account.points,
+        points: account.points as i32,
     };
     tx.raise(Event::new(CONTEXT, &event, &e.customer_id, 0, &e.purchase_id)).await?;
     Ok(())

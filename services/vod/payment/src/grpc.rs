@@ -22,7 +22,7 @@ pub fn to_pb(p: Payment) -> pb::Payment {
         purchase_id: p.purchase_id,
         customer_id: p.customer_id,
         vod_id: p.vod_id,
-        amount: p.amount,
+        amount: p.amount as i32,
         pay_status: p.status,
         free_vod: p.free_vod,
     }
@@ -30,37 +30,37 @@ pub fn to_pb(p: Payment) -> pb::Payment {
 
 #[tonic::async_trait]
 impl pb::payment_service_server::PaymentService for PaymentApi {
-    async fn pay(&self, request: Request<pb::PayRequest>) -> Result<Response<pb::PayResponse>, Status> {
+    async fn pay(&self, request: Request<pb::PayRequest>) -> Result<Response<pb::Payment>, Status> {
         let r = request.into_inner();
-        let payment = Payment::approve(&r.purchase_id, &r.customer_id, &r.vod_id, r.amount, r.free_vod)
+        let payment = Payment::approve(&r.purchase_id, &r.customer_id, &r.vod_id, r.amount.into(), r.free_vod)
             .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
         let mut tx = self.store.begin().await.map_err(internal)?;
         if store::insert(&mut tx, &payment).await.map_err(internal)? {
             let event = pb::PaymentApproved {
                 purchase_id: payment.purchase_id.clone(),
                 customer_id: payment.customer_id.clone(),
-                amount: payment.amount,
+                amount: payment.amount as i32,
                 free_vod: payment.free_vod,
             };
             let id = &payment.purchase_id;
             tx.raise(Event::new("vod.payment", &event, id, 1, id)).await.map_err(internal)?;
             tx.commit().await.map_err(internal)?;
-            return Ok(Response::new(pb::PayResponse { payment: Some(to_pb(payment)) }));
+            return Ok(Response::new(to_pb(payment)));
         }
         // A retry of a payment already made (or voided): answer what is recorded.
         let existing = store::get_in(&mut tx, &payment.purchase_id).await.map_err(internal)?;
         drop(tx);
         let existing = existing.ok_or_else(|| internal("payment vanished"))?;
-        Ok(Response::new(pb::PayResponse { payment: Some(to_pb(existing)) }))
+        Ok(Response::new(to_pb(existing)))
     }
 
     async fn get_payment(
         &self,
         request: Request<pb::GetPaymentRequest>,
-    ) -> Result<Response<pb::GetPaymentResponse>, Status> {
+    ) -> Result<Response<pb::Payment>, Status> {
         let id = request.into_inner().purchase_id;
         let payment = store::get(&self.store, &id).await.map_err(internal)?;
         let payment = payment.ok_or_else(|| not_found("payment", &id))?;
-        Ok(Response::new(pb::GetPaymentResponse { payment: Some(to_pb(payment)) }))
+        Ok(Response::new(to_pb(payment)))
     }
 }

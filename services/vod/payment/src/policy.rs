@@ -30,7 +30,7 @@ impl Handler for CancelPayment {
                     let cancelled = pb::PaymentCancelled {
                         purchase_id: purchase_id.clone(),
                         customer_id: payment.customer_id,
-                        amount: payment.amount,
+                        amount: payment.amount as i32,
                         free_vod: payment.free_vod,
                     };
                     tx.raise(Event::new("vod.payment", &cancelled, &purchase_id, version, &purchase_id))

@@ -43,7 +43,7 @@ impl PurchaseApi {
             purchase_id: purchase.id.clone(),
             customer_id: purchase.customer_id.clone(),
             vod_id: purchase.vod_id.clone(),
-            amount: purchase.amount,
+            amount: purchase.amount as i32,
             free_vod: purchase.free_vod,
         };
         let (pid, version) = (purchase.id.clone(), purchase.version);
@@ -61,7 +61,7 @@ fn to_pb(p: Purchase) -> pb::Purchase {
         vod_name: p.vod_name,
         customer_id: p.customer_id,
         order_status: p.status.as_str().to_owned(),
-        amount: p.amount,
+        amount: p.amount as i32,
         free_vod: p.free_vod,
         create_time: p.create_time,
     }
@@ -72,7 +72,7 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
     async fn create_purchase(
         &self,
         request: Request<pb::CreatePurchaseRequest>,
-    ) -> Result<Response<pb::CreatePurchaseResponse>, Status> {
+    ) -> Result<Response<pb::Purchase>, Status> {
         let r = request.into_inner();
         let vod_id = require("vod_id", &r.vod_id)?.to_owned();
         let customer_id = if r.customer_id.is_empty() { GUEST.to_owned() } else { r.customer_id };
@@ -86,15 +86,15 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         let vod = store::vod(&self.store, &vod_id).await.map_err(internal)?;
         let vod = vod.ok_or_else(|| not_found("vod", &vod_id))?;
         let purchase = self.checkout.purchase(id, &vod, customer_id).await?;
-        Ok(Response::new(pb::CreatePurchaseResponse { purchase: Some(to_pb(purchase)) }))
+        Ok(Response::new(to_pb(purchase)))
     }
 
     async fn get_purchase(
         &self,
         request: Request<pb::GetPurchaseRequest>,
-    ) -> Result<Response<pb::GetPurchaseResponse>, Status> {
+    ) -> Result<Response<pb::Purchase>, Status> {
         let purchase = self.load(&request.into_inner().purchase_id).await?;
-        Ok(Response::new(pb::GetPurchaseResponse { purchase: Some(to_pb(purchase)) }))
+        Ok(Response::new(to_pb(purchase)))
     }
 
     async fn list_purchases(
@@ -114,18 +114,18 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
     async fn update_purchase(
         &self,
         request: Request<pb::UpdatePurchaseRequest>,
-    ) -> Result<Response<pb::UpdatePurchaseResponse>, Status> {
+    ) -> Result<Response<pb::Purchase>, Status> {
         let r = request.into_inner();
         requested_cancel(&r.order_status).map_err(|e: PurchaseError| invalid_argument("order_status", e.to_string()))?;
         let purchase = self.cancel(&r.purchase_id).await?;
-        Ok(Response::new(pb::UpdatePurchaseResponse { purchase: Some(to_pb(purchase)) }))
+        Ok(Response::new(to_pb(purchase)))
     }
 
     async fn cancel_purchase(
         &self,
         request: Request<pb::CancelPurchaseRequest>,
-    ) -> Result<Response<pb::CancelPurchaseResponse>, Status> {
+    ) -> Result<Response<pb::Purchase>, Status> {
         let purchase = self.cancel(&request.into_inner().purchase_id).await?;
-        Ok(Response::new(pb::CancelPurchaseResponse { purchase: Some(to_pb(purchase)) }))
+        Ok(Response::new(to_pb(purchase)))
     }
 }
