@@ -153,11 +153,17 @@ impl Peer {
     }
 }
 
-/// Failures that say the peer is unwell (and count toward opening the breaker).
+/// Failures that say the peer is unwell (and count toward opening the breaker). tonic
+/// reports its own expiry of `grpc-timeout` as `CANCELLED`.
 fn is_failure(status: &Status) -> bool {
     matches!(
         status.code(),
-        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Unknown | Code::Internal
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Cancelled
+            | Code::ResourceExhausted
+            | Code::Unknown
+            | Code::Internal
     )
 }
 

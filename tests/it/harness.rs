@@ -1,0 +1,316 @@
+//! Test infrastructure: real servers on free loopback ports, the `mediamesh` binary as child
+//! processes, and polling with deadlines (never sleeps as synchronization).
+#![allow(dead_code)]
+
+pub mod postgres;
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use mediamesh_proto::vod::v1 as pb;
+use tonic::transport::Channel;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mediamesh");
+
+/// A tool installed by `scripts/install-tools`.
+pub fn tool(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin").join(name);
+    assert!(path.is_file(), "{} missing: run scripts/install-tools", path.display());
+    path
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A fresh folder under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("mediamesh-it-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept for inspection: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Polls `check` until it yields `Some`, or panics after `within` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn wait_for_port(port: u16, within: Duration) {
+    let deadline = Instant::now() + within;
+    while TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).is_err() {
+        assert!(Instant::now() < deadline, "nothing listened on port {port} within {within:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child process killed (SIGKILL) on drop.
+pub struct Proc {
+    pub name: String,
+    pub child: Child,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, command: &mut Command, log: &Path) -> Proc {
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc { name: name.to_owned(), child }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, signal: i32) {
+        #[allow(unsafe_code)]
+        // SAFETY: signalling our own child by pid.
+        unsafe {
+            libc::kill(self.pid(), signal);
+        }
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} did not exit within {within:?} of SIGTERM", self.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT); // a stopped process cannot die until continued
+        self.kill9();
+    }
+}
+
+/// A real nats-server with JetStream on a free port.
+pub struct Nats {
+    pub url: String,
+    pub port: u16,
+    dir: TempDir,
+    proc: Proc,
+}
+
+impl Nats {
+    pub fn start() -> Nats {
+        let dir = TempDir::new("nats");
+        let port = free_port();
+        let proc = Proc::spawn(
+            "nats-server",
+            Command::new(tool("nats-server"))
+                .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
+                .arg("-sd")
+                .arg(dir.path().join("js")),
+            &dir.path().join("nats.log"),
+        );
+        wait_for_port(port, Duration::from_secs(10));
+        Nats { url: format!("nats://127.0.0.1:{port}"), port, dir, proc }
+    }
+}
+
+/// How a mesh process keeps its data.
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Db {
+    fn args(&self) -> Vec<String> {
+        match self {
+            Db::Sqlite(dir) => vec!["--data-dir".into(), dir.display().to_string()],
+            Db::Postgres(url) => vec!["--database-url".into(), url.clone()],
+        }
+    }
+}
+
+/// A `mediamesh` process: `serve` (gRPC only) or `up` (with Envoy, and nats-server unless a
+/// NATS URL is given).
+pub struct Mesh {
+    pub grpc_port: u16,
+    pub rest_port: Option<u16>,
+    pub proc: Proc,
+    pub log: PathBuf,
+}
+
+impl Mesh {
+    /// `mediamesh serve --target TARGET` on a free gRPC port.
+    pub async fn serve(target: &str, nats: &str, db: &Db, extra: &[&str], logs: &Path) -> Mesh {
+        Mesh::serve_on(free_port(), target, nats, db, extra, logs).await
+    }
+
+    pub async fn serve_on(port: u16, target: &str, nats: &str, db: &Db, extra: &[&str], logs: &Path) -> Mesh {
+        let log = logs.join(format!("serve-{}-{port}.log", target.replace(',', "+")));
+        let proc = Proc::spawn(
+            "mediamesh serve",
+            Command::new(BIN)
+                .args(["serve", "--target", target, "--nats-url", nats])
+                .args(["--grpc-addr", &format!("127.0.0.1:{port}")])
+                .args(db.args())
+                .args(extra),
+            &log,
+        );
+        let mesh = Mesh { grpc_port: port, rest_port: None, proc, log };
+        mesh.wait_serving().await;
+        mesh
+    }
+
+    /// `mediamesh up` with Envoy on a free REST port for vod.
+    pub async fn up(nats: Option<&str>, db: &Db, grpc_port: u16, rest_port: u16, logs: &Path) -> Mesh {
+        Mesh::up_with(nats, db, grpc_port, rest_port, None, logs).await
+    }
+
+    pub async fn up_with(
+        nats: Option<&str>,
+        db: &Db,
+        grpc_port: u16,
+        rest_port: u16,
+        nats_port: Option<u16>,
+        logs: &Path,
+    ) -> Mesh {
+        let log = logs.join(format!("up-{grpc_port}.log"));
+        let mut command = Command::new(BIN);
+        command
+            .args(["up", "--grpc-addr", &format!("127.0.0.1:{grpc_port}")])
+            .args(["--rest-ports", &format!("vod={rest_port}")])
+            .args(db.args());
+        if let Some(nats) = nats {
+            command.args(["--nats-url", nats]);
+        }
+        if let Some(port) = nats_port {
+            command.args(["--nats-port", &port.to_string()]);
+        }
+        if let Db::Postgres(_) = db {
+            command.args(["--data-dir", &logs.join(format!("up-{grpc_port}")).display().to_string()]);
+        }
+        let proc = Proc::spawn("mediamesh up", &mut command, &log);
+        let mesh = Mesh { grpc_port, rest_port: Some(rest_port), proc, log };
+        mesh.wait_serving().await;
+        wait_for_port(rest_port, Duration::from_secs(20));
+        mesh
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn rest(&self) -> String {
+        format!("http://127.0.0.1:{}", self.rest_port.expect("up has REST"))
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.grpc_url()).unwrap().connect().await.unwrap()
+    }
+
+    pub async fn wait_serving(&self) {
+        let url = self.grpc_url();
+        let log = self.log.clone();
+        eventually(&format!("{url} SERVING (log: {})", log.display()), Duration::from_secs(60), || {
+            let url = url.clone();
+            async move {
+                let channel = Channel::from_shared(url).ok()?.connect().await.ok()?;
+                let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+                let status = health.check(tonic_health::pb::HealthCheckRequest::default()).await.ok()?;
+                (status.into_inner().status == 1).then_some(())
+            }
+        })
+        .await
+    }
+
+    pub async fn purchases(&self) -> pb::purchase_service_client::PurchaseServiceClient<Channel> {
+        pb::purchase_service_client::PurchaseServiceClient::new(self.channel().await)
+    }
+
+    pub async fn mileage(&self) -> pb::mileage_service_client::MileageServiceClient<Channel> {
+        pb::mileage_service_client::MileageServiceClient::new(self.channel().await)
+    }
+}
+
+/// A customer's mileage, or None while it has none.
+pub async fn mileage_of(mesh: &Mesh, customer: &str) -> Option<pb::Mileage> {
+    let request = pb::GetMileageRequest { customer_id: customer.into() };
+    mesh.mileage().await.get_mileage(request).await.ok().map(|r| r.into_inner())
+}
+
+/// Every purchase of a customer.
+pub async fn purchases_of(mesh: &Mesh, customer: &str) -> Vec<pb::Purchase> {
+    let mut client = mesh.purchases().await;
+    let (mut all, mut token) = (Vec::new(), String::new());
+    loop {
+        let request = pb::ListPurchasesRequest {
+            page_size: 1000,
+            page_token: token,
+            customer_id: customer.into(),
+        };
+        let page = client.list_purchases(request).await.unwrap().into_inner();
+        all.extend(page.purchases);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// The mileage invariant: every paid purchase earned 1000 points exactly once, and every
+/// 5000 points became one free-VOD credit (unused ones are counted by mileage, used ones
+/// are the free purchases).
+pub fn mileage_balances(purchases: &[pb::Purchase], mileage: Option<&pb::Mileage>) -> bool {
+    let paid = |p: &&pb::Purchase| p.order_status == "PAID";
+    let earned = purchases.iter().filter(paid).filter(|p| !p.free_vod).count() as i64 * 1000;
+    let free_used = purchases.iter().filter(paid).filter(|p| p.free_vod).count() as i64;
+    let (points, unused) = mileage.map(|m| (m.points as i64, m.free_vod_credits as i64)).unwrap_or((0, 0));
+    earned == points + 5000 * (unused + free_used)
+}

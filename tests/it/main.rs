@@ -1,0 +1,8 @@
+//! Cross-service tests against real nats-server (JetStream), Envoy, SQLite and PostgreSQL,
+//! all started here on loopback and stopped afterwards. One binary so everything links once.
+mod harness;
+
+mod vod_crash;
+mod vod_faults;
+mod vod_flow;
+mod vod_scale;
