@@ -44,7 +44,10 @@ pub struct BenchArgs {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (number, unit) = s.find(|c: char| !c.is_ascii_digit()).map(|i| s.split_at(i)).unwrap_or((s, "s"));
+    let (number, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, "s"));
     let n: u64 = number.parse().map_err(|_| format!("bad duration {s:?}"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
@@ -80,15 +83,26 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             info
         }
     };
-    let channel = Channel::from_shared(format!("http://{grpc}"))?.tcp_nodelay(true).connect().await?;
+    let channel = Channel::from_shared(format!("http://{grpc}"))?
+        .tcp_nodelay(true)
+        .connect()
+        .await?;
     wait_ready(&channel).await?;
 
-    eprintln!("baseline: empty unary call (grpc.health.v1.Health/Check) for {:?}", args.baseline);
+    eprintln!(
+        "baseline: empty unary call (grpc.health.v1.Health/Check) for {:?}",
+        args.baseline
+    );
     let baseline = drive(args.concurrency, args.baseline, {
         let channel = channel.clone();
         move |_, _| {
             let mut client = HealthClient::new(channel.clone());
-            async move { client.check(HealthCheckRequest::default()).await.map(|_| ()) }
+            async move {
+                client
+                    .check(HealthCheckRequest::default())
+                    .await
+                    .map(|_| ())
+            }
         }
     })
     .await;
@@ -99,11 +113,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(url) => Some(spawn_lag_watch(url, answered.clone(), lags.clone()).await?),
         None => None,
     };
-    eprintln!("vod-purchase: CreatePurchase at concurrency {} for {:?}", args.concurrency, args.duration);
+    eprintln!(
+        "vod-purchase: CreatePurchase at concurrency {} for {:?}",
+        args.concurrency, args.duration
+    );
     let purchases = drive(args.concurrency, args.duration, {
         let (channel, answered) = (channel.clone(), answered.clone());
         move |worker, n| {
-            let mut client = pb::purchase_service_client::PurchaseServiceClient::new(channel.clone());
+            let mut client =
+                pb::purchase_service_client::PurchaseServiceClient::new(channel.clone());
             let answered = answered.clone();
             async move {
                 let request = pb::CreatePurchaseRequest {
@@ -112,7 +130,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     ..Default::default()
                 };
                 let purchase = client.create_purchase(request).await?.into_inner();
-                answered.lock().expect("lock").insert(purchase.purchase_id, Instant::now());
+                answered
+                    .lock()
+                    .expect("lock")
+                    .insert(purchase.purchase_id, Instant::now());
                 Ok(())
             }
         }
@@ -120,11 +141,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     .await;
     // Let the last events arrive before reading lag.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while lag_task.is_some() && Instant::now() < deadline && lags.lock().expect("lock").len() < purchases.ok as usize {
+    while lag_task.is_some()
+        && Instant::now() < deadline
+        && lags.lock().expect("lock").len() < purchases.ok as usize
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let rss = pid.and_then(rss_kib);
-    report(&args, &baseline, &purchases, &mut lags.lock().expect("lock"), rss);
+    report(
+        &args,
+        &baseline,
+        &purchases,
+        &mut lags.lock().expect("lock"),
+        rss,
+    );
     drop(own);
     Ok(())
 }
@@ -155,7 +185,12 @@ where
             (ok, errors, latencies)
         })
     });
-    let mut phase = Phase { ok: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    let mut phase = Phase {
+        ok: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
     for result in futures::future::join_all(workers).await {
         let (ok, errors, latencies) = result.expect("worker");
         phase.ok += ok;
@@ -176,7 +211,9 @@ async fn spawn_lag_watch(
     client.flush().await?;
     Ok(tokio::spawn(async move {
         while let Some(message) = events.next().await {
-            let Ok(event) = <pb::MileageCredited as prost::Message>::decode(message.payload) else { continue };
+            let Ok(event) = <pb::MileageCredited as prost::Message>::decode(message.payload) else {
+                continue;
+            };
             if let Some(at) = answered.lock().expect("lock").remove(&event.purchase_id) {
                 lags.lock().expect("lock").push(at.elapsed());
             }
@@ -191,7 +228,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn report(args: &BenchArgs, baseline: &Phase, purchases: &Phase, lags: &mut [Duration], rss: Option<u64>) {
+fn report(
+    args: &BenchArgs,
+    baseline: &Phase,
+    purchases: &Phase,
+    lags: &mut [Duration],
+    rss: Option<u64>,
+) {
     let mut latencies = purchases.latencies.clone();
     latencies.sort();
     let mut base = baseline.latencies.clone();
@@ -199,7 +242,10 @@ fn report(args: &BenchArgs, baseline: &Phase, purchases: &Phase, lags: &mut [Dur
     lags.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let total = purchases.ok + purchases.errors;
-    println!("scenario            vod-purchase (concurrency {}, {:?})", args.concurrency, args.duration);
+    println!(
+        "scenario            vod-purchase (concurrency {}, {:?})",
+        args.concurrency, args.duration
+    );
     println!(
         "baseline            {:.0} empty calls/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
         baseline.rate(),
@@ -235,7 +281,10 @@ fn report(args: &BenchArgs, baseline: &Phase, purchases: &Phase, lags: &mut [Dur
         );
     }
     match rss {
-        Some(kib) => println!("mesh memory         {:.1} MB resident (peak)", kib as f64 / 1024.0),
+        Some(kib) => println!(
+            "mesh memory         {:.1} MB resident (peak)",
+            kib as f64 / 1024.0
+        ),
         None => println!("mesh memory         not measured (external mesh)"),
     }
 }
@@ -284,20 +333,37 @@ impl OwnMesh {
                 .arg(dir.join("nats")),
             &dir.join("nats.log"),
         )?;
-        nats.wait_for_port(SocketAddr::from(([127, 0, 0, 1], nats_port)), Duration::from_secs(10))?;
+        nats.wait_for_port(
+            SocketAddr::from(([127, 0, 0, 1], nats_port)),
+            Duration::from_secs(10),
+        )?;
         let nats_url = format!("nats://127.0.0.1:{nats_port}");
         let grpc = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let mut mesh = Supervised::spawn(
             "mediamesh",
             Command::new(std::env::current_exe()?)
-                .args(["serve", "--target", "vod", "--grpc-addr", &grpc.to_string(), "--nats-url", &nats_url])
+                .args([
+                    "serve",
+                    "--target",
+                    "vod",
+                    "--grpc-addr",
+                    &grpc.to_string(),
+                    "--nats-url",
+                    &nats_url,
+                ])
                 .arg("--data-dir")
                 .arg(dir.join("data"))
                 .env("MEDIAMESH_LOG", "warn"),
             &dir.join("mesh.log"),
         )?;
         mesh.wait_for_port(grpc, Duration::from_secs(30))?;
-        Ok(OwnMesh { grpc, nats_url, mesh, _nats: nats, dir })
+        Ok(OwnMesh {
+            grpc,
+            nats_url,
+            mesh,
+            _nats: nats,
+            dir,
+        })
     }
 
     fn pid(&self) -> u32 {
@@ -312,5 +378,7 @@ impl Drop for OwnMesh {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

@@ -25,7 +25,9 @@ pub fn find_tool(name: &str) -> anyhow::Result<PathBuf> {
         .iter()
         .map(|root| root.join(".tools/venv/bin").join(name))
         .find(|p| p.is_file())
-        .ok_or_else(|| anyhow::anyhow!("{name} not found on PATH or in .tools/ (run scripts/install-tools)"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("{name} not found on PATH or in .tools/ (run scripts/install-tools)")
+        })
 }
 
 /// A child that is killed when dropped, and by the kernel when this process dies.
@@ -36,11 +38,23 @@ pub struct Supervised {
 
 impl Supervised {
     /// Starts `command`, its output appended to `log`.
-    pub fn spawn(name: &'static str, command: &mut Command, log: &Path) -> anyhow::Result<Supervised> {
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-        command.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
+    pub fn spawn(
+        name: &'static str,
+        command: &mut Command,
+        log: &Path,
+    ) -> anyhow::Result<Supervised> {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
         die_with_parent(command);
-        let child = command.spawn().map_err(|e| anyhow::anyhow!("cannot start {name}: {e}"))?;
+        let child = command
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("cannot start {name}: {e}"))?;
         tracing::info!(child = name, pid = child.id(), "started");
         Ok(Supervised { name, child })
     }
@@ -54,7 +68,10 @@ impl Supervised {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait()? {
-                anyhow::bail!("{} exited with {status} before listening on {addr}", self.name);
+                anyhow::bail!(
+                    "{} exited with {status} before listening on {addr}",
+                    self.name
+                );
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return Ok(());

@@ -12,7 +12,11 @@ use mediamesh_mesh::runtime::MeshConfig;
 use mediamesh_mesh::store::Database;
 
 #[derive(Parser)]
-#[command(name = "mediamesh", version, about = "Five media-business systems as one gRPC service mesh")]
+#[command(
+    name = "mediamesh",
+    version,
+    about = "Five media-business systems as one gRPC service mesh"
+)]
 pub struct Cli {
     /// Log one JSON object per line.
     #[arg(long, global = true, env = "MEDIAMESH_LOG_JSON")]
@@ -95,21 +99,30 @@ fn parse_peer(s: &str) -> Result<(String, String), String> {
 
 fn parse_port(s: &str) -> Result<(String, u16), String> {
     let (app, port) = s.split_once('=').ok_or("expected APP=PORT")?;
-    Ok((app.trim().to_owned(), port.trim().parse().map_err(|e| format!("port: {e}"))?))
+    Ok((
+        app.trim().to_owned(),
+        port.trim().parse().map_err(|e| format!("port: {e}"))?,
+    ))
 }
 
 impl ServeArgs {
     pub fn mesh_config(&self, nats_url: String) -> MeshConfig {
         let database = match &self.database_url {
             Some(url) => Database::Postgres { url: url.clone() },
-            None => Database::SqliteDir { dir: self.data_dir.clone(), synchronous_full: self.sqlite_sync_full },
+            None => Database::SqliteDir {
+                dir: self.data_dir.clone(),
+                synchronous_full: self.sqlite_sync_full,
+            },
         };
         MeshConfig {
             nats_url,
             database,
             peers: self.peers.iter().cloned().collect::<BTreeMap<_, _>>(),
             max_in_flight: self.max_in_flight,
-            call_policy: CallPolicy { timeout: Duration::from_millis(self.call_timeout_ms), ..CallPolicy::default() },
+            call_policy: CallPolicy {
+                timeout: Duration::from_millis(self.call_timeout_ms),
+                ..CallPolicy::default()
+            },
             stream_replicas: self.stream_replicas,
         }
     }
@@ -119,11 +132,15 @@ impl ServeArgs {
 /// variable already set (environment beats file).
 pub fn load_config_file() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let from_flag = args.iter().position(|a| a == "--config").and_then(|i| args.get(i + 1).cloned());
+    let from_flag = args
+        .iter()
+        .position(|a| a == "--config")
+        .and_then(|i| args.get(i + 1).cloned());
     let Some(path) = from_flag.or_else(|| std::env::var("MEDIAMESH_CONFIG").ok()) else {
         return Ok(());
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("config file {path}: {e}"))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("config file {path}: {e}"))?;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {

@@ -34,7 +34,11 @@ pub fn write_config(
         }
         listener(&mut yaml, app, *port, &services, &descriptor);
     }
-    let grpc_host = if grpc.ip().is_unspecified() { "127.0.0.1".to_owned() } else { grpc.ip().to_string() };
+    let grpc_host = if grpc.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        grpc.ip().to_string()
+    };
     let _ = write!(
         yaml,
         "  clusters:\n  - name: mediamesh\n    type: STATIC\n    connect_timeout: 1s\n\
@@ -53,7 +57,11 @@ pub fn write_config(
 }
 
 fn listener(yaml: &mut String, app: &str, port: u16, services: &[&str], descriptor: &Path) {
-    let services = services.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+    let services = services
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let _ = write!(
         yaml,
         "  - name: {app}\n    address:\n      socket_address: {{ address: 0.0.0.0, port_value: {port} }}\n\

@@ -17,7 +17,9 @@ fn main() -> anyhow::Result<()> {
     cli::load_config_file()?;
     let cli = Cli::parse();
     mediamesh_mesh::telemetry::init(cli.log_json);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     // The main future runs on this thread, so children spawned from it (parent-death
     // signal is per thread) live exactly as long as this process.
     runtime.block_on(async move {

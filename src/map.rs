@@ -13,7 +13,11 @@ pub fn mermaid(contexts: &[Arc<dyn Context>]) -> String {
         let _ = writeln!(out, "  subgraph {app}");
         for c in contexts.iter().filter(|c| c.info().app == app) {
             let info = c.info();
-            let rpcs: Vec<&str> = info.services.iter().flat_map(|(_, rpcs)| rpcs.iter().copied()).collect();
+            let rpcs: Vec<&str> = info
+                .services
+                .iter()
+                .flat_map(|(_, rpcs)| rpcs.iter().copied())
+                .collect();
             let _ = writeln!(
                 out,
                 "    {}[\"{} ({})<br/>{}\"]",
@@ -28,12 +32,22 @@ pub fn mermaid(contexts: &[Arc<dyn Context>]) -> String {
     for c in contexts {
         let info = c.info();
         for (callee, rpc) in info.calls {
-            let _ = writeln!(out, "  {} -- \"gRPC {rpc}\" --> {}", node(&info.id()), node(callee));
+            let _ = writeln!(
+                out,
+                "  {} -- \"gRPC {rpc}\" --> {}",
+                node(&info.id()),
+                node(callee)
+            );
         }
         for subject in info.consumes {
             let publisher = subject.rsplit_once('.').map(|(p, _)| p).unwrap_or(subject);
             let event = subject.rsplit('.').next().unwrap_or(subject);
-            let _ = writeln!(out, "  {} -. \"{event}\" .-> {}", node(publisher), node(&info.id()));
+            let _ = writeln!(
+                out,
+                "  {} -. \"{event}\" .-> {}",
+                node(publisher),
+                node(&info.id())
+            );
         }
     }
     out

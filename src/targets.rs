@@ -26,7 +26,10 @@ pub fn select(target: &str) -> anyhow::Result<Vec<Arc<dyn Context>>> {
             .collect();
         if matched.is_empty() {
             let known: Vec<String> = all.iter().map(|c| c.info().id()).collect();
-            anyhow::bail!("unknown target {part:?}; known: all, vod, {}", known.join(", "));
+            anyhow::bail!(
+                "unknown target {part:?}; known: all, vod, {}",
+                known.join(", ")
+            );
         }
         for context in matched {
             if !chosen.iter().any(|c| c.info().id() == context.info().id()) {

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use mediamesh_mesh::runtime;
 use tokio::net::TcpListener;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 use crate::children::{Supervised, find_tool};
 use crate::cli::{ServeArgs, UpArgs};
@@ -21,7 +21,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .ok_or_else(|| anyhow::anyhow!("serve needs --nats-url (or MEDIAMESH_NATS_URL)"))?;
     let listener = TcpListener::bind(args.grpc_addr).await?;
-    runtime::run(args.mesh_config(nats_url), contexts, listener, shutdown_signal()).await
+    runtime::run(
+        args.mesh_config(nats_url),
+        contexts,
+        listener,
+        shutdown_signal(),
+    )
+    .await
 }
 
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
@@ -63,7 +69,12 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         Command::new(find_tool("envoy")?)
             .arg("-c")
             .arg(&envoy_yaml)
-            .args(["--use-dynamic-base-id", "-l", "warning", "--disable-hot-restart"]),
+            .args([
+                "--use-dynamic-base-id",
+                "-l",
+                "warning",
+                "--disable-hot-restart",
+            ]),
         &data_dir.join("envoy.log"),
     )?;
     let served_apps: Vec<(String, u16)> = args
@@ -73,7 +84,10 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .cloned()
         .collect();
     for (_, port) in &served_apps {
-        envoy.wait_for_port(SocketAddr::from(([127, 0, 0, 1], *port)), Duration::from_secs(20))?;
+        envoy.wait_for_port(
+            SocketAddr::from(([127, 0, 0, 1], *port)),
+            Duration::from_secs(20),
+        )?;
     }
 
     let config = serve.mesh_config(nats_url.clone());
@@ -97,12 +111,20 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 
 /// Polls gRPC health until the whole server reports SERVING.
 async fn wait_serving(grpc: SocketAddr, within: Duration) -> anyhow::Result<()> {
-    let host = if grpc.ip().is_unspecified() { "127.0.0.1".to_owned() } else { grpc.ip().to_string() };
+    let host = if grpc.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        grpc.ip().to_string()
+    };
     let url = format!("http://{host}:{}", grpc.port());
     let deadline = Instant::now() + within;
     loop {
-        if let Ok(channel) = tonic::transport::Endpoint::from_shared(url.clone())?.connect().await
-            && let Ok(response) = HealthClient::new(channel).check(HealthCheckRequest::default()).await
+        if let Ok(channel) = tonic::transport::Endpoint::from_shared(url.clone())?
+            .connect()
+            .await
+            && let Ok(response) = HealthClient::new(channel)
+                .check(HealthCheckRequest::default())
+                .await
             && response.into_inner().status == ServingStatus::Serving as i32
         {
             return Ok(());

@@ -109,10 +109,18 @@ async fn consume(
             payload: message.payload.clone(),
         };
         match apply(store, sub, &delivered).await {
-            Ok(()) => message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?,
+            Ok(()) => message
+                .ack()
+                .await
+                .map_err(|e| anyhow::anyhow!("ack: {e}"))?,
             Err(HandlerError::Transient(error)) if deliveries < MAX_DELIVERIES => {
                 let delay = Duration::from_millis(100 * 2u64.pow(deliveries as u32));
-                tracing::warn!(error, event = delivered.id, deliveries, "event failed; redelivering");
+                tracing::warn!(
+                    error,
+                    event = delivered.id,
+                    deliveries,
+                    "event failed; redelivering"
+                );
                 message
                     .ack_with(AckKind::Nak(Some(delay)))
                     .await
@@ -121,7 +129,10 @@ async fn consume(
             Err(error) => {
                 tracing::error!(%error, event = delivered.id, deliveries, "event dead-lettered");
                 dead_letter(store, sub, &delivered, &error.to_string(), deliveries).await?;
-                message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+                message
+                    .ack()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("ack: {e}"))?;
             }
         }
     }

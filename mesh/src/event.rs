@@ -71,7 +71,10 @@ impl Delivered {
     }
 
     pub fn correlation_id(&self) -> &str {
-        self.headers.get(CORRELATION_ID).map(String::as_str).unwrap_or_default()
+        self.headers
+            .get(CORRELATION_ID)
+            .map(String::as_str)
+            .unwrap_or_default()
     }
 
     /// Decodes the payload as `M`; a payload that does not decode is poison.

@@ -67,7 +67,9 @@ async fn relay_batch(store: &Store, js: &jetstream::Context) -> anyhow::Result<u
         let payload: Vec<u8> = row.try_get("payload")?;
         let mut headers: BTreeMap<String, String> = serde_json::from_str(&headers)?;
         headers.insert(MSG_ID.to_owned(), event_id);
-        let publish = PublishMessage::build().payload(payload.into()).headers(to_header_map(&headers));
+        let publish = PublishMessage::build()
+            .payload(payload.into())
+            .headers(to_header_map(&headers));
         acks.push(js.send_publish(subject, publish).await?);
     }
     for ack in acks {
@@ -76,8 +78,11 @@ async fn relay_batch(store: &Store, js: &jetstream::Context) -> anyhow::Result<u
     // Delete exactly what was published: on PostgreSQL a lower seq can commit after a
     // higher one, so a range would drop an event never sent.
     let list: Vec<String> = published.iter().map(i64::to_string).collect();
-    sqlx::query(&format!("DELETE FROM mesh_outbox WHERE seq IN ({})", list.join(",")))
-        .execute(store.pool())
-        .await?;
+    sqlx::query(&format!(
+        "DELETE FROM mesh_outbox WHERE seq IN ({})",
+        list.join(",")
+    ))
+    .execute(store.pool())
+    .await?;
     Ok(rows.len())
 }

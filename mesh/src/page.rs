@@ -30,7 +30,9 @@ impl Page {
                 .parse::<i64>()
                 .ok()
                 .filter(|o| *o >= 0)
-                .ok_or_else(|| invalid_argument("page_token", "is not a token this server issued"))?
+                .ok_or_else(|| {
+                    invalid_argument("page_token", "is not a token this server issued")
+                })?
         };
         Ok(Page { size, offset })
     }

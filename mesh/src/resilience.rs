@@ -78,7 +78,10 @@ impl Peer {
     pub fn check(&self) -> Result<(), Status> {
         self.breaker.check().map_err(|retry_after| {
             unavailable(
-                format!("{} is unavailable (circuit open); try again later", self.name),
+                format!(
+                    "{} is unavailable (circuit open); try again later",
+                    self.name
+                ),
                 retry_after,
             )
         })
@@ -102,7 +105,10 @@ impl Peer {
     {
         if let Err(retry_after) = self.breaker.admit() {
             return Err(unavailable(
-                format!("{} is unavailable (circuit open); try again later", self.name),
+                format!(
+                    "{} is unavailable (circuit open); try again later",
+                    self.name
+                ),
                 retry_after,
             ));
         }
@@ -113,13 +119,18 @@ impl Peer {
                 self.policy.open_for,
             ));
         };
-        let attempts = if idempotent { 1 + self.policy.retries } else { 1 };
+        let attempts = if idempotent {
+            1 + self.policy.retries
+        } else {
+            1
+        };
         let mut last = None;
         for attempt in 0..attempts {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
-            let outcome = tokio::time::timeout(self.policy.timeout, call(self.channel.clone())).await;
+            let outcome =
+                tokio::time::timeout(self.policy.timeout, call(self.channel.clone())).await;
             let status = match outcome {
                 Ok(Ok(response)) => {
                     self.breaker.record(true);
@@ -147,7 +158,11 @@ impl Peer {
         }
         let status = last.expect("at least one attempt");
         Err(unavailable(
-            format!("{} is unavailable ({}); try again later", self.name, status.message()),
+            format!(
+                "{} is unavailable ({}); try again later",
+                self.name,
+                status.message()
+            ),
             self.policy.open_for,
         ))
     }
@@ -185,7 +200,11 @@ enum State {
 
 impl Breaker {
     pub fn new(threshold: u32, open_for: Duration) -> Breaker {
-        Breaker { threshold, open_for, state: Mutex::new(State::Closed { failures: 0 }) }
+        Breaker {
+            threshold,
+            open_for,
+            state: Mutex::new(State::Closed { failures: 0 }),
+        }
     }
 
     /// Lets a call through, or says how long until the breaker will try again.
@@ -231,19 +250,27 @@ impl Breaker {
         let mut state = self.state.lock().expect("breaker lock");
         *state = match (*state, success) {
             (_, true) => State::Closed { failures: 0 },
-            (State::Closed { failures }, false) if failures + 1 < self.threshold => {
-                State::Closed { failures: failures + 1 }
-            }
+            (State::Closed { failures }, false) if failures + 1 < self.threshold => State::Closed {
+                failures: failures + 1,
+            },
             (State::Open { until }, false) => State::Open { until },
             (_, false) => {
-                tracing::warn!(open_for_ms = self.open_for.as_millis() as u64, "circuit opened");
-                State::Open { until: Instant::now() + self.open_for }
+                tracing::warn!(
+                    open_for_ms = self.open_for.as_millis() as u64,
+                    "circuit opened"
+                );
+                State::Open {
+                    until: Instant::now() + self.open_for,
+                }
             }
         };
     }
 
     pub fn is_open(&self) -> bool {
-        matches!(*self.state.lock().expect("breaker lock"), State::Open { .. })
+        matches!(
+            *self.state.lock().expect("breaker lock"),
+            State::Open { .. }
+        )
     }
 }
 

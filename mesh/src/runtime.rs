@@ -70,13 +70,34 @@ pub async fn run(
         let mut peers = BTreeMap::new();
         for (callee, _rpc) in info.calls {
             let url = peer_url(callee, &ids, &config.peers, local)?;
-            peers.insert((*callee).to_owned(), Peer::connect(callee, &url, config.call_policy.clone())?);
+            peers.insert(
+                (*callee).to_owned(),
+                Peer::connect(callee, &url, config.call_policy.clone())?,
+            );
         }
-        let started = context.start(ContextEnv { store: store.clone(), peers }, &mut routes).await?;
+        let started = context
+            .start(
+                ContextEnv {
+                    store: store.clone(),
+                    peers,
+                },
+                &mut routes,
+            )
+            .await?;
         for sub in started.subscriptions {
-            consumers.spawn(crate::consumer::run(store.clone(), js.clone(), sub, stop_consumers.clone()));
+            consumers.spawn(crate::consumer::run(
+                store.clone(),
+                js.clone(),
+                sub,
+                stop_consumers.clone(),
+            ));
         }
-        relays.spawn(crate::outbox::relay(store, js.clone(), id.clone(), stop_relays.clone()));
+        relays.spawn(crate::outbox::relay(
+            store,
+            js.clone(),
+            id.clone(),
+            stop_relays.clone(),
+        ));
         service_names.extend(info.services.iter().map(|(name, _)| *name));
         tracing::info!(context = id, "context started");
     }
@@ -89,7 +110,9 @@ pub async fn run(
         drain.clone().cancelled_owned(),
     ));
     for name in &service_names {
-        health.set_service_status(*name, ServingStatus::Serving).await;
+        health
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
     }
     health.set_service_status("", ServingStatus::Serving).await;
     tracing::info!(addr = %local, contexts = ?ids, "mesh serving");
@@ -109,9 +132,13 @@ pub async fn run(
     }
     tracing::info!("shutting down: health NOT_SERVING, draining calls");
     for name in &service_names {
-        health.set_service_status(*name, ServingStatus::NotServing).await;
+        health
+            .set_service_status(*name, ServingStatus::NotServing)
+            .await;
     }
-    health.set_service_status("", ServingStatus::NotServing).await;
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
     drain.cancel();
     match tokio::time::timeout(Duration::from_secs(20), server).await {
         Ok(Ok(Err(error))) => tracing::warn!(%error, "server ended with an error"),
@@ -141,8 +168,14 @@ fn peer_url(
         return Ok(url.clone());
     }
     if local_ids.contains(callee) {
-        let host = if local.ip().is_unspecified() { "127.0.0.1".to_owned() } else { local.ip().to_string() };
+        let host = if local.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            local.ip().to_string()
+        };
         return Ok(format!("http://{host}:{}", local.port()));
     }
-    anyhow::bail!("{callee} is not run here: give its address with --peer {callee}=http://HOST:PORT")
+    anyhow::bail!(
+        "{callee} is not run here: give its address with --peer {callee}=http://HOST:PORT"
+    )
 }

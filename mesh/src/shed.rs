@@ -19,14 +19,19 @@ pub struct ShedLayer {
 
 impl ShedLayer {
     pub fn new(max_in_flight: usize) -> ShedLayer {
-        ShedLayer { permits: Arc::new(Semaphore::new(max_in_flight)) }
+        ShedLayer {
+            permits: Arc::new(Semaphore::new(max_in_flight)),
+        }
     }
 }
 
 impl<S> Layer<S> for ShedLayer {
     type Service = Shed<S>;
     fn layer(&self, inner: S) -> Shed<S> {
-        Shed { inner, permits: self.permits.clone() }
+        Shed {
+            inner,
+            permits: self.permits.clone(),
+        }
     }
 }
 
@@ -40,7 +45,10 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, B> Service<http::Request<B>> for Shed<S>
 where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
@@ -54,7 +62,11 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let exempt = request.uri().path().starts_with("/grpc.");
-        let permit = if exempt { None } else { self.permits.clone().try_acquire_owned().ok() };
+        let permit = if exempt {
+            None
+        } else {
+            self.permits.clone().try_acquire_owned().ok()
+        };
         if !exempt && permit.is_none() {
             let status = resource_exhausted(
                 "server overloaded; try again later",

@@ -23,7 +23,10 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub enum Database {
     /// One SQLite file per context in this folder.
-    SqliteDir { dir: std::path::PathBuf, synchronous_full: bool },
+    SqliteDir {
+        dir: std::path::PathBuf,
+        synchronous_full: bool,
+    },
     /// One PostgreSQL schema per context in this database.
     Postgres { url: String },
 }
@@ -76,12 +79,20 @@ impl Store {
     pub async fn open(database: &Database, context: &str) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let (pool, backend) = match database {
-            Database::SqliteDir { dir, synchronous_full } => {
-                (open_sqlite(dir, context, *synchronous_full).await?, Backend::Sqlite)
-            }
+            Database::SqliteDir {
+                dir,
+                synchronous_full,
+            } => (
+                open_sqlite(dir, context, *synchronous_full).await?,
+                Backend::Sqlite,
+            ),
             Database::Postgres { url } => (open_postgres(url, context).await?, Backend::Postgres),
         };
-        Ok(Store { pool, backend, outbox_signal: Arc::new(Notify::new()) })
+        Ok(Store {
+            pool,
+            backend,
+            outbox_signal: Arc::new(Notify::new()),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -110,7 +121,11 @@ impl Store {
         result
     }
 
-    async fn apply(&self, conn: &mut AnyConnection, migrations: &[Migration]) -> anyhow::Result<()> {
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        migrations: &[Migration],
+    ) -> anyhow::Result<()> {
         conn.execute(self.dialect(MESH_TABLES).as_str()).await?;
         for (version, migration) in migrations.iter().enumerate() {
             let version = version as i64 + 1;
@@ -145,7 +160,11 @@ impl Store {
 
     /// Starts a transaction; events raised in it reach the outbox only if it commits.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(Tx { tx: self.pool.begin().await?, raised: false, signal: self.outbox_signal.clone() })
+        Ok(Tx {
+            tx: self.pool.begin().await?,
+            raised: false,
+            signal: self.outbox_signal.clone(),
+        })
     }
 }
 
@@ -200,7 +219,8 @@ async fn open_sqlite(dir: &Path, context: &str, synchronous_full: bool) -> anyho
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode=WAL").await?;
-                conn.execute(format!("PRAGMA synchronous={synchronous}").as_str()).await?;
+                conn.execute(format!("PRAGMA synchronous={synchronous}").as_str())
+                    .await?;
                 conn.execute("PRAGMA busy_timeout=10000").await?;
                 Ok(())
             })
@@ -228,7 +248,8 @@ async fn open_postgres(url: &str, context: &str) -> anyhow::Result<AnyPool> {
         .after_connect(move |conn, _| {
             let schema = schema.clone();
             Box::pin(async move {
-                conn.execute(format!("SET search_path TO {schema}").as_str()).await?;
+                conn.execute(format!("SET search_path TO {schema}").as_str())
+                    .await?;
                 Ok(())
             })
         })

@@ -18,13 +18,23 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mediamesh");
 
 /// A tool installed by `scripts/install-tools`.
 pub fn tool(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin").join(name);
-    assert!(path.is_file(), "{} missing: run scripts/install-tools", path.display());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".tools/venv/bin")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} missing: run scripts/install-tools",
+        path.display()
+    );
     path
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A fresh folder under the system temp dir, removed on drop.
@@ -34,7 +44,8 @@ impl TempDir {
     pub fn new(name: &str) -> TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("mediamesh-it-{}-{n}-{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("mediamesh-it-{}-{n}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -66,7 +77,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -74,7 +88,10 @@ where
 pub fn wait_for_port(port: u16, within: Duration) {
     let deadline = Instant::now() + within;
     while TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).is_err() {
-        assert!(Instant::now() < deadline, "nothing listened on port {port} within {within:?}");
+        assert!(
+            Instant::now() < deadline,
+            "nothing listened on port {port} within {within:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -87,14 +104,21 @@ pub struct Proc {
 
 impl Proc {
     pub fn spawn(name: &str, command: &mut Command, log: &Path) -> Proc {
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
         let child = command
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Proc { name: name.to_owned(), child }
+        Proc {
+            name: name.to_owned(),
+            child,
+        }
     }
 
     pub fn pid(&self) -> i32 {
@@ -123,7 +147,11 @@ impl Proc {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "{} did not exit within {within:?} of SIGTERM", self.name);
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit within {within:?} of SIGTERM",
+                self.name
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -157,7 +185,12 @@ impl Nats {
             &dir.path().join("nats.log"),
         );
         wait_for_port(port, Duration::from_secs(10));
-        Nats { url: format!("nats://127.0.0.1:{port}"), port, dir, proc }
+        Nats {
+            url: format!("nats://127.0.0.1:{port}"),
+            port,
+            dir,
+            proc,
+        }
     }
 }
 
@@ -192,7 +225,14 @@ impl Mesh {
         Mesh::serve_on(free_port(), target, nats, db, extra, logs).await
     }
 
-    pub async fn serve_on(port: u16, target: &str, nats: &str, db: &Db, extra: &[&str], logs: &Path) -> Mesh {
+    pub async fn serve_on(
+        port: u16,
+        target: &str,
+        nats: &str,
+        db: &Db,
+        extra: &[&str],
+        logs: &Path,
+    ) -> Mesh {
         let log = logs.join(format!("serve-{}-{port}.log", target.replace(',', "+")));
         let proc = Proc::spawn(
             "mediamesh serve",
@@ -203,13 +243,24 @@ impl Mesh {
                 .args(extra),
             &log,
         );
-        let mesh = Mesh { grpc_port: port, rest_port: None, proc, log };
+        let mesh = Mesh {
+            grpc_port: port,
+            rest_port: None,
+            proc,
+            log,
+        };
         mesh.wait_serving().await;
         mesh
     }
 
     /// `mediamesh up` with Envoy on a free REST port for vod.
-    pub async fn up(nats: Option<&str>, db: &Db, grpc_port: u16, rest_port: u16, logs: &Path) -> Mesh {
+    pub async fn up(
+        nats: Option<&str>,
+        db: &Db,
+        grpc_port: u16,
+        rest_port: u16,
+        logs: &Path,
+    ) -> Mesh {
         Mesh::up_with(nats, db, grpc_port, rest_port, None, logs).await
     }
 
@@ -234,10 +285,18 @@ impl Mesh {
             command.args(["--nats-port", &port.to_string()]);
         }
         if let Db::Postgres(_) = db {
-            command.args(["--data-dir", &logs.join(format!("up-{grpc_port}")).display().to_string()]);
+            command.args([
+                "--data-dir",
+                &logs.join(format!("up-{grpc_port}")).display().to_string(),
+            ]);
         }
         let proc = Proc::spawn("mediamesh up", &mut command, &log);
-        let mesh = Mesh { grpc_port, rest_port: Some(rest_port), proc, log };
+        let mesh = Mesh {
+            grpc_port,
+            rest_port: Some(rest_port),
+            proc,
+            log,
+        };
         mesh.wait_serving().await;
         wait_for_port(rest_port, Duration::from_secs(20));
         mesh
@@ -252,21 +311,32 @@ impl Mesh {
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.grpc_url()).unwrap().connect().await.unwrap()
+        Channel::from_shared(self.grpc_url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
     }
 
     pub async fn wait_serving(&self) {
         let url = self.grpc_url();
         let log = self.log.clone();
-        eventually(&format!("{url} SERVING (log: {})", log.display()), Duration::from_secs(60), || {
-            let url = url.clone();
-            async move {
-                let channel = Channel::from_shared(url).ok()?.connect().await.ok()?;
-                let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-                let status = health.check(tonic_health::pb::HealthCheckRequest::default()).await.ok()?;
-                (status.into_inner().status == 1).then_some(())
-            }
-        })
+        eventually(
+            &format!("{url} SERVING (log: {})", log.display()),
+            Duration::from_secs(60),
+            || {
+                let url = url.clone();
+                async move {
+                    let channel = Channel::from_shared(url).ok()?.connect().await.ok()?;
+                    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+                    let status = health
+                        .check(tonic_health::pb::HealthCheckRequest::default())
+                        .await
+                        .ok()?;
+                    (status.into_inner().status == 1).then_some(())
+                }
+            },
+        )
         .await
     }
 
@@ -281,8 +351,15 @@ impl Mesh {
 
 /// A customer's mileage, or None while it has none.
 pub async fn mileage_of(mesh: &Mesh, customer: &str) -> Option<pb::Mileage> {
-    let request = pb::GetMileageRequest { customer_id: customer.into() };
-    mesh.mileage().await.get_mileage(request).await.ok().map(|r| r.into_inner())
+    let request = pb::GetMileageRequest {
+        customer_id: customer.into(),
+    };
+    mesh.mileage()
+        .await
+        .get_mileage(request)
+        .await
+        .ok()
+        .map(|r| r.into_inner())
 }
 
 /// Every purchase of a customer.
@@ -309,8 +386,15 @@ pub async fn purchases_of(mesh: &Mesh, customer: &str) -> Vec<pb::Purchase> {
 /// are the free purchases).
 pub fn mileage_balances(purchases: &[pb::Purchase], mileage: Option<&pb::Mileage>) -> bool {
     let paid = |p: &&pb::Purchase| p.order_status == "PAID";
-    let earned = purchases.iter().filter(paid).filter(|p| !p.free_vod).count() as i64 * 1000;
+    let earned = purchases
+        .iter()
+        .filter(paid)
+        .filter(|p| !p.free_vod)
+        .count() as i64
+        * 1000;
     let free_used = purchases.iter().filter(paid).filter(|p| p.free_vod).count() as i64;
-    let (points, unused) = mileage.map(|m| (m.points as i64, m.free_vod_credits as i64)).unwrap_or((0, 0));
+    let (points, unused) = mileage
+        .map(|m| (m.points as i64, m.free_vod_credits as i64))
+        .unwrap_or((0, 0));
     earned == points + 5000 * (unused + free_used)
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use mediamesh_proto::vod::v1 as pb;
 
-use crate::harness::{Db, Mesh, TempDir, eventually, free_port, mileage_balances, mileage_of, purchases_of};
+use crate::harness::{
+    Db, Mesh, TempDir, eventually, free_port, mileage_balances, mileage_of, purchases_of,
+};
 
 const CUSTOMERS: usize = 8;
 
@@ -31,7 +33,10 @@ async fn kill_9_during_purchases_loses_nothing() {
                     ..Default::default()
                 };
                 match client.create_purchase(request).await {
-                    Ok(r) => acknowledged.lock().unwrap().push(r.into_inner().purchase_id),
+                    Ok(r) => acknowledged
+                        .lock()
+                        .unwrap()
+                        .push(r.into_inner().purchase_id),
                     Err(_) => return, // the mesh is gone
                 }
             }
@@ -51,21 +56,33 @@ async fn kill_9_during_purchases_loses_nothing() {
     let mesh = Mesh::up_with(None, &db, grpc, rest, Some(nats), logs.path()).await;
     let mut client = mesh.purchases().await;
     for id in &acknowledged {
-        let request = pb::GetPurchaseRequest { purchase_id: id.clone() };
-        let purchase = client.get_purchase(request).await.expect("acknowledged purchase kept").into_inner();
+        let request = pb::GetPurchaseRequest {
+            purchase_id: id.clone(),
+        };
+        let purchase = client
+            .get_purchase(request)
+            .await
+            .expect("acknowledged purchase kept")
+            .into_inner();
         assert_eq!(purchase.order_status, "PAID", "{id}");
     }
     for c in 0..CUSTOMERS {
         let customer = format!("c{c}");
         // Purchases cut off mid-way are settled by recovery; then mileage balances.
-        eventually(&format!("{customer} balanced"), Duration::from_secs(60), || {
-            let (mesh, customer) = (&mesh, customer.clone());
-            async move {
-                let purchases = purchases_of(mesh, &customer).await;
-                let settled = purchases.iter().all(|p| p.order_status != "PENDING");
-                (settled && mileage_balances(&purchases, mileage_of(mesh, &customer).await.as_ref())).then_some(())
-            }
-        })
+        eventually(
+            &format!("{customer} balanced"),
+            Duration::from_secs(60),
+            || {
+                let (mesh, customer) = (&mesh, customer.clone());
+                async move {
+                    let purchases = purchases_of(mesh, &customer).await;
+                    let settled = purchases.iter().all(|p| p.order_status != "PENDING");
+                    (settled
+                        && mileage_balances(&purchases, mileage_of(mesh, &customer).await.as_ref()))
+                    .then_some(())
+                }
+            },
+        )
         .await;
     }
 }

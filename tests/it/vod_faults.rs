@@ -10,8 +10,16 @@ use tonic_types::StatusExt;
 use crate::harness::{Db, Mesh, Nats, TempDir, eventually, free_port};
 
 async fn purchase(mesh: &Mesh) -> Result<pb::Purchase, tonic::Status> {
-    let request = pb::CreatePurchaseRequest { vod_id: "1".into(), customer_id: "lee".into(), ..Default::default() };
-    mesh.purchases().await.create_purchase(request).await.map(|r| r.into_inner())
+    let request = pb::CreatePurchaseRequest {
+        vod_id: "1".into(),
+        customer_id: "lee".into(),
+        ..Default::default()
+    };
+    mesh.purchases()
+        .await
+        .create_purchase(request)
+        .await
+        .map(|r| r.into_inner())
 }
 
 /// Calls until one fails fast; returns how long the slowest failure took.
@@ -21,9 +29,19 @@ async fn assert_fails_then_fast(mesh: &Mesh) -> Duration {
         let started = Instant::now();
         let status = purchase(mesh).await.expect_err("payment is not answering");
         let took = started.elapsed();
-        assert_eq!(status.code(), Code::Unavailable, "attempt {attempt}: {status:?}");
-        assert!(status.get_details_retry_info().is_some(), "RetryInfo missing: {status:?}");
-        assert!(took < Duration::from_millis(1500), "attempt {attempt} took {took:?}");
+        assert_eq!(
+            status.code(),
+            Code::Unavailable,
+            "attempt {attempt}: {status:?}"
+        );
+        assert!(
+            status.get_details_retry_info().is_some(),
+            "RetryInfo missing: {status:?}"
+        );
+        assert!(
+            took < Duration::from_millis(1500),
+            "attempt {attempt} took {took:?}"
+        );
         slowest = slowest.max(took);
         if took < Duration::from_millis(100) && attempt > 0 {
             return slowest; // the breaker is open: answered at once
@@ -38,49 +56,105 @@ async fn payment_hung_or_down_trips_the_breaker_and_heals() {
     let nats = Nats::start();
     let db = Db::Sqlite(logs.path().join("data"));
     let payment_port = free_port();
-    let mut payment = Mesh::serve_on(payment_port, "vod.payment", &nats.url, &db, &[], logs.path()).await;
+    let mut payment = Mesh::serve_on(
+        payment_port,
+        "vod.payment",
+        &nats.url,
+        &db,
+        &[],
+        logs.path(),
+    )
+    .await;
     let peer = format!("vod.payment=http://127.0.0.1:{payment_port}");
-    let shop = Mesh::serve("vod.catalog,vod.purchase,vod.mileage", &nats.url, &db, &["--peer", &peer], logs.path()).await;
+    let shop = Mesh::serve(
+        "vod.catalog,vod.purchase,vod.mileage",
+        &nats.url,
+        &db,
+        &["--peer", &peer],
+        logs.path(),
+    )
+    .await;
     assert_eq!(purchase(&shop).await.unwrap().order_status, "PAID");
 
     // Hung: the call times out at 610 ms, then the breaker answers at once.
     payment.proc.signal(libc::SIGSTOP);
     let slowest = assert_fails_then_fast(&shop).await;
-    assert!(slowest >= Duration::from_millis(500), "the first failures waited for the timeout: {slowest:?}");
+    assert!(
+        slowest >= Duration::from_millis(500),
+        "the first failures waited for the timeout: {slowest:?}"
+    );
     let recorded = crate::harness::purchases_of(&shop, "lee").await;
-    assert!(recorded.iter().any(|p| p.order_status == "FAILED"), "timed-out purchases are FAILED");
-    assert_eq!(recorded.iter().filter(|p| p.order_status == "PAID").count(), 1);
+    assert!(
+        recorded.iter().any(|p| p.order_status == "FAILED"),
+        "timed-out purchases are FAILED"
+    );
+    assert_eq!(
+        recorded.iter().filter(|p| p.order_status == "PAID").count(),
+        1
+    );
 
     // Continued: the breaker lets a probe through after its cool-down and closes.
     payment.proc.signal(libc::SIGCONT);
-    eventually("purchases heal after SIGCONT", Duration::from_secs(15), || async {
-        purchase(&shop).await.ok().filter(|p| p.order_status == "PAID")
-    })
+    eventually(
+        "purchases heal after SIGCONT",
+        Duration::from_secs(15),
+        || async {
+            purchase(&shop)
+                .await
+                .ok()
+                .filter(|p| p.order_status == "PAID")
+        },
+    )
     .await;
 
     // Down: connection refused fails fast as well, and heals when payment is back.
     payment.proc.kill9();
     assert_fails_then_fast(&shop).await;
-    let _payment = Mesh::serve_on(payment_port, "vod.payment", &nats.url, &db, &[], logs.path()).await;
-    eventually("purchases heal after restart", Duration::from_secs(15), || async {
-        purchase(&shop).await.ok().filter(|p| p.order_status == "PAID")
-    })
+    let _payment = Mesh::serve_on(
+        payment_port,
+        "vod.payment",
+        &nats.url,
+        &db,
+        &[],
+        logs.path(),
+    )
+    .await;
+    eventually(
+        "purchases heal after restart",
+        Duration::from_secs(15),
+        || async {
+            purchase(&shop)
+                .await
+                .ok()
+                .filter(|p| p.order_status == "PAID")
+        },
+    )
     .await;
 
     // No unpaid purchase was approved: every PAID purchase has an APPROVED payment, and a
     // payment that went through for a failed purchase is cancelled by the saga.
     let payments = pb::payment_service_client::PaymentServiceClient::new(_payment.channel().await);
     for p in crate::harness::purchases_of(&shop, "lee").await {
-        let request = pb::GetPaymentRequest { purchase_id: p.purchase_id.clone() };
-        let want = if p.order_status == "PAID" { "APPROVED" } else { "CANCELLED" };
+        let request = pb::GetPaymentRequest {
+            purchase_id: p.purchase_id.clone(),
+        };
+        let want = if p.order_status == "PAID" {
+            "APPROVED"
+        } else {
+            "CANCELLED"
+        };
         let id = p.purchase_id.clone();
-        eventually(&format!("payment of {id} {want}"), Duration::from_secs(20), || {
-            let (mut payments, request) = (payments.clone(), request.clone());
-            async move {
-                let payment = payments.get_payment(request).await.ok()?.into_inner();
-                (payment.pay_status == want).then_some(())
-            }
-        })
+        eventually(
+            &format!("payment of {id} {want}"),
+            Duration::from_secs(20),
+            || {
+                let (mut payments, request) = (payments.clone(), request.clone());
+                async move {
+                    let payment = payments.get_payment(request).await.ok()?.into_inner();
+                    (payment.pay_status == want).then_some(())
+                }
+            },
+        )
         .await;
     }
 }

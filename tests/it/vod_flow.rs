@@ -18,7 +18,10 @@ async fn call(method: reqwest::Method, url: String, body: Option<Value>) -> (u16
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn get(url: String) -> (u16, Value) {
@@ -54,29 +57,65 @@ async fn seed_flow(db: Db, logs: &TempDir) {
     // 1. The VOD list has the seed's two titles.
     let (status, list) = get(format!("{rest}/vodLists")).await;
     assert_eq!(status, 200, "{list}");
-    let names: Vec<&str> = list["vods"].as_array().unwrap().iter().map(|v| v["vodName"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list["vods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["vodName"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Alive!", "ToBusan"]);
 
     // 2. Registering a VOD (the seed's `http :8081/vodLists vodId=3 vodName="GoGo"`).
-    let (status, gogo) = post(format!("{rest}/vodLists"), json!({"vodId": "3", "vodName": "GoGo"})).await;
-    assert_eq!((status, gogo["vodId"].as_str(), gogo["price"].as_i64()), (200, Some("3"), Some(1000)), "{gogo}");
-    let (status, dup) = post(format!("{rest}/vodLists"), json!({"vodId": "3", "vodName": "GoGo"})).await;
+    let (status, gogo) = post(
+        format!("{rest}/vodLists"),
+        json!({"vodId": "3", "vodName": "GoGo"}),
+    )
+    .await;
+    assert_eq!(
+        (status, gogo["vodId"].as_str(), gogo["price"].as_i64()),
+        (200, Some("3"), Some(1000)),
+        "{gogo}"
+    );
+    let (status, dup) = post(
+        format!("{rest}/vodLists"),
+        json!({"vodId": "3", "vodName": "GoGo"}),
+    )
+    .await;
     assert_eq!(status, 409, "{dup}");
 
     // 3. Purchase: synchronous payment, PAID, the VOD's price charged.
     let buy = json!({"vodId": "2", "vodName": "ToBusan", "customerId": "kim"});
     let (status, purchase) = post(format!("{rest}/vodPurchases"), buy.clone()).await;
     assert_eq!(status, 200, "{purchase}");
-    assert_eq!((purchase["orderStatus"].as_str(), purchase["amount"].as_i64()), (Some("PAID"), Some(1500)));
+    assert_eq!(
+        (
+            purchase["orderStatus"].as_str(),
+            purchase["amount"].as_i64()
+        ),
+        (Some("PAID"), Some(1500))
+    );
     let id = purchase["purchaseId"].as_str().unwrap().to_owned();
     let (status, payment) = get(format!("{rest}/payments/{id}")).await;
-    assert_eq!((status, payment["payStatus"].as_str()), (200, Some("APPROVED")), "{payment}");
-    get_until(format!("{rest}/mileages/kim"), "1000 points for kim", |m| m["points"] == 1000).await;
+    assert_eq!(
+        (status, payment["payStatus"].as_str()),
+        (200, Some("APPROVED")),
+        "{payment}"
+    );
+    get_until(format!("{rest}/mileages/kim"), "1000 points for kim", |m| {
+        m["points"] == 1000
+    })
+    .await;
 
     // The registered VOD reaches purchase's replica by event, then is purchasable.
     eventually("GoGo purchasable", WAIT, || {
         let url = format!("{rest}/vodPurchases");
-        async move { (post(url, json!({"vodId": "3", "customerId": "park"})).await.0 == 200).then_some(()) }
+        async move {
+            (post(url, json!({"vodId": "3", "customerId": "park"}))
+                .await
+                .0
+                == 200)
+                .then_some(())
+        }
     })
     .await;
 
@@ -102,21 +141,47 @@ async fn seed_flow(db: Db, logs: &TempDir) {
     .await;
     assert_eq!(free["freeVod"], true);
     let (_, after) = post(format!("{rest}/vodPurchases"), buy.clone()).await;
-    assert_eq!(after["amount"], 1500, "the credit is consumed once: {after}");
-    get_until(format!("{rest}/mileages/kim"), "credit used, 1000 points", |m| {
-        m["freeVodCredits"] == 0 && m["points"] == 1000
-    })
+    assert_eq!(
+        after["amount"], 1500,
+        "the credit is consumed once: {after}"
+    );
+    get_until(
+        format!("{rest}/mileages/kim"),
+        "credit used, 1000 points",
+        |m| m["freeVodCredits"] == 0 && m["points"] == 1000,
+    )
     .await;
 
     // 5. Cancel (the seed's `http PATCH :8082/vodPurchases/6 orderStatus=cancel`): the saga
     //    cancels the payment and takes the mileage back. Repeating it is not an error.
-    let (status, cancelled) = patch(format!("{rest}/vodPurchases/{id}"), json!({"orderStatus": "cancel"})).await;
-    assert_eq!((status, cancelled["orderStatus"].as_str()), (200, Some("CANCELLED")), "{cancelled}");
-    get_until(format!("{rest}/payments/{id}"), "payment cancelled", |p| p["payStatus"] == "CANCELLED").await;
-    let points = get_until(format!("{rest}/mileages/kim"), "mileage reversed", |m| m["points"] == 0 && m["freeVodCredits"] == 0)
-        .await;
-    let (status, again) = patch(format!("{rest}/vodPurchases/{id}"), json!({"orderStatus": "cancel"})).await;
-    assert_eq!((status, again["orderStatus"].as_str()), (200, Some("CANCELLED")), "{again}");
+    let (status, cancelled) = patch(
+        format!("{rest}/vodPurchases/{id}"),
+        json!({"orderStatus": "cancel"}),
+    )
+    .await;
+    assert_eq!(
+        (status, cancelled["orderStatus"].as_str()),
+        (200, Some("CANCELLED")),
+        "{cancelled}"
+    );
+    get_until(format!("{rest}/payments/{id}"), "payment cancelled", |p| {
+        p["payStatus"] == "CANCELLED"
+    })
+    .await;
+    let points = get_until(format!("{rest}/mileages/kim"), "mileage reversed", |m| {
+        m["points"] == 0 && m["freeVodCredits"] == 0
+    })
+    .await;
+    let (status, again) = patch(
+        format!("{rest}/vodPurchases/{id}"),
+        json!({"orderStatus": "cancel"}),
+    )
+    .await;
+    assert_eq!(
+        (status, again["orderStatus"].as_str()),
+        (200, Some("CANCELLED")),
+        "{again}"
+    );
     // kim: 6 paid purchases earned 6000 = 5000 (the credit) + 1000; the reversal took the
     // cancelled purchase's 1000 back.
     assert_eq!(points["points"], 0);
@@ -125,23 +190,45 @@ async fn seed_flow(db: Db, logs: &TempDir) {
     let (status, page) = get(format!("{rest}/vodPurchases?pageSize=2")).await;
     assert_eq!(status, 200);
     assert_eq!(page["purchases"].as_array().unwrap().len(), 2);
-    assert!(page["purchases"].as_array().unwrap().iter().all(|p| p["customerId"].is_string()));
+    assert!(
+        page["purchases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["customerId"].is_string())
+    );
     let token = page["nextPageToken"].as_str().unwrap();
     assert!(!token.is_empty());
     let (status, next) = get(format!("{rest}/vodPurchases?pageSize=2&pageToken={token}")).await;
     assert_eq!(status, 200);
-    assert_ne!(next["purchases"][0]["purchaseId"], page["purchases"][0]["purchaseId"]);
+    assert_ne!(
+        next["purchases"][0]["purchaseId"],
+        page["purchases"][0]["purchaseId"]
+    );
 
     // 6. Rejects: 4xx with the field named, never a 5xx, nothing recorded.
-    let before = get(format!("{rest}/vodPurchases?pageSize=1000")).await.1["purchases"].as_array().unwrap().len();
+    let before = get(format!("{rest}/vodPurchases?pageSize=1000")).await.1["purchases"]
+        .as_array()
+        .unwrap()
+        .len();
     let (status, body) = post(format!("{rest}/vodPurchases"), json!({"vodId": "99"})).await;
     assert_eq!(status, 404, "{body}");
     let (status, body) = post(format!("{rest}/vodPurchases"), json!({"vodName": "no id"})).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["details"][0]["fieldViolations"][0]["field"], "vod_id", "{body}");
-    let (status, body) = post(format!("{rest}/vodPurchases"), json!({"vodId": "1", "customerId": "a/b"})).await;
+    assert_eq!(
+        body["details"][0]["fieldViolations"][0]["field"], "vod_id",
+        "{body}"
+    );
+    let (status, body) = post(
+        format!("{rest}/vodPurchases"),
+        json!({"vodId": "1", "customerId": "a/b"}),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["details"][0]["fieldViolations"][0]["field"], "customer_id", "{body}");
+    assert_eq!(
+        body["details"][0]["fieldViolations"][0]["field"], "customer_id",
+        "{body}"
+    );
     let malformed = reqwest::Client::new()
         .post(format!("{rest}/vodPurchases"))
         .header("content-type", "application/json")
@@ -150,10 +237,21 @@ async fn seed_flow(db: Db, logs: &TempDir) {
         .await
         .unwrap();
     assert_eq!(malformed.status().as_u16(), 400);
-    let (status, body) = patch(format!("{rest}/vodPurchases/{id}"), json!({"orderStatus": "paid"})).await;
+    let (status, body) = patch(
+        format!("{rest}/vodPurchases/{id}"),
+        json!({"orderStatus": "paid"}),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["details"][0]["fieldViolations"][0]["field"], "order_status", "{body}");
-    let (status, _) = patch(format!("{rest}/vodPurchases/nope"), json!({"orderStatus": "cancel"})).await;
+    assert_eq!(
+        body["details"][0]["fieldViolations"][0]["field"], "order_status",
+        "{body}"
+    );
+    let (status, _) = patch(
+        format!("{rest}/vodPurchases/nope"),
+        json!({"orderStatus": "cancel"}),
+    )
+    .await;
     assert_eq!(status, 404);
     let (status, _) = get(format!("{rest}/payments/nope")).await;
     assert_eq!(status, 404);
@@ -161,14 +259,24 @@ async fn seed_flow(db: Db, logs: &TempDir) {
     assert_eq!(status, 404);
     let (status, body) = post(format!("{rest}/vodLists"), json!({"vodName": " "})).await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = post(format!("{rest}/vodLists"), json!({"vodName": "x", "price": -1})).await;
+    let (status, body) = post(
+        format!("{rest}/vodLists"),
+        json!({"vodName": "x", "price": -1}),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["details"][0]["fieldViolations"][0]["field"], "price", "{body}");
+    assert_eq!(
+        body["details"][0]["fieldViolations"][0]["field"], "price",
+        "{body}"
+    );
     let (status, _) = get(format!("{rest}/vodPurchases?pageSize=-1")).await;
     assert_eq!(status, 400);
     let (status, _) = get(format!("{rest}/noSuchResource")).await;
     assert_eq!(status, 404);
-    let after = get(format!("{rest}/vodPurchases?pageSize=1000")).await.1["purchases"].as_array().unwrap().len();
+    let after = get(format!("{rest}/vodPurchases?pageSize=1000")).await.1["purchases"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(before, after, "rejected requests recorded nothing");
 }
 
@@ -190,10 +298,20 @@ async fn seed_flow_over_rest_on_postgres() {
 async fn reflection_and_health_for_generic_clients() {
     let logs = TempDir::new("reflection");
     let nats = Nats::start();
-    let mesh = Mesh::up(Some(&nats.url), &Db::Sqlite(logs.path().join("data")), free_port(), free_port(), logs.path()).await;
+    let mesh = Mesh::up(
+        Some(&nats.url),
+        &Db::Sqlite(logs.path().join("data")),
+        free_port(),
+        free_port(),
+        logs.path(),
+    )
+    .await;
     let grpcurl = crate::harness::tool("grpcurl");
     let addr = format!("127.0.0.1:{}", mesh.grpc_port);
-    let out = std::process::Command::new(&grpcurl).args(["-plaintext", &addr, "list"]).output().unwrap();
+    let out = std::process::Command::new(&grpcurl)
+        .args(["-plaintext", &addr, "list"])
+        .output()
+        .unwrap();
     let listed = String::from_utf8_lossy(&out.stdout).to_string();
     let services = [
         "mediamesh.vod.v1.CatalogService",
@@ -202,26 +320,56 @@ async fn reflection_and_health_for_generic_clients() {
         "mediamesh.vod.v1.MileageService",
     ];
     for service in services {
-        assert!(listed.lines().any(|l| l == service), "{service} not listed by reflection: {listed}");
+        assert!(
+            listed.lines().any(|l| l == service),
+            "{service} not listed by reflection: {listed}"
+        );
         let out = std::process::Command::new(&grpcurl)
-            .args(["-plaintext", "-d", &format!("{{\"service\":\"{service}\"}}"), &addr, "grpc.health.v1.Health/Check"])
+            .args([
+                "-plaintext",
+                "-d",
+                &format!("{{\"service\":\"{service}\"}}"),
+                &addr,
+                "grpc.health.v1.Health/Check",
+            ])
             .output()
             .unwrap();
         let health = String::from_utf8_lossy(&out.stdout);
         assert!(health.contains("SERVING"), "{service}: {health}");
     }
     let out = std::process::Command::new(&grpcurl)
-        .args(["-plaintext", "-d", "{}", &addr, "describe", "mediamesh.vod.v1.PurchaseService.CreatePurchase"])
+        .args([
+            "-plaintext",
+            "-d",
+            "{}",
+            &addr,
+            "describe",
+            "mediamesh.vod.v1.PurchaseService.CreatePurchase",
+        ])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("rpc CreatePurchase"));
     // gRPC through the REST port (Envoy passes gRPC through).
     let rest_addr = format!("127.0.0.1:{}", mesh.rest_port.unwrap());
     let out = std::process::Command::new(&grpcurl)
-        .args(["-plaintext", "-import-path", concat!(env!("CARGO_MANIFEST_DIR"), "/proto")])
-        .args(["-proto", "mediamesh/vod/v1/catalog.proto", "-d", "{}", &rest_addr])
+        .args([
+            "-plaintext",
+            "-import-path",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/proto"),
+        ])
+        .args([
+            "-proto",
+            "mediamesh/vod/v1/catalog.proto",
+            "-d",
+            "{}",
+            &rest_addr,
+        ])
         .arg("mediamesh.vod.v1.CatalogService/ListVods")
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ToBusan"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ToBusan"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -20,7 +20,9 @@ fn bin_dir() -> PathBuf {
         .filter(|p| p.join("postgres").is_file())
         .collect();
     found.sort();
-    found.pop().expect("no PostgreSQL server binaries under /usr/lib/postgresql")
+    found
+        .pop()
+        .expect("no PostgreSQL server binaries under /usr/lib/postgresql")
 }
 
 /// The user the server runs as: `postgres` when we are root (PostgreSQL refuses root).
@@ -73,7 +75,9 @@ impl Postgres {
                     std::thread::park();
                 }
             });
-            let port = rx.recv_timeout(Duration::from_secs(60)).expect("postgres started");
+            let port = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("postgres started");
             Postgres { port }
         })
     }
@@ -81,9 +85,21 @@ impl Postgres {
     /// A fresh, empty database; returns its URL.
     pub fn database(&self) -> String {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("t{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
         let status = Command::new(bin_dir().join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-q"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-q",
+            ])
             .args(["-c", &format!("CREATE DATABASE {name}")])
             .status()
             .expect("psql");
@@ -104,7 +120,15 @@ fn start() -> u16 {
     }
     let status = as_user(
         Command::new(bin.join("initdb"))
-            .args(["-D", dir.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+            .args([
+                "-D",
+                dir.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ])
             .stdout(std::process::Stdio::null()),
         user,
     )
@@ -115,9 +139,23 @@ fn start() -> u16 {
     let log = std::fs::File::create(dir.with_extension("log")).unwrap();
     let child = as_user(
         Command::new(bin.join("postgres"))
-            .args(["-D", dir.to_str().unwrap(), "-p", &port.to_string(), "-k", "/tmp"])
+            .args([
+                "-D",
+                dir.to_str().unwrap(),
+                "-p",
+                &port.to_string(),
+                "-k",
+                "/tmp",
+            ])
             // fsync off: tests kill the mesh, never the database server.
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"])
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+            ])
             .stdout(log.try_clone().unwrap())
             .stderr(log),
         user,

@@ -43,7 +43,11 @@ impl Vod {
         if price < 0 {
             return Err(CatalogError::NegativePrice);
         }
-        Ok(Vod { id, name: name.to_owned(), price })
+        Ok(Vod {
+            id,
+            name: name.to_owned(),
+            price,
+        })
     }
 }
 
@@ -59,7 +63,13 @@ mod tests {
 
     #[test]
     fn rejects_blank_name_and_negative_price() {
-        assert_eq!(Vod::register("3".into(), "  ", None), Err(CatalogError::MissingName));
-        assert_eq!(Vod::register("3".into(), "x", Some(-1)), Err(CatalogError::NegativePrice));
+        assert_eq!(
+            Vod::register("3".into(), "  ", None),
+            Err(CatalogError::MissingName)
+        );
+        assert_eq!(
+            Vod::register("3".into(), "x", Some(-1)),
+            Err(CatalogError::NegativePrice)
+        );
     }
 }

@@ -19,7 +19,11 @@ impl CatalogApi {
 }
 
 fn to_pb(vod: Vod) -> pb::Vod {
-    pb::Vod { vod_id: vod.id, vod_name: vod.name, price: vod.price as i32 }
+    pb::Vod {
+        vod_id: vod.id,
+        vod_name: vod.name,
+        price: vod.price as i32,
+    }
 }
 
 #[tonic::async_trait]
@@ -63,10 +67,19 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
             .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
         let mut tx = self.store.begin().await.map_err(internal)?;
         if !store::insert(&mut tx, &vod).await.map_err(internal)? {
-            return Err(Status::already_exists(format!("vod {:?} already exists", vod.id)));
+            return Err(Status::already_exists(format!(
+                "vod {:?} already exists",
+                vod.id
+            )));
         }
-        let event = pb::VodRegistered { vod_id: vod.id.clone(), vod_name: vod.name.clone(), price: vod.price as i32 };
-        tx.raise(Event::new("vod.catalog", &event, &vod.id, 1, &vod.id)).await.map_err(internal)?;
+        let event = pb::VodRegistered {
+            vod_id: vod.id.clone(),
+            vod_name: vod.name.clone(),
+            price: vod.price as i32,
+        };
+        tx.raise(Event::new("vod.catalog", &event, &vod.id, 1, &vod.id))
+            .await
+            .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
         tracing::info!(vod_id = %vod.id, "vod registered");
         Ok(Response::new(to_pb(vod)))

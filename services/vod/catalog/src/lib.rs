@@ -12,7 +12,10 @@ pub static INFO: ContextInfo = ContextInfo {
     app: "vod",
     name: "catalog",
     role: "supporting",
-    services: &[("mediamesh.vod.v1.CatalogService", &["ListVods", "GetVod", "CreateVod"])],
+    services: &[(
+        "mediamesh.vod.v1.CatalogService",
+        &["ListVods", "GetVod", "CreateVod"],
+    )],
     calls: &[],
     publishes: &["VodRegistered"],
     consumes: &[],

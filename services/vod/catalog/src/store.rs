@@ -20,7 +20,11 @@ ON CONFLICT DO NOTHING;
 "];
 
 fn vod(row: &sqlx::any::AnyRow) -> Result<Vod, sqlx::Error> {
-    Ok(Vod { id: row.try_get("vod_id")?, name: row.try_get("vod_name")?, price: row.try_get("price")? })
+    Ok(Vod {
+        id: row.try_get("vod_id")?,
+        name: row.try_get("vod_name")?,
+        price: row.try_get("price")?,
+    })
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Vod>, sqlx::Error> {

@@ -24,7 +24,10 @@ pub struct Credited {
 
 impl Account {
     pub fn new(customer_id: &str) -> Account {
-        Account { customer_id: customer_id.to_owned(), ..Account::default() }
+        Account {
+            customer_id: customer_id.to_owned(),
+            ..Account::default()
+        }
     }
 
     /// Free-VOD credits issued and not yet used.
@@ -40,7 +43,10 @@ impl Account {
             self.points -= FREE_VOD_PRICE;
             self.credits_issued += 1;
         }
-        Credited { points: self.points, free_vod_issued }
+        Credited {
+            points: self.points,
+            free_vod_issued,
+        }
     }
 
     /// Takes back the points of a cancelled purchase. The balance may go below zero when the
@@ -68,7 +74,13 @@ mod tests {
         for _ in 0..4 {
             assert!(!account.credit_purchase().free_vod_issued);
         }
-        assert_eq!(account.credit_purchase(), Credited { points: 0, free_vod_issued: true });
+        assert_eq!(
+            account.credit_purchase(),
+            Credited {
+                points: 0,
+                free_vod_issued: true
+            }
+        );
         assert_eq!(account.free_vod_credits(), 1);
         account.use_credit();
         assert_eq!(account.free_vod_credits(), 0);

@@ -19,7 +19,10 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.vod.v1.MileageService", &["GetMileage"])],
     calls: &[],
     publishes: &["MileageCredited", "MileageReversed", "FreeVodCreditIssued"],
-    consumes: &["vod.payment.PaymentApproved", "vod.payment.PaymentCancelled"],
+    consumes: &[
+        "vod.payment.PaymentApproved",
+        "vod.payment.PaymentCancelled",
+    ],
     migrations: store::MIGRATIONS,
 };
 

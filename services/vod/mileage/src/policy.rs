@@ -39,14 +39,22 @@ async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerErro
         purchase_id: e.purchase_id.clone(),
         points: credited.points as i32,
     };
-    tx.raise(Event::new(CONTEXT, &event, id, 0, &e.purchase_id)).await?;
+    tx.raise(Event::new(CONTEXT, &event, id, 0, &e.purchase_id))
+        .await?;
     if credited.free_vod_issued {
         let issued = pb::FreeVodCreditIssued {
             customer_id: id.clone(),
             purchase_id: e.purchase_id.clone(),
             points: credited.points as i32,
         };
-        tx.raise(Event::new(CONTEXT, &issued, id, account.credits_issued, &e.purchase_id)).await?;
+        tx.raise(Event::new(
+            CONTEXT,
+            &issued,
+            id,
+            account.credits_issued,
+            &e.purchase_id,
+        ))
+        .await?;
     }
     Ok(())
 }
@@ -68,6 +76,13 @@ async fn cancelled(tx: &mut Tx, e: pb::PaymentCancelled) -> Result<(), HandlerEr
         purchase_id: e.purchase_id.clone(),
         points: account.points as i32,
     };
-    tx.raise(Event::new(CONTEXT, &event, &e.customer_id, 0, &e.purchase_id)).await?;
+    tx.raise(Event::new(
+        CONTEXT,
+        &event,
+        &e.customer_id,
+        0,
+        &e.purchase_id,
+    ))
+    .await?;
     Ok(())
 }

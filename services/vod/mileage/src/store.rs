@@ -43,7 +43,10 @@ pub async fn get(store: &Store, customer_id: &str) -> Result<Option<Account>, sq
 
 /// The account, or a fresh one (saved by `save`).
 pub async fn load(tx: &mut Tx, customer_id: &str) -> Result<Account, sqlx::Error> {
-    let row = sqlx::query(SELECT).bind(customer_id.to_owned()).fetch_optional(tx.conn()).await?;
+    let row = sqlx::query(SELECT)
+        .bind(customer_id.to_owned())
+        .fetch_optional(tx.conn())
+        .await?;
     match row {
         Some(row) => account(&row),
         None => Ok(Account::new(customer_id)),
@@ -66,7 +69,12 @@ pub async fn save(tx: &mut Tx, a: &Account) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-pub async fn record_credit(tx: &mut Tx, purchase_id: &str, customer_id: &str, points: i64) -> Result<(), sqlx::Error> {
+pub async fn record_credit(
+    tx: &mut Tx,
+    purchase_id: &str,
+    customer_id: &str,
+    points: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO mileage_ledger (purchase_id, customer_id, points, reversed) VALUES ($1, $2, $3, 0) \
          ON CONFLICT DO NOTHING",

@@ -88,9 +88,22 @@ mod tests {
 
     #[test]
     fn approves_and_validates() {
-        assert!(Payment::approve("p", "c", "1", 1000, false).unwrap().is_approved());
-        assert_eq!(Payment::approve("", "c", "1", 0, false), Err(PaymentError::Missing("purchase_id")));
-        assert_eq!(Payment::approve("p", "c", "1", -1, false), Err(PaymentError::NegativeAmount));
-        assert_eq!(Payment::approve("p", "c", "1", 5, true), Err(PaymentError::FreeVodNotFree));
+        assert!(
+            Payment::approve("p", "c", "1", 1000, false)
+                .unwrap()
+                .is_approved()
+        );
+        assert_eq!(
+            Payment::approve("", "c", "1", 0, false),
+            Err(PaymentError::Missing("purchase_id"))
+        );
+        assert_eq!(
+            Payment::approve("p", "c", "1", -1, false),
+            Err(PaymentError::NegativeAmount)
+        );
+        assert_eq!(
+            Payment::approve("p", "c", "1", 5, true),
+            Err(PaymentError::FreeVodNotFree)
+        );
     }
 }

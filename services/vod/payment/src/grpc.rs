@@ -32,8 +32,14 @@ pub fn to_pb(p: Payment) -> pb::Payment {
 impl pb::payment_service_server::PaymentService for PaymentApi {
     async fn pay(&self, request: Request<pb::PayRequest>) -> Result<Response<pb::Payment>, Status> {
         let r = request.into_inner();
-        let payment = Payment::approve(&r.purchase_id, &r.customer_id, &r.vod_id, r.amount.into(), r.free_vod)
-            .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
+        let payment = Payment::approve(
+            &r.purchase_id,
+            &r.customer_id,
+            &r.vod_id,
+            r.amount.into(),
+            r.free_vod,
+        )
+        .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
         let mut tx = self.store.begin().await.map_err(internal)?;
         if store::insert(&mut tx, &payment).await.map_err(internal)? {
             let event = pb::PaymentApproved {
@@ -43,12 +49,16 @@ impl pb::payment_service_server::PaymentService for PaymentApi {
                 free_vod: payment.free_vod,
             };
             let id = &payment.purchase_id;
-            tx.raise(Event::new("vod.payment", &event, id, 1, id)).await.map_err(internal)?;
+            tx.raise(Event::new("vod.payment", &event, id, 1, id))
+                .await
+                .map_err(internal)?;
             tx.commit().await.map_err(internal)?;
             return Ok(Response::new(to_pb(payment)));
         }
         // A retry of a payment already made (or voided): answer what is recorded.
-        let existing = store::get_in(&mut tx, &payment.purchase_id).await.map_err(internal)?;
+        let existing = store::get_in(&mut tx, &payment.purchase_id)
+            .await
+            .map_err(internal)?;
         drop(tx);
         let existing = existing.ok_or_else(|| internal("payment vanished"))?;
         Ok(Response::new(to_pb(existing)))

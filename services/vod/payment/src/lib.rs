@@ -18,7 +18,10 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.vod.v1.PaymentService", &["Pay", "GetPayment"])],
     calls: &[],
     publishes: &["PaymentApproved", "PaymentCancelled"],
-    consumes: &["vod.purchase.PurchaseCancelled", "vod.purchase.PurchaseFailed"],
+    consumes: &[
+        "vod.purchase.PurchaseCancelled",
+        "vod.purchase.PurchaseFailed",
+    ],
     migrations: store::MIGRATIONS,
 };
 

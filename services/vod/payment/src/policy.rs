@@ -33,8 +33,14 @@ impl Handler for CancelPayment {
                         amount: payment.amount as i32,
                         free_vod: payment.free_vod,
                     };
-                    tx.raise(Event::new("vod.payment", &cancelled, &purchase_id, version, &purchase_id))
-                        .await?;
+                    tx.raise(Event::new(
+                        "vod.payment",
+                        &cancelled,
+                        &purchase_id,
+                        version,
+                        &purchase_id,
+                    ))
+                    .await?;
                 }
             }
             Some(_) => {} // already cancelled: nothing to compensate

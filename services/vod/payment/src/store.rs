@@ -30,21 +30,25 @@ fn payment(row: &sqlx::any::AnyRow) -> Result<Payment, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, purchase_id: &str) -> Result<Option<Payment>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM payments WHERE purchase_id = $1"))
-        .bind(purchase_id.to_owned())
-        .fetch_optional(store.pool())
-        .await?
-        .map(|r| payment(&r))
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE purchase_id = $1"
+    ))
+    .bind(purchase_id.to_owned())
+    .fetch_optional(store.pool())
+    .await?
+    .map(|r| payment(&r))
+    .transpose()
 }
 
 pub async fn get_in(tx: &mut Tx, purchase_id: &str) -> Result<Option<Payment>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM payments WHERE purchase_id = $1"))
-        .bind(purchase_id.to_owned())
-        .fetch_optional(tx.conn())
-        .await?
-        .map(|r| payment(&r))
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE purchase_id = $1"
+    ))
+    .bind(purchase_id.to_owned())
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| payment(&r))
+    .transpose()
 }
 
 /// Inserts the payment unless its purchase already has one; true when inserted.

@@ -29,14 +29,30 @@ impl Checkout {
     }
 
     /// Places a purchase; answers it PAID, or an error (never an unpaid approved purchase).
-    pub async fn purchase(&self, id: String, vod: &Vod, customer_id: String) -> Result<Purchase, Status> {
+    pub async fn purchase(
+        &self,
+        id: String,
+        vod: &Vod,
+        customer_id: String,
+    ) -> Result<Purchase, Status> {
         // While payment's breaker is open, answer "pay later" before writing anything.
         self.payment.check()?;
         let mut tx = self.store.begin().await.map_err(internal)?;
-        let free_vod = store::take_credit(&mut tx, &customer_id).await.map_err(internal)?;
-        let purchase = Purchase::place(id, vod, customer_id, free_vod, mediamesh_mesh::telemetry::now_rfc3339());
+        let free_vod = store::take_credit(&mut tx, &customer_id)
+            .await
+            .map_err(internal)?;
+        let purchase = Purchase::place(
+            id,
+            vod,
+            customer_id,
+            free_vod,
+            mediamesh_mesh::telemetry::now_rfc3339(),
+        );
         if !store::insert(&mut tx, &purchase).await.map_err(internal)? {
-            return Err(Status::already_exists(format!("purchase {:?} already exists", purchase.id)));
+            return Err(Status::already_exists(format!(
+                "purchase {:?} already exists",
+                purchase.id
+            )));
         }
         tx.commit().await.map_err(internal)?;
         let paid = self.pay(&purchase).await;
@@ -61,7 +77,11 @@ impl Checkout {
     }
 
     /// Records the outcome of the payment on a pending purchase.
-    pub async fn settle(&self, mut p: Purchase, paid: Result<pb::Payment, Status>) -> Result<Purchase, Status> {
+    pub async fn settle(
+        &self,
+        mut p: Purchase,
+        paid: Result<pb::Payment, Status>,
+    ) -> Result<Purchase, Status> {
         let outcome = match paid {
             Ok(payment) if payment.pay_status == "APPROVED" => Ok(()),
             Ok(payment) => Err(Status::failed_precondition(format!(
@@ -80,7 +100,9 @@ impl Checkout {
             Err(status) => {
                 p.status = OrderStatus::Failed;
                 if p.free_vod {
-                    store::add_credit(&mut tx, &p.customer_id).await.map_err(internal)?;
+                    store::add_credit(&mut tx, &p.customer_id)
+                        .await
+                        .map_err(internal)?;
                 }
                 let failed = pb::PurchaseFailed {
                     purchase_id: p.id.clone(),

@@ -24,9 +24,14 @@ impl OrderStatus {
     }
 
     pub fn parse(s: &str) -> Option<OrderStatus> {
-        [OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Failed, OrderStatus::Cancelled]
-            .into_iter()
-            .find(|status| status.as_str() == s)
+        [
+            OrderStatus::Pending,
+            OrderStatus::Paid,
+            OrderStatus::Failed,
+            OrderStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
     }
 }
 
@@ -61,7 +66,13 @@ pub enum PurchaseError {
 
 impl Purchase {
     /// A new purchase of `vod`, free when the customer spends a free-VOD credit.
-    pub fn place(id: String, vod: &Vod, customer_id: String, free_vod: bool, now: String) -> Purchase {
+    pub fn place(
+        id: String,
+        vod: &Vod,
+        customer_id: String,
+        free_vod: bool,
+        now: String,
+    ) -> Purchase {
         Purchase {
             id,
             vod_id: vod.id.clone(),
@@ -103,7 +114,11 @@ mod tests {
     use super::*;
 
     fn vod() -> Vod {
-        Vod { id: "2".into(), name: "ToBusan".into(), price: 1500 }
+        Vod {
+            id: "2".into(),
+            name: "ToBusan".into(),
+            price: 1500,
+        }
     }
 
     #[test]
@@ -127,6 +142,9 @@ mod tests {
     fn accepts_the_seeds_cancel_word() {
         assert!(requested_cancel("cancel").is_ok());
         assert!(requested_cancel("CANCELLED").is_ok());
-        assert_eq!(requested_cancel("paid"), Err(PurchaseError::UnknownOrderStatus));
+        assert_eq!(
+            requested_cancel("paid"),
+            Err(PurchaseError::UnknownOrderStatus)
+        );
     }
 }

@@ -28,16 +28,23 @@ impl PurchaseApi {
     /// follow by events). Repeating it answers the cancelled purchase.
     async fn cancel(&self, id: &str) -> Result<Purchase, Status> {
         let mut purchase = self.load(id).await?;
-        let changed = purchase.cancel().map_err(|e| Status::failed_precondition(e.to_string()))?;
+        let changed = purchase
+            .cancel()
+            .map_err(|e| Status::failed_precondition(e.to_string()))?;
         if !changed {
             return Ok(purchase);
         }
         let mut tx = self.store.begin().await.map_err(internal)?;
-        if !store::update_status(&mut tx, &purchase).await.map_err(internal)? {
+        if !store::update_status(&mut tx, &purchase)
+            .await
+            .map_err(internal)?
+        {
             return Err(Status::aborted("purchase changed meanwhile; try again"));
         }
         if purchase.free_vod {
-            store::add_credit(&mut tx, &purchase.customer_id).await.map_err(internal)?;
+            store::add_credit(&mut tx, &purchase.customer_id)
+                .await
+                .map_err(internal)?;
         }
         let event = pb::PurchaseCancelled {
             purchase_id: purchase.id.clone(),
@@ -47,7 +54,9 @@ impl PurchaseApi {
             free_vod: purchase.free_vod,
         };
         let (pid, version) = (purchase.id.clone(), purchase.version);
-        tx.raise(Event::new("vod.purchase", &event, &pid, version, &pid)).await.map_err(internal)?;
+        tx.raise(Event::new("vod.purchase", &event, &pid, version, &pid))
+            .await
+            .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
         tracing::info!(purchase_id = %pid, "purchase cancelled");
         Ok(purchase)
@@ -75,7 +84,11 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
     ) -> Result<Response<pb::Purchase>, Status> {
         let r = request.into_inner();
         let vod_id = require("vod_id", &r.vod_id)?.to_owned();
-        let customer_id = if r.customer_id.is_empty() { GUEST.to_owned() } else { r.customer_id };
+        let customer_id = if r.customer_id.is_empty() {
+            GUEST.to_owned()
+        } else {
+            r.customer_id
+        };
         check_id("customer_id", &customer_id)?;
         let id = if r.purchase_id.is_empty() {
             uuid::Uuid::now_v7().to_string()
@@ -103,7 +116,9 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
     ) -> Result<Response<pb::ListPurchasesResponse>, Status> {
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut purchases = store::list(&self.store, page, &r.customer_id).await.map_err(internal)?;
+        let mut purchases = store::list(&self.store, page, &r.customer_id)
+            .await
+            .map_err(internal)?;
         let next_page_token = page.finish(&mut purchases);
         Ok(Response::new(pb::ListPurchasesResponse {
             purchases: purchases.into_iter().map(to_pb).collect(),
@@ -116,7 +131,8 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         request: Request<pb::UpdatePurchaseRequest>,
     ) -> Result<Response<pb::Purchase>, Status> {
         let r = request.into_inner();
-        requested_cancel(&r.order_status).map_err(|e: PurchaseError| invalid_argument("order_status", e.to_string()))?;
+        requested_cancel(&r.order_status)
+            .map_err(|e: PurchaseError| invalid_argument("order_status", e.to_string()))?;
         let purchase = self.cancel(&r.purchase_id).await?;
         Ok(Response::new(to_pb(purchase)))
     }

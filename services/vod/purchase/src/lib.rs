@@ -20,11 +20,20 @@ pub static INFO: ContextInfo = ContextInfo {
     role: "core",
     services: &[(
         "mediamesh.vod.v1.PurchaseService",
-        &["CreatePurchase", "GetPurchase", "ListPurchases", "UpdatePurchase", "CancelPurchase"],
+        &[
+            "CreatePurchase",
+            "GetPurchase",
+            "ListPurchases",
+            "UpdatePurchase",
+            "CancelPurchase",
+        ],
     )],
     calls: &[("vod.payment", "Pay")],
     publishes: &["PurchasePlaced", "PurchaseCancelled", "PurchaseFailed"],
-    consumes: &["vod.catalog.VodRegistered", "vod.mileage.FreeVodCreditIssued"],
+    consumes: &[
+        "vod.catalog.VodRegistered",
+        "vod.mileage.FreeVodCreditIssued",
+    ],
     migrations: store::MIGRATIONS,
 };
 
@@ -39,7 +48,9 @@ impl Context for Purchase {
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         let checkout = checkout::Checkout::new(env.store.clone(), env.peer("vod.payment")?);
         tokio::spawn(recovery::finish_abandoned(checkout.clone()));
-        routes.add_service(PurchaseServiceServer::new(grpc::PurchaseApi::new(env.store, checkout)));
+        routes.add_service(PurchaseServiceServer::new(grpc::PurchaseApi::new(
+            env.store, checkout,
+        )));
         Ok(Started {
             subscriptions: vec![Subscription {
                 durable: "vod_purchase".into(),

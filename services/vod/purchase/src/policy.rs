@@ -13,7 +13,15 @@ impl Handler for Replicate {
         match event.name() {
             "VodRegistered" => {
                 let e: pb::VodRegistered = event.decode()?;
-                store::upsert_vod(tx, &Vod { id: e.vod_id, name: e.vod_name, price: e.price.into() }).await?;
+                store::upsert_vod(
+                    tx,
+                    &Vod {
+                        id: e.vod_id,
+                        name: e.vod_name,
+                        price: e.price.into(),
+                    },
+                )
+                .await?;
             }
             "FreeVodCreditIssued" => {
                 let e: pb::FreeVodCreditIssued = event.decode()?;

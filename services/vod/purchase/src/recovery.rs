@@ -30,8 +30,12 @@ pub async fn finish_abandoned(checkout: Checkout) {
             }
             let id = purchase.id.clone();
             match checkout.settle(purchase, paid).await {
-                Ok(p) => tracing::info!(purchase_id = %id, status = p.status.as_str(), "abandoned purchase settled"),
-                Err(status) => tracing::info!(purchase_id = %id, %status, "abandoned purchase failed"),
+                Ok(p) => {
+                    tracing::info!(purchase_id = %id, status = p.status.as_str(), "abandoned purchase settled")
+                }
+                Err(status) => {
+                    tracing::info!(purchase_id = %id, %status, "abandoned purchase failed")
+                }
             }
         }
     }

@@ -59,8 +59,14 @@ pub async fn vod(store: &Store, vod_id: &str) -> Result<Option<Vod>, sqlx::Error
         .bind(vod_id.to_owned())
         .fetch_optional(store.pool())
         .await?;
-    row.map(|r| Ok(Vod { id: r.try_get("vod_id")?, name: r.try_get("vod_name")?, price: r.try_get("price")? }))
-        .transpose()
+    row.map(|r| {
+        Ok(Vod {
+            id: r.try_get("vod_id")?,
+            name: r.try_get("vod_name")?,
+            price: r.try_get("price")?,
+        })
+    })
+    .transpose()
 }
 
 pub async fn upsert_vod(tx: &mut Tx, vod: &Vod) -> Result<(), sqlx::Error> {
@@ -137,15 +143,21 @@ pub async fn update_status(tx: &mut Tx, p: &Purchase) -> Result<bool, sqlx::Erro
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Purchase>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM purchases WHERE purchase_id = $1"))
-        .bind(id.to_owned())
-        .fetch_optional(store.pool())
-        .await?
-        .map(|r| purchase(&r))
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM purchases WHERE purchase_id = $1"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(store.pool())
+    .await?
+    .map(|r| purchase(&r))
+    .transpose()
 }
 
-pub async fn list(store: &Store, page: Page, customer_id: &str) -> Result<Vec<Purchase>, sqlx::Error> {
+pub async fn list(
+    store: &Store,
+    page: Page,
+    customer_id: &str,
+) -> Result<Vec<Purchase>, sqlx::Error> {
     let rows = if customer_id.is_empty() {
         sqlx::query(&format!(
             "SELECT {COLUMNS} FROM purchases ORDER BY create_time, purchase_id LIMIT $1 OFFSET $2"
