@@ -16,6 +16,8 @@ use crate::store::{Store, Tx};
 
 /// Deliveries before an event that keeps failing is dead-lettered.
 pub const MAX_DELIVERIES: i64 = 5;
+/// Most events applied in one transaction.
+const BATCH: usize = 128;
 
 /// Why a handler did not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -90,61 +92,97 @@ async fn consume(
             },
         )
         .await?;
-    let mut messages = consumer.messages().await?;
+    // Whatever has arrived (up to BATCH) is applied in one transaction: under load one
+    // commit carries many events; idle, a batch is a single event and nothing waits.
+    let mut messages = consumer.messages().await?.ready_chunks(BATCH);
     loop {
-        let message = tokio::select! {
+        let batch = tokio::select! {
             next = messages.next() => next,
             _ = stop.cancelled() => return Ok(()),
         };
-        let Some(message) = message else {
+        let Some(batch) = batch else {
             anyhow::bail!("message stream ended");
         };
-        let message = message?;
-        let deliveries = message.info().map(|i| i.delivered).unwrap_or(1);
-        let headers = from_header_map(message.headers.as_ref());
-        let delivered = Delivered {
-            id: headers.get(MSG_ID).cloned().unwrap_or_default(),
-            subject: message.subject.to_string(),
-            headers,
-            payload: message.payload.clone(),
-        };
-        match apply(store, sub, &delivered).await {
-            Ok(()) => message
-                .ack()
-                .await
-                .map_err(|e| anyhow::anyhow!("ack: {e}"))?,
-            Err(HandlerError::Transient(error)) if deliveries < MAX_DELIVERIES => {
-                let delay = Duration::from_millis(100 * 2u64.pow(deliveries as u32));
-                tracing::warn!(
-                    error,
-                    event = delivered.id,
-                    deliveries,
-                    "event failed; redelivering"
-                );
-                message
-                    .ack_with(AckKind::Nak(Some(delay)))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("nak: {e}"))?;
+        let mut received = Vec::with_capacity(batch.len());
+        for message in batch {
+            let message = message?;
+            let delivered = delivered(&message);
+            received.push((message, delivered));
+        }
+        let events: Vec<&Delivered> = received.iter().map(|(_, d)| d).collect();
+        if received.len() > 1 && apply_all(store, sub, &events).await.is_ok() {
+            for (message, _) in &received {
+                message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
             }
-            Err(error) => {
-                tracing::error!(%error, event = delivered.id, deliveries, "event dead-lettered");
-                dead_letter(store, sub, &delivered, &error.to_string(), deliveries).await?;
-                message
-                    .ack()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("ack: {e}"))?;
-            }
+            continue;
+        }
+        // One at a time, so one bad event cannot hold back the others.
+        for (message, delivered) in &received {
+            settle(store, sub, message, delivered).await?;
         }
     }
 }
 
-/// Applies one event exactly once: inbox row first (a write, so SQLite takes the write lock
-/// up front), then the handler, in one transaction.
-async fn apply(store: &Store, sub: &Subscription, event: &Delivered) -> Result<(), HandlerError> {
+fn delivered(message: &jetstream::Message) -> Delivered {
+    let headers = from_header_map(message.headers.as_ref());
+    Delivered {
+        id: headers.get(MSG_ID).cloned().unwrap_or_default(),
+        subject: message.subject.to_string(),
+        headers,
+        payload: message.payload.clone(),
+    }
+}
+
+/// Applies one event and acks it, naks it with backoff, or dead-letters it.
+async fn settle(
+    store: &Store,
+    sub: &Subscription,
+    message: &jetstream::Message,
+    event: &Delivered,
+) -> anyhow::Result<()> {
+    let deliveries = message.info().map(|i| i.delivered).unwrap_or(1);
+    let result = async {
+        let mut tx = store.begin().await?;
+        apply(&mut tx, sub, event).await?;
+        tx.commit().await?;
+        Ok::<_, HandlerError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?,
+        Err(HandlerError::Transient(error)) if deliveries < MAX_DELIVERIES => {
+            let delay = Duration::from_millis(100 * 2u64.pow(deliveries as u32));
+            tracing::warn!(error, event = event.id, deliveries, "event failed; redelivering");
+            message
+                .ack_with(AckKind::Nak(Some(delay)))
+                .await
+                .map_err(|e| anyhow::anyhow!("nak: {e}"))?;
+        }
+        Err(error) => {
+            tracing::error!(%error, event = event.id, deliveries, "event dead-lettered");
+            dead_letter(store, sub, event, &error.to_string(), deliveries).await?;
+            message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies a batch in one transaction; any failure rolls all of it back.
+async fn apply_all(store: &Store, sub: &Subscription, events: &[&Delivered]) -> Result<(), HandlerError> {
+    let mut tx = store.begin().await?;
+    for event in events {
+        apply(&mut tx, sub, event).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies one event exactly once within `tx`: inbox row first (a write, so SQLite takes the
+/// write lock up front), then the handler, continuing the trace the event carries.
+async fn apply(tx: &mut Tx, sub: &Subscription, event: &Delivered) -> Result<(), HandlerError> {
     if event.id.is_empty() {
         return Err(HandlerError::Poison("event has no Nats-Msg-Id".into()));
     }
-    let mut tx = store.begin().await?;
     let fresh = sqlx::query(
         "INSERT INTO mesh_inbox (event_id, consumer, applied_at) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING",
@@ -159,9 +197,9 @@ async fn apply(store: &Store, sub: &Subscription, event: &Delivered) -> Result<(
         tracing::debug!(event = event.id, "event already applied");
         return Ok(());
     }
-    sub.handler.handle(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(())
+    let parent = event.headers.get(crate::event::TRACEPARENT).map(String::as_str);
+    let trace = crate::telemetry::child_traceparent(parent);
+    crate::telemetry::in_trace(trace, sub.handler.handle(tx, event)).await
 }
 
 async fn dead_letter(

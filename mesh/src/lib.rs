@@ -9,6 +9,7 @@ pub mod event;
 pub mod nats;
 pub mod outbox;
 pub mod page;
+pub mod readiness;
 pub mod resilience;
 pub mod runtime;
 pub mod server;

@@ -15,6 +15,7 @@ use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 
 use crate::context::{Context, ContextEnv};
+use crate::readiness::{self, set_all};
 use crate::resilience::{CallPolicy, Peer};
 use crate::store::{Database, Store};
 
@@ -62,6 +63,7 @@ pub async fn run(
     let mut consumers = JoinSet::new();
     let mut relays = JoinSet::new();
     let mut service_names = Vec::new();
+    let mut stores = Vec::new();
     for context in &contexts {
         let info = context.info();
         let id = info.id();
@@ -93,11 +95,12 @@ pub async fn run(
             ));
         }
         relays.spawn(crate::outbox::relay(
-            store,
+            store.clone(),
             js.clone(),
             id.clone(),
             stop_relays.clone(),
         ));
+        stores.push(store);
         service_names.extend(info.services.iter().map(|(name, _)| *name));
         tracing::info!(context = id, "context started");
     }
@@ -109,12 +112,15 @@ pub async fn run(
         config.max_in_flight,
         drain.clone().cancelled_owned(),
     ));
-    for name in &service_names {
-        health
-            .set_service_status(*name, ServingStatus::Serving)
-            .await;
-    }
-    health.set_service_status("", ServingStatus::Serving).await;
+    set_all(&health, &service_names, ServingStatus::Serving).await;
+    let stop_watch = CancellationToken::new();
+    tokio::spawn(readiness::watch(
+        health.clone(),
+        service_names.clone(),
+        nats.clone(),
+        stores,
+        stop_watch.clone(),
+    ));
     tracing::info!(addr = %local, contexts = ?ids, "mesh serving");
 
     tokio::select! {
@@ -123,6 +129,7 @@ pub async fn run(
             // The listener failed under us: stop everything else and report it.
             stop_consumers.cancel();
             stop_relays.cancel();
+            stop_watch.cancel();
             return match ended {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(error)) => Err(error),
@@ -131,14 +138,8 @@ pub async fn run(
         }
     }
     tracing::info!("shutting down: health NOT_SERVING, draining calls");
-    for name in &service_names {
-        health
-            .set_service_status(*name, ServingStatus::NotServing)
-            .await;
-    }
-    health
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
+    stop_watch.cancel();
+    set_all(&health, &service_names, ServingStatus::NotServing).await;
     drain.cancel();
     match tokio::time::timeout(Duration::from_secs(20), server).await {
         Ok(Ok(Err(error))) => tracing::warn!(%error, "server ended with an error"),

@@ -215,6 +215,8 @@ async fn open_sqlite(dir: &Path, context: &str, synchronous_full: bool) -> anyho
         // SQLite serializes writers anyway; one connection per process means a transaction
         // never fails to upgrade its read lock to a write lock (SQLITE_BUSY without waiting).
         .max_connections(1)
+        // A local file needs no liveness ping per acquire (it costs a worker round trip).
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(move |conn, _| {
             Box::pin(async move {

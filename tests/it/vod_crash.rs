@@ -47,6 +47,12 @@ async fn kill_9_during_purchases_loses_nothing() {
     })
     .await;
     mesh.proc.kill9();
+    // Its children (nats-server, Envoy) die with it: their ports free up.
+    eventually("children gone", Duration::from_secs(10), || async {
+        let free = |port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        (free(nats) && free(rest)).then_some(())
+    })
+    .await;
     for task in load {
         task.await.unwrap();
     }
