@@ -2,6 +2,7 @@
 //! all started here on loopback and stopped afterwards. One binary so everything links once.
 mod harness;
 
+mod mesh_ops;
 mod vod_crash;
 mod vod_faults;
 mod vod_flow;

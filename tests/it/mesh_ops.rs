@@ -1,0 +1,152 @@
+//! Operating the mesh: the context map, effective config and its precedence, graceful
+//! shutdown, dead letters, and one trace across REST, gRPC hops and event hops.
+use std::process::Command;
+use std::time::Duration;
+
+use futures::StreamExt;
+use mediamesh_proto::vod::v1 as pb;
+
+use crate::harness::{BIN, Db, Mesh, Nats, TempDir, eventually, free_port, mileage_of};
+
+#[test]
+fn map_is_generated_from_what_contexts_register() {
+    let out = Command::new(BIN).arg("map").output().unwrap();
+    assert!(out.status.success());
+    let map = String::from_utf8(out.stdout).unwrap();
+    assert!(map.starts_with("flowchart LR"), "{map}");
+    for edge in [
+        "vod_purchase -- \"gRPC Pay\" --> vod_payment",
+        "vod_payment -. \"PaymentApproved\" .-> vod_mileage",
+        "vod_catalog -. \"VodRegistered\" .-> vod_purchase",
+        "vod_mileage -. \"FreeVodCreditIssued\" .-> vod_purchase",
+        "vod_purchase -. \"PurchaseCancelled\" .-> vod_payment",
+    ] {
+        assert!(map.contains(edge), "missing {edge}:\n{map}");
+    }
+}
+
+#[test]
+fn config_precedence_is_flag_then_env_then_file() {
+    let dir = TempDir::new("config");
+    let file = dir.path().join("mediamesh.env");
+    std::fs::write(
+        &file,
+        "# comment\nMEDIAMESH_MAX_IN_FLIGHT=7\nMEDIAMESH_CALL_TIMEOUT_MS=100\nMEDIAMESH_TARGET=vod.purchase\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "--config", file.to_str().unwrap(), "--target", "vod.payment,vod.mileage"])
+        .args(["--database-url", "postgres://app:s3cret@db:5432/media"])
+        .env("MEDIAMESH_CALL_TIMEOUT_MS", "200")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(config["max_in_flight"], 7, "file value");
+    assert_eq!(config["call_timeout_ms"], 200, "environment beats file");
+    assert_eq!(config["contexts"], serde_json::json!(["vod.payment", "vod.mileage"]), "flag beats file");
+    assert_eq!(config["database"], "postgres://app:****@db:5432/media", "password never printed");
+
+    let bad = Command::new(BIN).args(["config", "--target", "vod.nope"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown target"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_exits_cleanly() {
+    let logs = TempDir::new("sigterm");
+    let nats = Nats::start();
+    let db = Db::Sqlite(logs.path().join("data"));
+    let mut mesh = Mesh::serve("vod", &nats.url, &db, &[], logs.path()).await;
+    let request = pb::CreatePurchaseRequest { vod_id: "1".into(), customer_id: "han".into(), ..Default::default() };
+    mesh.purchases().await.create_purchase(request).await.unwrap();
+    let status = mesh.proc.terminate(Duration::from_secs(30));
+    assert!(status.success(), "exit status {status}");
+    let log = std::fs::read_to_string(&mesh.log).unwrap();
+    assert!(log.contains("mesh stopped"), "{log}");
+    // Nothing was lost on the way down: after a restart the purchase's mileage is there.
+    let mesh = Mesh::serve("vod", &nats.url, &db, &[], logs.path()).await;
+    eventually("mileage after restart", Duration::from_secs(20), || async {
+        mileage_of(&mesh, "han").await.filter(|m| m.points == 1000)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_events_are_dead_lettered_without_blocking_the_stream() {
+    let logs = TempDir::new("poison");
+    let nats = Nats::start();
+    let data = logs.path().join("data");
+    let mesh = Mesh::serve("vod", &nats.url, &Db::Sqlite(data.clone()), &[], logs.path()).await;
+
+    let js = async_nats::jetstream::new(async_nats::connect(&nats.url).await.unwrap());
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "poison-1");
+    js.publish_with_headers("vod.payment.PaymentApproved", headers, vec![0xff, 0xff, 0xff].into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let request = pb::CreatePurchaseRequest { vod_id: "2".into(), customer_id: "yoo".into(), ..Default::default() };
+    mesh.purchases().await.create_purchase(request).await.unwrap();
+    eventually("events after the poison still apply", Duration::from_secs(20), || async {
+        mileage_of(&mesh, "yoo").await.filter(|m| m.points == 1000)
+    })
+    .await;
+    let db = data.join("vod.mileage.db");
+    let rows = eventually("a dead letter", Duration::from_secs(20), || {
+        let db = db.clone();
+        async move {
+            let out = Command::new("sqlite3")
+                .arg(&db)
+                .arg("SELECT event_id, consumer, subject FROM mesh_dead_letters")
+                .output()
+                .ok()?;
+            let rows = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            (!rows.is_empty()).then_some(rows)
+        }
+    })
+    .await;
+    assert_eq!(rows, "poison-1|vod_mileage|vod.payment.PaymentApproved");
+}
+
+/// One trace spans the REST call, the gRPC hop to payment and the event hops to mileage:
+/// every event of the purchase carries the caller's trace id in `traceparent`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trace_spans_rest_grpc_and_events() {
+    let logs = TempDir::new("trace");
+    let nats = Nats::start();
+    let mesh = Mesh::up(Some(&nats.url), &Db::Sqlite(logs.path().join("data")), free_port(), free_port(), logs.path()).await;
+    let client = async_nats::connect(&nats.url).await.unwrap();
+    let mut events = client.subscribe("vod.>").await.unwrap();
+    client.flush().await.unwrap();
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = reqwest::Client::new()
+        .post(format!("{}/vodPurchases", mesh.rest()))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&serde_json::json!({"vodId": "1", "customerId": "seo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let purchase: serde_json::Value = response.json().await.unwrap();
+    let id = purchase["purchaseId"].as_str().unwrap().to_owned();
+
+    let mut seen = std::collections::BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while seen.len() < 3 {
+        let message = tokio::time::timeout_at(deadline, events.next()).await.expect("events").unwrap();
+        let headers = message.headers.clone().unwrap_or_default();
+        if headers.get("Mm-Correlation-Id").map(|v| v.as_str()) != Some(id.as_str()) {
+            continue;
+        }
+        let traceparent = headers.get("traceparent").map(|v| v.as_str().to_owned()).unwrap_or_default();
+        seen.insert(message.subject.to_string(), traceparent);
+    }
+    for subject in ["vod.purchase.PurchasePlaced", "vod.payment.PaymentApproved", "vod.mileage.MileageCredited"] {
+        let traceparent = seen.get(subject).unwrap_or_else(|| panic!("{subject} not seen: {seen:?}"));
+        assert!(traceparent.contains(trace_id), "{subject}: {traceparent}");
+    }
+}
