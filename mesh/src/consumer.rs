@@ -221,7 +221,7 @@ async fn dead_letter(
     .bind(error.to_owned())
     .bind(deliveries)
     .bind(crate::telemetry::now_rfc3339())
-    .execute(store.pool())
+    .execute(store.writer())
     .await?;
     Ok(())
 }

@@ -53,7 +53,7 @@ async fn relay_batch(store: &Store, js: &jetstream::Context) -> anyhow::Result<u
         "SELECT seq, event_id, subject, headers, payload FROM mesh_outbox ORDER BY seq LIMIT $1",
     )
     .bind(BATCH)
-    .fetch_all(store.pool())
+    .fetch_all(store.reader())
     .await?;
     if rows.is_empty() {
         return Ok(0);
@@ -85,7 +85,7 @@ async fn relay_batch(store: &Store, js: &jetstream::Context) -> anyhow::Result<u
         "DELETE FROM mesh_outbox WHERE seq IN ({})",
         list.join(",")
     ))
-    .execute(store.pool())
+    .execute(store.writer())
     .await?;
     Ok(rows.len())
 }

@@ -36,7 +36,7 @@ pub async fn watch(
         }
         let mut ready = nats.connection_state() == State::Connected;
         for store in &stores {
-            let ping = sqlx::query("SELECT 1").execute(store.pool());
+            let ping = sqlx::query("SELECT 1").execute(store.reader());
             ready &= matches!(tokio::time::timeout(EVERY, ping).await, Ok(Ok(_)));
         }
         if ready != serving && !stop.is_cancelled() {

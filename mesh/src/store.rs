@@ -68,7 +68,11 @@ CREATE TABLE IF NOT EXISTS mesh_migrations (
 /// A context's database handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
+    /// Transactions and writes.
     pool: AnyPool,
+    /// Reads outside transactions. On SQLite, separate read-only connections: WAL lets them
+    /// read committed state while the one writer works, so reads never queue behind writes.
+    reader: AnyPool,
     backend: Backend,
     /// Wakes the outbox relay when a transaction that raised events commits.
     outbox_signal: Arc<Notify>,
@@ -78,28 +82,30 @@ impl Store {
     /// Opens (creating if needed) the database of `context` (e.g. `vod.purchase`).
     pub async fn open(database: &Database, context: &str) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
-        let (pool, backend) = match database {
-            Database::SqliteDir {
-                dir,
-                synchronous_full,
-            } => (
-                open_sqlite(dir, context, *synchronous_full).await?,
-                Backend::Sqlite,
-            ),
-            Database::Postgres { url } => (open_postgres(url, context).await?, Backend::Postgres),
+        let (pool, reader, backend) = match database {
+            Database::SqliteDir { dir, synchronous_full } => {
+                let (writer, reader) = open_sqlite(dir, context, *synchronous_full).await?;
+                (writer, reader, Backend::Sqlite)
+            }
+            Database::Postgres { url } => {
+                let pool = open_postgres(url, context).await?;
+                (pool.clone(), pool, Backend::Postgres)
+            }
         };
-        Ok(Store {
-            pool,
-            backend,
-            outbox_signal: Arc::new(Notify::new()),
-        })
+        Ok(Store { pool, reader, backend, outbox_signal: Arc::new(Notify::new()) })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
+    /// For reads outside a transaction.
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// For single-statement writes outside a transaction.
+    pub fn writer(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -205,7 +211,11 @@ impl Tx {
     }
 }
 
-async fn open_sqlite(dir: &Path, context: &str, synchronous_full: bool) -> anyhow::Result<AnyPool> {
+async fn open_sqlite(
+    dir: &Path,
+    context: &str,
+    synchronous_full: bool,
+) -> anyhow::Result<(AnyPool, AnyPool)> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{context}.db"));
     let url = format!("sqlite://{}?mode=rwc", path.display());
@@ -229,7 +239,20 @@ async fn open_sqlite(dir: &Path, context: &str, synchronous_full: bool) -> anyho
         })
         .connect_with(options)
         .await?;
-    Ok(pool)
+    let reader: AnyConnectOptions = format!("sqlite://{}?mode=ro", path.display()).parse()?;
+    let reader = AnyPoolOptions::new()
+        .max_connections(4)
+        .test_before_acquire(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA busy_timeout=10000").await?;
+                Ok(())
+            })
+        })
+        .connect_with(reader)
+        .await?;
+    Ok((pool, reader))
 }
 
 async fn open_postgres(url: &str, context: &str) -> anyhow::Result<AnyPool> {

@@ -30,7 +30,7 @@ fn vod(row: &sqlx::any::AnyRow) -> Result<Vod, sqlx::Error> {
 pub async fn get(store: &Store, id: &str) -> Result<Option<Vod>, sqlx::Error> {
     sqlx::query("SELECT vod_id, vod_name, price FROM vods WHERE vod_id = $1")
         .bind(id.to_owned())
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reader())
         .await?
         .map(|r| vod(&r))
         .transpose()
@@ -42,7 +42,7 @@ pub async fn list(store: &Store, page: Page) -> Result<Vec<Vod>, sqlx::Error> {
     )
     .bind(page.fetch_limit())
     .bind(page.offset)
-    .fetch_all(store.pool())
+    .fetch_all(store.reader())
     .await?
     .iter()
     .map(vod)

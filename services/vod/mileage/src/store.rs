@@ -35,7 +35,7 @@ fn account(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
 pub async fn get(store: &Store, customer_id: &str) -> Result<Option<Account>, sqlx::Error> {
     sqlx::query(SELECT)
         .bind(customer_id.to_owned())
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reader())
         .await?
         .map(|r| account(&r))
         .transpose()

@@ -34,7 +34,7 @@ pub async fn get(store: &Store, purchase_id: &str) -> Result<Option<Payment>, sq
         "SELECT {COLUMNS} FROM payments WHERE purchase_id = $1"
     ))
     .bind(purchase_id.to_owned())
-    .fetch_optional(store.pool())
+    .fetch_optional(store.reader())
     .await?
     .map(|r| payment(&r))
     .transpose()

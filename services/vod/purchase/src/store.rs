@@ -57,7 +57,7 @@ fn purchase(row: &sqlx::any::AnyRow) -> Result<Purchase, sqlx::Error> {
 pub async fn vod(store: &Store, vod_id: &str) -> Result<Option<Vod>, sqlx::Error> {
     let row = sqlx::query("SELECT vod_id, vod_name, price FROM vod_replica WHERE vod_id = $1")
         .bind(vod_id.to_owned())
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reader())
         .await?;
     row.map(|r| {
         Ok(Vod {
@@ -94,6 +94,16 @@ pub async fn add_credit(tx: &mut Tx, customer_id: &str) -> Result<(), sqlx::Erro
     Ok(())
 }
 
+/// Free-VOD credits the customer can spend now.
+pub async fn credits(store: &Store, customer_id: &str) -> Result<i64, sqlx::Error> {
+    let available: Option<i64> =
+        sqlx::query_scalar("SELECT available FROM free_vod_credits WHERE customer_id = $1")
+            .bind(customer_id.to_owned())
+            .fetch_optional(store.reader())
+            .await?;
+    Ok(available.unwrap_or(0))
+}
+
 /// Spends one free-VOD credit if the customer has one.
 pub async fn take_credit(tx: &mut Tx, customer_id: &str) -> Result<bool, sqlx::Error> {
     let taken = sqlx::query(
@@ -107,7 +117,7 @@ pub async fn take_credit(tx: &mut Tx, customer_id: &str) -> Result<bool, sqlx::E
 }
 
 /// Inserts a new purchase; false when its id is taken.
-pub async fn insert(tx: &mut Tx, p: &Purchase) -> Result<bool, sqlx::Error> {
+pub async fn insert(conn: &mut sqlx::AnyConnection, p: &Purchase) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(&format!(
         "INSERT INTO purchases ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
     ))
@@ -120,7 +130,7 @@ pub async fn insert(tx: &mut Tx, p: &Purchase) -> Result<bool, sqlx::Error> {
     .bind(p.free_vod as i64)
     .bind(p.create_time.clone())
     .bind(p.version)
-    .execute(tx.conn())
+    .execute(conn)
     .await?
     .rows_affected();
     Ok(inserted == 1)
@@ -147,7 +157,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Purchase>, sqlx::Erro
         "SELECT {COLUMNS} FROM purchases WHERE purchase_id = $1"
     ))
     .bind(id.to_owned())
-    .fetch_optional(store.pool())
+    .fetch_optional(store.reader())
     .await?
     .map(|r| purchase(&r))
     .transpose()
@@ -164,7 +174,7 @@ pub async fn list(
         ))
         .bind(page.fetch_limit())
         .bind(page.offset)
-        .fetch_all(store.pool())
+        .fetch_all(store.reader())
         .await?
     } else {
         sqlx::query(&format!(
@@ -174,7 +184,7 @@ pub async fn list(
         .bind(page.fetch_limit())
         .bind(page.offset)
         .bind(customer_id.to_owned())
-        .fetch_all(store.pool())
+        .fetch_all(store.reader())
         .await?
     };
     rows.iter().map(purchase).collect()
@@ -187,7 +197,7 @@ pub async fn pending_before(store: &Store, cutoff: &str) -> Result<Vec<Purchase>
          ORDER BY create_time LIMIT 100"
     ))
     .bind(cutoff.to_owned())
-    .fetch_all(store.pool())
+    .fetch_all(store.reader())
     .await?
     .iter()
     .map(purchase)
