@@ -112,7 +112,10 @@ async fn consume(
         let events: Vec<&Delivered> = received.iter().map(|(_, d)| d).collect();
         if received.len() > 1 && apply_all(store, sub, &events).await.is_ok() {
             for (message, _) in &received {
-                message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+                message
+                    .ack()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("ack: {e}"))?;
             }
             continue;
         }
@@ -149,10 +152,18 @@ async fn settle(
     }
     .await;
     match result {
-        Ok(()) => message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?,
+        Ok(()) => message
+            .ack()
+            .await
+            .map_err(|e| anyhow::anyhow!("ack: {e}"))?,
         Err(HandlerError::Transient(error)) if deliveries < MAX_DELIVERIES => {
             let delay = Duration::from_millis(100 * 2u64.pow(deliveries as u32));
-            tracing::warn!(error, event = event.id, deliveries, "event failed; redelivering");
+            tracing::warn!(
+                error,
+                event = event.id,
+                deliveries,
+                "event failed; redelivering"
+            );
             message
                 .ack_with(AckKind::Nak(Some(delay)))
                 .await
@@ -161,14 +172,21 @@ async fn settle(
         Err(error) => {
             tracing::error!(%error, event = event.id, deliveries, "event dead-lettered");
             dead_letter(store, sub, event, &error.to_string(), deliveries).await?;
-            message.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+            message
+                .ack()
+                .await
+                .map_err(|e| anyhow::anyhow!("ack: {e}"))?;
         }
     }
     Ok(())
 }
 
 /// Applies a batch in one transaction; any failure rolls all of it back.
-async fn apply_all(store: &Store, sub: &Subscription, events: &[&Delivered]) -> Result<(), HandlerError> {
+async fn apply_all(
+    store: &Store,
+    sub: &Subscription,
+    events: &[&Delivered],
+) -> Result<(), HandlerError> {
     let mut tx = store.begin().await?;
     for event in events {
         apply(&mut tx, sub, event).await?;
@@ -197,7 +215,10 @@ async fn apply(tx: &mut Tx, sub: &Subscription, event: &Delivered) -> Result<(),
         tracing::debug!(event = event.id, "event already applied");
         return Ok(());
     }
-    let parent = event.headers.get(crate::event::TRACEPARENT).map(String::as_str);
+    let parent = event
+        .headers
+        .get(crate::event::TRACEPARENT)
+        .map(String::as_str);
     let trace = crate::telemetry::child_traceparent(parent);
     crate::telemetry::in_trace(trace, sub.handler.handle(tx, event)).await
 }

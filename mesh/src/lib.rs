@@ -6,6 +6,7 @@ pub mod consumer;
 pub mod context;
 pub mod error;
 pub mod event;
+pub mod group_commit;
 pub mod nats;
 pub mod outbox;
 pub mod page;

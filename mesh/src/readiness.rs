@@ -42,7 +42,11 @@ pub async fn watch(
         if ready != serving && !stop.is_cancelled() {
             serving = ready;
             tracing::warn!(serving, "dependencies changed; health updated");
-            let status = if ready { ServingStatus::Serving } else { ServingStatus::NotServing };
+            let status = if ready {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
             set_all(&health, &services, status).await;
         }
     }

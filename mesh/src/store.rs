@@ -76,6 +76,8 @@ pub struct Store {
     backend: Backend,
     /// Wakes the outbox relay when a transaction that raised events commits.
     outbox_signal: Arc<Notify>,
+    /// SQLite only: the queue that groups writes into shared transactions.
+    group: Option<crate::group_commit::GroupCommit>,
 }
 
 impl Store {
@@ -83,7 +85,10 @@ impl Store {
     pub async fn open(database: &Database, context: &str) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let (pool, reader, backend) = match database {
-            Database::SqliteDir { dir, synchronous_full } => {
+            Database::SqliteDir {
+                dir,
+                synchronous_full,
+            } => {
                 let (writer, reader) = open_sqlite(dir, context, *synchronous_full).await?;
                 (writer, reader, Backend::Sqlite)
             }
@@ -92,7 +97,17 @@ impl Store {
                 (pool.clone(), pool, Backend::Postgres)
             }
         };
-        Ok(Store { pool, reader, backend, outbox_signal: Arc::new(Notify::new()) })
+        let mut store = Store {
+            pool,
+            reader,
+            backend,
+            outbox_signal: Arc::new(Notify::new()),
+            group: None,
+        };
+        if backend == Backend::Sqlite {
+            store.group = Some(crate::group_commit::GroupCommit::start(store.clone()));
+        }
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
@@ -161,6 +176,26 @@ impl Store {
             Backend::Postgres => sql
                 .replace("SERIAL_PK", "BIGSERIAL PRIMARY KEY")
                 .replace("BLOB", "BYTEA"),
+        }
+    }
+
+    /// Runs `write` in a transaction and answers after it committed. On SQLite, writes that
+    /// arrive together share one transaction (group commit); on PostgreSQL each has its own.
+    pub async fn write<T, F>(&self, write: F) -> Result<T, sqlx::Error>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> futures::future::BoxFuture<'t, Result<T, sqlx::Error>>
+            + Send
+            + 'static,
+    {
+        match &self.group {
+            Some(group) => group.write(write).await,
+            None => {
+                let mut tx = self.begin().await?;
+                let value = write(&mut tx).await?;
+                tx.commit().await?;
+                Ok(value)
+            }
         }
     }
 

@@ -35,19 +35,39 @@ fn config_precedence_is_flag_then_env_then_file() {
     )
     .unwrap();
     let out = Command::new(BIN)
-        .args(["config", "--config", file.to_str().unwrap(), "--target", "vod.payment,vod.mileage"])
+        .args([
+            "config",
+            "--config",
+            file.to_str().unwrap(),
+            "--target",
+            "vod.payment,vod.mileage",
+        ])
         .args(["--database-url", "postgres://app:s3cret@db:5432/media"])
         .env("MEDIAMESH_CALL_TIMEOUT_MS", "200")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(config["max_in_flight"], 7, "file value");
     assert_eq!(config["call_timeout_ms"], 200, "environment beats file");
-    assert_eq!(config["contexts"], serde_json::json!(["vod.payment", "vod.mileage"]), "flag beats file");
-    assert_eq!(config["database"], "postgres://app:****@db:5432/media", "password never printed");
+    assert_eq!(
+        config["contexts"],
+        serde_json::json!(["vod.payment", "vod.mileage"]),
+        "flag beats file"
+    );
+    assert_eq!(
+        config["database"], "postgres://app:****@db:5432/media",
+        "password never printed"
+    );
 
-    let bad = Command::new(BIN).args(["config", "--target", "vod.nope"]).output().unwrap();
+    let bad = Command::new(BIN)
+        .args(["config", "--target", "vod.nope"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown target"));
 }
@@ -58,8 +78,16 @@ async fn sigterm_drains_and_exits_cleanly() {
     let nats = Nats::start();
     let db = Db::Sqlite(logs.path().join("data"));
     let mut mesh = Mesh::serve("vod", &nats.url, &db, &[], logs.path()).await;
-    let request = pb::CreatePurchaseRequest { vod_id: "1".into(), customer_id: "han".into(), ..Default::default() };
-    mesh.purchases().await.create_purchase(request).await.unwrap();
+    let request = pb::CreatePurchaseRequest {
+        vod_id: "1".into(),
+        customer_id: "han".into(),
+        ..Default::default()
+    };
+    mesh.purchases()
+        .await
+        .create_purchase(request)
+        .await
+        .unwrap();
     let status = mesh.proc.terminate(Duration::from_secs(30));
     assert!(status.success(), "exit status {status}");
     let log = std::fs::read_to_string(&mesh.log).unwrap();
@@ -77,22 +105,43 @@ async fn poison_events_are_dead_lettered_without_blocking_the_stream() {
     let logs = TempDir::new("poison");
     let nats = Nats::start();
     let data = logs.path().join("data");
-    let mesh = Mesh::serve("vod", &nats.url, &Db::Sqlite(data.clone()), &[], logs.path()).await;
+    let mesh = Mesh::serve(
+        "vod",
+        &nats.url,
+        &Db::Sqlite(data.clone()),
+        &[],
+        logs.path(),
+    )
+    .await;
 
     let js = async_nats::jetstream::new(async_nats::connect(&nats.url).await.unwrap());
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Nats-Msg-Id", "poison-1");
-    js.publish_with_headers("vod.payment.PaymentApproved", headers, vec![0xff, 0xff, 0xff].into())
+    js.publish_with_headers(
+        "vod.payment.PaymentApproved",
+        headers,
+        vec![0xff, 0xff, 0xff].into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+
+    let request = pb::CreatePurchaseRequest {
+        vod_id: "2".into(),
+        customer_id: "yoo".into(),
+        ..Default::default()
+    };
+    mesh.purchases()
         .await
-        .unwrap()
+        .create_purchase(request)
         .await
         .unwrap();
-
-    let request = pb::CreatePurchaseRequest { vod_id: "2".into(), customer_id: "yoo".into(), ..Default::default() };
-    mesh.purchases().await.create_purchase(request).await.unwrap();
-    eventually("events after the poison still apply", Duration::from_secs(20), || async {
-        mileage_of(&mesh, "yoo").await.filter(|m| m.points == 1000)
-    })
+    eventually(
+        "events after the poison still apply",
+        Duration::from_secs(20),
+        || async { mileage_of(&mesh, "yoo").await.filter(|m| m.points == 1000) },
+    )
     .await;
     let db = data.join("vod.mileage.db");
     let rows = eventually("a dead letter", Duration::from_secs(20), || {
@@ -117,7 +166,14 @@ async fn poison_events_are_dead_lettered_without_blocking_the_stream() {
 async fn one_trace_spans_rest_grpc_and_events() {
     let logs = TempDir::new("trace");
     let nats = Nats::start();
-    let mesh = Mesh::up(Some(&nats.url), &Db::Sqlite(logs.path().join("data")), free_port(), free_port(), logs.path()).await;
+    let mesh = Mesh::up(
+        Some(&nats.url),
+        &Db::Sqlite(logs.path().join("data")),
+        free_port(),
+        free_port(),
+        logs.path(),
+    )
+    .await;
     let client = async_nats::connect(&nats.url).await.unwrap();
     let mut events = client.subscribe("vod.>").await.unwrap();
     client.flush().await.unwrap();
@@ -137,16 +193,28 @@ async fn one_trace_spans_rest_grpc_and_events() {
     let mut seen = std::collections::BTreeMap::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while seen.len() < 3 {
-        let message = tokio::time::timeout_at(deadline, events.next()).await.expect("events").unwrap();
+        let message = tokio::time::timeout_at(deadline, events.next())
+            .await
+            .expect("events")
+            .unwrap();
         let headers = message.headers.clone().unwrap_or_default();
         if headers.get("Mm-Correlation-Id").map(|v| v.as_str()) != Some(id.as_str()) {
             continue;
         }
-        let traceparent = headers.get("traceparent").map(|v| v.as_str().to_owned()).unwrap_or_default();
+        let traceparent = headers
+            .get("traceparent")
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
         seen.insert(message.subject.to_string(), traceparent);
     }
-    for subject in ["vod.purchase.PurchasePlaced", "vod.payment.PaymentApproved", "vod.mileage.MileageCredited"] {
-        let traceparent = seen.get(subject).unwrap_or_else(|| panic!("{subject} not seen: {seen:?}"));
+    for subject in [
+        "vod.purchase.PurchasePlaced",
+        "vod.payment.PaymentApproved",
+        "vod.mileage.MileageCredited",
+    ] {
+        let traceparent = seen
+            .get(subject)
+            .unwrap_or_else(|| panic!("{subject} not seen: {seen:?}"));
         assert!(traceparent.contains(trace_id), "{subject}: {traceparent}");
     }
 }

@@ -40,28 +40,31 @@ impl pb::payment_service_server::PaymentService for PaymentApi {
             r.free_vod,
         )
         .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        if store::insert(&mut tx, &payment).await.map_err(internal)? {
-            let event = pb::PaymentApproved {
-                purchase_id: payment.purchase_id.clone(),
-                customer_id: payment.customer_id.clone(),
-                amount: payment.amount as i32,
-                free_vod: payment.free_vod,
-            };
-            let id = &payment.purchase_id;
-            tx.raise(Event::new("vod.payment", &event, id, 1, id))
-                .await
-                .map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
-            return Ok(Response::new(to_pb(payment)));
-        }
-        // A retry of a payment already made (or voided): answer what is recorded.
-        let existing = store::get_in(&mut tx, &payment.purchase_id)
+        let event = pb::PaymentApproved {
+            purchase_id: payment.purchase_id.clone(),
+            customer_id: payment.customer_id.clone(),
+            amount: payment.amount as i32,
+            free_vod: payment.free_vod,
+        };
+        let id = payment.purchase_id.clone();
+        let event = Event::new("vod.payment", &event, &id, 1, &id);
+        let recorded = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if store::insert(tx, &payment).await? {
+                        tx.raise(event).await?;
+                        return Ok(payment);
+                    }
+                    // A retry of a payment already made (or voided): answer what is recorded.
+                    store::get_in(tx, &payment.purchase_id)
+                        .await?
+                        .ok_or(sqlx::Error::RowNotFound)
+                })
+            })
             .await
             .map_err(internal)?;
-        drop(tx);
-        let existing = existing.ok_or_else(|| internal("payment vanished"))?;
-        Ok(Response::new(to_pb(existing)))
+        Ok(Response::new(to_pb(recorded)))
     }
 
     async fn get_payment(

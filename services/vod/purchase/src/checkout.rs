@@ -38,24 +38,33 @@ impl Checkout {
         // While payment's breaker is open, answer "pay later" before writing anything.
         self.payment.check()?;
         let now = mediamesh_mesh::telemetry::now_rfc3339();
-        // Most buyers hold no free-VOD credit: then recording the purchase is one statement.
-        // A credit that arrives meanwhile is simply kept for the next purchase.
-        let inserted;
-        let purchase;
-        if store::credits(&self.store, &customer_id).await.map_err(internal)? > 0 {
-            let mut tx = self.store.begin().await.map_err(internal)?;
-            let free_vod = store::take_credit(&mut tx, &customer_id).await.map_err(internal)?;
-            purchase = Purchase::place(id, vod, customer_id, free_vod, now);
-            inserted = store::insert(tx.conn(), &purchase).await.map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
-        } else {
-            purchase = Purchase::place(id, vod, customer_id, false, now);
-            let mut conn = self.store.writer().acquire().await.map_err(internal)?;
-            inserted = store::insert(&mut conn, &purchase).await.map_err(internal)?;
-        }
-        if !inserted {
-            return Err(Status::already_exists(format!("purchase {:?} already exists", purchase.id)));
-        }
+        // Most buyers hold no free-VOD credit; only then is the credit table written. A credit
+        // that arrives meanwhile is simply kept for the next purchase.
+        let may_be_free = store::credits(&self.store, &customer_id)
+            .await
+            .map_err(internal)?
+            > 0;
+        let vod = vod.clone();
+        let recorded = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    // Spend a credit only for a purchase that is really new.
+                    if may_be_free && store::exists(tx, &id).await? {
+                        return Ok(Err(id));
+                    }
+                    let free_vod = may_be_free && store::take_credit(tx, &customer_id).await?;
+                    let purchase = Purchase::place(id, &vod, customer_id, free_vod, now);
+                    if !store::insert(tx.conn(), &purchase).await? {
+                        return Ok(Err(purchase.id));
+                    }
+                    Ok(Ok(purchase))
+                })
+            })
+            .await
+            .map_err(internal)?;
+        let purchase = recorded
+            .map_err(|id| Status::already_exists(format!("purchase {id:?} already exists")))?;
         let paid = self.pay(&purchase).await;
         self.settle(purchase, paid).await
     }
@@ -83,6 +92,7 @@ impl Checkout {
         mut p: Purchase,
         paid: Result<pb::Payment, Status>,
     ) -> Result<Purchase, Status> {
+        let id = p.id.clone();
         let outcome = match paid {
             Ok(payment) if payment.pay_status == "APPROVED" => Ok(()),
             Ok(payment) => Err(Status::failed_precondition(format!(
@@ -91,7 +101,6 @@ impl Checkout {
             ))),
             Err(status) => Err(status),
         };
-        let mut tx = self.store.begin().await.map_err(internal)?;
         p.version += 1;
         let event = match &outcome {
             Ok(()) => {
@@ -100,11 +109,6 @@ impl Checkout {
             }
             Err(status) => {
                 p.status = OrderStatus::Failed;
-                if p.free_vod {
-                    store::add_credit(&mut tx, &p.customer_id)
-                        .await
-                        .map_err(internal)?;
-                }
                 let failed = pb::PurchaseFailed {
                     purchase_id: p.id.clone(),
                     customer_id: p.customer_id.clone(),
@@ -113,18 +117,34 @@ impl Checkout {
                 Event::new(CONTEXT, &failed, &p.id, p.version, &p.id)
             }
         };
-        if !store::update_status(&mut tx, &p).await.map_err(internal)? {
+        let settled = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !store::update_status(tx, &p).await? {
+                        return Ok(None);
+                    }
+                    // A failed free purchase gives its credit back.
+                    if p.status == OrderStatus::Failed && p.free_vod {
+                        store::add_credit(tx, &p.customer_id).await?;
+                    }
+                    tx.raise(event).await?;
+                    Ok(Some(p))
+                })
+            })
+            .await
+            .map_err(internal)?;
+        match settled {
+            Some(p) => {
+                tracing::debug!(purchase_id = %p.id, status = p.status.as_str(), "purchase settled");
+                outcome.map(|()| p)
+            }
             // Someone else (recovery) settled it first; theirs stands.
-            drop(tx);
-            return store::get(&self.store, &p.id)
+            None => store::get(&self.store, &id)
                 .await
                 .map_err(internal)?
-                .ok_or_else(|| Status::internal("purchase vanished"));
+                .ok_or_else(|| Status::internal("purchase vanished")),
         }
-        tx.raise(event).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        tracing::info!(purchase_id = %p.id, status = p.status.as_str(), "purchase settled");
-        outcome.map(|()| p)
     }
 }
 

@@ -116,6 +116,15 @@ pub async fn take_credit(tx: &mut Tx, customer_id: &str) -> Result<bool, sqlx::E
     Ok(taken == 1)
 }
 
+/// Whether a purchase with this id exists.
+pub async fn exists(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM purchases WHERE purchase_id = $1")
+        .bind(id.to_owned())
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Inserts a new purchase; false when its id is taken.
 pub async fn insert(conn: &mut sqlx::AnyConnection, p: &Purchase) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(&format!(
