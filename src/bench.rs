@@ -107,10 +107,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     })
     .await;
 
-    let answered: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let lags: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let book: Arc<Mutex<LagBook>> = Arc::default();
     let lag_task = match &nats_url {
-        Some(url) => Some(spawn_lag_watch(url, answered.clone(), lags.clone()).await?),
+        Some(url) => Some(spawn_lag_watch(url, book.clone()).await?),
         None => None,
     };
     eprintln!(
@@ -118,11 +117,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.concurrency, args.duration
     );
     let purchases = drive(args.concurrency, args.duration, {
-        let (channel, answered) = (channel.clone(), answered.clone());
+        let (channel, book) = (channel.clone(), book.clone());
         move |worker, n| {
             let mut client =
                 pb::purchase_service_client::PurchaseServiceClient::new(channel.clone());
-            let answered = answered.clone();
+            let book = book.clone();
             async move {
                 let request = pb::CreatePurchaseRequest {
                     vod_id: "2".into(),
@@ -130,10 +129,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     ..Default::default()
                 };
                 let purchase = client.create_purchase(request).await?.into_inner();
-                answered
-                    .lock()
-                    .expect("lock")
-                    .insert(purchase.purchase_id, Instant::now());
+                book.lock().expect("lock").answered(purchase.purchase_id, Instant::now());
                 Ok(())
             }
         }
@@ -143,7 +139,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while lag_task.is_some()
         && Instant::now() < deadline
-        && lags.lock().expect("lock").len() < purchases.ok as usize
+        && book.lock().expect("lock").lags.len() < purchases.ok as usize
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -152,7 +148,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         &args,
         &baseline,
         &purchases,
-        &mut lags.lock().expect("lock"),
+        &mut book.lock().expect("lock").lags,
         rss,
     );
     drop(own);
@@ -201,22 +197,44 @@ where
     phase
 }
 
-async fn spawn_lag_watch(
-    url: &str,
-    answered: Arc<Mutex<HashMap<String, Instant>>>,
-    lags: Arc<Mutex<Vec<Duration>>>,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+/// Pairs each answered purchase with its `MileageCredited` event. Mileage can be credited
+/// before the purchase's answer reaches the client (the payment event races the answer);
+/// such a purchase counts as zero lag.
+#[derive(Default)]
+struct LagBook {
+    answered: HashMap<String, Instant>,
+    credited: HashMap<String, Instant>,
+    lags: Vec<Duration>,
+}
+
+impl LagBook {
+    fn answered(&mut self, id: String, at: Instant) {
+        match self.credited.remove(&id) {
+            Some(_) => self.lags.push(Duration::ZERO),
+            None => {
+                self.answered.insert(id, at);
+            }
+        }
+    }
+
+    fn credited(&mut self, id: String, at: Instant) {
+        match self.answered.remove(&id) {
+            Some(answered) => self.lags.push(at.saturating_duration_since(answered)),
+            None => {
+                self.credited.insert(id, at);
+            }
+        }
+    }
+}
+
+async fn spawn_lag_watch(url: &str, book: Arc<Mutex<LagBook>>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let client = async_nats::connect(url).await?;
     let mut events = client.subscribe("vod.mileage.MileageCredited").await?;
     client.flush().await?;
     Ok(tokio::spawn(async move {
         while let Some(message) = events.next().await {
-            let Ok(event) = <pb::MileageCredited as prost::Message>::decode(message.payload) else {
-                continue;
-            };
-            if let Some(at) = answered.lock().expect("lock").remove(&event.purchase_id) {
-                lags.lock().expect("lock").push(at.elapsed());
-            }
+            let Ok(event) = <pb::MileageCredited as prost::Message>::decode(message.payload) else { continue };
+            book.lock().expect("lock").credited(event.purchase_id, Instant::now());
         }
     }))
 }
