@@ -129,7 +129,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     ..Default::default()
                 };
                 let purchase = client.create_purchase(request).await?.into_inner();
-                book.lock().expect("lock").answered(purchase.purchase_id, Instant::now());
+                book.lock()
+                    .expect("lock")
+                    .answered(purchase.purchase_id, Instant::now());
                 Ok(())
             }
         }
@@ -227,14 +229,21 @@ impl LagBook {
     }
 }
 
-async fn spawn_lag_watch(url: &str, book: Arc<Mutex<LagBook>>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+async fn spawn_lag_watch(
+    url: &str,
+    book: Arc<Mutex<LagBook>>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let client = async_nats::connect(url).await?;
     let mut events = client.subscribe("vod.mileage.MileageCredited").await?;
     client.flush().await?;
     Ok(tokio::spawn(async move {
         while let Some(message) = events.next().await {
-            let Ok(event) = <pb::MileageCredited as prost::Message>::decode(message.payload) else { continue };
-            book.lock().expect("lock").credited(event.purchase_id, Instant::now());
+            let Ok(event) = <pb::MileageCredited as prost::Message>::decode(message.payload) else {
+                continue;
+            };
+            book.lock()
+                .expect("lock")
+                .credited(event.purchase_id, Instant::now());
         }
     }))
 }
