@@ -21,7 +21,7 @@ use crate::cli::{Cli, Command};
 fn main() -> anyhow::Result<()> {
     cli::load_config_file()?;
     let cli = Cli::parse();
-    mediamesh_mesh::telemetry::init(cli.log_json);
+    let _otel = mediamesh_mesh::telemetry::init(cli.log_json)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

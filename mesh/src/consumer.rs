@@ -219,8 +219,8 @@ async fn apply(tx: &mut Tx, sub: &Subscription, event: &Delivered) -> Result<(),
         .headers
         .get(crate::event::TRACEPARENT)
         .map(String::as_str);
-    let trace = crate::telemetry::child_traceparent(parent);
-    crate::telemetry::in_trace(trace, sub.handler.handle(tx, event)).await
+    let name = format!("{} {}", sub.durable, event.name());
+    crate::telemetry::hop(&name, "consumer", parent, sub.handler.handle(tx, event)).await
 }
 
 async fn dead_letter(

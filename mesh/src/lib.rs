@@ -8,6 +8,7 @@ pub mod error;
 pub mod event;
 pub mod group_commit;
 pub mod nats;
+pub mod otel;
 pub mod outbox;
 pub mod page;
 pub mod readiness;

@@ -2,26 +2,67 @@
 //! `traceparent`: taken from incoming gRPC metadata or event headers, made fresh otherwise,
 //! and passed on to outgoing calls and raised events.
 use tonic::metadata::MetadataMap;
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+pub use crate::otel::OtelGuard;
 
 tokio::task_local! {
     static TRACEPARENT: String;
 }
 
-/// Installs the global subscriber; `json` switches to one JSON object per line.
-pub fn init(json: bool) {
+/// Installs the global subscriber; `json` switches to one JSON object per line. With
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are exported too; keep the guard until exit.
+pub fn init(json: bool) -> anyhow::Result<Option<OtelGuard>> {
     let filter = EnvFilter::try_from_env("MEDIAMESH_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,h2=warn,tower=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = if json {
-        builder.json().try_init()
+    let (fmt_json, fmt_text) = if json {
+        (
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            ),
+            None,
+        )
     } else {
-        builder.try_init()
+        (
+            None,
+            Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
+        )
+    };
+    let otel = crate::otel::layer()?;
+    let (otel_layer, guard) = match otel {
+        Some((layer, guard)) => (Some(layer), Some(guard)),
+        None => (None, None),
     };
     // A second init (tests) keeps the first subscriber.
-    let _ = result;
+    let _ = tracing_subscriber::registry()
+        .with(otel_layer)
+        .with(filter)
+        .with(fmt_json)
+        .with(fmt_text)
+        .try_init();
+    Ok(guard)
+}
+
+/// Runs `work` as one hop of a trace: a child of `parent` (the caller's or the event's
+/// `traceparent`), exported as a span when OpenTelemetry is on, and handing its own
+/// `traceparent` to every call it makes and event it raises.
+pub async fn hop<F: std::future::Future>(
+    name: &str,
+    kind: &'static str,
+    parent: Option<&str>,
+    work: F,
+) -> F::Output {
+    if crate::otel::enabled() {
+        let (span, traceparent) = crate::otel::span(name, kind, parent);
+        in_trace(traceparent, work).instrument(span).await
+    } else {
+        in_trace(child_traceparent(parent), work).await
+    }
 }
 
 /// Now in RFC 3339, UTC, always with microseconds: fixed width, so text order is time order.
@@ -120,13 +161,11 @@ where
         let parent = request
             .headers()
             .get("traceparent")
-            .and_then(|v| v.to_str().ok());
-        let traceparent = child_traceparent(parent);
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let path = request.uri().path().to_owned();
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(in_trace(
-            traceparent,
-            async move { inner.call(request).await },
-        ))
+        Box::pin(async move { hop(&path, "server", parent.as_deref(), inner.call(request)).await })
     }
 }

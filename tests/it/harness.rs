@@ -233,6 +233,19 @@ impl Mesh {
         extra: &[&str],
         logs: &Path,
     ) -> Mesh {
+        Mesh::serve_env(port, target, nats, db, extra, &[], logs).await
+    }
+
+    /// `serve` with extra environment variables.
+    pub async fn serve_env(
+        port: u16,
+        target: &str,
+        nats: &str,
+        db: &Db,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        logs: &Path,
+    ) -> Mesh {
         let log = logs.join(format!("serve-{}-{port}.log", target.replace(',', "+")));
         let proc = Proc::spawn(
             "mediamesh serve",
@@ -240,7 +253,8 @@ impl Mesh {
                 .args(["serve", "--target", target, "--nats-url", nats])
                 .args(["--grpc-addr", &format!("127.0.0.1:{port}")])
                 .args(db.args())
-                .args(extra),
+                .args(extra)
+                .envs(env.iter().copied()),
             &log,
         );
         let mesh = Mesh {

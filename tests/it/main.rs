@@ -3,6 +3,7 @@
 mod harness;
 
 mod mesh_ops;
+mod otlp;
 mod vod_crash;
 mod vod_faults;
 mod vod_flow;
