@@ -378,6 +378,7 @@ impl OwnMesh {
                     "--nats-url",
                     &nats_url,
                 ])
+                .args(["--admin-addr", &format!("127.0.0.1:{}", free_port()?)])
                 .arg("--data-dir")
                 .arg(dir.join("data"))
                 .env("MEDIAMESH_LOG", "warn"),

@@ -74,6 +74,22 @@ pub struct ServeArgs {
     /// JetStream replicas of the streams this process creates.
     #[arg(long, env = "MEDIAMESH_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
+    /// Admin address serving Prometheus `/metrics`; `off` for none.
+    #[arg(long, env = "MEDIAMESH_ADMIN_ADDR", default_value = "0.0.0.0:9464", value_parser = parse_admin)]
+    pub admin_addr: AdminAddr,
+}
+
+/// An admin address, or `off`.
+#[derive(Clone, Copy, Debug)]
+pub struct AdminAddr(pub Option<SocketAddr>);
+
+fn parse_admin(s: &str) -> Result<AdminAddr, String> {
+    if s == "off" {
+        return Ok(AdminAddr(None));
+    }
+    s.parse()
+        .map(|a| AdminAddr(Some(a)))
+        .map_err(|e| format!("{e}"))
 }
 
 #[derive(Args, Clone, Debug)]
@@ -124,6 +140,7 @@ impl ServeArgs {
                 ..CallPolicy::default()
             },
             stream_replicas: self.stream_replicas,
+            admin_addr: self.admin_addr.0,
         }
     }
 }
@@ -179,6 +196,7 @@ pub fn print_config(args: &ServeArgs) -> anyhow::Result<()> {
         "max_in_flight": args.max_in_flight,
         "call_timeout_ms": args.call_timeout_ms,
         "stream_replicas": args.stream_replicas,
+        "admin_addr": args.admin_addr.0.map(|a| a.to_string()).unwrap_or_else(|| "off".into()),
     });
     println!("{}", serde_json::to_string_pretty(&config)?);
     Ok(())

@@ -111,6 +111,9 @@ async fn consume(
         }
         let events: Vec<&Delivered> = received.iter().map(|(_, d)| d).collect();
         if received.len() > 1 && apply_all(store, sub, &events).await.is_ok() {
+            let consumer = sub.durable.clone();
+            metrics::counter!(crate::metrics::APPLIED, "consumer" => consumer)
+                .increment(received.len() as u64);
             for (message, _) in &received {
                 message
                     .ack()
@@ -151,12 +154,17 @@ async fn settle(
         Ok::<_, HandlerError>(())
     }
     .await;
+    let consumer = sub.durable.clone();
     match result {
-        Ok(()) => message
-            .ack()
-            .await
-            .map_err(|e| anyhow::anyhow!("ack: {e}"))?,
+        Ok(()) => {
+            metrics::counter!(crate::metrics::APPLIED, "consumer" => consumer).increment(1);
+            message
+                .ack()
+                .await
+                .map_err(|e| anyhow::anyhow!("ack: {e}"))?
+        }
         Err(HandlerError::Transient(error)) if deliveries < MAX_DELIVERIES => {
+            metrics::counter!(crate::metrics::REDELIVERED, "consumer" => consumer).increment(1);
             let delay = Duration::from_millis(100 * 2u64.pow(deliveries as u32));
             tracing::warn!(
                 error,
@@ -171,6 +179,7 @@ async fn settle(
         }
         Err(error) => {
             tracing::error!(%error, event = event.id, deliveries, "event dead-lettered");
+            metrics::counter!(crate::metrics::DEAD_LETTERED, "consumer" => consumer).increment(1);
             dead_letter(store, sub, event, &error.to_string(), deliveries).await?;
             message
                 .ack()

@@ -78,6 +78,7 @@ async fn relay_batch(store: &Store, js: &jetstream::Context) -> anyhow::Result<u
     for ack in acks {
         ack.await?;
     }
+    metrics::counter!(crate::metrics::PUBLISHED).increment(rows.len() as u64);
     // Delete exactly what was published: on PostgreSQL a lower seq can commit after a
     // higher one, so a range would drop an event never sent.
     let list: Vec<String> = published.iter().map(i64::to_string).collect();

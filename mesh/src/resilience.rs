@@ -103,6 +103,24 @@ impl Peer {
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
+        let result = self.attempt(idempotent, call).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(status) => code_label(status.code()),
+        };
+        let peer = self.name.to_string();
+        metrics::counter!(crate::metrics::PEER_CALLS, "peer" => peer.clone(), "outcome" => outcome)
+            .increment(1);
+        let open = if self.breaker.is_open() { 1.0 } else { 0.0 };
+        metrics::gauge!(crate::metrics::BREAKER_OPEN, "peer" => peer).set(open);
+        result
+    }
+
+    async fn attempt<T, F, Fut>(&self, idempotent: bool, call: F) -> Result<T, Status>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<Response<T>, Status>>,
+    {
         if let Err(retry_after) = self.breaker.admit() {
             return Err(unavailable(
                 format!(
@@ -165,6 +183,17 @@ impl Peer {
             ),
             self.policy.open_for,
         ))
+    }
+}
+
+fn code_label(code: Code) -> &'static str {
+    match code {
+        Code::Unavailable => "unavailable",
+        Code::InvalidArgument => "invalid_argument",
+        Code::NotFound => "not_found",
+        Code::AlreadyExists => "already_exists",
+        Code::FailedPrecondition => "failed_precondition",
+        _ => "other_error",
     }
 }
 

@@ -31,6 +31,8 @@ pub struct MeshConfig {
     pub call_policy: CallPolicy,
     /// JetStream replicas for streams this process creates (3 under Helm).
     pub stream_replicas: usize,
+    /// Where `/metrics` is served; None for no admin port.
+    pub admin_addr: Option<SocketAddr>,
 }
 
 /// Runs `contexts` on `listener` until `shutdown` resolves.
@@ -41,6 +43,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
+    if let Some(addr) = config.admin_addr {
+        crate::metrics::install(addr)?;
+    }
     let nats = async_nats::ConnectOptions::new()
         .name("mediamesh")
         .retry_on_initial_connect()

@@ -34,6 +34,7 @@ pub async fn serve(
     Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .layer(crate::metrics::RecordLayer)
         .layer(TraceLayer)
         .layer(ShedLayer::new(max_in_flight))
         .add_routes(routes)

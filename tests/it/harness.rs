@@ -214,6 +214,8 @@ impl Db {
 /// NATS URL is given).
 pub struct Mesh {
     pub grpc_port: u16,
+    /// Prometheus `/metrics`.
+    pub admin_port: u16,
     pub rest_port: Option<u16>,
     pub proc: Proc,
     pub log: PathBuf,
@@ -247,11 +249,13 @@ impl Mesh {
         logs: &Path,
     ) -> Mesh {
         let log = logs.join(format!("serve-{}-{port}.log", target.replace(',', "+")));
+        let admin_port = free_port();
         let proc = Proc::spawn(
             "mediamesh serve",
             Command::new(BIN)
                 .args(["serve", "--target", target, "--nats-url", nats])
                 .args(["--grpc-addr", &format!("127.0.0.1:{port}")])
+                .args(["--admin-addr", &format!("127.0.0.1:{admin_port}")])
                 .args(db.args())
                 .args(extra)
                 .envs(env.iter().copied()),
@@ -259,6 +263,7 @@ impl Mesh {
         );
         let mesh = Mesh {
             grpc_port: port,
+            admin_port,
             rest_port: None,
             proc,
             log,
@@ -287,9 +292,11 @@ impl Mesh {
         logs: &Path,
     ) -> Mesh {
         let log = logs.join(format!("up-{grpc_port}.log"));
+        let admin_port = free_port();
         let mut command = Command::new(BIN);
         command
             .args(["up", "--grpc-addr", &format!("127.0.0.1:{grpc_port}")])
+            .args(["--admin-addr", &format!("127.0.0.1:{admin_port}")])
             .args(["--rest-ports", &format!("vod={rest_port}")])
             .args(db.args());
         if let Some(nats) = nats {
@@ -307,6 +314,7 @@ impl Mesh {
         let proc = Proc::spawn("mediamesh up", &mut command, &log);
         let mesh = Mesh {
             grpc_port,
+            admin_port,
             rest_port: Some(rest_port),
             proc,
             log,

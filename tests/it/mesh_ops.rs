@@ -218,3 +218,59 @@ async fn one_trace_spans_rest_grpc_and_events() {
         assert!(traceparent.contains(trace_id), "{subject}: {traceparent}");
     }
 }
+
+/// Prometheus metrics on the admin port count calls by method and code, peer calls, and
+/// events applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_calls_peer_calls_and_events() {
+    let logs = TempDir::new("metrics");
+    let nats = Nats::start();
+    let mesh = Mesh::serve(
+        "vod",
+        &nats.url,
+        &Db::Sqlite(logs.path().join("data")),
+        &[],
+        logs.path(),
+    )
+    .await;
+    let mut purchases = mesh.purchases().await;
+    let request = pb::CreatePurchaseRequest {
+        vod_id: "1".into(),
+        customer_id: "moon".into(),
+        ..Default::default()
+    };
+    purchases.create_purchase(request).await.unwrap();
+    let missing = pb::GetPurchaseRequest {
+        purchase_id: "nope".into(),
+    };
+    assert_eq!(
+        purchases.get_purchase(missing).await.unwrap_err().code(),
+        tonic::Code::NotFound
+    );
+
+    let url = format!("http://127.0.0.1:{}/metrics", mesh.admin_port);
+    let expected = [
+        r#"mediamesh_grpc_server_handled_total{grpc_method="/mediamesh.vod.v1.PurchaseService/CreatePurchase",grpc_code="Ok"} 1"#,
+        r#"mediamesh_grpc_server_handled_total{grpc_method="/mediamesh.vod.v1.PurchaseService/GetPurchase",grpc_code="NotFound"} 1"#,
+        r#"mediamesh_peer_calls_total{peer="vod.payment",outcome="ok"} 1"#,
+        r#"mediamesh_peer_breaker_open{peer="vod.payment"} 0"#,
+        r#"mediamesh_events_applied_total{consumer="vod_mileage"} 1"#,
+        "mediamesh_grpc_server_handling_seconds_bucket",
+        "mediamesh_events_published_total",
+    ];
+    let text = eventually("metrics", Duration::from_secs(20), || {
+        let url = url.clone();
+        async move {
+            let text = reqwest::get(url).await.ok()?.text().await.ok()?;
+            expected
+                .iter()
+                .all(|line| text.contains(line))
+                .then_some(text)
+        }
+    })
+    .await;
+    assert!(
+        text.contains("# TYPE mediamesh_grpc_server_handled_total counter"),
+        "{text}"
+    );
+}

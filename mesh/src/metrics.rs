@@ -1,0 +1,93 @@
+//! Prometheus metrics on the admin port (`/metrics`): calls served by method and code with
+//! their latency, load shed, peer calls and breaker state, events published, applied,
+//! redelivered and dead-lettered.
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+
+pub const CALLS: &str = "mediamesh_grpc_server_handled_total";
+pub const CALL_SECONDS: &str = "mediamesh_grpc_server_handling_seconds";
+pub const SHED: &str = "mediamesh_grpc_server_shed_total";
+pub const PEER_CALLS: &str = "mediamesh_peer_calls_total";
+pub const BREAKER_OPEN: &str = "mediamesh_peer_breaker_open";
+pub const PUBLISHED: &str = "mediamesh_events_published_total";
+pub const APPLIED: &str = "mediamesh_events_applied_total";
+pub const REDELIVERED: &str = "mediamesh_events_redelivered_total";
+pub const DEAD_LETTERED: &str = "mediamesh_events_dead_lettered_total";
+
+/// Serves `/metrics` on `addr` (within the current Tokio runtime).
+pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
+    PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(
+            Matcher::Suffix("_seconds".into()),
+            &[
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ],
+        )?
+        .install()?;
+    tracing::info!(%addr, "metrics on /metrics");
+    Ok(())
+}
+
+/// Counts every call served by method and gRPC code, and times it.
+#[derive(Clone, Default)]
+pub struct RecordLayer;
+
+impl<S> tower::Layer<S> for RecordLayer {
+    type Service = Recorded<S>;
+    fn layer(&self, inner: S) -> Recorded<S> {
+        Recorded { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct Recorded<S> {
+    inner: S,
+}
+
+type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+impl<S, B, R> tower::Service<http::Request<B>> for Recorded<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().to_owned();
+        let started = Instant::now();
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(request).await;
+            if let Ok(response) = &response {
+                // Errors come back trailers-only, with grpc-status in the headers; a unary
+                // success sends its status in trailers.
+                let code = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .map(|c| format!("{:?}", tonic::Code::from(c)))
+                    .unwrap_or_else(|| "Ok".to_owned());
+                metrics::counter!(CALLS, "grpc_method" => method.clone(), "grpc_code" => code)
+                    .increment(1);
+                metrics::histogram!(CALL_SECONDS, "grpc_method" => method)
+                    .record(started.elapsed().as_secs_f64());
+            }
+            response
+        })
+    }
+}
