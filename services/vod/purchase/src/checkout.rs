@@ -29,22 +29,19 @@ impl Checkout {
     }
 
     /// Places a purchase; answers it PAID, or an error (never an unpaid approved purchase).
+    /// `may_be_free`: the customer held a free-VOD credit when the offer was read. Most
+    /// buyers hold none; only then is the credit table written. A credit that arrives
+    /// meanwhile is simply kept for the next purchase.
     pub async fn purchase(
         &self,
         id: String,
-        vod: &Vod,
+        vod: Vod,
         customer_id: String,
+        may_be_free: bool,
     ) -> Result<Purchase, Status> {
         // While payment's breaker is open, answer "pay later" before writing anything.
         self.payment.check()?;
         let now = mediamesh_mesh::telemetry::now_rfc3339();
-        // Most buyers hold no free-VOD credit; only then is the credit table written. A credit
-        // that arrives meanwhile is simply kept for the next purchase.
-        let may_be_free = store::credits(&self.store, &customer_id)
-            .await
-            .map_err(internal)?
-            > 0;
-        let vod = vod.clone();
         let recorded = self
             .store
             .write(move |tx| {

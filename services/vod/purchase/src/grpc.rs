@@ -96,9 +96,14 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
             check_id("purchase_id", &r.purchase_id)?;
             r.purchase_id
         };
-        let vod = store::vod(&self.store, &vod_id).await.map_err(internal)?;
-        let vod = vod.ok_or_else(|| not_found("vod", &vod_id))?;
-        let purchase = self.checkout.purchase(id, &vod, customer_id).await?;
+        let offer = store::offer(&self.store, &vod_id, &customer_id)
+            .await
+            .map_err(internal)?;
+        let (vod, credits) = offer.ok_or_else(|| not_found("vod", &vod_id))?;
+        let purchase = self
+            .checkout
+            .purchase(id, vod, customer_id, credits > 0)
+            .await?;
         Ok(Response::new(to_pb(purchase)))
     }
 

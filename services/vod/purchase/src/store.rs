@@ -54,17 +54,29 @@ fn purchase(row: &sqlx::any::AnyRow) -> Result<Purchase, sqlx::Error> {
     })
 }
 
-pub async fn vod(store: &Store, vod_id: &str) -> Result<Option<Vod>, sqlx::Error> {
-    let row = sqlx::query("SELECT vod_id, vod_name, price FROM vod_replica WHERE vod_id = $1")
-        .bind(vod_id.to_owned())
-        .fetch_optional(store.reader())
-        .await?;
+/// The VOD from the catalog replica and the customer's spendable free-VOD credits, in one
+/// read (a purchase's only read before it writes).
+pub async fn offer(
+    store: &Store,
+    vod_id: &str,
+    customer_id: &str,
+) -> Result<Option<(Vod, i64)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT vod_id, vod_name, price, \
+         COALESCE((SELECT available FROM free_vod_credits WHERE customer_id = $2), 0) AS credits \
+         FROM vod_replica WHERE vod_id = $1",
+    )
+    .bind(vod_id.to_owned())
+    .bind(customer_id.to_owned())
+    .fetch_optional(store.reader())
+    .await?;
     row.map(|r| {
-        Ok(Vod {
+        let vod = Vod {
             id: r.try_get("vod_id")?,
             name: r.try_get("vod_name")?,
             price: r.try_get("price")?,
-        })
+        };
+        Ok((vod, r.try_get("credits")?))
     })
     .transpose()
 }
@@ -92,16 +104,6 @@ pub async fn add_credit(tx: &mut Tx, customer_id: &str) -> Result<(), sqlx::Erro
     .execute(tx.conn())
     .await?;
     Ok(())
-}
-
-/// Free-VOD credits the customer can spend now.
-pub async fn credits(store: &Store, customer_id: &str) -> Result<i64, sqlx::Error> {
-    let available: Option<i64> =
-        sqlx::query_scalar("SELECT available FROM free_vod_credits WHERE customer_id = $1")
-            .bind(customer_id.to_owned())
-            .fetch_optional(store.reader())
-            .await?;
-    Ok(available.unwrap_or(0))
 }
 
 /// Spends one free-VOD credit if the customer has one.
