@@ -69,6 +69,7 @@ fn listener(yaml: &mut String, app: &str, port: u16, services: &[&str], descript
          \x20       typed_config:\n\
          \x20         \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n\
          \x20         stat_prefix: {app}\n          codec_type: AUTO\n\
+         \x20         http_protocol_options: {{ accept_http_10: true }}\n\
          \x20         route_config:\n            virtual_hosts:\n            - name: {app}\n              domains: [\"*\"]\n\
          \x20             routes:\n              - match: {{ prefix: \"/\" }}\n                route: {{ cluster: mediamesh, timeout: 30s }}\n\
          \x20         http_filters:\n\

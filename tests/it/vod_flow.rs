@@ -49,6 +49,21 @@ async fn get_until(url: String, what: &str, ok: impl Fn(&Value) -> bool) -> Valu
     .await
 }
 
+/// A raw HTTP/1.0 POST, as siege sends it.
+fn http10_post(port: u16, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
 /// Waits until the customer's mileage accounts for every paid purchase exactly once (1000
 /// points each; 5000 points per free-VOD credit, unused or spent); returns the mileage.
 async fn balanced(rest: &str, customer: &str) -> Value {
@@ -228,6 +243,18 @@ async fn seed_flow(db: Db, logs: &TempDir) {
         next["purchases"][0]["purchaseId"],
         page["purchases"][0]["purchaseId"]
     );
+
+    // The seed's load test speaks HTTP/1.0 (siege): Envoy accepts it.
+    let http10 = http10_post(
+        mesh.rest_port.unwrap(),
+        "/vodPurchases",
+        r#"{"vodId":"2","vodName":"ToBusan"}"#,
+    );
+    assert!(
+        http10.starts_with("HTTP/1.0 200") || http10.starts_with("HTTP/1.1 200"),
+        "{http10}"
+    );
+    assert!(http10.contains("\"orderStatus\":\"PAID\""), "{http10}");
 
     // 6. Rejects: 4xx with the field named, never a 5xx, nothing recorded.
     let before = get(format!("{rest}/vodPurchases?pageSize=1000")).await.1["purchases"]
