@@ -222,22 +222,6 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    /// `mediamesh serve --target TARGET` on a free gRPC port.
-    pub async fn serve(target: &str, nats: &str, db: &Db, extra: &[&str], logs: &Path) -> Mesh {
-        Mesh::serve_on(free_port(), target, nats, db, extra, logs).await
-    }
-
-    pub async fn serve_on(
-        port: u16,
-        target: &str,
-        nats: &str,
-        db: &Db,
-        extra: &[&str],
-        logs: &Path,
-    ) -> Mesh {
-        Mesh::serve_env(port, target, nats, db, extra, &[], logs).await
-    }
-
     /// `serve` with extra environment variables.
     pub async fn serve_env(
         port: u16,
@@ -419,4 +403,85 @@ pub fn mileage_balances(purchases: &[pb::Purchase], mileage: Option<&pb::Mileage
         .map(|m| (m.points as i64, m.free_vod_credits as i64))
         .unwrap_or((0, 0));
     earned == points + 5000 * (unused + free_used)
+}
+
+/// One test's world: a folder for logs and data, a nats-server, and a database.
+pub struct Sandbox {
+    pub nats: Nats,
+    pub db: Db,
+    pub logs: TempDir,
+}
+
+impl Sandbox {
+    /// SQLite files under the test's folder.
+    pub fn sqlite(name: &str) -> Sandbox {
+        let logs = TempDir::new(name);
+        let db = Db::Sqlite(logs.path().join("data"));
+        Sandbox {
+            nats: Nats::start(),
+            db,
+            logs,
+        }
+    }
+
+    /// A fresh database on the shared PostgreSQL server.
+    pub fn postgres(name: &str) -> Sandbox {
+        let db = Db::Postgres(postgres::Postgres::shared().database());
+        Sandbox {
+            nats: Nats::start(),
+            db,
+            logs: TempDir::new(name),
+        }
+    }
+
+    /// `mediamesh up` (with Envoy) on free ports, using this sandbox's NATS.
+    pub async fn up(&self) -> Mesh {
+        Mesh::up(
+            Some(&self.nats.url),
+            &self.db,
+            free_port(),
+            free_port(),
+            self.logs.path(),
+        )
+        .await
+    }
+
+    /// `mediamesh serve --target TARGET` on a free port.
+    pub async fn serve(&self, target: &str) -> Mesh {
+        self.serve_with(free_port(), target, &[], &[]).await
+    }
+
+    /// `serve` on `port` with extra flags and environment.
+    pub async fn serve_with(
+        &self,
+        port: u16,
+        target: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Mesh {
+        Mesh::serve_env(
+            port,
+            target,
+            &self.nats.url,
+            &self.db,
+            extra,
+            env,
+            self.logs.path(),
+        )
+        .await
+    }
+}
+
+/// Buys a VOD over gRPC.
+pub async fn buy(mesh: &Mesh, vod_id: &str, customer: &str) -> Result<pb::Purchase, tonic::Status> {
+    let request = pb::CreatePurchaseRequest {
+        vod_id: vod_id.into(),
+        customer_id: customer.into(),
+        ..Default::default()
+    };
+    mesh.purchases()
+        .await
+        .create_purchase(request)
+        .await
+        .map(|r| r.into_inner())
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use mediamesh_proto::vod::v1 as pb;
 
-use crate::harness::{BIN, Db, Mesh, Nats, TempDir, eventually, free_port, mileage_of};
+use crate::harness::{BIN, Sandbox, TempDir, buy, eventually, mileage_of};
 
 #[test]
 fn map_is_generated_from_what_contexts_register() {
@@ -74,26 +74,15 @@ fn config_precedence_is_flag_then_env_then_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_and_exits_cleanly() {
-    let logs = TempDir::new("sigterm");
-    let nats = Nats::start();
-    let db = Db::Sqlite(logs.path().join("data"));
-    let mut mesh = Mesh::serve("vod", &nats.url, &db, &[], logs.path()).await;
-    let request = pb::CreatePurchaseRequest {
-        vod_id: "1".into(),
-        customer_id: "han".into(),
-        ..Default::default()
-    };
-    mesh.purchases()
-        .await
-        .create_purchase(request)
-        .await
-        .unwrap();
+    let sandbox = Sandbox::sqlite("sigterm");
+    let mut mesh = sandbox.serve("vod").await;
+    buy(&mesh, "1", "han").await.unwrap();
     let status = mesh.proc.terminate(Duration::from_secs(30));
     assert!(status.success(), "exit status {status}");
     let log = std::fs::read_to_string(&mesh.log).unwrap();
     assert!(log.contains("mesh stopped"), "{log}");
     // Nothing was lost on the way down: after a restart the purchase's mileage is there.
-    let mesh = Mesh::serve("vod", &nats.url, &db, &[], logs.path()).await;
+    let mesh = sandbox.serve("vod").await;
     eventually("mileage after restart", Duration::from_secs(20), || async {
         mileage_of(&mesh, "han").await.filter(|m| m.points == 1000)
     })
@@ -102,17 +91,9 @@ async fn sigterm_drains_and_exits_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_events_are_dead_lettered_without_blocking_the_stream() {
-    let logs = TempDir::new("poison");
-    let nats = Nats::start();
-    let data = logs.path().join("data");
-    let mesh = Mesh::serve(
-        "vod",
-        &nats.url,
-        &Db::Sqlite(data.clone()),
-        &[],
-        logs.path(),
-    )
-    .await;
+    let sandbox = Sandbox::sqlite("poison");
+    let mesh = sandbox.serve("vod").await;
+    let nats = &sandbox.nats;
 
     let js = async_nats::jetstream::new(async_nats::connect(&nats.url).await.unwrap());
     let mut headers = async_nats::HeaderMap::new();
@@ -127,23 +108,14 @@ async fn poison_events_are_dead_lettered_without_blocking_the_stream() {
     .await
     .unwrap();
 
-    let request = pb::CreatePurchaseRequest {
-        vod_id: "2".into(),
-        customer_id: "yoo".into(),
-        ..Default::default()
-    };
-    mesh.purchases()
-        .await
-        .create_purchase(request)
-        .await
-        .unwrap();
+    buy(&mesh, "2", "yoo").await.unwrap();
     eventually(
         "events after the poison still apply",
         Duration::from_secs(20),
         || async { mileage_of(&mesh, "yoo").await.filter(|m| m.points == 1000) },
     )
     .await;
-    let db = data.join("vod.mileage.db");
+    let db = sandbox.logs.path().join("data/vod.mileage.db");
     let rows = eventually("a dead letter", Duration::from_secs(20), || {
         let db = db.clone();
         async move {
@@ -164,16 +136,9 @@ async fn poison_events_are_dead_lettered_without_blocking_the_stream() {
 /// every event of the purchase carries the caller's trace id in `traceparent`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_trace_spans_rest_grpc_and_events() {
-    let logs = TempDir::new("trace");
-    let nats = Nats::start();
-    let mesh = Mesh::up(
-        Some(&nats.url),
-        &Db::Sqlite(logs.path().join("data")),
-        free_port(),
-        free_port(),
-        logs.path(),
-    )
-    .await;
+    let sandbox = Sandbox::sqlite("trace");
+    let mesh = sandbox.up().await;
+    let nats = &sandbox.nats;
     let client = async_nats::connect(&nats.url).await.unwrap();
     let mut events = client.subscribe("vod.>").await.unwrap();
     client.flush().await.unwrap();
@@ -223,23 +188,10 @@ async fn one_trace_spans_rest_grpc_and_events() {
 /// events applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_calls_peer_calls_and_events() {
-    let logs = TempDir::new("metrics");
-    let nats = Nats::start();
-    let mesh = Mesh::serve(
-        "vod",
-        &nats.url,
-        &Db::Sqlite(logs.path().join("data")),
-        &[],
-        logs.path(),
-    )
-    .await;
+    let sandbox = Sandbox::sqlite("metrics");
+    let mesh = sandbox.serve("vod").await;
     let mut purchases = mesh.purchases().await;
-    let request = pb::CreatePurchaseRequest {
-        vod_id: "1".into(),
-        customer_id: "moon".into(),
-        ..Default::default()
-    };
-    purchases.create_purchase(request).await.unwrap();
+    buy(&mesh, "1", "moon").await.unwrap();
     let missing = pb::GetPurchaseRequest {
         purchase_id: "nope".into(),
     };

@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::harness::{Db, Mesh, Nats, TempDir, eventually, free_port};
+use crate::harness::{Sandbox, eventually, free_port};
 
 /// A minimal OTLP trace receiver: keeps (trace id, span name) of every span it is sent.
 #[derive(Clone, Default)]
@@ -51,14 +51,12 @@ async fn spans_are_exported_over_otlp_in_one_trace() {
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
 
-    let logs = TempDir::new("otlp");
-    let nats = Nats::start();
+    let sandbox = Sandbox::sqlite("otlp");
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
-    let db = Db::Sqlite(logs.path().join("data"));
-    let mesh = Mesh::serve_env(free_port(), "vod", &nats.url, &db, &[], &env, logs.path()).await;
+    let mesh = sandbox.serve_with(free_port(), "vod", &[], &env).await;
 
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
     let mut request = tonic::Request::new(pb::CreatePurchaseRequest {

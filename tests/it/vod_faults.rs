@@ -7,27 +7,16 @@ use mediamesh_proto::vod::v1 as pb;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::harness::{Db, Mesh, Nats, TempDir, eventually, free_port};
-
-async fn purchase(mesh: &Mesh) -> Result<pb::Purchase, tonic::Status> {
-    let request = pb::CreatePurchaseRequest {
-        vod_id: "1".into(),
-        customer_id: "lee".into(),
-        ..Default::default()
-    };
-    mesh.purchases()
-        .await
-        .create_purchase(request)
-        .await
-        .map(|r| r.into_inner())
-}
+use crate::harness::{Mesh, Sandbox, buy, eventually, free_port, purchases_of};
 
 /// Calls until one fails fast; returns how long the slowest failure took.
-async fn assert_fails_then_fast(mesh: &Mesh) -> Duration {
+async fn assert_fails_then_fast(shop: &Mesh) -> Duration {
     let mut slowest = Duration::ZERO;
     for attempt in 0..20 {
         let started = Instant::now();
-        let status = purchase(mesh).await.expect_err("payment is not answering");
+        let status = buy(shop, "1", "lee")
+            .await
+            .expect_err("payment is not answering");
         let took = started.elapsed();
         assert_eq!(
             status.code(),
@@ -50,31 +39,33 @@ async fn assert_fails_then_fast(mesh: &Mesh) -> Duration {
     panic!("the breaker never opened");
 }
 
+async fn heals(shop: &Mesh, what: &str) {
+    eventually(what, Duration::from_secs(15), || async {
+        buy(shop, "1", "lee")
+            .await
+            .ok()
+            .filter(|p| p.order_status == "PAID")
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payment_hung_or_down_trips_the_breaker_and_heals() {
-    let logs = TempDir::new("faults");
-    let nats = Nats::start();
-    let db = Db::Sqlite(logs.path().join("data"));
+    let sandbox = Sandbox::sqlite("faults");
     let payment_port = free_port();
-    let mut payment = Mesh::serve_on(
-        payment_port,
-        "vod.payment",
-        &nats.url,
-        &db,
-        &[],
-        logs.path(),
-    )
-    .await;
+    let mut payment = sandbox
+        .serve_with(payment_port, "vod.payment", &[], &[])
+        .await;
     let peer = format!("vod.payment=http://127.0.0.1:{payment_port}");
-    let shop = Mesh::serve(
-        "vod.catalog,vod.purchase,vod.mileage",
-        &nats.url,
-        &db,
-        &["--peer", &peer],
-        logs.path(),
-    )
-    .await;
-    assert_eq!(purchase(&shop).await.unwrap().order_status, "PAID");
+    let shop = sandbox
+        .serve_with(
+            free_port(),
+            "vod.catalog,vod.purchase,vod.mileage",
+            &["--peer", &peer],
+            &[],
+        )
+        .await;
+    assert_eq!(buy(&shop, "1", "lee").await.unwrap().order_status, "PAID");
 
     // Hung: the call times out at 610 ms, then the breaker answers at once.
     payment.proc.signal(libc::SIGSTOP);
@@ -83,7 +74,7 @@ async fn payment_hung_or_down_trips_the_breaker_and_heals() {
         slowest >= Duration::from_millis(500),
         "the first failures waited for the timeout: {slowest:?}"
     );
-    let recorded = crate::harness::purchases_of(&shop, "lee").await;
+    let recorded = purchases_of(&shop, "lee").await;
     assert!(
         recorded.iter().any(|p| p.order_status == "FAILED"),
         "timed-out purchases are FAILED"
@@ -95,46 +86,20 @@ async fn payment_hung_or_down_trips_the_breaker_and_heals() {
 
     // Continued: the breaker lets a probe through after its cool-down and closes.
     payment.proc.signal(libc::SIGCONT);
-    eventually(
-        "purchases heal after SIGCONT",
-        Duration::from_secs(15),
-        || async {
-            purchase(&shop)
-                .await
-                .ok()
-                .filter(|p| p.order_status == "PAID")
-        },
-    )
-    .await;
+    heals(&shop, "purchases heal after SIGCONT").await;
 
     // Down: connection refused fails fast as well, and heals when payment is back.
     payment.proc.kill9();
     assert_fails_then_fast(&shop).await;
-    let _payment = Mesh::serve_on(
-        payment_port,
-        "vod.payment",
-        &nats.url,
-        &db,
-        &[],
-        logs.path(),
-    )
-    .await;
-    eventually(
-        "purchases heal after restart",
-        Duration::from_secs(15),
-        || async {
-            purchase(&shop)
-                .await
-                .ok()
-                .filter(|p| p.order_status == "PAID")
-        },
-    )
-    .await;
+    let payment = sandbox
+        .serve_with(payment_port, "vod.payment", &[], &[])
+        .await;
+    heals(&shop, "purchases heal after restart").await;
 
     // No unpaid purchase was approved: every PAID purchase has an APPROVED payment, and a
     // payment that went through for a failed purchase is cancelled by the saga.
-    let payments = pb::payment_service_client::PaymentServiceClient::new(_payment.channel().await);
-    for p in crate::harness::purchases_of(&shop, "lee").await {
+    let payments = pb::payment_service_client::PaymentServiceClient::new(payment.channel().await);
+    for p in purchases_of(&shop, "lee").await {
         let request = pb::GetPaymentRequest {
             purchase_id: p.purchase_id.clone(),
         };

@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::postgres::Postgres;
-use crate::harness::{Db, Mesh, Nats, TempDir, eventually, free_port};
+use crate::harness::{Sandbox, eventually};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -91,9 +90,8 @@ async fn balanced(rest: &str, customer: &str) -> Value {
     .await
 }
 
-async fn seed_flow(db: Db, logs: &TempDir) {
-    let nats = Nats::start();
-    let mesh = Mesh::up(Some(&nats.url), &db, free_port(), free_port(), logs.path()).await;
+async fn seed_flow(sandbox: Sandbox) {
+    let mesh = sandbox.up().await;
     let rest = mesh.rest();
 
     // 1. The VOD list has the seed's two titles.
@@ -332,30 +330,20 @@ async fn seed_flow(db: Db, logs: &TempDir) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_flow_over_rest_on_sqlite() {
-    let logs = TempDir::new("flow-sqlite");
-    seed_flow(Db::Sqlite(logs.path().join("data")), &logs).await;
+    seed_flow(Sandbox::sqlite("flow-sqlite")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_flow_over_rest_on_postgres() {
-    let logs = TempDir::new("flow-pg");
-    seed_flow(Db::Postgres(Postgres::shared().database()), &logs).await;
+    seed_flow(Sandbox::postgres("flow-pg")).await;
 }
 
 /// Generic gRPC clients work: grpcurl lists every service by reflection and each reports
 /// SERVING over grpc.health.v1; gRPC also passes through Envoy's REST port.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reflection_and_health_for_generic_clients() {
-    let logs = TempDir::new("reflection");
-    let nats = Nats::start();
-    let mesh = Mesh::up(
-        Some(&nats.url),
-        &Db::Sqlite(logs.path().join("data")),
-        free_port(),
-        free_port(),
-        logs.path(),
-    )
-    .await;
+    let sandbox = Sandbox::sqlite("reflection");
+    let mesh = sandbox.up().await;
     let grpcurl = crate::harness::tool("grpcurl");
     let addr = format!("127.0.0.1:{}", mesh.grpc_port);
     let out = std::process::Command::new(&grpcurl)
