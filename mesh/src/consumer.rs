@@ -54,6 +54,19 @@ pub struct Subscription {
     pub handler: Arc<dyn Handler>,
 }
 
+impl Subscription {
+    /// The context's one durable consumer (`<app>_<context>`) of everything it registered
+    /// as consumed.
+    pub fn of(info: &crate::ContextInfo, handler: impl Handler + 'static) -> Subscription {
+        Subscription {
+            durable: format!("{}_{}", info.app, info.name),
+            app: info.app.to_owned(),
+            subjects: info.consumes.iter().map(|s| s.to_string()).collect(),
+            handler: Arc::new(handler),
+        }
+    }
+}
+
 /// Pulls and applies events until `stop` is cancelled; reconnects on broker errors.
 pub async fn run(store: Store, js: jetstream::Context, sub: Subscription, stop: CancellationToken) {
     let mut backoff = Duration::from_millis(100);

@@ -6,8 +6,6 @@ mod grpc;
 mod policy;
 mod store;
 
-use std::sync::Arc;
-
 use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
 use mediamesh_proto::vod::v1::mileage_service_server::MileageServiceServer;
 use tonic::service::RoutesBuilder;
@@ -37,12 +35,7 @@ impl Context for Mileage {
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(MileageServiceServer::new(grpc::MileageApi::new(env.store)));
         Ok(Started {
-            subscriptions: vec![Subscription {
-                durable: "vod_mileage".into(),
-                app: "vod".into(),
-                subjects: INFO.consumes.iter().map(|s| s.to_string()).collect(),
-                handler: Arc::new(policy::Accrue),
-            }],
+            subscriptions: vec![Subscription::of(&INFO, policy::Accrue)],
         })
     }
 }

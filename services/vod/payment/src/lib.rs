@@ -5,8 +5,6 @@ mod grpc;
 mod policy;
 mod store;
 
-use std::sync::Arc;
-
 use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
 use mediamesh_proto::vod::v1::payment_service_server::PaymentServiceServer;
 use tonic::service::RoutesBuilder;
@@ -36,12 +34,7 @@ impl Context for Payment {
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(PaymentServiceServer::new(grpc::PaymentApi::new(env.store)));
         Ok(Started {
-            subscriptions: vec![Subscription {
-                durable: "vod_payment".into(),
-                app: "vod".into(),
-                subjects: INFO.consumes.iter().map(|s| s.to_string()).collect(),
-                handler: Arc::new(policy::CancelPayment),
-            }],
+            subscriptions: vec![Subscription::of(&INFO, policy::CancelPayment)],
         })
     }
 }

@@ -8,8 +8,6 @@ mod policy;
 mod recovery;
 mod store;
 
-use std::sync::Arc;
-
 use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
 use mediamesh_proto::vod::v1::purchase_service_server::PurchaseServiceServer;
 use tonic::service::RoutesBuilder;
@@ -52,12 +50,7 @@ impl Context for Purchase {
             env.store, checkout,
         )));
         Ok(Started {
-            subscriptions: vec![Subscription {
-                durable: "vod_purchase".into(),
-                app: "vod".into(),
-                subjects: INFO.consumes.iter().map(|s| s.to_string()).collect(),
-                handler: Arc::new(policy::Replicate),
-            }],
+            subscriptions: vec![Subscription::of(&INFO, policy::Replicate)],
         })
     }
 }
