@@ -10,6 +10,12 @@ pub fn all_contexts() -> Vec<Arc<dyn Context>> {
         Arc::new(vod_payment::Payment),
         Arc::new(vod_mileage::Mileage),
         Arc::new(vod_purchase::Purchase),
+        Arc::new(cinema_movie::Movie),
+        Arc::new(cinema_payment::Payment),
+        Arc::new(cinema_reservation::Reservation),
+        Arc::new(cinema_message::Message),
+        Arc::new(cinema_review::Review),
+        Arc::new(cinema_viewpage::Viewpage),
     ]
 }
 

@@ -27,6 +27,8 @@ pub struct ContextInfo {
     /// Subjects it consumes (`vod.payment.PaymentApproved`).
     pub consumes: &'static [&'static str],
     pub migrations: &'static [Migration],
+    /// Tables that are a read model rebuilt from events (`mediamesh views rebuild`).
+    pub views: &'static [&'static str],
 }
 
 impl ContextInfo {

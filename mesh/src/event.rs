@@ -70,6 +70,14 @@ impl Delivered {
         self.subject.rsplit('.').next().unwrap_or_default()
     }
 
+    /// The aggregate version the event brings its aggregate to (0 when not given).
+    pub fn aggregate_version(&self) -> i64 {
+        self.headers
+            .get(AGGREGATE_VERSION)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
     pub fn correlation_id(&self) -> &str {
         self.headers
             .get(CORRELATION_ID)

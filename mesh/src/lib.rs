@@ -18,6 +18,7 @@ pub mod runtime;
 pub mod server;
 pub mod shed;
 pub mod store;
+pub mod tally;
 pub mod telemetry;
 
 pub use consumer::{Handler, HandlerError, Subscription};

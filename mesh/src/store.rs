@@ -65,6 +65,9 @@ CREATE TABLE IF NOT EXISTS mesh_migrations (
 );
 ";
 
+/// Every context gets the tally table too (cheap, and no migration order to get wrong).
+const MESH_TALLY: Migration = crate::tally::MIGRATION;
+
 /// A context's database handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -148,6 +151,7 @@ impl Store {
         migrations: &[Migration],
     ) -> anyhow::Result<()> {
         conn.execute(self.dialect(MESH_TABLES).as_str()).await?;
+        conn.execute(self.dialect(MESH_TALLY).as_str()).await?;
         for (version, migration) in migrations.iter().enumerate() {
             let version = version as i64 + 1;
             let done: Option<i64> =

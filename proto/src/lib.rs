@@ -18,3 +18,10 @@ pub mod vod {
         tonic::include_proto!("mediamesh.vod.v1");
     }
 }
+
+#[allow(clippy::all)]
+pub mod cinema {
+    pub mod v1 {
+        tonic::include_proto!("mediamesh.cinema.v1");
+    }
+}

@@ -20,6 +20,7 @@ pub static INFO: ContextInfo = ContextInfo {
     publishes: &["VodRegistered"],
     consumes: &[],
     migrations: store::MIGRATIONS,
+    views: &[],
 };
 
 pub struct Catalog;

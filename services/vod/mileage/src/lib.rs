@@ -22,6 +22,7 @@ pub static INFO: ContextInfo = ContextInfo {
         "vod.payment.PaymentCancelled",
     ],
     migrations: store::MIGRATIONS,
+    views: &[],
 };
 
 pub struct Mileage;

@@ -21,6 +21,7 @@ pub static INFO: ContextInfo = ContextInfo {
         "vod.purchase.PurchaseFailed",
     ],
     migrations: store::MIGRATIONS,
+    views: &[],
 };
 
 pub struct Payment;

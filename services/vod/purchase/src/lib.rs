@@ -33,6 +33,7 @@ pub static INFO: ContextInfo = ContextInfo {
         "vod.mileage.FreeVodCreditIssued",
     ],
     migrations: store::MIGRATIONS,
+    views: &[],
 };
 
 pub struct Purchase;

@@ -1,0 +1,191 @@
+//! Reservation's tables: reservations and the seat ledger (its replica of the movies).
+use mediamesh_mesh::page::Page;
+use mediamesh_mesh::{Migration, Store, Tx};
+use sqlx::Row;
+
+use crate::domain::{Reservation, Status};
+
+pub const MIGRATIONS: &[Migration] = &["
+CREATE TABLE IF NOT EXISTS reservations (
+    rsv_id TEXT PRIMARY KEY,
+    movie_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    amount BIGINT NOT NULL,
+    create_time TEXT NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservations_by_movie ON reservations (movie_id, create_time);
+CREATE INDEX IF NOT EXISTS reservations_pending ON reservations (status, create_time);
+CREATE TABLE IF NOT EXISTS movie_seats (
+    movie_id TEXT PRIMARY KEY,
+    seats BIGINT NOT NULL,
+    reserved BIGINT NOT NULL,
+    deleted BIGINT NOT NULL
+);
+"];
+
+const COLUMNS: &str = "rsv_id, movie_id, customer_id, status, amount, create_time, version";
+
+fn reservation(row: &sqlx::any::AnyRow) -> Result<Reservation, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(Reservation {
+        id: row.try_get("rsv_id")?,
+        movie_id: row.try_get("movie_id")?,
+        customer_id: row.try_get("customer_id")?,
+        status: Status::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?,
+        amount: row.try_get("amount")?,
+        create_time: row.try_get("create_time")?,
+        version: row.try_get("version")?,
+    })
+}
+
+/// Why a seat could not be held.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoSeat {
+    Full,
+    UnknownMovie,
+}
+
+/// Holds one seat: a single conditional update, so concurrent holds can never exceed the
+/// capacity on either backend.
+pub async fn hold_seat(tx: &mut Tx, movie_id: &str) -> Result<Result<(), NoSeat>, sqlx::Error> {
+    let held = sqlx::query(
+        "UPDATE movie_seats SET reserved = reserved + 1 WHERE movie_id = $1 AND deleted = 0 AND reserved < seats",
+    )
+    .bind(movie_id.to_owned())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if held == 1 {
+        return Ok(Ok(()));
+    }
+    let known: Option<i64> =
+        sqlx::query_scalar("SELECT seats FROM movie_seats WHERE movie_id = $1 AND deleted = 0")
+            .bind(movie_id.to_owned())
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(Err(if known.is_some() {
+        NoSeat::Full
+    } else {
+        NoSeat::UnknownMovie
+    }))
+}
+
+pub async fn release_seat(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE movie_seats SET reserved = reserved - 1 WHERE movie_id = $1 AND reserved > 0",
+    )
+    .bind(movie_id.to_owned())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Registers or resizes a movie in the seat ledger.
+pub async fn upsert_movie(tx: &mut Tx, movie_id: &str, seats: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO movie_seats (movie_id, seats, reserved, deleted) VALUES ($1, $2, 0, 0) \
+         ON CONFLICT (movie_id) DO UPDATE SET seats = excluded.seats",
+    )
+    .bind(movie_id.to_owned())
+    .bind(seats)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_movie(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE movie_seats SET deleted = 1 WHERE movie_id = $1")
+        .bind(movie_id.to_owned())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn insert(tx: &mut Tx, r: &Reservation) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO reservations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+    ))
+    .bind(r.id.clone())
+    .bind(r.movie_id.clone())
+    .bind(r.customer_id.clone())
+    .bind(r.status.as_str())
+    .bind(r.amount)
+    .bind(r.create_time.clone())
+    .bind(r.version)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Saves a status change if the row is still at `version - 1` (optimistic).
+pub async fn update_status(tx: &mut Tx, r: &Reservation) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE reservations SET status = $1, version = $2 WHERE rsv_id = $3 AND version = $4",
+    )
+    .bind(r.status.as_str())
+    .bind(r.version)
+    .bind(r.id.clone())
+    .bind(r.version - 1)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<Option<Reservation>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM reservations WHERE rsv_id = $1"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(store.reader())
+    .await?
+    .map(|r| reservation(&r))
+    .transpose()
+}
+
+pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Reservation>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM reservations WHERE rsv_id = $1"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| reservation(&r))
+    .transpose()
+}
+
+pub async fn list(
+    store: &Store,
+    page: Page,
+    movie_id: &str,
+) -> Result<Vec<Reservation>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM reservations WHERE ($3 = '' OR movie_id = $3) \
+         ORDER BY create_time, rsv_id LIMIT $1 OFFSET $2"
+    ))
+    .bind(page.fetch_limit())
+    .bind(page.offset)
+    .bind(movie_id.to_owned())
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(reservation)
+    .collect()
+}
+
+/// Reservations still pending that were created before `cutoff` (left by a crash).
+pub async fn pending_before(store: &Store, cutoff: &str) -> Result<Vec<Reservation>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM reservations WHERE status = 'PENDING' AND create_time < $1 ORDER BY create_time LIMIT 100"
+    ))
+    .bind(cutoff.to_owned())
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(reservation)
+    .collect()
+}

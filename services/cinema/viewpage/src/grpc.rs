@@ -1,0 +1,35 @@
+//! gRPC inbound adapter of the viewpage.
+use mediamesh_mesh::Store;
+use mediamesh_mesh::error::internal;
+use mediamesh_mesh::page::Page;
+use mediamesh_proto::cinema::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::store;
+
+pub struct ViewpageApi {
+    store: Store,
+}
+
+impl ViewpageApi {
+    pub fn new(store: Store) -> ViewpageApi {
+        ViewpageApi { store }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::viewpage_service_server::ViewpageService for ViewpageApi {
+    async fn list_viewpages(
+        &self,
+        request: Request<pb::ListViewpagesRequest>,
+    ) -> Result<Response<pb::ListViewpagesResponse>, Status> {
+        let r = request.into_inner();
+        let page = Page::parse(r.page_size, &r.page_token)?;
+        let mut viewpages = store::list(&self.store, page).await.map_err(internal)?;
+        let next_page_token = page.finish(&mut viewpages);
+        Ok(Response::new(pb::ListViewpagesResponse {
+            viewpages,
+            next_page_token,
+        }))
+    }
+}
