@@ -40,6 +40,18 @@ pub enum Command {
     Map,
     /// Drive a load scenario and report throughput, latency, errors and memory.
     Bench(crate::bench::BenchArgs),
+    /// Operate read models (CQRS views).
+    Views {
+        #[command(subcommand)]
+        command: ViewsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ViewsCommand {
+    /// Empty the views of the target contexts and replay their streams from the start.
+    /// Stop those contexts first.
+    Rebuild(ServeArgs),
 }
 
 #[derive(Args, Clone, Debug)]

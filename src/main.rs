@@ -16,7 +16,7 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ViewsCommand};
 
 fn main() -> anyhow::Result<()> {
     cli::load_config_file()?;
@@ -37,6 +37,9 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Bench(args) => bench::run(args).await,
+            Command::Views {
+                command: ViewsCommand::Rebuild(args),
+            } => up::rebuild_views(args).await,
         }
     })
 }

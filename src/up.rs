@@ -30,6 +30,26 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
 }
 
+/// `mediamesh views rebuild`: replays every targeted context that keeps views.
+pub async fn rebuild_views(args: ServeArgs) -> anyhow::Result<()> {
+    let nats_url = args
+        .nats_url
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("views rebuild needs --nats-url (or MEDIAMESH_NATS_URL)"))?;
+    let config = args.mesh_config(nats_url);
+    let contexts: Vec<_> = targets::select(&args.target)?
+        .into_iter()
+        .filter(|c| !c.info().views.is_empty())
+        .collect();
+    anyhow::ensure!(!contexts.is_empty(), "{} keeps no views", args.target);
+    for context in contexts {
+        let id = context.info().id();
+        let applied = mediamesh_mesh::views::rebuild(&config, context).await?;
+        println!("{id}: views rebuilt from {applied} events");
+    }
+    Ok(())
+}
+
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let serve = &args.serve;
     let contexts = targets::select(&serve.target)?;

@@ -20,6 +20,7 @@ pub mod shed;
 pub mod store;
 pub mod tally;
 pub mod telemetry;
+pub mod views;
 
 pub use consumer::{Handler, HandlerError, Subscription};
 pub use context::{Context, ContextEnv, ContextInfo, Started};

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod rest;
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpStream};
@@ -217,6 +218,8 @@ pub struct Mesh {
     /// Prometheus `/metrics`.
     pub admin_port: u16,
     pub rest_port: Option<u16>,
+    /// cinema's REST port (Envoy), for `up`.
+    pub cinema_port: Option<u16>,
     pub proc: Proc,
     pub log: PathBuf,
 }
@@ -249,6 +252,7 @@ impl Mesh {
             grpc_port: port,
             admin_port,
             rest_port: None,
+            cinema_port: None,
             proc,
             log,
         };
@@ -277,11 +281,15 @@ impl Mesh {
     ) -> Mesh {
         let log = logs.join(format!("up-{grpc_port}.log"));
         let admin_port = free_port();
+        let cinema_port = free_port();
         let mut command = Command::new(BIN);
         command
             .args(["up", "--grpc-addr", &format!("127.0.0.1:{grpc_port}")])
             .args(["--admin-addr", &format!("127.0.0.1:{admin_port}")])
-            .args(["--rest-ports", &format!("vod={rest_port}")])
+            .args([
+                "--rest-ports",
+                &format!("vod={rest_port},cinema={cinema_port}"),
+            ])
             .args(db.args());
         if let Some(nats) = nats {
             command.args(["--nats-url", nats]);
@@ -300,16 +308,25 @@ impl Mesh {
             grpc_port,
             admin_port,
             rest_port: Some(rest_port),
+            cinema_port: Some(cinema_port),
             proc,
             log,
         };
         mesh.wait_serving().await;
         wait_for_port(rest_port, Duration::from_secs(20));
+        wait_for_port(cinema_port, Duration::from_secs(20));
         mesh
     }
 
     pub fn grpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn cinema(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}",
+            self.cinema_port.expect("up has cinema REST")
+        )
     }
 
     pub fn rest(&self) -> String {

@@ -2,6 +2,7 @@
 //! all started here on loopback and stopped afterwards. One binary so everything links once.
 mod harness;
 
+mod cinema;
 mod mesh_ops;
 mod otlp;
 mod vod_crash;

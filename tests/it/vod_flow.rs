@@ -1,52 +1,10 @@
 //! The seed's VOD flow over REST through Envoy, on SQLite and on PostgreSQL: list, register,
 //! purchase (sync payment), mileage, the free VOD, the cancel saga, and the rejects.
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::harness::rest::{WAIT, get, get_until, patch, post};
 use crate::harness::{Sandbox, eventually};
-
-const WAIT: Duration = Duration::from_secs(20);
-
-async fn call(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let mut request = client.request(method, url);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn get(url: String) -> (u16, Value) {
-    call(reqwest::Method::GET, url, None).await
-}
-
-async fn post(url: String, body: Value) -> (u16, Value) {
-    call(reqwest::Method::POST, url, Some(body)).await
-}
-
-async fn patch(url: String, body: Value) -> (u16, Value) {
-    call(reqwest::Method::PATCH, url, Some(body)).await
-}
-
-/// Polls a GET until `ok` holds for its JSON body.
-async fn get_until(url: String, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
-    eventually(what, WAIT, || {
-        let url = url.clone();
-        let ok = &ok;
-        async move {
-            let (status, body) = get(url).await;
-            (status == 200 && ok(&body)).then_some(body)
-        }
-    })
-    .await
-}
 
 /// A raw HTTP/1.0 POST, as siege sends it.
 fn http10_post(port: u16, path: &str, body: &str) -> String {
