@@ -16,6 +16,10 @@ pub fn all_contexts() -> Vec<Arc<dyn Context>> {
         Arc::new(cinema_message::Message),
         Arc::new(cinema_review::Review),
         Arc::new(cinema_viewpage::Viewpage),
+        Arc::new(music_copyright::Copyright),
+        Arc::new(music_content::Content),
+        Arc::new(music_source::Source),
+        Arc::new(music_mypage::Mypage),
     ]
 }
 

@@ -25,3 +25,10 @@ pub mod cinema {
         tonic::include_proto!("mediamesh.cinema.v1");
     }
 }
+
+#[allow(clippy::all)]
+pub mod music {
+    pub mod v1 {
+        tonic::include_proto!("mediamesh.music.v1");
+    }
+}

@@ -1,0 +1,152 @@
+//! gRPC inbound adapter of content.
+use mediamesh_mesh::error::{check_id, internal, invalid_argument, not_found};
+use mediamesh_mesh::page::Page;
+use mediamesh_mesh::{Event, Store};
+use mediamesh_proto::music::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::domain::{Content, Status as ContentStatus, is_derivative};
+use crate::store;
+use crate::upload::Upload;
+
+pub struct ContentApi {
+    store: Store,
+    upload: Upload,
+}
+
+impl ContentApi {
+    pub fn new(store: Store, upload: Upload) -> ContentApi {
+        ContentApi { store, upload }
+    }
+
+    async fn load(&self, id: &str) -> Result<Content, Status> {
+        store::get(&self.store, id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| not_found("content", id))
+    }
+}
+
+fn to_pb(c: Content) -> pb::Content {
+    pb::Content {
+        content_id: c.id,
+        creator_name: c.creator_name,
+        title: c.title,
+        r#type: c.kind,
+        description: c.description,
+        original_content_id: c.original_content_id,
+        status: c.status.as_str().to_owned(),
+        create_time: c.create_time,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::content_service_server::ContentService for ContentApi {
+    async fn create_content(
+        &self,
+        request: Request<pb::CreateContentRequest>,
+    ) -> Result<Response<pb::Content>, Status> {
+        let r = request.into_inner();
+        let id = if r.content_id.is_empty() {
+            uuid::Uuid::now_v7().to_string()
+        } else {
+            check_id("content_id", &r.content_id)?;
+            r.content_id
+        };
+        let now = mediamesh_mesh::telemetry::now_rfc3339();
+        let content = Content::upload(
+            id,
+            &r.creator_name,
+            &r.title,
+            &r.r#type,
+            &r.description,
+            &r.original_content_id,
+            now,
+        )
+        .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
+        // A cover names a registered original, whose creator approval will tell.
+        let mut original_creator = String::new();
+        if is_derivative(&content.kind) || !content.original_content_id.is_empty() {
+            let original = store::get(&self.store, &content.original_content_id)
+                .await
+                .map_err(internal)?;
+            match original {
+                Some(original) if original.status == ContentStatus::Registered => {
+                    original_creator = original.creator_name
+                }
+                Some(_) => {
+                    return Err(invalid_argument(
+                        "original_content_id",
+                        "the original is not registered",
+                    ));
+                }
+                None => return Err(invalid_argument("original_content_id", "no such content")),
+            }
+        }
+        Ok(Response::new(to_pb(
+            self.upload.upload(content, original_creator).await?,
+        )))
+    }
+
+    async fn get_content(
+        &self,
+        request: Request<pb::GetContentRequest>,
+    ) -> Result<Response<pb::Content>, Status> {
+        Ok(Response::new(to_pb(
+            self.load(&request.into_inner().content_id).await?,
+        )))
+    }
+
+    async fn list_contents(
+        &self,
+        request: Request<pb::ListContentsRequest>,
+    ) -> Result<Response<pb::ListContentsResponse>, Status> {
+        let r = request.into_inner();
+        let page = Page::parse(r.page_size, &r.page_token)?;
+        let mut contents = store::list(&self.store, page, &r.creator_name)
+            .await
+            .map_err(internal)?;
+        let next_page_token = page.finish(&mut contents);
+        Ok(Response::new(pb::ListContentsResponse {
+            contents: contents.into_iter().map(to_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    /// Deleting starts the release saga: DELETED plus `ContentDeleted`; copyright releases and
+    /// the status moves on to RELEASED. Deleting again answers the content as it is.
+    async fn delete_content(
+        &self,
+        request: Request<pb::DeleteContentRequest>,
+    ) -> Result<Response<pb::Content>, Status> {
+        let mut content = self.load(&request.into_inner().content_id).await?;
+        let live = [ContentStatus::Approved, ContentStatus::Registered];
+        if !live.contains(&content.status) {
+            return match content.status {
+                ContentStatus::Deleted | ContentStatus::Released => {
+                    Ok(Response::new(to_pb(content)))
+                }
+                other => Err(Status::failed_precondition(format!(
+                    "content is {} and cannot be deleted",
+                    other.as_str()
+                ))),
+            };
+        }
+        let deleted = pb::ContentDeleted {
+            content_id: content.id.clone(),
+            creator_name: content.creator_name.clone(),
+        };
+        let event = Event::new("music.content", &deleted, &content.id, 3, &content.id);
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        if !store::transition(&mut tx, &content.id, &live, ContentStatus::Deleted)
+            .await
+            .map_err(internal)?
+        {
+            return Err(Status::aborted("content changed meanwhile; try again"));
+        }
+        tx.raise(event).await.map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        content.status = ContentStatus::Deleted;
+        Ok(Response::new(to_pb(content)))
+    }
+}

@@ -1,0 +1,101 @@
+//! The content table.
+use mediamesh_mesh::page::Page;
+use mediamesh_mesh::{Migration, Store, Tx};
+use sqlx::Row;
+
+use crate::domain::{Content, Status};
+
+pub const MIGRATIONS: &[Migration] = &["
+CREATE TABLE IF NOT EXISTS contents (
+    content_id TEXT PRIMARY KEY,
+    creator_name TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    description TEXT NOT NULL,
+    original_content_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    create_time TEXT NOT NULL
+);
+"];
+
+const COLUMNS: &str =
+    "content_id, creator_name, title, kind, description, original_content_id, status, create_time";
+
+fn content(row: &sqlx::any::AnyRow) -> Result<Content, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(Content {
+        id: row.try_get("content_id")?,
+        creator_name: row.try_get("creator_name")?,
+        title: row.try_get("title")?,
+        kind: row.try_get("kind")?,
+        description: row.try_get("description")?,
+        original_content_id: row.try_get("original_content_id")?,
+        status: Status::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?,
+        create_time: row.try_get("create_time")?,
+    })
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<Option<Content>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM contents WHERE content_id = $1"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(store.reader())
+    .await?
+    .map(|r| content(&r))
+    .transpose()
+}
+
+pub async fn insert(tx: &mut Tx, c: &Content) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO contents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+    ))
+    .bind(c.id.clone())
+    .bind(c.creator_name.clone())
+    .bind(c.title.clone())
+    .bind(c.kind.clone())
+    .bind(c.description.clone())
+    .bind(c.original_content_id.clone())
+    .bind(c.status.as_str())
+    .bind(c.create_time.clone())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Moves a content from one of `from` to `to`; true when it moved.
+pub async fn transition(
+    tx: &mut Tx,
+    id: &str,
+    from: &[Status],
+    to: Status,
+) -> Result<bool, sqlx::Error> {
+    let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let moved = sqlx::query(&format!(
+        "UPDATE contents SET status = $1 WHERE content_id = $2 AND status IN ({})",
+        from.join(", ")
+    ))
+    .bind(to.as_str())
+    .bind(id.to_owned())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
+pub async fn list(store: &Store, page: Page, creator: &str) -> Result<Vec<Content>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM contents WHERE ($3 = '' OR creator_name = $3) \
+         ORDER BY create_time, content_id LIMIT $1 OFFSET $2"
+    ))
+    .bind(page.fetch_limit())
+    .bind(page.offset)
+    .bind(creator.to_owned())
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(content)
+    .collect()
+}

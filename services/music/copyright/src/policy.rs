@@ -1,0 +1,53 @@
+//! Copyright's event policy: a deleted content releases its copyright (the compensation of
+//! the seed's saga); an abandoned upload releases an approval that went through after all.
+use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx};
+use mediamesh_proto::music::v1 as pb;
+
+use crate::store;
+
+pub struct Release;
+
+#[async_trait::async_trait]
+impl Handler for Release {
+    async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError> {
+        let (content_id, creator_name) = match event.name() {
+            "ContentDeleted" => {
+                let e: pb::ContentDeleted = event.decode()?;
+                (e.content_id, e.creator_name)
+            }
+            "ContentUploadFailed" => {
+                let e: pb::ContentUploadFailed = event.decode()?;
+                (e.content_id, e.creator_name)
+            }
+            other => return Err(HandlerError::Poison(format!("unexpected event {other}"))),
+        };
+        let voided = pb::Copyright {
+            content_id: content_id.clone(),
+            creator_name: creator_name.clone(),
+            title: String::new(),
+            original_content_id: String::new(),
+            status: "RELEASED".into(),
+        };
+        let released = store::release(tx, &content_id).await?;
+        if !released {
+            // Never approved: a released record keeps a late approval from going through.
+            store::insert(tx, &voided).await?;
+        }
+        // The deleting creator always hears back (the content's status moves on with it).
+        if released || event.name() == "ContentDeleted" {
+            let e = pb::CopyrightReleased {
+                content_id: content_id.clone(),
+                creator_name,
+            };
+            tx.raise(Event::new(
+                "music.copyright",
+                &e,
+                &content_id,
+                2,
+                &content_id,
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+//! The sound source table.
+use mediamesh_mesh::page::Page;
+use mediamesh_mesh::{Migration, Store, Tx};
+use mediamesh_proto::music::v1 as pb;
+use sqlx::Row;
+
+pub const MIGRATIONS: &[Migration] = &["
+CREATE TABLE IF NOT EXISTS sources (
+    source_id TEXT PRIMARY KEY,
+    content_id TEXT NOT NULL UNIQUE,
+    creator_name TEXT NOT NULL,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,
+    registered_at TEXT NOT NULL
+);
+"];
+
+/// Registers the content's source unless it has one; true when registered now.
+pub async fn register(tx: &mut Tx, s: &pb::Source) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO sources (source_id, content_id, creator_name, title, status, registered_at) \
+         VALUES ($1, $2, $3, $4, 'REGISTERED', $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(s.source_id.clone())
+    .bind(s.content_id.clone())
+    .bind(s.creator_name.clone())
+    .bind(s.title.clone())
+    .bind(mediamesh_mesh::telemetry::now_rfc3339())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+pub async fn release(tx: &mut Tx, content_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sources SET status = 'RELEASED' WHERE content_id = $1")
+        .bind(content_id.to_owned())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn list(store: &Store, page: Page) -> Result<Vec<pb::Source>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT source_id, content_id, creator_name, title, status FROM sources \
+         ORDER BY registered_at, source_id LIMIT $1 OFFSET $2",
+    )
+    .bind(page.fetch_limit())
+    .bind(page.offset)
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(pb::Source {
+                source_id: r.try_get("source_id")?,
+                content_id: r.try_get("content_id")?,
+                creator_name: r.try_get("creator_name")?,
+                title: r.try_get("title")?,
+                status: r.try_get("status")?,
+            })
+        })
+        .collect()
+}
