@@ -220,6 +220,8 @@ pub struct Mesh {
     pub rest_port: Option<u16>,
     /// cinema's REST port (Envoy), for `up`.
     pub cinema_port: Option<u16>,
+    /// music's REST port (Envoy), for `up`.
+    pub music_port: Option<u16>,
     pub proc: Proc,
     pub log: PathBuf,
 }
@@ -253,6 +255,7 @@ impl Mesh {
             admin_port,
             rest_port: None,
             cinema_port: None,
+            music_port: None,
             proc,
             log,
         };
@@ -282,13 +285,14 @@ impl Mesh {
         let log = logs.join(format!("up-{grpc_port}.log"));
         let admin_port = free_port();
         let cinema_port = free_port();
+        let music_port = free_port();
         let mut command = Command::new(BIN);
         command
             .args(["up", "--grpc-addr", &format!("127.0.0.1:{grpc_port}")])
             .args(["--admin-addr", &format!("127.0.0.1:{admin_port}")])
             .args([
                 "--rest-ports",
-                &format!("vod={rest_port},cinema={cinema_port}"),
+                &format!("vod={rest_port},cinema={cinema_port},music={music_port}"),
             ])
             .args(db.args());
         if let Some(nats) = nats {
@@ -309,17 +313,26 @@ impl Mesh {
             admin_port,
             rest_port: Some(rest_port),
             cinema_port: Some(cinema_port),
+            music_port: Some(music_port),
             proc,
             log,
         };
         mesh.wait_serving().await;
         wait_for_port(rest_port, Duration::from_secs(20));
         wait_for_port(cinema_port, Duration::from_secs(20));
+        wait_for_port(music_port, Duration::from_secs(20));
         mesh
     }
 
     pub fn grpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn music(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}",
+            self.music_port.expect("up has music REST")
+        )
     }
 
     pub fn cinema(&self) -> String {
@@ -501,4 +514,39 @@ pub async fn buy(mesh: &Mesh, vod_id: &str, customer: &str) -> Result<pb::Purcha
         .create_purchase(request)
         .await
         .map(|r| r.into_inner())
+}
+
+/// Calls `call` until a failure comes back at once (an open breaker); every failure must
+/// be UNAVAILABLE with RetryInfo within 1.5 s. Returns the slowest failure.
+pub async fn fails_then_fast<T, F, Fut>(call: F) -> Duration
+where
+    T: std::fmt::Debug,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    use tonic_types::StatusExt;
+    let mut slowest = Duration::ZERO;
+    for attempt in 0..20 {
+        let started = Instant::now();
+        let status = call().await.expect_err("the callee is not answering");
+        let took = started.elapsed();
+        assert_eq!(
+            status.code(),
+            tonic::Code::Unavailable,
+            "attempt {attempt}: {status:?}"
+        );
+        assert!(
+            status.get_details_retry_info().is_some(),
+            "RetryInfo missing: {status:?}"
+        );
+        assert!(
+            took < Duration::from_millis(1500),
+            "attempt {attempt} took {took:?}"
+        );
+        slowest = slowest.max(took);
+        if took < Duration::from_millis(100) && attempt > 0 {
+            return slowest; // the breaker is open: answered at once
+        }
+    }
+    panic!("the breaker never opened");
 }

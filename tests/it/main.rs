@@ -4,6 +4,7 @@ mod harness;
 
 mod cinema;
 mod mesh_ops;
+mod music;
 mod otlp;
 mod vod_crash;
 mod vod_faults;

@@ -1,43 +1,11 @@
 //! Request/response with circuit breaker and fallback: purchase and payment in separate
 //! processes; payment hung (SIGSTOP) or down makes purchase answer UNAVAILABLE with
 //! RetryInfo within about a second, fail fast while the breaker is open, and heal after.
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mediamesh_proto::vod::v1 as pb;
-use tonic::Code;
-use tonic_types::StatusExt;
 
-use crate::harness::{Mesh, Sandbox, buy, eventually, free_port, purchases_of};
-
-/// Calls until one fails fast; returns how long the slowest failure took.
-async fn assert_fails_then_fast(shop: &Mesh) -> Duration {
-    let mut slowest = Duration::ZERO;
-    for attempt in 0..20 {
-        let started = Instant::now();
-        let status = buy(shop, "1", "lee")
-            .await
-            .expect_err("payment is not answering");
-        let took = started.elapsed();
-        assert_eq!(
-            status.code(),
-            Code::Unavailable,
-            "attempt {attempt}: {status:?}"
-        );
-        assert!(
-            status.get_details_retry_info().is_some(),
-            "RetryInfo missing: {status:?}"
-        );
-        assert!(
-            took < Duration::from_millis(1500),
-            "attempt {attempt} took {took:?}"
-        );
-        slowest = slowest.max(took);
-        if took < Duration::from_millis(100) && attempt > 0 {
-            return slowest; // the breaker is open: answered at once
-        }
-    }
-    panic!("the breaker never opened");
-}
+use crate::harness::{Mesh, Sandbox, buy, eventually, fails_then_fast, free_port, purchases_of};
 
 async fn heals(shop: &Mesh, what: &str) {
     eventually(what, Duration::from_secs(15), || async {
@@ -69,7 +37,7 @@ async fn payment_hung_or_down_trips_the_breaker_and_heals() {
 
     // Hung: the call times out at 610 ms, then the breaker answers at once.
     payment.proc.signal(libc::SIGSTOP);
-    let slowest = assert_fails_then_fast(&shop).await;
+    let slowest = fails_then_fast(|| buy(&shop, "1", "lee")).await;
     assert!(
         slowest >= Duration::from_millis(500),
         "the first failures waited for the timeout: {slowest:?}"
@@ -90,7 +58,7 @@ async fn payment_hung_or_down_trips_the_breaker_and_heals() {
 
     // Down: connection refused fails fast as well, and heals when payment is back.
     payment.proc.kill9();
-    assert_fails_then_fast(&shop).await;
+    fails_then_fast(|| buy(&shop, "1", "lee")).await;
     let payment = sandbox
         .serve_with(payment_port, "vod.payment", &[], &[])
         .await;
