@@ -1,0 +1,139 @@
+//! The benchmark scenarios: what each drives, and which event measures its lag.
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use mediamesh_proto::{cinema, vod};
+use prost::Message;
+use tonic::transport::Channel;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Scenario {
+    /// The VOD purchase saga: CreatePurchase (sync Pay) plus mileage by events.
+    VodPurchase,
+    /// Movie reservation: CreateReservation (seat held, sync Pay, confirmed) plus events.
+    CinemaReservation,
+}
+
+/// The movie every bench reservation is for: big enough never to fill up.
+const BENCH_MOVIE: &str = "bench";
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::VodPurchase => "vod-purchase",
+            Scenario::CinemaReservation => "cinema-reservation",
+        }
+    }
+
+    /// The app the mesh under test runs.
+    pub fn target(self) -> &'static str {
+        match self {
+            Scenario::VodPurchase => "vod",
+            Scenario::CinemaReservation => "cinema",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Scenario::VodPurchase => "purchases",
+            Scenario::CinemaReservation => "reservations",
+        }
+    }
+
+    pub fn lag_label(self) -> &'static str {
+        match self {
+            Scenario::VodPurchase => "purchase->mileage",
+            Scenario::CinemaReservation => "confirmed->event",
+        }
+    }
+
+    /// The event whose arrival ends a call's lag.
+    pub fn lag_subject(self) -> &'static str {
+        match self {
+            Scenario::VodPurchase => "vod.mileage.MileageCredited",
+            Scenario::CinemaReservation => "cinema.reservation.ReservationConfirmed",
+        }
+    }
+
+    pub fn lag_id(self) -> fn(&[u8]) -> Option<String> {
+        match self {
+            Scenario::VodPurchase => |b| {
+                vod::v1::MileageCredited::decode(b)
+                    .ok()
+                    .map(|e| e.purchase_id)
+            },
+            Scenario::CinemaReservation => |b| {
+                cinema::v1::ReservationConfirmed::decode(b)
+                    .ok()
+                    .map(|e| e.rsv_id)
+            },
+        }
+    }
+
+    /// Sets up what the scenario needs (the bench movie, seen by reservation).
+    pub async fn prepare(self, channel: &Channel) -> anyhow::Result<()> {
+        let Scenario::CinemaReservation = self else {
+            return Ok(());
+        };
+        let mut movies = cinema::v1::movie_service_client::MovieServiceClient::new(channel.clone());
+        let movie = cinema::v1::CreateMovieRequest {
+            movie_id: BENCH_MOVIE.into(),
+            title: "Bench".into(),
+            seats: Some(100_000),
+            ..Default::default()
+        };
+        if let Err(status) = movies.create_movie(movie).await
+            && status.code() != tonic::Code::AlreadyExists
+        {
+            return Err(status.into());
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.call(channel.clone(), 0, 0).await.is_err() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the bench movie never became reservable"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// One call of the scenario; returns the id its lag event will carry.
+    pub async fn call(
+        self,
+        channel: Channel,
+        worker: usize,
+        n: u64,
+    ) -> Result<String, tonic::Status> {
+        match self {
+            Scenario::VodPurchase => {
+                let mut client =
+                    vod::v1::purchase_service_client::PurchaseServiceClient::new(channel);
+                let request = vod::v1::CreatePurchaseRequest {
+                    vod_id: "2".into(),
+                    customer_id: format!("bench-{worker}-{}", n / 10),
+                    ..Default::default()
+                };
+                Ok(client
+                    .create_purchase(request)
+                    .await?
+                    .into_inner()
+                    .purchase_id)
+            }
+            Scenario::CinemaReservation => {
+                let mut client =
+                    cinema::v1::reservation_service_client::ReservationServiceClient::new(channel);
+                let request = cinema::v1::CreateReservationRequest {
+                    movie_id: BENCH_MOVIE.into(),
+                    customer_id: format!("bench-{worker}"),
+                    ..Default::default()
+                };
+                Ok(client
+                    .create_reservation(request)
+                    .await?
+                    .into_inner()
+                    .rsv_id)
+            }
+        }
+    }
+}
