@@ -20,6 +20,12 @@ fn map_is_generated_from_what_contexts_register() {
         "vod_catalog -. \"VodRegistered\" .-> vod_purchase",
         "vod_mileage -. \"FreeVodCreditIssued\" .-> vod_purchase",
         "vod_purchase -. \"PurchaseCancelled\" .-> vod_payment",
+        "cinema_reservation -- \"gRPC Pay\" --> cinema_payment",
+        "cinema_review -. \"ReviewCreated\" .-> cinema_movie",
+        "cinema_reservation -. \"ReservationConfirmed\" .-> cinema_viewpage",
+        "music_content -- \"gRPC ApproveCopyright\" --> music_copyright",
+        "music_copyright -. \"CopyrightApproved\" .-> music_source",
+        "music_source -. \"SourceRegistered\" .-> music_mypage",
     ] {
         assert!(map.contains(edge), "missing {edge}:\n{map}");
     }

@@ -173,6 +173,18 @@ async fn copyright_hung_trips_the_breaker_and_heals() {
     .await;
     assert_eq!(healed.status, "APPROVED");
 
+    // Down: refused at once as well, and healed when copyright is back.
+    let mut copyright = copyright;
+    copyright.proc.kill9();
+    fails_then_fast(|| upload(&rest, "down")).await;
+    let _copyright = sandbox.serve_with(port, "music.copyright", &[], &[]).await;
+    eventually(
+        "uploads heal after restart",
+        Duration::from_secs(15),
+        || async { upload(&rest, "back").await.ok() },
+    )
+    .await;
+
     let mut client = pb::content_service_client::ContentServiceClient::new(rest.channel().await);
     let all = client
         .list_contents(pb::ListContentsRequest {
