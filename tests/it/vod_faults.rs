@@ -91,3 +91,79 @@ async fn payment_hung_or_down_trips_the_breaker_and_heals() {
         .await;
     }
 }
+
+/// Overload: past `--max-in-flight` calls a server answers RESOURCE_EXHAUSTED with
+/// RetryInfo at once instead of queueing; health stays answerable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overloaded_server_sheds_load_with_retry_info() {
+    use tonic_types::StatusExt;
+    let sandbox = Sandbox::sqlite("shed");
+    let payment_port = free_port();
+    let payment = sandbox
+        .serve_with(payment_port, "vod.payment", &[], &[])
+        .await;
+    let peer = format!("vod.payment=http://127.0.0.1:{payment_port}");
+    let args = [
+        "--peer",
+        &peer,
+        "--max-in-flight",
+        "1",
+        "--call-timeout-ms",
+        "5000",
+    ];
+    let shop = sandbox
+        .serve_with(
+            free_port(),
+            "vod.catalog,vod.purchase,vod.mileage",
+            &args,
+            &[],
+        )
+        .await;
+    assert_eq!(buy(&shop, "1", "lee").await.unwrap().order_status, "PAID");
+
+    // A purchase waiting on a hung payment holds the only slot.
+    payment.proc.signal(libc::SIGSTOP);
+    let shop_url = shop.grpc_url();
+    let stuck = tokio::spawn(async move {
+        let channel = tonic::transport::Channel::from_shared(shop_url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client =
+            mediamesh_proto::vod::v1::purchase_service_client::PurchaseServiceClient::new(channel);
+        let request = mediamesh_proto::vod::v1::CreatePurchaseRequest {
+            vod_id: "1".into(),
+            ..Default::default()
+        };
+        client.create_purchase(request).await
+    });
+    // Probe with a call that needs no payment: NOT_FOUND while admitted, shed once the
+    // slot is taken.
+    let shed = eventually("a call shed", Duration::from_secs(4), || async {
+        let mut client = shop.purchases().await;
+        let started = std::time::Instant::now();
+        let request = mediamesh_proto::vod::v1::GetPurchaseRequest {
+            purchase_id: "nope".into(),
+        };
+        let status = client.get_purchase(request).await.err()?;
+        (status.code() == tonic::Code::ResourceExhausted).then_some((status, started.elapsed()))
+    })
+    .await;
+    assert!(
+        shed.0.get_details_retry_info().is_some(),
+        "RetryInfo missing: {:?}",
+        shed.0
+    );
+    assert!(
+        shed.1 < Duration::from_millis(200),
+        "answered at once: {:?}",
+        shed.1
+    );
+    shop.wait_serving().await; // health is never shed
+    payment.proc.signal(libc::SIGCONT);
+    stuck
+        .await
+        .unwrap()
+        .expect("the held call completes once payment answers");
+}
