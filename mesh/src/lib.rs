@@ -13,6 +13,7 @@ pub mod otel;
 pub mod outbox;
 pub mod page;
 pub mod readiness;
+pub mod recovery;
 pub mod resilience;
 pub mod runtime;
 pub mod server;

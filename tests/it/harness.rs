@@ -30,12 +30,19 @@ pub fn tool(name: &str) -> PathBuf {
     path
 }
 
+/// A port nobody listens on, never handed out twice in this run, and below the kernel's
+/// ephemeral range (32768+) so outgoing connections and port-0 binds (Envoy's admin) cannot
+/// take it between here and the child's bind.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let base = 20_000 + (std::process::id() as usize * 131) % 2_000;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = (base + n % 10_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A fresh folder under the system temp dir, removed on drop.

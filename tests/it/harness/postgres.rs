@@ -90,6 +90,10 @@ impl Postgres {
             std::process::id(),
             N.fetch_add(1, Ordering::SeqCst)
         );
+        // PostgreSQL refuses concurrent CREATE DATABASE from one template ("template1 is
+        // being accessed by other users"): tests create theirs one at a time.
+        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = CREATING.lock().unwrap_or_else(|e| e.into_inner());
         let status = Command::new(bin_dir().join("psql"))
             .args([
                 "-h",

@@ -4,6 +4,7 @@
 //! back and raises `ReservationFailed`, so a payment that went through after all is
 //! cancelled.
 use mediamesh_mesh::error::{internal, not_found};
+use mediamesh_mesh::recovery::Abandoned;
 use mediamesh_mesh::{Event, Peer, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::payment_service_client::PaymentServiceClient;
@@ -23,10 +24,6 @@ pub struct Booking {
 impl Booking {
     pub fn new(store: Store, payment: Peer) -> Booking {
         Booking { store, payment }
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// Reserves a seat; answers the reservation CONFIRMED, or an error.
@@ -138,5 +135,24 @@ impl Booking {
                 .map_err(internal)?
                 .ok_or_else(|| Status::internal("reservation vanished")),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl Abandoned for Booking {
+    type Item = Reservation;
+
+    async fn in_flight_before(&self, cutoff: &str) -> Result<Vec<Reservation>, sqlx::Error> {
+        store::pending_before(&self.store, cutoff).await
+    }
+
+    async fn settle_again(&self, reservation: Reservation) -> Result<(), Status> {
+        let paid = self.pay(&reservation).await;
+        if let Err(status) = &paid
+            && status.code() == tonic::Code::Unavailable
+        {
+            return Err(status.clone());
+        }
+        self.settle(reservation, paid).await.map(|_| ())
     }
 }

@@ -5,7 +5,6 @@ mod booking;
 mod domain;
 mod grpc;
 mod policy;
-mod recovery;
 mod store;
 
 use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
@@ -52,7 +51,10 @@ impl Context for Reservation {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         let booking = booking::Booking::new(env.store.clone(), env.peer("cinema.payment")?);
-        tokio::spawn(recovery::finish_abandoned(booking.clone()));
+        tokio::spawn(mediamesh_mesh::recovery::sweep(
+            "cinema.reservation",
+            booking.clone(),
+        ));
         routes.add_service(ReservationServiceServer::new(grpc::ReservationApi::new(
             env.store, booking,
         )));

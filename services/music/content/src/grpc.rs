@@ -64,16 +64,13 @@ impl pb::content_service_server::ContentService for ContentApi {
             now,
         )
         .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
-        // A cover names a registered original, whose creator approval will tell.
-        let mut original_creator = String::new();
+        // A cover names a registered original.
         if is_derivative(&content.kind) || !content.original_content_id.is_empty() {
             let original = store::get(&self.store, &content.original_content_id)
                 .await
                 .map_err(internal)?;
             match original {
-                Some(original) if original.status == ContentStatus::Registered => {
-                    original_creator = original.creator_name
-                }
+                Some(original) if original.status == ContentStatus::Registered => {}
                 Some(_) => {
                     return Err(invalid_argument(
                         "original_content_id",
@@ -83,9 +80,7 @@ impl pb::content_service_server::ContentService for ContentApi {
                 None => return Err(invalid_argument("original_content_id", "no such content")),
             }
         }
-        Ok(Response::new(to_pb(
-            self.upload.upload(content, original_creator).await?,
-        )))
+        Ok(Response::new(to_pb(self.upload.upload(content).await?)))
     }
 
     async fn get_content(

@@ -44,6 +44,10 @@ impl Context for Content {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         let upload = upload::Upload::new(env.store.clone(), env.peer("music.copyright")?);
+        tokio::spawn(mediamesh_mesh::recovery::sweep(
+            "music.content",
+            upload.clone(),
+        ));
         routes.add_service(ContentServiceServer::new(grpc::ContentApi::new(
             env.store, upload,
         )));

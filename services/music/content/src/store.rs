@@ -99,3 +99,16 @@ pub async fn list(store: &Store, page: Page, creator: &str) -> Result<Vec<Conten
     .map(content)
     .collect()
 }
+
+/// Contents still UPLOADED that were recorded before `cutoff` (left by a crash).
+pub async fn uploaded_before(store: &Store, cutoff: &str) -> Result<Vec<Content>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM contents WHERE status = 'UPLOADED' AND create_time < $1 ORDER BY create_time LIMIT 100"
+    ))
+    .bind(cutoff.to_owned())
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(content)
+    .collect()
+}

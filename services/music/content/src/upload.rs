@@ -1,7 +1,9 @@
 //! The upload saga's synchronous half: record the content, ask copyright to approve it
 //! through the breaker (the content id is the idempotency key), then settle: APPROVED, or
 //! FAILED with `ContentUploadFailed` so an approval that went through after all is released.
+//! An upload a crash left UPLOADED is settled again by the recovery sweep.
 use mediamesh_mesh::error::internal;
+use mediamesh_mesh::recovery::Abandoned;
 use mediamesh_mesh::{Event, Peer, Store};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::copyright_service_client::CopyrightServiceClient;
@@ -21,12 +23,8 @@ impl Upload {
         Upload { store, copyright }
     }
 
-    /// Uploads `content` (the original's creator named for covers); answers it APPROVED.
-    pub async fn upload(
-        &self,
-        mut content: Content,
-        original_creator: String,
-    ) -> Result<Content, Status> {
+    /// Uploads `content`; answers it APPROVED, or an error (never registered unapproved).
+    pub async fn upload(&self, content: Content) -> Result<Content, Status> {
         // While copyright's breaker is open, answer "come back later" before recording.
         self.copyright.check()?;
         let recorded = content.clone();
@@ -41,16 +39,29 @@ impl Upload {
                 content.id
             )));
         }
+        let approved = self.approve(&content).await;
+        self.settle(content, approved).await
+    }
+
+    /// Asks copyright to approve; idempotent, so the client stack may retry it. A cover's
+    /// request names the original's creator, who is told.
+    async fn approve(&self, content: &Content) -> Result<pb::Copyright, Status> {
+        let mut original_creator_name = String::new();
+        if !content.original_content_id.is_empty() {
+            let original = store::get(&self.store, &content.original_content_id)
+                .await
+                .map_err(internal)?;
+            original_creator_name = original.map(|o| o.creator_name).unwrap_or_default();
+        }
         let request = pb::ApproveCopyrightRequest {
             content_id: content.id.clone(),
             creator_name: content.creator_name.clone(),
             title: content.title.clone(),
             r#type: content.kind.clone(),
             original_content_id: content.original_content_id.clone(),
-            original_creator_name: original_creator,
+            original_creator_name,
         };
-        let approved = self
-            .copyright
+        self.copyright
             .call(true, |channel| {
                 let request = self.copyright.request(request.clone());
                 async move {
@@ -59,7 +70,15 @@ impl Upload {
                         .await
                 }
             })
-            .await;
+            .await
+    }
+
+    /// Records copyright's answer on an uploaded content.
+    async fn settle(
+        &self,
+        mut content: Content,
+        approved: Result<pb::Copyright, Status>,
+    ) -> Result<Content, Status> {
         let outcome = match approved {
             Ok(copyright) if copyright.status == "APPROVED" => Ok(()),
             Ok(copyright) => Err(Status::failed_precondition(format!(
@@ -78,22 +97,10 @@ impl Upload {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
+                    let uploaded = [ContentStatus::Uploaded];
                     if ok {
-                        store::transition(
-                            tx,
-                            &id,
-                            &[ContentStatus::Uploaded],
-                            ContentStatus::Approved,
-                        )
-                        .await?;
-                    } else if store::transition(
-                        tx,
-                        &id,
-                        &[ContentStatus::Uploaded],
-                        ContentStatus::Failed,
-                    )
-                    .await?
-                    {
+                        store::transition(tx, &id, &uploaded, ContentStatus::Approved).await?;
+                    } else if store::transition(tx, &id, &uploaded, ContentStatus::Failed).await? {
                         tx.raise(event).await?;
                     }
                     Ok(())
@@ -104,5 +111,24 @@ impl Upload {
         outcome?;
         content.status = ContentStatus::Approved;
         Ok(content)
+    }
+}
+
+#[async_trait::async_trait]
+impl Abandoned for Upload {
+    type Item = Content;
+
+    async fn in_flight_before(&self, cutoff: &str) -> Result<Vec<Content>, sqlx::Error> {
+        store::uploaded_before(&self.store, cutoff).await
+    }
+
+    async fn settle_again(&self, content: Content) -> Result<(), Status> {
+        let approved = self.approve(&content).await;
+        if let Err(status) = &approved
+            && status.code() == tonic::Code::Unavailable
+        {
+            return Err(status.clone());
+        }
+        self.settle(content, approved).await.map(|_| ())
     }
 }

@@ -3,6 +3,7 @@
 //! then settle: PAID raises `PurchasePlaced`; a failed payment gives the credit back and
 //! raises `PurchaseFailed`, so a payment that went through after all is cancelled.
 use mediamesh_mesh::error::internal;
+use mediamesh_mesh::recovery::Abandoned;
 use mediamesh_mesh::{Event, Peer, Store};
 use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::payment_service_client::PaymentServiceClient;
@@ -22,10 +23,6 @@ pub struct Checkout {
 impl Checkout {
     pub fn new(store: Store, payment: Peer) -> Checkout {
         Checkout { store, payment }
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// Places a purchase; answers it PAID, or an error (never an unpaid approved purchase).
@@ -153,5 +150,24 @@ fn placed(p: &Purchase) -> pb::PurchasePlaced {
         vod_name: p.vod_name.clone(),
         amount: p.amount as i32,
         free_vod: p.free_vod,
+    }
+}
+
+#[async_trait::async_trait]
+impl Abandoned for Checkout {
+    type Item = Purchase;
+
+    async fn in_flight_before(&self, cutoff: &str) -> Result<Vec<Purchase>, sqlx::Error> {
+        store::pending_before(&self.store, cutoff).await
+    }
+
+    async fn settle_again(&self, purchase: Purchase) -> Result<(), Status> {
+        let paid = self.pay(&purchase).await;
+        if let Err(status) = &paid
+            && status.code() == tonic::Code::Unavailable
+        {
+            return Err(status.clone());
+        }
+        self.settle(purchase, paid).await.map(|_| ())
     }
 }

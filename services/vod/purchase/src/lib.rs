@@ -5,7 +5,6 @@ mod checkout;
 mod domain;
 mod grpc;
 mod policy;
-mod recovery;
 mod store;
 
 use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
@@ -46,7 +45,10 @@ impl Context for Purchase {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         let checkout = checkout::Checkout::new(env.store.clone(), env.peer("vod.payment")?);
-        tokio::spawn(recovery::finish_abandoned(checkout.clone()));
+        tokio::spawn(mediamesh_mesh::recovery::sweep(
+            "vod.purchase",
+            checkout.clone(),
+        ));
         routes.add_service(PurchaseServiceServer::new(grpc::PurchaseApi::new(
             env.store, checkout,
         )));
