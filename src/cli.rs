@@ -180,7 +180,8 @@ pub fn load_config_file() -> anyhow::Result<()> {
             .filter(|(k, _)| k.starts_with("MEDIAMESH_"))
             .ok_or_else(|| anyhow::anyhow!("{path}:{}: expected MEDIAMESH_X=value", n + 1))?;
         if std::env::var_os(key.trim()).is_none() {
-            // SAFETY of intent: runs before any thread is started.
+            // SAFETY: called from main before the runtime or any other thread starts, so no
+            // other thread can be reading the environment.
             #[allow(unsafe_code)]
             unsafe {
                 std::env::set_var(key.trim(), value.trim())
