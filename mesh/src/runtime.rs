@@ -46,18 +46,32 @@ pub async fn run(
     if let Some(addr) = config.admin_addr {
         crate::metrics::install(addr)?;
     }
+    let service_names: Vec<&'static str> = contexts
+        .iter()
+        .flat_map(|c| c.info().services.iter().map(|(name, _)| *name))
+        .collect();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_all(&health, &service_names, ServingStatus::NotServing).await;
+    // Until storage and JetStream are ready, the port answers health (NOT_SERVING) so
+    // probes see "not ready" rather than "refused".
+    let listener = listener.into_std()?;
+    let early = crate::server::health_only(
+        listener.try_clone()?,
+        tonic::service::Routes::new(health_service.clone()),
+    )?;
+
     let nats = async_nats::ConnectOptions::new()
         .name("mediamesh")
         .retry_on_initial_connect()
         .connect(config.nats_url.as_str())
         .await?;
+    wait_connected(&nats).await;
     let js = async_nats::jetstream::new(nats.clone());
     let apps: BTreeSet<&str> = contexts.iter().map(|c| c.info().app).collect();
     for app in &apps {
         crate::nats::ensure_stream(&js, app, config.stream_replicas).await?;
     }
 
-    let (health, health_service) = tonic_health::server::health_reporter();
     let mut routes = RoutesBuilder::default();
     routes.add_service(health_service);
     crate::server::add_reflection(&mut routes)?;
@@ -67,7 +81,6 @@ pub async fn run(
     let stop_relays = CancellationToken::new();
     let mut consumers = JoinSet::new();
     let mut relays = JoinSet::new();
-    let mut service_names = Vec::new();
     let mut stores = Vec::new();
     for context in &contexts {
         let info = context.info();
@@ -106,10 +119,11 @@ pub async fn run(
             stop_relays.clone(),
         ));
         stores.push(store);
-        service_names.extend(info.services.iter().map(|(name, _)| *name));
         tracing::info!(context = id, "context started");
     }
 
+    early.stop().await;
+    let listener = TcpListener::from_std(listener)?;
     let drain = CancellationToken::new();
     let mut server = tokio::spawn(crate::server::serve(
         listener,
@@ -161,6 +175,18 @@ pub async fn run(
     let _ = nats.flush().await;
     tracing::info!("mesh stopped");
     Ok(())
+}
+
+/// Waits for the broker, saying so now and then: a mesh without JetStream cannot work.
+async fn wait_connected(nats: &async_nats::Client) {
+    let mut waited = 0u32;
+    while nats.connection_state() != async_nats::connection::State::Connected {
+        if waited.is_multiple_of(50) {
+            tracing::warn!("waiting for NATS");
+        }
+        waited += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A local context is called on this process's own address; others at their `--peer` URL.

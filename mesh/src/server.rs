@@ -42,3 +42,36 @@ pub async fn serve(
         .await?;
     Ok(())
 }
+
+/// A server answering only health, on a listener shared with the full server that follows.
+pub struct EarlyHealth {
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Serves health alone on `listener` (a clone of the full server's socket, which stays
+/// open, so no connection is refused during the handover).
+pub fn health_only(listener: std::net::TcpListener, health: Routes) -> anyhow::Result<EarlyHealth> {
+    listener.set_nonblocking(true)?;
+    let listener = TcpListener::from_std(listener)?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let shutdown = stop.clone().cancelled_owned();
+    let task = tokio::spawn(async move {
+        let served = Server::builder()
+            .add_routes(health)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .await;
+        if let Err(error) = served {
+            tracing::warn!(%error, "early health server failed");
+        }
+    });
+    Ok(EarlyHealth { stop, task })
+}
+
+impl EarlyHealth {
+    /// Stops accepting and closes its connections (clients reconnect to the full server).
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.task).await;
+    }
+}

@@ -182,8 +182,11 @@ pub struct Nats {
 
 impl Nats {
     pub fn start() -> Nats {
+        Nats::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Nats {
         let dir = TempDir::new("nats");
-        let port = free_port();
         let proc = Proc::spawn(
             "nats-server",
             Command::new(tool("nats-server"))

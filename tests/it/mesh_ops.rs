@@ -232,3 +232,47 @@ async fn metrics_count_calls_peer_calls_and_events() {
         "{text}"
     );
 }
+
+/// Readiness: until JetStream is reachable the port answers health NOT_SERVING (not
+/// "refused"); once the broker is up, SERVING.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_serving_until_jetstream_is_reachable() {
+    let dir = TempDir::new("readiness");
+    let (grpc, nats_port) = (crate::harness::free_port(), crate::harness::free_port());
+    let _mesh = crate::harness::Proc::spawn(
+        "mediamesh serve",
+        std::process::Command::new(BIN)
+            .args(["serve", "--target", "vod.catalog", "--admin-addr", "off"])
+            .args(["--grpc-addr", &format!("127.0.0.1:{grpc}")])
+            .args(["--nats-url", &format!("nats://127.0.0.1:{nats_port}")])
+            .arg("--data-dir")
+            .arg(dir.path().join("data")),
+        &dir.path().join("serve.log"),
+    );
+    let check = || async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{grpc}"))
+            .ok()?
+            .connect()
+            .await
+            .ok()?;
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        let request = tonic_health::pb::HealthCheckRequest {
+            service: "mediamesh.vod.v1.CatalogService".into(),
+        };
+        Some(health.check(request).await.ok()?.into_inner().status)
+    };
+    // 2 = NOT_SERVING, 1 = SERVING (grpc.health.v1).
+    eventually(
+        "NOT_SERVING while NATS is down",
+        Duration::from_secs(20),
+        || async { (check().await? == 2).then_some(()) },
+    )
+    .await;
+    let _nats = crate::harness::Nats::start_on(nats_port);
+    eventually(
+        "SERVING once NATS is up",
+        Duration::from_secs(30),
+        || async { (check().await? == 1).then_some(()) },
+    )
+    .await;
+}
