@@ -13,16 +13,24 @@ const EVERY: Duration = Duration::from_secs(5);
 #[async_trait::async_trait]
 pub trait Abandoned: Send + Sync + 'static {
     type Item: Send;
+    type Answer: Send;
 
     /// What was recorded before `cutoff` (RFC 3339) and is still in flight.
     async fn in_flight_before(&self, cutoff: &str) -> Result<Vec<Self::Item>, sqlx::Error>;
 
-    /// Asks the peer again and settles `item`. `Err` with `UNAVAILABLE` means the peer is
-    /// down: the sweep stops for this round.
-    async fn settle_again(&self, item: Self::Item) -> Result<(), tonic::Status>;
+    /// Asks the peer again, with the item's idempotency key.
+    async fn ask_again(&self, item: &Self::Item) -> Result<Self::Answer, tonic::Status>;
+
+    /// Records the peer's answer on the item, as the original call would have.
+    async fn record(
+        &self,
+        item: Self::Item,
+        answer: Result<Self::Answer, tonic::Status>,
+    ) -> Result<(), tonic::Status>;
 }
 
-/// Sweeps `work` every few seconds, forever.
+/// Sweeps `work` every few seconds, forever. A peer still down leaves the rest for the
+/// next round.
 pub async fn sweep<A: Abandoned>(name: &'static str, work: A) {
     loop {
         tokio::time::sleep(EVERY).await;
@@ -35,9 +43,12 @@ pub async fn sweep<A: Abandoned>(name: &'static str, work: A) {
             }
         };
         for item in items {
-            match work.settle_again(item).await {
+            let answer = work.ask_again(&item).await;
+            if matches!(&answer, Err(status) if status.code() == tonic::Code::Unavailable) {
+                break;
+            }
+            match work.record(item, answer).await {
                 Ok(()) => tracing::info!(name, "abandoned work settled"),
-                Err(status) if status.code() == tonic::Code::Unavailable => break,
                 Err(status) => tracing::info!(name, %status, "abandoned work failed"),
             }
         }

@@ -141,18 +141,21 @@ impl Booking {
 #[async_trait::async_trait]
 impl Abandoned for Booking {
     type Item = Reservation;
+    type Answer = pb::Payment;
 
     async fn in_flight_before(&self, cutoff: &str) -> Result<Vec<Reservation>, sqlx::Error> {
         store::pending_before(&self.store, cutoff).await
     }
 
-    async fn settle_again(&self, reservation: Reservation) -> Result<(), Status> {
-        let paid = self.pay(&reservation).await;
-        if let Err(status) = &paid
-            && status.code() == tonic::Code::Unavailable
-        {
-            return Err(status.clone());
-        }
-        self.settle(reservation, paid).await.map(|_| ())
+    async fn ask_again(&self, item: &Reservation) -> Result<pb::Payment, Status> {
+        self.pay(item).await
+    }
+
+    async fn record(
+        &self,
+        item: Reservation,
+        answer: Result<pb::Payment, Status>,
+    ) -> Result<(), Status> {
+        self.settle(item, answer).await.map(|_| ())
     }
 }

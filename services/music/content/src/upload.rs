@@ -117,18 +117,21 @@ impl Upload {
 #[async_trait::async_trait]
 impl Abandoned for Upload {
     type Item = Content;
+    type Answer = pb::Copyright;
 
     async fn in_flight_before(&self, cutoff: &str) -> Result<Vec<Content>, sqlx::Error> {
         store::uploaded_before(&self.store, cutoff).await
     }
 
-    async fn settle_again(&self, content: Content) -> Result<(), Status> {
-        let approved = self.approve(&content).await;
-        if let Err(status) = &approved
-            && status.code() == tonic::Code::Unavailable
-        {
-            return Err(status.clone());
-        }
-        self.settle(content, approved).await.map(|_| ())
+    async fn ask_again(&self, item: &Content) -> Result<pb::Copyright, Status> {
+        self.approve(item).await
+    }
+
+    async fn record(
+        &self,
+        item: Content,
+        answer: Result<pb::Copyright, Status>,
+    ) -> Result<(), Status> {
+        self.settle(item, answer).await.map(|_| ())
     }
 }

@@ -156,18 +156,21 @@ fn placed(p: &Purchase) -> pb::PurchasePlaced {
 #[async_trait::async_trait]
 impl Abandoned for Checkout {
     type Item = Purchase;
+    type Answer = pb::Payment;
 
     async fn in_flight_before(&self, cutoff: &str) -> Result<Vec<Purchase>, sqlx::Error> {
         store::pending_before(&self.store, cutoff).await
     }
 
-    async fn settle_again(&self, purchase: Purchase) -> Result<(), Status> {
-        let paid = self.pay(&purchase).await;
-        if let Err(status) = &paid
-            && status.code() == tonic::Code::Unavailable
-        {
-            return Err(status.clone());
-        }
-        self.settle(purchase, paid).await.map(|_| ())
+    async fn ask_again(&self, item: &Purchase) -> Result<pb::Payment, Status> {
+        self.pay(item).await
+    }
+
+    async fn record(
+        &self,
+        item: Purchase,
+        answer: Result<pb::Payment, Status>,
+    ) -> Result<(), Status> {
+        self.settle(item, answer).await.map(|_| ())
     }
 }
