@@ -115,8 +115,10 @@ impl Postgres {
 fn start() -> u16 {
     let bin = bin_dir();
     let user = run_as();
-    // Under cargo's per-target scratch folder, wiped at each run's start.
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("postgres");
+    // Under the system temp dir, which the `postgres` user can always reach (a checkout
+    // under /root could not be), named by this run; earlier runs' folders go first.
+    remove_stale_runs();
+    let dir = std::env::temp_dir().join(format!("mediamesh-it-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     if let Some((uid, gid)) = user {
@@ -169,4 +171,28 @@ fn start() -> u16 {
     std::mem::forget(child);
     wait_for_port(port, Duration::from_secs(30));
     port
+}
+
+/// Removes the data folders of earlier test runs whose process is gone.
+fn remove_stale_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(pid) = name
+            .strip_prefix("mediamesh-it-pg-")
+            .and_then(|p| p.split('.').next())
+        else {
+            continue;
+        };
+        if !PathBuf::from(format!("/proc/{pid}")).exists() {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
 }
