@@ -78,13 +78,6 @@ impl Delivered {
             .unwrap_or(0)
     }
 
-    pub fn correlation_id(&self) -> &str {
-        self.headers
-            .get(CORRELATION_ID)
-            .map(String::as_str)
-            .unwrap_or_default()
-    }
-
     /// Decodes the payload as `M`; a payload that does not decode is poison.
     pub fn decode<M: prost::Message + Default>(&self) -> Result<M, crate::HandlerError> {
         M::decode(self.payload.clone())

@@ -70,10 +70,6 @@ impl Peer {
         })
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Fails fast, before the caller does any work, while the breaker is open.
     pub fn check(&self) -> Result<(), Status> {
         self.breaker.check().map_err(|retry_after| {

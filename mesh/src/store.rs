@@ -113,10 +113,6 @@ impl Store {
         Ok(store)
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// For reads outside a transaction.
     pub fn reader(&self) -> &AnyPool {
         &self.reader

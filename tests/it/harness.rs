@@ -1,6 +1,5 @@
 //! Test infrastructure: real servers on free loopback ports, the `mediamesh` binary as child
 //! processes, and polling with deadlines (never sleeps as synchronization).
-#![allow(dead_code)]
 
 pub mod postgres;
 pub mod rest;
@@ -175,9 +174,9 @@ impl Drop for Proc {
 /// A real nats-server with JetStream on a free port.
 pub struct Nats {
     pub url: String,
-    pub port: u16,
-    dir: TempDir,
-    proc: Proc,
+    // Declared first so the server stops before its folder goes.
+    _proc: Proc,
+    _dir: TempDir,
 }
 
 impl Nats {
@@ -198,9 +197,8 @@ impl Nats {
         wait_for_port(port, Duration::from_secs(10));
         Nats {
             url: format!("nats://127.0.0.1:{port}"),
-            port,
-            dir,
-            proc,
+            _proc: proc,
+            _dir: dir,
         }
     }
 }
