@@ -7,6 +7,7 @@ pub mod context;
 pub mod error;
 pub mod event;
 pub mod group_commit;
+pub mod input;
 pub mod metrics;
 pub mod nats;
 pub mod otel;

@@ -1,11 +1,13 @@
-//! AIP-158 pagination: `page_size` (default 50, at most 1000) and an opaque `page_token`
+//! AIP-158 pagination: `page_size` (default 50, at most 100) and an opaque `page_token`
 //! that is the offset of the next page.
 use tonic::Status;
 
 use crate::error::invalid_argument;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
-pub const MAX_PAGE_SIZE: i64 = 1000;
+/// At most 100 rows a page: with every field bounded (`input`), the largest page still fits
+/// the gateway's response buffer.
+pub const MAX_PAGE_SIZE: i64 = 100;
 
 /// A validated page request: how many rows, from which offset.
 #[derive(Debug, Clone, Copy)]
