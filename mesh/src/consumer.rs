@@ -1,8 +1,13 @@
 //! Durable pull consumers with exactly-once effects. Each (context, policy set) has one
 //! durable consumer, shared by the context's replicas so scale-out gets each event once.
 //! A handler's state change and the inbox row (event id) commit in one transaction, then the
-//! message is acked: a redelivery finds the inbox row and is only acked again. Poison events
-//! go to a dead-letter row after a bounded number of deliveries with backoff.
+//! message is acked: a redelivery finds the inbox row and is only acked again.
+//!
+//! Failures are sorted by what retrying can do: transient ones (database busy, pool timeout,
+//! deadlock, peer down) are redelivered with a capped backoff for as long as it takes and are
+//! never dead-lettered; poison (undecodable, invalid) is dead-lettered at once with the whole
+//! event; anything else is retried a bounded number of times, then dead-lettered. Either way
+//! the events after it flow on.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +15,16 @@ use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{Delivered, MSG_ID};
+use crate::deadletters::{self, DeadLetter};
+use crate::event::{Delivered, EVENT_ID, MSG_ID};
 use crate::nats::{from_header_map, stream_name};
 use crate::store::{Store, Tx};
+use crate::supervise::Running;
 
-/// Deliveries before an event that keeps failing is dead-lettered.
+/// Deliveries before an event that keeps failing for an unknown reason is dead-lettered.
 pub const MAX_DELIVERIES: i64 = 5;
+/// The longest wait between redeliveries of a transient failure.
+const MAX_REDELIVERY_DELAY: Duration = Duration::from_secs(5);
 /// Most events applied in one transaction.
 const BATCH: usize = 128;
 
@@ -25,14 +34,46 @@ pub enum HandlerError {
     /// Will never apply (undecodable, violates an invariant): dead-letter at once.
     #[error("poison event: {0}")]
     Poison(String),
-    /// Might apply later (database busy, peer down): redeliver with backoff.
+    /// Will apply once the world recovers (database busy, pool timeout, deadlock, peer
+    /// down): redeliver with a capped backoff, never dead-letter.
     #[error("transient failure: {0}")]
     Transient(String),
+    /// Unknown whether it can ever apply: retried `MAX_DELIVERIES` times, then dead-lettered.
+    #[error("failure: {0}")]
+    Failed(String),
 }
 
 impl From<sqlx::Error> for HandlerError {
     fn from(error: sqlx::Error) -> Self {
-        HandlerError::Transient(error.to_string())
+        if is_transient(&error) {
+            HandlerError::Transient(error.to_string())
+        } else {
+            HandlerError::Failed(error.to_string())
+        }
+    }
+}
+
+/// Storage errors that clear by themselves: connection and pool trouble, SQLite busy or
+/// locked, PostgreSQL serialization failures, deadlocks, lock timeouts and restarts.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // SQLite: 5 BUSY, 6 LOCKED (extended codes keep the low byte).
+            let sqlite = code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            let postgres = matches!(
+                code.as_ref(),
+                "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" | "53300" | "08006"
+            ) || code.starts_with("08");
+            sqlite || postgres
+        }
+        _ => false,
     }
 }
 
@@ -67,13 +108,21 @@ impl Subscription {
     }
 }
 
-/// Pulls and applies events until `stop` is cancelled; reconnects on broker errors.
-pub async fn run(store: Store, js: jetstream::Context, sub: Subscription, stop: CancellationToken) {
+/// Pulls and applies events until `stop` is cancelled; reconnects on broker errors, and says
+/// it is not running (health) while it cannot consume.
+pub async fn run(
+    store: Store,
+    js: jetstream::Context,
+    sub: Subscription,
+    stop: CancellationToken,
+    running: Running,
+) {
     let mut backoff = Duration::from_millis(100);
     while !stop.is_cancelled() {
-        match consume(&store, &js, &sub, &stop).await {
+        match consume(&store, &js, &sub, &stop, &running).await {
             Ok(()) => return,
             Err(error) => {
+                running.set(false);
                 tracing::warn!(%error, durable = sub.durable, "consumer failed; restarting");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
@@ -90,21 +139,22 @@ async fn consume(
     js: &jetstream::Context,
     sub: &Subscription,
     stop: &CancellationToken,
+    running: &Running,
 ) -> anyhow::Result<()> {
     let stream = js.get_stream(stream_name(&sub.app)).await?;
+    // Create, or update to this version's subjects: a context that consumes a new event
+    // after an upgrade must get it from its existing durable.
     let consumer = stream
-        .get_or_create_consumer(
-            &sub.durable,
-            pull::Config {
-                durable_name: Some(sub.durable.clone()),
-                filter_subjects: sub.subjects.clone(),
-                ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                ack_wait: Duration::from_secs(30),
-                max_ack_pending: 1024,
-                ..Default::default()
-            },
-        )
+        .create_consumer(pull::Config {
+            durable_name: Some(sub.durable.clone()),
+            filter_subjects: sub.subjects.clone(),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_ack_pending: 1024,
+            ..Default::default()
+        })
         .await?;
+    running.set(true);
     // Whatever has arrived (up to BATCH) is applied in one transaction: under load one
     // commit carries many events; idle, a batch is a single event and nothing waits.
     let mut messages = consumer.messages().await?.ready_chunks(BATCH);
@@ -145,7 +195,11 @@ async fn consume(
 fn delivered(message: &jetstream::Message) -> Delivered {
     let headers = from_header_map(message.headers.as_ref());
     Delivered {
-        id: headers.get(MSG_ID).cloned().unwrap_or_default(),
+        id: headers
+            .get(EVENT_ID)
+            .or_else(|| headers.get(MSG_ID))
+            .cloned()
+            .unwrap_or_default(),
         subject: message.subject.to_string(),
         headers,
         payload: message.payload.clone(),
@@ -176,24 +230,26 @@ async fn settle(
                 .await
                 .map_err(|e| anyhow::anyhow!("ack: {e}"))?
         }
-        Err(HandlerError::Transient(error)) if deliveries < MAX_DELIVERIES => {
-            metrics::counter!(crate::metrics::REDELIVERED, "consumer" => consumer).increment(1);
-            let delay = Duration::from_millis(100 * 2u64.pow(deliveries as u32));
-            tracing::warn!(
-                error,
-                event = event.id,
-                deliveries,
-                "event failed; redelivering"
-            );
-            message
-                .ack_with(AckKind::Nak(Some(delay)))
-                .await
-                .map_err(|e| anyhow::anyhow!("nak: {e}"))?;
+        Err(HandlerError::Transient(error)) => {
+            redeliver(message, event, &consumer, &error, deliveries).await?
+        }
+        Err(HandlerError::Failed(error)) if deliveries < MAX_DELIVERIES => {
+            redeliver(message, event, &consumer, &error, deliveries).await?
         }
         Err(error) => {
             tracing::error!(%error, event = event.id, deliveries, "event dead-lettered");
-            metrics::counter!(crate::metrics::DEAD_LETTERED, "consumer" => consumer).increment(1);
-            dead_letter(store, sub, event, &error.to_string(), deliveries).await?;
+            let letter = DeadLetter {
+                event_id: event.id.clone(),
+                consumer,
+                subject: event.subject.clone(),
+                headers: event.headers.clone(),
+                payload: event.payload.to_vec(),
+                error: error.to_string(),
+                deliveries,
+                failed_at: crate::telemetry::now_rfc3339(),
+            };
+            let mut conn = store.writer().acquire().await?;
+            deadletters::record(&mut conn, &letter).await?;
             message
                 .ack()
                 .await
@@ -245,26 +301,26 @@ async fn apply(tx: &mut Tx, sub: &Subscription, event: &Delivered) -> Result<(),
     crate::telemetry::hop(&name, "consumer", parent, sub.handler.handle(tx, event)).await
 }
 
-async fn dead_letter(
-    store: &Store,
-    sub: &Subscription,
+/// Naks with a delay that doubles per delivery, capped: the stream behind it flows on.
+async fn redeliver(
+    message: &jetstream::Message,
     event: &Delivered,
+    consumer: &str,
     error: &str,
     deliveries: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO mesh_dead_letters \
-         (event_id, consumer, subject, payload, error, deliveries, failed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-    )
-    .bind(event.id.clone())
-    .bind(sub.durable.clone())
-    .bind(event.subject.clone())
-    .bind(event.payload.to_vec())
-    .bind(error.to_owned())
-    .bind(deliveries)
-    .bind(crate::telemetry::now_rfc3339())
-    .execute(store.writer())
-    .await?;
-    Ok(())
+    metrics::counter!(crate::metrics::REDELIVERED, "consumer" => consumer.to_owned()).increment(1);
+    let delay = Duration::from_millis(100)
+        .saturating_mul(2u32.saturating_pow(deliveries.clamp(0, 16) as u32))
+        .min(MAX_REDELIVERY_DELAY);
+    tracing::warn!(
+        error,
+        event = event.id,
+        deliveries,
+        "event failed; redelivering"
+    );
+    message
+        .ack_with(AckKind::Nak(Some(delay)))
+        .await
+        .map_err(|e| anyhow::anyhow!("nak: {e}"))
 }

@@ -12,6 +12,8 @@ pub const AGGREGATE_VERSION: &str = "Mm-Aggregate-Version";
 pub const OCCURRED_AT: &str = "Mm-Occurred-At";
 pub const TRACEPARENT: &str = "traceparent";
 pub const MSG_ID: &str = "Nats-Msg-Id";
+/// The event's own id when it differs from `Nats-Msg-Id` (a replayed dead letter).
+pub const EVENT_ID: &str = "Mm-Event-Id";
 
 /// An event about to be raised.
 #[derive(Debug, Clone)]

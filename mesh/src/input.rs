@@ -95,7 +95,16 @@ mod tests {
     #[test]
     fn ids_follow_one_rule() {
         assert_eq!(id("vod_id", "vod-1_a.b").unwrap(), "vod-1_a.b");
-        for bad in ["", "x\r\ny", "a/b", "é", "a b", "%FF", &"a".repeat(65), "a\0"] {
+        for bad in [
+            "",
+            "x\r\ny",
+            "a/b",
+            "é",
+            "a b",
+            "%FF",
+            &"a".repeat(65),
+            "a\0",
+        ] {
             let status = id("vod_id", bad).unwrap_err();
             assert_eq!(status.code(), Code::InvalidArgument, "{bad:?}");
             assert!(status.message().starts_with("vod_id: "));

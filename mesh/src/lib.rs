@@ -4,6 +4,7 @@
 
 pub mod consumer;
 pub mod context;
+pub mod deadletters;
 pub mod error;
 pub mod event;
 pub mod group_commit;
@@ -20,6 +21,7 @@ pub mod runtime;
 pub mod server;
 pub mod shed;
 pub mod store;
+pub mod supervise;
 pub mod tally;
 pub mod telemetry;
 pub mod views;

@@ -17,6 +17,13 @@ pub const PUBLISHED: &str = "mediamesh_events_published_total";
 pub const APPLIED: &str = "mediamesh_events_applied_total";
 pub const REDELIVERED: &str = "mediamesh_events_redelivered_total";
 pub const DEAD_LETTERED: &str = "mediamesh_events_dead_lettered_total";
+pub const RELAY_ERRORS: &str = "mediamesh_outbox_relay_errors_total";
+pub const TASK_RESTARTS: &str = "mediamesh_task_restarts_total";
+pub const OUTBOX_BACKLOG: &str = "mediamesh_outbox_backlog";
+pub const OUTBOX_OLDEST_SECONDS: &str = "mediamesh_outbox_oldest_age_seconds";
+pub const DEAD_LETTERS: &str = "mediamesh_dead_letters";
+pub const CONSUMER_PENDING: &str = "mediamesh_consumer_pending";
+pub const TASK_RUNNING: &str = "mediamesh_task_running";
 
 /// Serves `/metrics` on `addr` (within the current Tokio runtime).
 pub fn install(addr: SocketAddr) -> anyhow::Result<()> {

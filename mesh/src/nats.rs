@@ -29,13 +29,25 @@ pub async fn ensure_stream(
         .map_err(|e| anyhow::anyhow!("jetstream stream {}: {e}", stream_name(app)))
 }
 
-pub fn to_header_map(headers: &BTreeMap<String, String>) -> async_nats::HeaderMap {
+/// NATS headers from an event's; a name or value NATS cannot carry (CR, LF, ':' in a name)
+/// is an error naming it, never a panic (async-nats's own conversions assert).
+pub fn to_header_map(
+    headers: &BTreeMap<String, String>,
+) -> Result<async_nats::HeaderMap, InvalidHeader> {
     let mut map = async_nats::HeaderMap::new();
     for (name, value) in headers {
-        map.insert(name.as_str(), value.as_str());
+        let invalid = || InvalidHeader(name.chars().take(64).collect());
+        let key: async_nats::HeaderName = name.parse().map_err(|_| invalid())?;
+        let value: async_nats::HeaderValue = value.parse().map_err(|_| invalid())?;
+        map.insert(key, value);
     }
-    map
+    Ok(map)
 }
+
+/// A header NATS cannot carry.
+#[derive(Debug, thiserror::Error)]
+#[error("header {0:?} has a name or value NATS cannot carry")]
+pub struct InvalidHeader(pub String);
 
 pub fn from_header_map(headers: Option<&async_nats::HeaderMap>) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();

@@ -1,6 +1,11 @@
 //! The outbox relay: publishes committed events to JetStream in commit order, waits for each
 //! PubAck, then deletes them. A crash between commit and publish loses nothing: the rows stay
 //! and are published again with the same `Nats-Msg-Id`, which JetStream deduplicates.
+//!
+//! One row can never stop the relay: a row NATS can never carry (a header it cannot encode,
+//! a message over the server's max payload, unreadable headers) moves to the dead letters
+//! with its reason in the same transaction that removes it, and the rows after it flow on.
+//! Broker failures are transient: the relay backs off (capped) and tries the same rows again.
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -8,9 +13,11 @@ use async_nats::jetstream::{self, message::PublishMessage};
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
+use crate::deadletters::{self, DeadLetter};
 use crate::event::MSG_ID;
 use crate::nats::to_header_map;
 use crate::store::Store;
+use crate::supervise::Running;
 
 const BATCH: i64 = 512;
 /// How often the relay looks even without a wake-up (rows left by a crashed run).
@@ -18,75 +25,175 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// After a wake-up, how long to let more commits gather: under load one relay pass then
 /// carries many events (one SELECT, one DELETE, one broker round trip) for 1 ms of latency.
 const LINGER: Duration = Duration::from_millis(1);
+/// Failed passes in a row before the relay reports itself not running (health).
+const FAILURES_BEFORE_DOWN: u32 = 3;
 
-/// Runs until `stop` is cancelled, then flushes what is left (best effort) and returns.
-pub async fn relay(store: Store, js: jetstream::Context, context: String, stop: CancellationToken) {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        match relay_batch(&store, &js).await {
-            Ok(0) => {
-                if stop.is_cancelled() {
-                    return;
+/// What the relay needs besides its store.
+#[derive(Clone)]
+pub struct Relay {
+    pub store: Store,
+    pub js: jetstream::Context,
+    /// `vod.payment`, for logs and metrics.
+    pub context: String,
+    /// The broker's largest message (headers included).
+    pub max_payload: usize,
+    pub running: Running,
+}
+
+impl Relay {
+    /// Runs until `stop` is cancelled, then flushes what is left (best effort) and returns.
+    pub async fn run(self, stop: CancellationToken) {
+        let mut backoff = Duration::from_millis(50);
+        let mut failures = 0u32;
+        loop {
+            match self.pass().await {
+                Ok(published) => {
+                    backoff = Duration::from_millis(50);
+                    failures = 0;
+                    self.running.set(true);
+                    if published > 0 {
+                        continue;
+                    }
+                    if stop.is_cancelled() {
+                        return;
+                    }
+                    tokio::select! {
+                        _ = self.store.outbox_signal().notified() => tokio::time::sleep(LINGER).await,
+                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = stop.cancelled() => {}
+                    }
                 }
-                tokio::select! {
-                    _ = store.outbox_signal().notified() => tokio::time::sleep(LINGER).await,
-                    _ = tokio::time::sleep(IDLE_POLL) => {}
-                    _ = stop.cancelled() => {}
+                Err(error) => {
+                    failures += 1;
+                    if failures >= FAILURES_BEFORE_DOWN {
+                        self.running.set(false);
+                    }
+                    metrics::counter!(crate::metrics::RELAY_ERRORS, "context" => self.context.clone())
+                        .increment(1);
+                    tracing::warn!(%error, context = self.context, failures, "outbox relay failed; retrying");
+                    if stop.is_cancelled() {
+                        return;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
                 }
-            }
-            Ok(_) => backoff = Duration::from_millis(50),
-            Err(error) => {
-                tracing::warn!(%error, context, "outbox relay failed; retrying");
-                if stop.is_cancelled() {
-                    return;
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
             }
         }
     }
-}
 
-/// Publishes one batch; returns how many events it relayed.
-async fn relay_batch(store: &Store, js: &jetstream::Context) -> anyhow::Result<usize> {
-    let rows = sqlx::query(
-        "SELECT seq, event_id, subject, headers, payload FROM mesh_outbox ORDER BY seq LIMIT $1",
-    )
-    .bind(BATCH)
-    .fetch_all(store.reader())
-    .await?;
-    if rows.is_empty() {
-        return Ok(0);
+    /// Publishes one batch; returns how many rows it settled (published or dead-lettered).
+    async fn pass(&self) -> anyhow::Result<usize> {
+        let rows = sqlx::query(
+            "SELECT seq, event_id, subject, headers, payload FROM mesh_outbox ORDER BY seq LIMIT $1",
+        )
+        .bind(BATCH)
+        .fetch_all(self.store.reader())
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        // Send the whole batch before awaiting acks: one round trip per batch, order kept on
+        // the single connection.
+        let mut acks = Vec::with_capacity(rows.len());
+        let mut published = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = row.try_get("seq")?;
+            let event_id: String = row.try_get("event_id")?;
+            let subject: String = row.try_get("subject")?;
+            let headers: String = row.try_get("headers")?;
+            let payload: Vec<u8> = row.try_get("payload")?;
+            let message = match self.message(&event_id, &subject, &headers, &payload) {
+                Ok(message) => message,
+                Err(reason) => {
+                    self.dead_letter(seq, event_id, subject, &headers, payload, reason)
+                        .await?;
+                    continue;
+                }
+            };
+            acks.push(self.js.send_publish(subject, message).await?);
+            published.push(seq);
+        }
+        for ack in acks {
+            ack.await?;
+        }
+        metrics::counter!(crate::metrics::PUBLISHED).increment(published.len() as u64);
+        if !published.is_empty() {
+            // Delete exactly what was published: on PostgreSQL a lower seq can commit after
+            // a higher one, so a range would drop an event never sent.
+            let list: Vec<String> = published.iter().map(i64::to_string).collect();
+            sqlx::query(&format!(
+                "DELETE FROM mesh_outbox WHERE seq IN ({})",
+                list.join(",")
+            ))
+            .execute(self.store.writer())
+            .await?;
+        }
+        Ok(rows.len())
     }
-    // Send the whole batch before awaiting acks: one round trip per batch, order kept on
-    // the single connection.
-    let mut acks = Vec::with_capacity(rows.len());
-    let mut published = Vec::with_capacity(rows.len());
-    for row in &rows {
-        published.push(row.try_get::<i64, _>("seq")?);
-        let event_id: String = row.try_get("event_id")?;
-        let subject: String = row.try_get("subject")?;
-        let headers: String = row.try_get("headers")?;
-        let payload: Vec<u8> = row.try_get("payload")?;
-        let mut headers: BTreeMap<String, String> = serde_json::from_str(&headers)?;
-        headers.insert(MSG_ID.to_owned(), event_id);
-        let publish = PublishMessage::build()
-            .payload(payload.into())
-            .headers(to_header_map(&headers));
-        acks.push(js.send_publish(subject, publish).await?);
+
+    /// The NATS message for a row, or why NATS can never carry it.
+    fn message(
+        &self,
+        event_id: &str,
+        subject: &str,
+        headers: &str,
+        payload: &[u8],
+    ) -> Result<PublishMessage, String> {
+        let mut headers: BTreeMap<String, String> =
+            serde_json::from_str(headers).map_err(|e| format!("unreadable headers: {e}"))?;
+        headers.insert(MSG_ID.to_owned(), event_id.to_owned());
+        let map = to_header_map(&headers).map_err(|e| e.to_string())?;
+        // What the server counts against max_payload: payload plus the encoded header block.
+        let header_bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+        let size = payload.len() + header_bytes + 12;
+        if size > self.max_payload {
+            return Err(format!(
+                "{size} bytes exceed the broker's max payload of {} bytes",
+                self.max_payload
+            ));
+        }
+        if subject.is_empty() || subject.contains(|c: char| c.is_whitespace()) {
+            return Err("invalid subject".to_owned());
+        }
+        Ok(PublishMessage::build()
+            .payload(payload.to_vec().into())
+            .headers(map))
     }
-    for ack in acks {
-        ack.await?;
+
+    /// Moves a row NATS can never carry to the dead letters, in one transaction.
+    async fn dead_letter(
+        &self,
+        seq: i64,
+        event_id: String,
+        subject: String,
+        headers: &str,
+        payload: Vec<u8>,
+        reason: String,
+    ) -> anyhow::Result<()> {
+        tracing::error!(
+            context = self.context,
+            event = event_id,
+            subject,
+            reason,
+            "event cannot be published; dead-lettered"
+        );
+        let letter = DeadLetter {
+            event_id,
+            consumer: deadletters::OUTBOX.to_owned(),
+            subject,
+            headers: serde_json::from_str(headers).unwrap_or_default(),
+            payload,
+            error: reason,
+            deliveries: 0,
+            failed_at: crate::telemetry::now_rfc3339(),
+        };
+        let mut tx = self.store.begin().await?;
+        deadletters::record(tx.conn(), &letter).await?;
+        sqlx::query("DELETE FROM mesh_outbox WHERE seq = $1")
+            .bind(seq)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
-    metrics::counter!(crate::metrics::PUBLISHED).increment(rows.len() as u64);
-    // Delete exactly what was published: on PostgreSQL a lower seq can commit after a
-    // higher one, so a range would drop an event never sent.
-    let list: Vec<String> = published.iter().map(i64::to_string).collect();
-    sqlx::query(&format!(
-        "DELETE FROM mesh_outbox WHERE seq IN ({})",
-        list.join(",")
-    ))
-    .execute(store.writer())
-    .await?;
-    Ok(rows.len())
 }

@@ -1,16 +1,36 @@
-//! Health follows the dependencies: every service reports SERVING only while JetStream is
-//! connected and every store answers, so a probe takes a replica out of rotation when it
-//! cannot do its work (and back when it can).
+//! Health follows what each context needs to do its work: JetStream connected, its store
+//! answering reads and writes, and its outbox relay and consumers running. A context that
+//! lacks one reports NOT_SERVING for its services (and the server as a whole, "", while any
+//! context does), so a probe takes the replica out of rotation and puts it back when it heals.
+//! The same pass samples the backlog gauges: outbox rows and the age of the oldest, dead
+//! letters, and each durable consumer's pending events.
 use std::time::Duration;
 
 use async_nats::connection::State;
+use async_nats::jetstream;
+use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::store::Store;
+use crate::supervise::Running;
 
 const EVERY: Duration = Duration::from_secs(1);
+/// The single SQLite writer may be busy with a group commit: give it longer than a read.
+const WRITER_PING: Duration = Duration::from_secs(3);
+
+/// One context as health sees it.
+pub struct Watched {
+    /// `vod.payment`.
+    pub context: String,
+    pub services: Vec<&'static str>,
+    pub store: Store,
+    /// Its relay and consumers, by name.
+    pub tasks: Vec<(String, Running)>,
+    /// (app, durable) of each consumer, for the pending gauge.
+    pub durables: Vec<(String, String)>,
+}
 
 /// Sets every service (and the whole server, "") to `status`.
 pub async fn set_all(health: &HealthReporter, services: &[&'static str], status: ServingStatus) {
@@ -20,34 +40,103 @@ pub async fn set_all(health: &HealthReporter, services: &[&'static str], status:
     health.set_service_status("", status).await;
 }
 
-/// Re-checks NATS and the stores every second until `stop`.
+/// Re-checks every context each second until `stop`.
 pub async fn watch(
     health: HealthReporter,
-    services: Vec<&'static str>,
     nats: async_nats::Client,
-    stores: Vec<Store>,
+    watched: Vec<Watched>,
     stop: CancellationToken,
 ) {
-    let mut serving = true;
+    let js = jetstream::new(nats.clone());
+    let mut serving: Vec<bool> = vec![true; watched.len()];
+    let mut all_serving = true;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}
             _ = stop.cancelled() => return,
         }
-        let mut ready = nats.connection_state() == State::Connected;
-        for store in &stores {
-            let ping = sqlx::query("SELECT 1").execute(store.reader());
-            ready &= matches!(tokio::time::timeout(EVERY, ping).await, Ok(Ok(_)));
+        let connected = nats.connection_state() == State::Connected;
+        for (i, context) in watched.iter().enumerate() {
+            let ready = connected && context_ready(context).await;
+            sample(&js, context).await;
+            if ready != serving[i] {
+                serving[i] = ready;
+                let down: Vec<&str> = context
+                    .tasks
+                    .iter()
+                    .filter(|(_, r)| !r.get())
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                tracing::warn!(
+                    context = context.context,
+                    serving = ready,
+                    ?down,
+                    "health changed"
+                );
+                for name in &context.services {
+                    health.set_service_status(*name, status(ready)).await;
+                }
+            }
         }
-        if ready != serving && !stop.is_cancelled() {
-            serving = ready;
-            tracing::warn!(serving, "dependencies changed; health updated");
-            let status = if ready {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            set_all(&health, &services, status).await;
+        let all = serving.iter().all(|s| *s);
+        if all != all_serving {
+            all_serving = all;
+            health.set_service_status("", status(all)).await;
+        }
+    }
+}
+
+fn status(ready: bool) -> ServingStatus {
+    if ready {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    }
+}
+
+async fn context_ready(context: &Watched) -> bool {
+    let tasks_up = context.tasks.iter().all(|(_, running)| running.get());
+    let read = sqlx::query("SELECT 1").execute(context.store.reader());
+    let write = sqlx::query("SELECT 1").execute(context.store.writer());
+    tasks_up
+        && matches!(tokio::time::timeout(EVERY, read).await, Ok(Ok(_)))
+        && matches!(tokio::time::timeout(WRITER_PING, write).await, Ok(Ok(_)))
+}
+
+/// Backlog gauges for one context; a failed sample is skipped, never fatal.
+async fn sample(js: &jetstream::Context, context: &Watched) {
+    use crate::metrics::*;
+    let label = context.context.clone();
+    let outbox = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mesh_outbox")
+        .fetch_one(context.store.reader())
+        .await;
+    if let Ok(row) = outbox {
+        let n: i64 = row.try_get("n").unwrap_or(0);
+        let oldest: Option<i64> = row.try_get("oldest").ok().flatten();
+        let age = match oldest {
+            Some(at) if n > 0 => (crate::telemetry::unix_millis() - at).max(0) as f64 / 1000.0,
+            _ => 0.0,
+        };
+        metrics::gauge!(OUTBOX_BACKLOG, "context" => label.clone()).set(n as f64);
+        metrics::gauge!(OUTBOX_OLDEST_SECONDS, "context" => label.clone()).set(age);
+    }
+    let letters = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM mesh_dead_letters")
+        .fetch_one(context.store.reader())
+        .await;
+    if let Ok(n) = letters {
+        metrics::gauge!(DEAD_LETTERS, "context" => label.clone()).set(n as f64);
+    }
+    for (name, running) in &context.tasks {
+        let up = if running.get() { 1.0 } else { 0.0 };
+        metrics::gauge!(TASK_RUNNING, "task" => name.clone()).set(up);
+    }
+    for (app, durable) in &context.durables {
+        let Ok(stream) = js.get_stream(crate::nats::stream_name(app)).await else {
+            continue;
+        };
+        if let Ok(info) = stream.consumer_info(durable).await {
+            metrics::gauge!(CONSUMER_PENDING, "consumer" => durable.clone())
+                .set(info.num_pending as f64);
         }
     }
 }

@@ -15,9 +15,11 @@ use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 
 use crate::context::{Context, ContextEnv};
-use crate::readiness::{self, set_all};
+use crate::outbox::Relay;
+use crate::readiness::{self, Watched, set_all};
 use crate::resilience::{CallPolicy, Peer};
 use crate::store::{Database, Store};
+use crate::supervise::{self, Running};
 
 /// Everything a process needs to run some contexts.
 #[derive(Debug, Clone)]
@@ -81,7 +83,8 @@ pub async fn run(
     let stop_relays = CancellationToken::new();
     let mut consumers = JoinSet::new();
     let mut relays = JoinSet::new();
-    let mut stores = Vec::new();
+    let mut watched = Vec::new();
+    let max_payload = nats.server_info().max_payload;
     for context in &contexts {
         let info = context.info();
         let id = info.id();
@@ -104,21 +107,54 @@ pub async fn run(
                 &mut routes,
             )
             .await?;
+        let mut tasks = Vec::new();
+        let mut durables = Vec::new();
         for sub in started.subscriptions {
-            consumers.spawn(crate::consumer::run(
-                store.clone(),
-                js.clone(),
-                sub,
-                stop_consumers.clone(),
-            ));
+            let running = Running::default();
+            let name = format!("consumer {}", sub.durable);
+            tasks.push((name.clone(), running.clone()));
+            durables.push((sub.app.clone(), sub.durable.clone()));
+            let (store, js, stop) = (store.clone(), js.clone(), stop_consumers.clone());
+            supervise::spawn(
+                &mut consumers,
+                name,
+                running.clone(),
+                stop.clone(),
+                move || {
+                    crate::consumer::run(
+                        store.clone(),
+                        js.clone(),
+                        sub.clone(),
+                        stop.clone(),
+                        running.clone(),
+                    )
+                },
+            );
         }
-        relays.spawn(crate::outbox::relay(
-            store.clone(),
-            js.clone(),
-            id.clone(),
-            stop_relays.clone(),
-        ));
-        stores.push(store);
+        let relay = Relay {
+            store: store.clone(),
+            js: js.clone(),
+            context: id.clone(),
+            max_payload,
+            running: Running::default(),
+        };
+        let name = format!("relay {id}");
+        tasks.push((name.clone(), relay.running.clone()));
+        let stop = stop_relays.clone();
+        supervise::spawn(
+            &mut relays,
+            name,
+            relay.running.clone(),
+            stop.clone(),
+            move || relay.clone().run(stop.clone()),
+        );
+        watched.push(Watched {
+            context: id.clone(),
+            services: info.services.iter().map(|(name, _)| *name).collect(),
+            store,
+            tasks,
+            durables,
+        });
         tracing::info!(context = id, "context started");
     }
 
@@ -133,11 +169,10 @@ pub async fn run(
     ));
     set_all(&health, &service_names, ServingStatus::Serving).await;
     let stop_watch = CancellationToken::new();
-    tokio::spawn(readiness::watch(
+    let watcher = tokio::spawn(readiness::watch(
         health.clone(),
-        service_names.clone(),
         nats.clone(),
-        stores,
+        watched,
         stop_watch.clone(),
     ));
     tracing::info!(addr = %local, contexts = ?ids, "mesh serving");
@@ -157,7 +192,9 @@ pub async fn run(
         }
     }
     tracing::info!("shutting down: health NOT_SERVING, draining calls");
+    // The watcher must be gone before NOT_SERVING is set, or its next pass could undo it.
     stop_watch.cancel();
+    let _ = watcher.await;
     set_all(&health, &service_names, ServingStatus::NotServing).await;
     drain.cancel();
     match tokio::time::timeout(Duration::from_secs(20), server).await {

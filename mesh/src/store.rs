@@ -68,6 +68,28 @@ CREATE TABLE IF NOT EXISTS mesh_migrations (
 /// Every context gets the tally table too (cheap, and no migration order to get wrong).
 const MESH_TALLY: Migration = crate::tally::MIGRATION;
 
+/// Later changes to the mesh tables, recorded in `mesh_migrations` under negative versions
+/// (the context's own migrations count up from 1). Append only.
+const MESH_CHANGES: &[Migration] = &[
+    // When a row entered the outbox (unix ms), for the age of the oldest unpublished event.
+    "ALTER TABLE mesh_outbox ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0",
+    // Dead letters keep the whole event: headers too, so a replay is the same event.
+    "ALTER TABLE mesh_dead_letters ADD COLUMN headers TEXT NOT NULL DEFAULT '{}'",
+];
+
+/// The largest event the outbox takes (payload and headers): far above anything a valid
+/// request raises (every field is bounded at the edge), well under NATS's 1 MiB default.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// An event over `MAX_EVENT_BYTES`: refused before it reaches the outbox, so the state
+/// change that raised it rolls back.
+#[derive(Debug, thiserror::Error)]
+#[error("event {subject} is {size} bytes, over the {MAX_EVENT_BYTES}-byte bound")]
+pub struct EventTooLarge {
+    pub subject: String,
+    pub size: usize,
+}
+
 /// A context's database handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -148,8 +170,15 @@ impl Store {
     ) -> anyhow::Result<()> {
         conn.execute(self.dialect(MESH_TABLES).as_str()).await?;
         conn.execute(self.dialect(MESH_TALLY).as_str()).await?;
-        for (version, migration) in migrations.iter().enumerate() {
-            let version = version as i64 + 1;
+        let mesh = MESH_CHANGES
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (-(i as i64) - 1, m));
+        let own = migrations
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (i as i64 + 1, m));
+        for (version, migration) in mesh.chain(own) {
             let done: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM mesh_migrations WHERE version = $1")
                     .bind(version)
@@ -222,15 +251,30 @@ impl Tx {
         &mut self.tx
     }
 
-    /// Records an event in the outbox; the relay publishes it after commit.
+    /// Records an event in the outbox; the relay publishes it after commit. An event over
+    /// `MAX_EVENT_BYTES` is refused (`EventTooLarge` inside `sqlx::Error::Encode`).
     pub async fn raise(&mut self, event: Event) -> Result<(), sqlx::Error> {
+        let size = event.headers_json().len() + event.payload.len() + event.subject.len();
+        if size > MAX_EVENT_BYTES {
+            return Err(sqlx::Error::Encode(Box::new(EventTooLarge {
+                subject: event.subject,
+                size,
+            })));
+        }
+        self.raise_unchecked(event).await
+    }
+
+    /// Records an event as it is (a dead letter being replayed).
+    pub(crate) async fn raise_unchecked(&mut self, event: Event) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO mesh_outbox (event_id, subject, headers, payload) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO mesh_outbox (event_id, subject, headers, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(event.id.clone())
         .bind(event.subject.clone())
         .bind(event.headers_json())
         .bind(event.payload)
+        .bind(crate::telemetry::unix_millis())
         .execute(&mut *self.tx)
         .await?;
         self.raised = true;

@@ -70,6 +70,11 @@ pub fn now_rfc3339() -> String {
     rfc3339(time::OffsetDateTime::now_utc())
 }
 
+/// Milliseconds since the Unix epoch (outbox ages).
+pub fn unix_millis() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 /// The time `ago` before now, formatted like `now_rfc3339`.
 pub fn rfc3339_before(ago: std::time::Duration) -> String {
     rfc3339(time::OffsetDateTime::now_utc() - ago)

@@ -58,6 +58,7 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
             js.clone(),
             sub,
             stop.clone(),
+            crate::supervise::Running::default(),
         )));
     }
     for sub in &subscriptions {
