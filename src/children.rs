@@ -52,6 +52,9 @@ impl Supervised {
             .stdout(out.try_clone()?)
             .stderr(out);
         die_with_parent(command);
+        // Its own process group: a Ctrl-C at the terminal reaches only `mediamesh up`, which
+        // then stops the children in order (NATS last, after the relays flushed).
+        std::os::unix::process::CommandExt::process_group(command, 0);
         let child = command
             .spawn()
             .map_err(|e| anyhow::anyhow!("cannot start {name}: {e}"))?;

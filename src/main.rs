@@ -4,6 +4,7 @@
 mod bench;
 mod children;
 mod cli;
+mod deadletters;
 mod envoy;
 mod map;
 mod targets;
@@ -40,6 +41,7 @@ fn main() -> anyhow::Result<()> {
             Command::Views {
                 command: ViewsCommand::Rebuild(args),
             } => up::rebuild_views(args).await,
+            Command::Deadletters { command } => deadletters::run(command).await,
         }
     })
 }

@@ -5,6 +5,7 @@
 pub mod consumer;
 pub mod context;
 pub mod deadletters;
+pub mod deadline;
 pub mod error;
 pub mod event;
 pub mod group_commit;
@@ -18,6 +19,7 @@ pub mod readiness;
 pub mod recovery;
 pub mod resilience;
 pub mod runtime;
+pub mod sanitize;
 pub mod server;
 pub mod shed;
 pub mod store;

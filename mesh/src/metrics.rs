@@ -1,8 +1,10 @@
 //! Prometheus metrics on the admin port (`/metrics`): calls served by method and code with
 //! their latency, load shed, peer calls and breaker state, events published, applied,
 //! redelivered and dead-lettered.
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -27,6 +29,11 @@ pub const TASK_RUNNING: &str = "mediamesh_task_running";
 
 /// Serves `/metrics` on `addr` (within the current Tokio runtime).
 pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
+    // Bind first, so a taken port is named with the flag that sets it (the exporter's own
+    // error says only "Address already in use").
+    std::net::TcpListener::bind(addr).map_err(|e| {
+        anyhow::anyhow!("admin address {addr} (--admin-addr, MEDIAMESH_ADMIN_ADDR): {e}")
+    })?;
     PrometheusBuilder::new()
         .with_http_listener(addr)
         .set_buckets_for_metric(
@@ -40,20 +47,37 @@ pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Counts every call served by method and gRPC code, and times it.
+/// Counts every call served by method and gRPC code, and times it. Methods this server does
+/// not serve are counted as one `unknown` label: a label per random path would let anyone
+/// grow `/metrics` and the process without bound.
 #[derive(Clone, Default)]
-pub struct RecordLayer;
+pub struct RecordLayer {
+    known: Arc<HashSet<String>>,
+}
+
+impl RecordLayer {
+    /// `known` holds the served paths (`/mediamesh.vod.v1.PaymentService/Pay`).
+    pub fn new(known: HashSet<String>) -> RecordLayer {
+        RecordLayer {
+            known: Arc::new(known),
+        }
+    }
+}
 
 impl<S> tower::Layer<S> for RecordLayer {
     type Service = Recorded<S>;
     fn layer(&self, inner: S) -> Recorded<S> {
-        Recorded { inner }
+        Recorded {
+            inner,
+            known: self.known.clone(),
+        }
     }
 }
 
 #[derive(Clone)]
 pub struct Recorded<S> {
     inner: S,
+    known: Arc<HashSet<String>>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -73,7 +97,12 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let method = request.uri().path().to_owned();
+        let path = request.uri().path();
+        let method = if self.known.contains(path) {
+            path.to_owned()
+        } else {
+            "unknown".to_owned()
+        };
         let started = Instant::now();
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

@@ -86,7 +86,7 @@ impl Peer {
     /// Wraps a message in a request that carries the deadline and the current trace context.
     pub fn request<T>(&self, message: T) -> Request<T> {
         let mut request = Request::new(message);
-        request.set_timeout(self.policy.timeout);
+        request.set_timeout(crate::deadline::bounded(self.policy.timeout));
         crate::telemetry::inject_traceparent(request.metadata_mut());
         request
     }
@@ -117,17 +117,26 @@ impl Peer {
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
-        if let Err(retry_after) = self.breaker.admit() {
-            return Err(unavailable(
-                format!(
-                    "{} is unavailable (circuit open); try again later",
-                    self.name
-                ),
-                retry_after,
-            ));
-        }
+        let probe = match self.breaker.admit() {
+            Ok(probe) => probe,
+            Err(retry_after) => {
+                return Err(unavailable(
+                    format!(
+                        "{} is unavailable (circuit open); try again later",
+                        self.name
+                    ),
+                    retry_after,
+                ));
+            }
+        };
+        // If this call holds the half-open probe and is dropped before its outcome is
+        // recorded (the caller's deadline, a reset stream), the probe slot must come back,
+        // or the breaker would refuse every call for ever.
+        let mut probe = ProbeGuard {
+            breaker: &self.breaker,
+            armed: probe,
+        };
         let Ok(_permit) = self.in_flight.try_acquire() else {
-            self.breaker.release_probe();
             return Err(unavailable(
                 format!("{} is overloaded; try again later", self.name),
                 self.policy.open_for,
@@ -143,16 +152,18 @@ impl Peer {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
-            let outcome =
-                tokio::time::timeout(self.policy.timeout, call(self.channel.clone())).await;
+            let timeout = crate::deadline::bounded(self.policy.timeout);
+            let outcome = tokio::time::timeout(timeout, call(self.channel.clone())).await;
             let status = match outcome {
                 Ok(Ok(response)) => {
                     self.breaker.record(true);
+                    probe.armed = false;
                     return Ok(response.into_inner());
                 }
                 Ok(Err(status)) if !is_failure(&status) => {
                     // The peer answered: it is healthy, the answer is the caller's to handle.
                     self.breaker.record(true);
+                    probe.armed = false;
                     return Err(status);
                 }
                 Ok(Err(status)) => status,
@@ -163,11 +174,16 @@ impl Peer {
                 )),
             };
             self.breaker.record(false);
+            probe.armed = false;
             tracing::warn!(peer = %self.name, code = ?status.code(), attempt, "peer call failed");
             let retryable = status.code() == Code::Unavailable;
             last = Some(status);
-            if !retryable || self.breaker.admit().is_err() {
+            if !retryable {
                 break;
+            }
+            match self.breaker.admit() {
+                Ok(is_probe) => probe.armed = is_probe,
+                Err(_) => break,
             }
         }
         let status = last.expect("at least one attempt");
@@ -207,6 +223,20 @@ fn is_failure(status: &Status) -> bool {
     )
 }
 
+/// Gives the half-open probe slot back unless the probe's outcome was recorded.
+struct ProbeGuard<'a> {
+    breaker: &'a Breaker,
+    armed: bool,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.breaker.release_probe();
+        }
+    }
+}
+
 /// A count-based circuit breaker: closed -> open after N consecutive failures -> half-open
 /// (one probe) after a cool-down -> closed on success, open again on failure.
 #[derive(Debug)]
@@ -232,24 +262,25 @@ impl Breaker {
         }
     }
 
-    /// Lets a call through, or says how long until the breaker will try again.
-    pub fn admit(&self) -> Result<(), Duration> {
+    /// Lets a call through (true when it is the half-open probe), or says how long until the
+    /// breaker will try again.
+    pub fn admit(&self) -> Result<bool, Duration> {
         let mut state = self.state.lock().expect("breaker lock");
         match *state {
-            State::Closed { .. } => Ok(()),
+            State::Closed { .. } => Ok(false),
             State::Open { until } => {
                 let now = Instant::now();
                 if now < until {
                     Err(until - now)
                 } else {
                     *state = State::HalfOpen { probing: true };
-                    Ok(())
+                    Ok(true)
                 }
             }
             State::HalfOpen { probing: true } => Err(self.open_for),
             State::HalfOpen { probing: false } => {
                 *state = State::HalfOpen { probing: true };
-                Ok(())
+                Ok(true)
             }
         }
     }
@@ -315,6 +346,43 @@ mod tests {
         assert!(breaker.admit().is_err(), "only one probe at a time");
         breaker.record(true);
         assert!(breaker.admit().is_ok(), "probe succeeded: closed");
+    }
+
+    #[test]
+    fn a_probe_dropped_before_its_outcome_gives_the_slot_back() {
+        let breaker = Breaker::new(1, Duration::from_millis(10));
+        breaker.record(false);
+        std::thread::sleep(Duration::from_millis(15));
+        let probe = breaker.admit().unwrap();
+        assert!(probe, "the first call after the cool-down is the probe");
+        drop(ProbeGuard {
+            breaker: &breaker,
+            armed: probe,
+        });
+        assert_eq!(breaker.admit(), Ok(true), "the next call may probe");
+    }
+
+    #[tokio::test]
+    async fn a_peer_call_dropped_mid_probe_does_not_wedge_the_breaker() {
+        // A peer that never answers: nothing listens on this reserved address's port 9.
+        let policy = CallPolicy {
+            failure_threshold: 1,
+            open_for: Duration::from_millis(10),
+            ..CallPolicy::default()
+        };
+        let peer = Peer::connect("test.peer", "http://127.0.0.1:9", policy).unwrap();
+        peer.breaker.record(false);
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        // The probe call is abandoned by its caller before it finishes.
+        let call = peer.call(false, |_channel| {
+            std::future::pending::<Result<Response<()>, Status>>()
+        });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), call)
+                .await
+                .is_err()
+        );
+        assert_eq!(peer.breaker.admit(), Ok(true), "probe slot released");
     }
 
     #[test]

@@ -161,10 +161,12 @@ pub async fn run(
     early.stop().await;
     let listener = TcpListener::from_std(listener)?;
     let drain = CancellationToken::new();
+    let shed = crate::shed::ShedLayer::new(config.max_in_flight);
     let mut server = tokio::spawn(crate::server::serve(
         listener,
         routes.routes(),
-        config.max_in_flight,
+        shed.clone(),
+        known_methods(&contexts),
         drain.clone().cancelled_owned(),
     ));
     set_all(&health, &service_names, ServingStatus::Serving).await;
@@ -196,10 +198,24 @@ pub async fn run(
     stop_watch.cancel();
     let _ = watcher.await;
     set_all(&health, &service_names, ServingStatus::NotServing).await;
+    // Calls in flight may call contexts of this same process (a purchase's Pay): keep the
+    // listener open until they are done, then stop accepting.
+    let waited = tokio::time::timeout(DRAIN, async {
+        while shed.in_flight() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    if waited.is_err() {
+        tracing::warn!(
+            in_flight = shed.in_flight(),
+            "calls still in flight after the drain period"
+        );
+    }
     drain.cancel();
-    match tokio::time::timeout(Duration::from_secs(20), server).await {
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
         Ok(Ok(Err(error))) => tracing::warn!(%error, "server ended with an error"),
-        Err(_) => tracing::warn!("calls still in flight after 20 s; closing"),
+        Err(_) => tracing::warn!("connections still open after the drain; closing"),
         _ => {}
     }
     stop_consumers.cancel();
@@ -212,6 +228,28 @@ pub async fn run(
     let _ = nats.flush().await;
     tracing::info!("mesh stopped");
     Ok(())
+}
+
+/// How long shutdown lets calls in flight finish.
+const DRAIN: Duration = Duration::from_secs(20);
+
+/// Every gRPC path this process serves: the contexts' RPCs, health and reflection.
+fn known_methods(contexts: &[Arc<dyn Context>]) -> std::collections::HashSet<String> {
+    let mut known: std::collections::HashSet<String> = [
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    for context in contexts {
+        for (service, rpcs) in context.info().services {
+            known.extend(rpcs.iter().map(|rpc| format!("/{service}/{rpc}")));
+        }
+    }
+    known
 }
 
 /// Waits for the broker, saying so now and then: a mesh without JetStream cannot work.

@@ -28,15 +28,17 @@ pub fn add_reflection(routes: &mut RoutesBuilder) -> anyhow::Result<()> {
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
-    max_in_flight: usize,
+    shed: ShedLayer,
+    known_methods: std::collections::HashSet<String>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
-        .layer(crate::metrics::RecordLayer)
+        .layer(crate::metrics::RecordLayer::new(known_methods))
+        .layer(crate::sanitize::SanitizeLayer)
         .layer(TraceLayer)
-        .layer(ShedLayer::new(max_in_flight))
+        .layer(shed)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;

@@ -15,13 +15,21 @@ use crate::error::resource_exhausted;
 #[derive(Clone)]
 pub struct ShedLayer {
     permits: Arc<Semaphore>,
+    max: usize,
 }
 
 impl ShedLayer {
     pub fn new(max_in_flight: usize) -> ShedLayer {
         ShedLayer {
             permits: Arc::new(Semaphore::new(max_in_flight)),
+            max: max_in_flight,
         }
+    }
+
+    /// Calls being served now (health and reflection not counted): shutdown waits for
+    /// them to finish before it closes the listener.
+    pub fn in_flight(&self) -> usize {
+        self.max - self.permits.available_permits()
     }
 }
 

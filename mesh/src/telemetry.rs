@@ -127,8 +127,8 @@ pub fn inject_traceparent(metadata: &mut MetadataMap) {
     }
 }
 
-/// Scopes every incoming call in its trace context: the caller's `traceparent` continued, or
-/// a new trace.
+/// Scopes every incoming call in its context: the caller's `traceparent` continued (or a new
+/// trace), and the caller's deadline from `grpc-timeout` (for the calls it makes in turn).
 #[derive(Clone, Default)]
 pub struct TraceLayer;
 
@@ -168,9 +168,17 @@ where
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let timeout = request
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::deadline::parse_grpc_timeout);
         let path = request.uri().path().to_owned();
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move { hop(&path, "server", parent.as_deref(), inner.call(request)).await })
+        Box::pin(async move {
+            let call = hop(&path, "server", parent.as_deref(), inner.call(request));
+            crate::deadline::within(timeout, call).await
+        })
     }
 }
