@@ -45,6 +45,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ViewsCommand,
     },
+    /// Events that could not be published or applied: list them, replay them once fixed.
+    Deadletters {
+        #[command(subcommand)]
+        command: crate::deadletters::DeadlettersCommand,
+    },
 }
 
 #[derive(Subcommand)]
