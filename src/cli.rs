@@ -2,7 +2,7 @@
 //! the optional config file (`--config FILE` or `MEDIAMESH_CONFIG`, lines `MEDIAMESH_X=value`),
 //! then defaults.
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -120,6 +120,9 @@ pub struct UpArgs {
     #[arg(long, env = "MEDIAMESH_REST_PORTS", value_delimiter = ',', value_parser = parse_port,
           default_value = "video=8081,vod=8082,cinema=8083,music=8084,iptv=8085")]
     pub rest_ports: Vec<(String, u16)>,
+    /// Address the REST ports bind: loopback unless widened (`0.0.0.0` for every interface).
+    #[arg(long, env = "MEDIAMESH_REST_ADDR", default_value = "127.0.0.1")]
+    pub rest_addr: IpAddr,
     /// Envoy admin port (0: any free port).
     #[arg(long, env = "MEDIAMESH_ENVOY_ADMIN_PORT", default_value_t = 0)]
     pub envoy_admin_port: u16,

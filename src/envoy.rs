@@ -1,29 +1,61 @@
 //! Envoy's configuration: one listener per app's REST port, the gRPC-JSON transcoder with
-//! the contracts' descriptor set, routing to the mesh's gRPC port. gRPC calls pass through
-//! the same ports untouched.
+//! the contracts' descriptor set, routing to the mesh's gRPC port.
+//!
+//! A gateway port is public surface, so it passes only its app's public RPCs (those with a
+//! REST binding, `mediamesh_proto::RPCS`): one exact-path route per public method. The
+//! transcoder rewrites a REST request to its method's gRPC path and clears the route cache
+//! before routing, so REST and gRPC clients meet the same routes. Everything else (internal
+//! RPCs such as `Pay`, other apps' services, reflection, health) has no route: REST answers
+//! 404 and gRPC `UNIMPLEMENTED`. Internal RPCs are served on the mesh gRPC port only.
 use std::fmt::Write;
-use std::net::SocketAddr;
-use std::path::Path;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mediamesh_mesh::Context;
+use mediamesh_mesh::input::{ID_MAX, NAME_MAX, TEXT_MAX};
+
+/// Largest message the transcoder buffers, either way: gRPC's own default message limit (the
+/// mesh's tonic servers decode at most 4 MiB), so REST and gRPC clients meet one ceiling.
+/// Envoy's default (the 1 MiB connection buffer) is too small: the transcoder buffers the
+/// whole protobuf response before converting it, and the largest valid page (100 rows,
+/// `mesh::page::MAX_PAGE_SIZE`, of the widest row: a music content with 3 ids, 3 names and a
+/// free text, every character 4 bytes of UTF-8) is about 1.06 MB of protobuf (1.07 MB of
+/// JSON; JSON escapes a character into at most 6 bytes, `\u003c`). Requests are one row.
+/// Above the limit Envoy answers 413 (request) or 500 (response) rather than buffer more.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The widest row of any list, in characters of its bounded fields (plus status and time).
+const WIDEST_ROW_CHARS: usize = 3 * ID_MAX + 3 * NAME_MAX + TEXT_MAX + 64;
+// Twice the largest valid page in its worst encoding (6 bytes per character) still fits.
+const _: () = assert!(2 * 100 * 6 * WIDEST_ROW_CHARS <= MAX_BODY_BYTES);
+
+/// Where the gateway listens and what it forwards to.
+pub struct Gateway<'a> {
+    /// The address every REST listener binds (127.0.0.1 unless widened with `--rest-addr`).
+    pub rest_ip: IpAddr,
+    /// REST port per app.
+    pub rest_ports: &'a [(String, u16)],
+    /// The mesh's gRPC port.
+    pub grpc: SocketAddr,
+    pub admin_port: u16,
+}
 
 /// Writes `envoy.yaml` and `descriptor.pb` into `dir`; returns the config path.
 pub fn write_config(
     dir: &Path,
     contexts: &[Arc<dyn Context>],
-    rest_ports: &[(String, u16)],
-    grpc: SocketAddr,
-    admin_port: u16,
-) -> anyhow::Result<std::path::PathBuf> {
+    gateway: &Gateway,
+) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let descriptor = dir.join("descriptor.pb");
     std::fs::write(&descriptor, mediamesh_proto::FILE_DESCRIPTOR_SET)?;
     let mut yaml = format!(
-        "admin:\n  address:\n    socket_address: {{ address: 127.0.0.1, port_value: {admin_port} }}\n\
-         static_resources:\n  listeners:\n"
+        "admin:\n  address:\n    socket_address: {{ address: 127.0.0.1, port_value: {} }}\n\
+         static_resources:\n  listeners:\n",
+        gateway.admin_port
     );
-    for (app, port) in rest_ports {
+    for (app, port) in gateway.rest_ports {
         let services: Vec<&str> = contexts
             .iter()
             .filter(|c| c.info().app == app)
@@ -32,8 +64,76 @@ pub fn write_config(
         if services.is_empty() {
             continue;
         }
-        listener(&mut yaml, app, *port, &services, &descriptor);
+        let listen = SocketAddr::new(gateway.rest_ip, *port);
+        listener(&mut yaml, app, listen, &services, &descriptor);
     }
+    cluster(&mut yaml, gateway.grpc);
+    let path = dir.join("envoy.yaml");
+    std::fs::write(&path, yaml)?;
+    Ok(path)
+}
+
+/// The gRPC paths of the public RPCs of `services`, the only routes of their app's port.
+fn public_paths(services: &[&str]) -> Vec<String> {
+    mediamesh_proto::RPCS
+        .iter()
+        .filter(|rpc| rpc.public && services.contains(&rpc.service))
+        .map(|rpc| rpc.path())
+        .collect()
+}
+
+fn listener(
+    yaml: &mut String,
+    app: &str,
+    listen: SocketAddr,
+    services: &[&str],
+    descriptor: &Path,
+) {
+    let routes: String = public_paths(services)
+        .iter()
+        .map(|path| {
+            format!(
+                "              - match: {{ path: \"{path}\" }}\n\
+                 \x20               route: {{ cluster: mediamesh, timeout: 30s }}\n"
+            )
+        })
+        .collect();
+    let services = services
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // reject_unknown_method: a REST request no binding matches is a 404 here, never passed
+    // through as a non-gRPC request. reject_unknown_query_parameters: `?pageSzie=5` is a 400
+    // naming the parameter, not a pass-through the mesh cannot parse.
+    let _ = write!(
+        yaml,
+        "  - name: {app}\n    address:\n      socket_address: {{ address: \"{ip}\", port_value: {port} }}\n\
+         \x20   filter_chains:\n    - filters:\n      - name: envoy.filters.network.http_connection_manager\n\
+         \x20       typed_config:\n\
+         \x20         \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n\
+         \x20         stat_prefix: {app}\n          codec_type: AUTO\n\
+         \x20         http_protocol_options: {{ accept_http_10: true }}\n\
+         \x20         route_config:\n            virtual_hosts:\n            - name: {app}\n              domains: [\"*\"]\n\
+         \x20             routes:\n{routes}\
+         \x20         http_filters:\n\
+         \x20         - name: envoy.filters.http.grpc_json_transcoder\n            typed_config:\n\
+         \x20             \"@type\": type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder\n\
+         \x20             proto_descriptor: \"{descriptor}\"\n              services: [{services}]\n\
+         \x20             convert_grpc_status: true\n\
+         \x20             print_options: {{ always_print_primitive_fields: true }}\n\
+         \x20             request_validation_options: {{ reject_unknown_method: true, reject_unknown_query_parameters: true }}\n\
+         \x20             max_request_body_size: {MAX_BODY_BYTES}\n\
+         \x20             max_response_body_size: {MAX_BODY_BYTES}\n\
+         \x20         - name: envoy.filters.http.router\n            typed_config:\n\
+         \x20             \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n",
+        ip = listen.ip(),
+        port = listen.port(),
+        descriptor = descriptor.display(),
+    );
+}
+
+fn cluster(yaml: &mut String, grpc: SocketAddr) {
     let grpc_host = if grpc.ip().is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
@@ -48,39 +148,49 @@ pub fn write_config(
          \x20       explicit_http_config: {{ http2_protocol_options: {{}} }}\n\
          \x20   load_assignment:\n      cluster_name: mediamesh\n      endpoints:\n\
          \x20     - lb_endpoints:\n        - endpoint:\n            address:\n\
-         \x20             socket_address: {{ address: {grpc_host}, port_value: {} }}\n",
+         \x20             socket_address: {{ address: \"{grpc_host}\", port_value: {} }}\n",
         grpc.port()
     );
-    let path = dir.join("envoy.yaml");
-    std::fs::write(&path, yaml)?;
-    Ok(path)
 }
 
-fn listener(yaml: &mut String, app: &str, port: u16, services: &[&str], descriptor: &Path) {
-    let services = services
-        .iter()
-        .map(|s| format!("\"{s}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let _ = write!(
-        yaml,
-        "  - name: {app}\n    address:\n      socket_address: {{ address: 0.0.0.0, port_value: {port} }}\n\
-         \x20   filter_chains:\n    - filters:\n      - name: envoy.filters.network.http_connection_manager\n\
-         \x20       typed_config:\n\
-         \x20         \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n\
-         \x20         stat_prefix: {app}\n          codec_type: AUTO\n\
-         \x20         http_protocol_options: {{ accept_http_10: true }}\n\
-         \x20         route_config:\n            virtual_hosts:\n            - name: {app}\n              domains: [\"*\"]\n\
-         \x20             routes:\n              - match: {{ prefix: \"/\" }}\n                route: {{ cluster: mediamesh, timeout: 30s }}\n\
-         \x20         http_filters:\n\
-         \x20         - name: envoy.filters.http.grpc_json_transcoder\n            typed_config:\n\
-         \x20             \"@type\": type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder\n\
-         \x20             proto_descriptor: \"{}\"\n              services: [{services}]\n\
-         \x20             convert_grpc_status: true\n\
-         \x20             print_options: {{ always_print_primitive_fields: true }}\n\
-         \x20             request_validation_options: {{ reject_unknown_method: true }}\n\
-         \x20         - name: envoy.filters.http.router\n            typed_config:\n\
-         \x20             \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n",
-        descriptor.display()
-    );
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_routes_only_its_apps_public_rpcs() {
+        let paths = public_paths(&[
+            "mediamesh.vod.v1.PaymentService",
+            "mediamesh.vod.v1.CatalogService",
+        ]);
+        assert!(paths.contains(&"/mediamesh.vod.v1.PaymentService/GetPayment".to_owned()));
+        assert!(paths.contains(&"/mediamesh.vod.v1.CatalogService/ListVods".to_owned()));
+        assert!(!paths.contains(&"/mediamesh.vod.v1.PaymentService/Pay".to_owned()));
+        assert!(paths.iter().all(|p| p.starts_with("/mediamesh.vod.v1.")));
+    }
+
+    #[test]
+    fn the_written_config_binds_the_given_address_and_routes_no_internal_rpc() {
+        let dir = std::env::temp_dir().join(format!("mediamesh-envoy-{}", std::process::id()));
+        let ports = [("vod".to_owned(), 18082), ("cinema".to_owned(), 18083)];
+        let gateway = Gateway {
+            rest_ip: IpAddr::from([0, 0, 0, 0]),
+            rest_ports: &ports,
+            grpc: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            admin_port: 0,
+        };
+        let path = write_config(&dir, &crate::targets::all_contexts(), &gateway).unwrap();
+        let yaml = std::fs::read_to_string(path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(yaml.contains("{ address: \"0.0.0.0\", port_value: 18082 }"));
+        assert!(yaml.contains("{ address: \"0.0.0.0\", port_value: 18083 }"));
+        assert!(yaml.contains("{ address: \"127.0.0.1\", port_value: 50051 }"));
+        assert!(yaml.contains("path: \"/mediamesh.cinema.v1.PaymentService/GetPayment\""));
+        assert!(!yaml.contains("/Pay\""), "{yaml}");
+        assert!(!yaml.contains("ApproveCopyright"), "{yaml}");
+        assert!(
+            !yaml.contains("match: { prefix"),
+            "no catch-all route: {yaml}"
+        );
+    }
 }

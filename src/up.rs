@@ -1,6 +1,6 @@
 //! `mediamesh up` (everything, with nats-server and Envoy as children) and `mediamesh serve`
 //! (some contexts, external NATS: what containers run).
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -77,13 +77,13 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     let listener = TcpListener::bind(serve.grpc_addr).await?;
     let grpc = listener.local_addr()?;
-    let envoy_yaml = crate::envoy::write_config(
-        &data_dir.join("envoy"),
-        &contexts,
-        &args.rest_ports,
+    let gateway = crate::envoy::Gateway {
+        rest_ip: args.rest_addr,
+        rest_ports: &args.rest_ports,
         grpc,
-        args.envoy_admin_port,
-    )?;
+        admin_port: args.envoy_admin_port,
+    };
+    let envoy_yaml = crate::envoy::write_config(&data_dir.join("envoy"), &contexts, &gateway)?;
     let mut envoy = Supervised::spawn(
         "envoy",
         Command::new(find_tool("envoy")?)
@@ -103,11 +103,14 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .filter(|(app, _)| contexts.iter().any(|c| c.info().app == app))
         .cloned()
         .collect();
+    // Where to reach the REST ports from here: loopback when they bind every interface.
+    let rest_host = match args.rest_addr {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
     for (_, port) in &served_apps {
-        envoy.wait_for_port(
-            SocketAddr::from(([127, 0, 0, 1], *port)),
-            Duration::from_secs(20),
-        )?;
+        envoy.wait_for_port(SocketAddr::new(rest_host, *port), Duration::from_secs(20))?;
     }
 
     let config = serve.mesh_config(nats_url.clone());
@@ -119,7 +122,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     println!("mediamesh is up (Ctrl-C to stop)");
     println!("  gRPC       {grpc}  (every service, reflection, health)");
     for (app, port) in &served_apps {
-        println!("  REST {app:<5} http://127.0.0.1:{port}");
+        let url = format!("http://{}", SocketAddr::new(rest_host, *port));
+        println!("  REST {app:<5} {url}  ({app}'s public RPCs, REST and gRPC)");
     }
     println!("  NATS       {nats_url}");
     println!("  data       {}", data_dir.display());

@@ -9,4 +9,6 @@ mod otlp;
 mod vod_crash;
 mod vod_faults;
 mod vod_flow;
+mod vod_hardening;
+mod vod_races;
 mod vod_scale;

@@ -2,6 +2,9 @@
 
 /// Price of a VOD registered without one, in won.
 pub const DEFAULT_PRICE: i64 = 1000;
+/// Highest price a VOD may have, in won: far above any title's (the seed's are 1000 and
+/// 1500), and small enough that any sum of a customer's purchases stays a sane number.
+pub const MAX_PRICE: i64 = 1_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vod {
@@ -18,13 +21,15 @@ pub enum CatalogError {
     NameTooLong,
     #[error("must not be negative")]
     NegativePrice,
+    #[error("must be at most 1000000")]
+    PriceTooHigh,
 }
 
 impl CatalogError {
     pub fn field(&self) -> &'static str {
         match self {
             CatalogError::MissingName | CatalogError::NameTooLong => "vod_name",
-            CatalogError::NegativePrice => "price",
+            CatalogError::NegativePrice | CatalogError::PriceTooHigh => "price",
         }
     }
 }
@@ -42,6 +47,9 @@ impl Vod {
         let price = price.unwrap_or(DEFAULT_PRICE);
         if price < 0 {
             return Err(CatalogError::NegativePrice);
+        }
+        if price > MAX_PRICE {
+            return Err(CatalogError::PriceTooHigh);
         }
         Ok(Vod {
             id,
@@ -70,6 +78,15 @@ mod tests {
         assert_eq!(
             Vod::register("3".into(), "x", Some(-1)),
             Err(CatalogError::NegativePrice)
+        );
+    }
+
+    #[test]
+    fn price_is_bounded() {
+        assert!(Vod::register("3".into(), "x", Some(MAX_PRICE)).is_ok());
+        assert_eq!(
+            Vod::register("3".into(), "x", Some(MAX_PRICE + 1)),
+            Err(CatalogError::PriceTooHigh)
         );
     }
 }

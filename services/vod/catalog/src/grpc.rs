@@ -1,11 +1,12 @@
 //! gRPC inbound adapter of the catalog.
-use mediamesh_mesh::error::{check_id, internal, invalid_argument, not_found};
+use mediamesh_mesh::error::{internal, invalid_argument, not_found};
+use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::page::Page;
 use mediamesh_mesh::{Event, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::domain::Vod;
+use crate::domain::{MAX_PRICE, Vod};
 use crate::store;
 
 pub struct CatalogApi {
@@ -46,7 +47,7 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
         &self,
         request: Request<pb::GetVodRequest>,
     ) -> Result<Response<pb::Vod>, Status> {
-        let id = request.into_inner().vod_id;
+        let id = input::id("vod_id", &request.into_inner().vod_id)?;
         let vod = store::get(&self.store, &id).await.map_err(internal)?;
         let vod = vod.ok_or_else(|| not_found("vod", &id))?;
         Ok(Response::new(to_pb(vod)))
@@ -57,13 +58,14 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
         request: Request<pb::CreateVodRequest>,
     ) -> Result<Response<pb::Vod>, Status> {
         let request = request.into_inner();
-        let id = if request.vod_id.is_empty() {
-            uuid::Uuid::now_v7().to_string()
-        } else {
-            check_id("vod_id", &request.vod_id)?;
-            request.vod_id
-        };
-        let vod = Vod::register(id, &request.vod_name, request.price.map(i64::from))
+        let id = input::optional_id("vod_id", &request.vod_id)?
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let name = input::required_text("vod_name", &request.vod_name, NAME_MAX)?;
+        let price = request
+            .price
+            .map(|price| input::bounded("price", price.into(), MAX_PRICE))
+            .transpose()?;
+        let vod = Vod::register(id, &name, price)
             .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
         let mut tx = self.store.begin().await.map_err(internal)?;
         if !store::insert(&mut tx, &vod).await.map_err(internal)? {

@@ -14,6 +14,15 @@ pub struct Account {
     pub credits_used: i64,
 }
 
+/// Why a credit cannot be spent or given back.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CreditError {
+    #[error("customer has no free-VOD credit to spend")]
+    NoCredit,
+    #[error("customer has no spent free-VOD credit to give back")]
+    NothingSpent,
+}
+
 /// What crediting a paid purchase did.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Credited {
@@ -23,13 +32,6 @@ pub struct Credited {
 }
 
 impl Account {
-    pub fn new(customer_id: &str) -> Account {
-        Account {
-            customer_id: customer_id.to_owned(),
-            ..Account::default()
-        }
-    }
-
     /// Free-VOD credits issued and not yet used.
     pub fn free_vod_credits(&self) -> i64 {
         self.credits_issued - self.credits_used
@@ -55,18 +57,39 @@ impl Account {
         self.points -= points;
     }
 
-    pub fn use_credit(&mut self) {
+    /// Spends a free-VOD credit. The balance never goes below zero: a credit that was never
+    /// issued cannot be spent.
+    pub fn use_credit(&mut self) -> Result<(), CreditError> {
+        if self.free_vod_credits() <= 0 {
+            return Err(CreditError::NoCredit);
+        }
         self.credits_used += 1;
+        Ok(())
     }
 
-    pub fn restore_credit(&mut self) {
+    /// Gives back a spent credit (its purchase was cancelled). Only a spent credit can come
+    /// back, so the balance never exceeds what was issued.
+    pub fn restore_credit(&mut self) -> Result<(), CreditError> {
+        if self.credits_used <= 0 {
+            return Err(CreditError::NothingSpent);
+        }
         self.credits_used -= 1;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Account {
+        fn new(customer_id: &str) -> Account {
+            Account {
+                customer_id: customer_id.to_owned(),
+                ..Account::default()
+            }
+        }
+    }
 
     #[test]
     fn fifth_purchase_issues_a_free_vod() {
@@ -82,8 +105,24 @@ mod tests {
             }
         );
         assert_eq!(account.free_vod_credits(), 1);
-        account.use_credit();
+        account.use_credit().unwrap();
         assert_eq!(account.free_vod_credits(), 0);
+    }
+
+    #[test]
+    fn credits_never_go_negative() {
+        let mut account = Account::new("kim");
+        assert_eq!(account.use_credit(), Err(CreditError::NoCredit));
+        assert_eq!(account.restore_credit(), Err(CreditError::NothingSpent));
+        assert_eq!(account.free_vod_credits(), 0);
+        for _ in 0..5 {
+            account.credit_purchase();
+        }
+        account.use_credit().unwrap();
+        assert_eq!(account.use_credit(), Err(CreditError::NoCredit));
+        account.restore_credit().unwrap();
+        assert_eq!(account.restore_credit(), Err(CreditError::NothingSpent));
+        assert_eq!(account.free_vod_credits(), 1);
     }
 
     #[test]

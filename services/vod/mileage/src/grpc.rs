@@ -1,6 +1,6 @@
 //! gRPC inbound adapter of mileage.
-use mediamesh_mesh::Store;
 use mediamesh_mesh::error::{internal, not_found};
+use mediamesh_mesh::{Store, input};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -22,7 +22,7 @@ impl pb::mileage_service_server::MileageService for MileageApi {
         &self,
         request: Request<pb::GetMileageRequest>,
     ) -> Result<Response<pb::Mileage>, Status> {
-        let id = request.into_inner().customer_id;
+        let id = input::id("customer_id", &request.into_inner().customer_id)?;
         let account = store::get(&self.store, &id).await.map_err(internal)?;
         let account = account.ok_or_else(|| not_found("mileage of customer", &id))?;
         Ok(Response::new(pb::Mileage {

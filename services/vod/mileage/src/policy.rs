@@ -1,9 +1,10 @@
 //! Mileage's event policies: accrue on approved payments, reverse on cancelled ones.
+//! Anonymous purchases (no customer) have no account: they earn and spend nothing.
 use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx};
 use mediamesh_proto::vod::v1 as pb;
 
 use crate::domain::POINTS_PER_PURCHASE;
-use crate::store;
+use crate::store::{self, Reversal};
 
 const CONTEXT: &str = "vod.mileage";
 
@@ -20,31 +21,39 @@ impl Handler for Accrue {
     }
 }
 
+/// A credit rule broken by an event (a free VOD without a credit): it can never apply.
+fn broken(error: crate::domain::CreditError) -> HandlerError {
+    HandlerError::Poison(error.to_string())
+}
+
 async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerError> {
-    let mut account = store::load(tx, &e.customer_id).await?;
+    if e.customer_id.is_empty() || (e.amount == 0 && !e.free_vod) {
+        return Ok(()); // nobody to credit, or nothing was paid
+    }
+    let points = if e.free_vod { 0 } else { POINTS_PER_PURCHASE };
+    let (purchase, id) = (&e.purchase_id, &e.customer_id);
+    if !store::record_approval(tx, purchase, id, points, e.free_vod).await? {
+        return Ok(()); // seen before, or reversed before it arrived
+    }
+    let mut account = store::lock(tx, id).await?;
     if e.free_vod {
-        account.use_credit();
+        account.use_credit().map_err(broken)?;
         store::save(tx, &account).await?;
         return Ok(());
     }
-    if e.amount == 0 {
-        return Ok(()); // nothing was paid, nothing is earned
-    }
     let credited = account.credit_purchase();
-    store::record_credit(tx, &e.purchase_id, &e.customer_id, POINTS_PER_PURCHASE).await?;
     store::save(tx, &account).await?;
-    let id = &e.customer_id;
     let event = pb::MileageCredited {
         customer_id: id.clone(),
-        purchase_id: e.purchase_id.clone(),
+        purchase_id: purchase.clone(),
         points: credited.points as i32,
     };
-    tx.raise(Event::new(CONTEXT, &event, id, 0, &e.purchase_id))
+    tx.raise(Event::new(CONTEXT, &event, id, 0, purchase))
         .await?;
     if credited.free_vod_issued {
         let issued = pb::FreeVodCreditIssued {
             customer_id: id.clone(),
-            purchase_id: e.purchase_id.clone(),
+            purchase_id: purchase.clone(),
             points: credited.points as i32,
         };
         tx.raise(Event::new(
@@ -52,7 +61,7 @@ async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerErro
             &issued,
             id,
             account.credits_issued,
-            &e.purchase_id,
+            purchase,
         ))
         .await?;
     }
@@ -60,29 +69,28 @@ async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerErro
 }
 
 async fn cancelled(tx: &mut Tx, e: pb::PaymentCancelled) -> Result<(), HandlerError> {
-    let mut account = store::load(tx, &e.customer_id).await?;
-    if e.free_vod {
-        account.restore_credit();
+    if e.customer_id.is_empty() {
+        return Ok(());
+    }
+    let (purchase, id) = (&e.purchase_id, &e.customer_id);
+    let Reversal::Take { points, free_vod } = store::record_reversal(tx, purchase, id).await?
+    else {
+        return Ok(()); // reversed already, or first: the credit will be skipped
+    };
+    let mut account = store::lock(tx, id).await?;
+    if free_vod {
+        account.restore_credit().map_err(broken)?;
         store::save(tx, &account).await?;
         return Ok(());
     }
-    let Some(points) = store::take_reversal(tx, &e.purchase_id).await? else {
-        return Ok(()); // never credited (free or zero amount)
-    };
     account.reverse_purchase(points);
     store::save(tx, &account).await?;
     let event = pb::MileageReversed {
-        customer_id: e.customer_id.clone(),
-        purchase_id: e.purchase_id.clone(),
+        customer_id: id.clone(),
+        purchase_id: purchase.clone(),
         points: account.points as i32,
     };
-    tx.raise(Event::new(
-        CONTEXT,
-        &event,
-        &e.customer_id,
-        0,
-        &e.purchase_id,
-    ))
-    .await?;
+    tx.raise(Event::new(CONTEXT, &event, id, 0, purchase))
+        .await?;
     Ok(())
 }

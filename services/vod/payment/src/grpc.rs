@@ -1,10 +1,11 @@
 //! gRPC inbound adapter of payment.
 use mediamesh_mesh::error::{internal, invalid_argument, not_found};
+use mediamesh_mesh::input;
 use mediamesh_mesh::{Event, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::domain::Payment;
+use crate::domain::{MAX_AMOUNT, Payment};
 use crate::store;
 
 pub struct PaymentApi {
@@ -32,38 +33,42 @@ pub fn to_pb(p: Payment) -> pb::Payment {
 impl pb::payment_service_server::PaymentService for PaymentApi {
     async fn pay(&self, request: Request<pb::PayRequest>) -> Result<Response<pb::Payment>, Status> {
         let r = request.into_inner();
-        let payment = Payment::approve(
-            &r.purchase_id,
-            &r.customer_id,
-            &r.vod_id,
-            r.amount.into(),
-            r.free_vod,
-        )
-        .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
+        let purchase_id = input::id("purchase_id", &r.purchase_id)?;
+        let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
+        let vod_id = input::id("vod_id", &r.vod_id)?;
+        let amount = input::bounded("amount", r.amount.into(), MAX_AMOUNT)?;
+        let payment = Payment::approve(&purchase_id, &customer_id, &vod_id, amount, r.free_vod)
+            .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
         let event = pb::PaymentApproved {
             purchase_id: payment.purchase_id.clone(),
             customer_id: payment.customer_id.clone(),
             amount: payment.amount as i32,
             free_vod: payment.free_vod,
         };
-        let id = payment.purchase_id.clone();
-        let event = Event::new("vod.payment", &event, &id, 1, &id);
+        let event = Event::new("vod.payment", &event, &purchase_id, 1, &purchase_id);
         let recorded = self
             .store
             .write(move |tx| {
                 Box::pin(async move {
                     if store::insert(tx, &payment).await? {
                         tx.raise(event).await?;
-                        return Ok(payment);
+                        return Ok(Some(payment));
                     }
-                    // A retry of a payment already made (or voided): answer what is recorded.
-                    store::get_in(tx, &payment.purchase_id)
+                    // The key is taken (the insert waited for its holder to commit): a retry
+                    // of the same request answers what is recorded; another request does not.
+                    let recorded = store::get_in(tx, &payment.purchase_id)
                         .await?
-                        .ok_or(sqlx::Error::RowNotFound)
+                        .ok_or(sqlx::Error::RowNotFound)?;
+                    Ok(recorded.answers(&payment).then_some(recorded))
                 })
             })
             .await
             .map_err(internal)?;
+        let recorded = recorded.ok_or_else(|| {
+            Status::already_exists(format!(
+                "purchase_id {purchase_id:?} already has a payment for another request"
+            ))
+        })?;
         Ok(Response::new(to_pb(recorded)))
     }
 
@@ -71,7 +76,7 @@ impl pb::payment_service_server::PaymentService for PaymentApi {
         &self,
         request: Request<pb::GetPaymentRequest>,
     ) -> Result<Response<pb::Payment>, Status> {
-        let id = request.into_inner().purchase_id;
+        let id = input::id("purchase_id", &request.into_inner().purchase_id)?;
         let payment = store::get(&self.store, &id).await.map_err(internal)?;
         let payment = payment.ok_or_else(|| not_found("payment", &id))?;
         Ok(Response::new(to_pb(payment)))

@@ -69,16 +69,16 @@ pub async fn insert(tx: &mut Tx, p: &Payment) -> Result<bool, sqlx::Error> {
     Ok(inserted == 1)
 }
 
-/// Moves an approved payment to cancelled; returns the new version, or None if it was not
-/// approved.
-pub async fn cancel(tx: &mut Tx, purchase_id: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query(
+/// Moves an approved payment to cancelled in one statement; returns the new version and
+/// the payment, or None if it was not approved.
+pub async fn cancel(tx: &mut Tx, purchase_id: &str) -> Result<Option<(i64, Payment)>, sqlx::Error> {
+    sqlx::query(&format!(
         "UPDATE payments SET pay_status = 'CANCELLED', version = version + 1 \
-         WHERE purchase_id = $1 AND pay_status = 'APPROVED' RETURNING version",
-    )
+         WHERE purchase_id = $1 AND pay_status = 'APPROVED' RETURNING version, {COLUMNS}"
+    ))
     .bind(purchase_id.to_owned())
     .fetch_optional(tx.conn())
     .await?
-    .map(|r| r.try_get("version"))
+    .map(|r| Ok((r.try_get("version")?, payment(&r)?)))
     .transpose()
 }

@@ -3,6 +3,7 @@
 //! then settle: PAID raises `PurchasePlaced`; a failed payment gives the credit back and
 //! raises `PurchaseFailed`, so a payment that went through after all is cancelled.
 use mediamesh_mesh::error::internal;
+use mediamesh_mesh::input::NAME_MAX;
 use mediamesh_mesh::recovery::Abandoned;
 use mediamesh_mesh::{Event, Peer, Store};
 use mediamesh_proto::vod::v1 as pb;
@@ -43,14 +44,18 @@ impl Checkout {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    // Spend a credit only for a purchase that is really new.
-                    if may_be_free && store::exists(tx, &id).await? {
-                        return Ok(Err(id));
-                    }
-                    let free_vod = may_be_free && store::take_credit(tx, &customer_id).await?;
-                    let purchase = Purchase::place(id, &vod, customer_id, free_vod, now);
+                    let mut purchase = Purchase::place(id, &vod, customer_id, now);
+                    // Insert first, then spend: a copy of the same id sent at the same time
+                    // waits here for the first to commit and spends nothing.
                     if !store::insert(tx.conn(), &purchase).await? {
                         return Ok(Err(purchase.id));
+                    }
+                    if may_be_free
+                        && !purchase.is_anonymous()
+                        && store::take_credit(tx, &purchase.customer_id).await?
+                    {
+                        purchase.pay_with_credit();
+                        store::save_terms(tx, &purchase).await?;
                     }
                     Ok(Ok(purchase))
                 })
@@ -103,10 +108,11 @@ impl Checkout {
             }
             Err(status) => {
                 p.status = OrderStatus::Failed;
+                // The reason travels in an event: bounded like any stored text.
                 let failed = pb::PurchaseFailed {
                     purchase_id: p.id.clone(),
                     customer_id: p.customer_id.clone(),
-                    reason: status.message().to_owned(),
+                    reason: status.message().chars().take(NAME_MAX).collect(),
                 };
                 Event::new(CONTEXT, &failed, &p.id, p.version, &p.id)
             }

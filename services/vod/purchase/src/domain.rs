@@ -1,7 +1,5 @@
-//! The purchase aggregate and its rules.
-
-/// Who buys when no customer is named (until authentication arrives).
-pub const GUEST: &str = "guest";
+//! The purchase aggregate and its rules. A purchase without a customer is anonymous: it is
+//! paid like any other, but it has no account, so it earns no mileage and spends no credit.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
@@ -48,6 +46,7 @@ pub struct Purchase {
     pub id: String,
     pub vod_id: String,
     pub vod_name: String,
+    /// Empty when anonymous.
     pub customer_id: String,
     pub status: OrderStatus,
     pub amount: i64,
@@ -65,25 +64,35 @@ pub enum PurchaseError {
 }
 
 impl Purchase {
-    /// A new purchase of `vod`, free when the customer spends a free-VOD credit.
-    pub fn place(
-        id: String,
-        vod: &Vod,
-        customer_id: String,
-        free_vod: bool,
-        now: String,
-    ) -> Purchase {
+    /// A new purchase of `vod` at its price, by `customer_id` (empty: anonymous).
+    pub fn place(id: String, vod: &Vod, customer_id: String, now: String) -> Purchase {
         Purchase {
             id,
             vod_id: vod.id.clone(),
             vod_name: vod.name.clone(),
             customer_id,
             status: OrderStatus::Pending,
-            amount: if free_vod { 0 } else { vod.price },
-            free_vod,
+            amount: vod.price,
+            free_vod: false,
             create_time: now,
             version: 1,
         }
+    }
+
+    /// Whether the buyer is anonymous (no account: no mileage, no credits).
+    pub fn is_anonymous(&self) -> bool {
+        self.customer_id.is_empty()
+    }
+
+    /// A free-VOD credit the customer holds pays for it: nothing is charged. An anonymous
+    /// buyer holds no credit, so this changes nothing for them.
+    pub fn pay_with_credit(&mut self) -> bool {
+        if self.is_anonymous() {
+            return false;
+        }
+        self.free_vod = true;
+        self.amount = 0;
+        true
     }
 
     /// Cancels a paid purchase. Cancelling a cancelled purchase changes nothing (the seed's
@@ -123,15 +132,23 @@ mod tests {
 
     #[test]
     fn free_purchase_costs_nothing() {
-        let p = Purchase::place("p".into(), &vod(), GUEST.into(), true, String::new());
-        assert_eq!(p.amount, 0);
-        let p = Purchase::place("p".into(), &vod(), GUEST.into(), false, String::new());
-        assert_eq!(p.amount, 1500);
+        let mut p = Purchase::place("p".into(), &vod(), "kim".into(), String::new());
+        assert_eq!((p.amount, p.free_vod), (1500, false));
+        assert!(p.pay_with_credit());
+        assert_eq!((p.amount, p.free_vod), (0, true));
+    }
+
+    #[test]
+    fn anonymous_purchases_spend_no_credit() {
+        let mut p = Purchase::place("p".into(), &vod(), String::new(), String::new());
+        assert!(p.is_anonymous());
+        assert!(!p.pay_with_credit());
+        assert_eq!((p.amount, p.free_vod), (1500, false));
     }
 
     #[test]
     fn cancel_is_idempotent_and_only_for_paid() {
-        let mut p = Purchase::place("p".into(), &vod(), GUEST.into(), false, String::new());
+        let mut p = Purchase::place("p".into(), &vod(), "kim".into(), String::new());
         assert_eq!(p.cancel(), Err(PurchaseError::NotCancellable("PENDING")));
         p.status = OrderStatus::Paid;
         assert_eq!(p.cancel(), Ok(true));

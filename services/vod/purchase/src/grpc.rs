@@ -1,22 +1,29 @@
 //! gRPC inbound adapter of purchase.
-use mediamesh_mesh::error::{check_id, internal, invalid_argument, not_found, require};
+use mediamesh_mesh::error::{internal, invalid_argument, not_found};
+use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::page::Page;
 use mediamesh_mesh::{Event, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::checkout::Checkout;
-use crate::domain::{GUEST, Purchase, PurchaseError, requested_cancel};
+use crate::domain::{Purchase, PurchaseError, requested_cancel};
 use crate::store;
+use crate::titles::Titles;
 
 pub struct PurchaseApi {
     store: Store,
     checkout: Checkout,
+    titles: Titles,
 }
 
 impl PurchaseApi {
-    pub fn new(store: Store, checkout: Checkout) -> PurchaseApi {
-        PurchaseApi { store, checkout }
+    pub fn new(store: Store, checkout: Checkout, titles: Titles) -> PurchaseApi {
+        PurchaseApi {
+            store,
+            checkout,
+            titles,
+        }
     }
 
     async fn load(&self, id: &str) -> Result<Purchase, Status> {
@@ -83,26 +90,18 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         request: Request<pb::CreatePurchaseRequest>,
     ) -> Result<Response<pb::Purchase>, Status> {
         let r = request.into_inner();
-        let vod_id = require("vod_id", &r.vod_id)?.to_owned();
-        let customer_id = if r.customer_id.is_empty() {
-            GUEST.to_owned()
-        } else {
-            r.customer_id
-        };
-        check_id("customer_id", &customer_id)?;
-        let id = if r.purchase_id.is_empty() {
-            uuid::Uuid::now_v7().to_string()
-        } else {
-            check_id("purchase_id", &r.purchase_id)?;
-            r.purchase_id
-        };
-        let offer = store::offer(&self.store, &vod_id, &customer_id)
-            .await
-            .map_err(internal)?;
-        let (vod, credits) = offer.ok_or_else(|| not_found("vod", &vod_id))?;
+        let id = input::optional_id("purchase_id", &r.purchase_id)?
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let vod_id = input::id("vod_id", &r.vod_id)?;
+        // Informational, as in the seed (the catalog's name wins), yet bounded like any text.
+        input::text("vod_name", &r.vod_name, NAME_MAX)?;
+        // No customer: an anonymous purchase, with no account to earn or spend credits.
+        let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
+        let (vod, credits) = self.titles.offer(&vod_id, &customer_id).await?;
+        let may_be_free = !customer_id.is_empty() && credits > 0;
         let purchase = self
             .checkout
-            .purchase(id, vod, customer_id, credits > 0)
+            .purchase(id, vod, customer_id, may_be_free)
             .await?;
         Ok(Response::new(to_pb(purchase)))
     }
@@ -111,7 +110,8 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         &self,
         request: Request<pb::GetPurchaseRequest>,
     ) -> Result<Response<pb::Purchase>, Status> {
-        let purchase = self.load(&request.into_inner().purchase_id).await?;
+        let id = input::id("purchase_id", &request.into_inner().purchase_id)?;
+        let purchase = self.load(&id).await?;
         Ok(Response::new(to_pb(purchase)))
     }
 
@@ -121,7 +121,8 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
     ) -> Result<Response<pb::ListPurchasesResponse>, Status> {
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut purchases = store::list(&self.store, page, &r.customer_id)
+        let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
+        let mut purchases = store::list(&self.store, page, &customer_id)
             .await
             .map_err(internal)?;
         let next_page_token = page.finish(&mut purchases);
@@ -136,9 +137,11 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         request: Request<pb::UpdatePurchaseRequest>,
     ) -> Result<Response<pb::Purchase>, Status> {
         let r = request.into_inner();
-        requested_cancel(&r.order_status)
+        let id = input::id("purchase_id", &r.purchase_id)?;
+        let order_status = input::text("order_status", &r.order_status, NAME_MAX)?;
+        requested_cancel(&order_status)
             .map_err(|e: PurchaseError| invalid_argument("order_status", e.to_string()))?;
-        let purchase = self.cancel(&r.purchase_id).await?;
+        let purchase = self.cancel(&id).await?;
         Ok(Response::new(to_pb(purchase)))
     }
 
@@ -146,7 +149,8 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         &self,
         request: Request<pb::CancelPurchaseRequest>,
     ) -> Result<Response<pb::Purchase>, Status> {
-        let purchase = self.cancel(&request.into_inner().purchase_id).await?;
+        let id = input::id("purchase_id", &request.into_inner().purchase_id)?;
+        let purchase = self.cancel(&id).await?;
         Ok(Response::new(to_pb(purchase)))
     }
 }

@@ -1,11 +1,13 @@
 //! VOD store, purchase context (core): no payment, no approved purchase. A purchase calls
 //! payment synchronously through the breaker; it validates VODs against its own replica of
-//! the catalog and spends free-VOD credits issued by mileage, both fed by events.
+//! the catalog (asking the catalog on a miss) and spends free-VOD credits issued by
+//! mileage, both fed by events.
 mod checkout;
 mod domain;
 mod grpc;
 mod policy;
 mod store;
+mod titles;
 
 use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
 use mediamesh_proto::vod::v1::purchase_service_server::PurchaseServiceServer;
@@ -25,7 +27,7 @@ pub static INFO: ContextInfo = ContextInfo {
             "CancelPurchase",
         ],
     )],
-    calls: &[("vod.payment", "Pay")],
+    calls: &[("vod.payment", "Pay"), ("vod.catalog", "GetVod")],
     publishes: &["PurchasePlaced", "PurchaseCancelled", "PurchaseFailed"],
     consumes: &[
         "vod.catalog.VodRegistered",
@@ -49,8 +51,9 @@ impl Context for Purchase {
             "vod.purchase",
             checkout.clone(),
         ));
+        let titles = titles::Titles::new(env.store.clone(), env.peer("vod.catalog")?);
         routes.add_service(PurchaseServiceServer::new(grpc::PurchaseApi::new(
-            env.store, checkout,
+            env.store, checkout, titles,
         )));
         Ok(Started {
             subscriptions: vec![Subscription::of(&INFO, policy::Replicate)],

@@ -25,6 +25,11 @@ impl Handler for Replicate {
             }
             "FreeVodCreditIssued" => {
                 let e: pb::FreeVodCreditIssued = event.decode()?;
+                // Mileage issues credits to named customers only; an anonymous credit
+                // would be anyone's.
+                if e.customer_id.is_empty() {
+                    return Err(HandlerError::Poison("credit without a customer".into()));
+                }
                 store::add_credit(tx, &e.customer_id).await?;
             }
             other => return Err(HandlerError::Poison(format!("unexpected event {other}"))),

@@ -55,7 +55,7 @@ fn purchase(row: &sqlx::any::AnyRow) -> Result<Purchase, sqlx::Error> {
 }
 
 /// The VOD from the catalog replica and the customer's spendable free-VOD credits, in one
-/// read (a purchase's only read before it writes).
+/// read (a purchase's only read before it writes); None when the replica lacks the VOD.
 pub async fn offer(
     store: &Store,
     vod_id: &str,
@@ -79,6 +79,16 @@ pub async fn offer(
         Ok((vod, r.try_get("credits")?))
     })
     .transpose()
+}
+
+/// The customer's spendable free-VOD credits.
+pub async fn credits(store: &Store, customer_id: &str) -> Result<i64, sqlx::Error> {
+    let available: Option<i64> =
+        sqlx::query_scalar("SELECT available FROM free_vod_credits WHERE customer_id = $1")
+            .bind(customer_id.to_owned())
+            .fetch_optional(store.reader())
+            .await?;
+    Ok(available.unwrap_or(0))
 }
 
 pub async fn upsert_vod(tx: &mut Tx, vod: &Vod) -> Result<(), sqlx::Error> {
@@ -106,7 +116,8 @@ pub async fn add_credit(tx: &mut Tx, customer_id: &str) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-/// Spends one free-VOD credit if the customer has one.
+/// Spends one free-VOD credit if the customer has one, in one statement: the balance never
+/// goes below zero, whoever spends at the same time.
 pub async fn take_credit(tx: &mut Tx, customer_id: &str) -> Result<bool, sqlx::Error> {
     let taken = sqlx::query(
         "UPDATE free_vod_credits SET available = available - 1 WHERE customer_id = $1 AND available > 0",
@@ -118,13 +129,15 @@ pub async fn take_credit(tx: &mut Tx, customer_id: &str) -> Result<bool, sqlx::E
     Ok(taken == 1)
 }
 
-/// Whether a purchase with this id exists.
-pub async fn exists(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM purchases WHERE purchase_id = $1")
-        .bind(id.to_owned())
-        .fetch_optional(tx.conn())
+/// Saves what a purchase charges (a credit paid for it after it was recorded).
+pub async fn save_terms(tx: &mut Tx, p: &Purchase) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE purchases SET amount = $1, free_vod = $2 WHERE purchase_id = $3")
+        .bind(p.amount)
+        .bind(p.free_vod as i64)
+        .bind(p.id.clone())
+        .execute(tx.conn())
         .await?;
-    Ok(found.is_some())
+    Ok(())
 }
 
 /// Inserts a new purchase; false when its id is taken.
