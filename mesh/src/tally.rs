@@ -28,7 +28,24 @@ pub async fn add(tx: &mut Tx, scope: &str, item: &str) -> Result<bool, sqlx::Err
 
 /// Records that `item` was removed; true if it counted until now (and the count should go
 /// down).
+///
+/// Insert first, then check: on PostgreSQL (READ COMMITTED) an update does not see an add
+/// still uncommitted in another transaction, but an insert of the same key waits for it.
+/// So the tombstone insert either lands (the item was never added: the late add will not
+/// count) or waits for the add to commit and conflicts, and the update then sees it.
 pub async fn remove(tx: &mut Tx, scope: &str, item: &str) -> Result<bool, sqlx::Error> {
+    let tombstone = sqlx::query(
+        "INSERT INTO mesh_tally (scope, item, present) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
+    )
+    .bind(scope.to_owned())
+    .bind(item.to_owned())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if tombstone == 1 {
+        // Removed before it was added (reordered): the tombstone keeps the add from counting.
+        return Ok(false);
+    }
     let removed = sqlx::query(
         "UPDATE mesh_tally SET present = 0 WHERE scope = $1 AND item = $2 AND present = 1",
     )
@@ -37,15 +54,5 @@ pub async fn remove(tx: &mut Tx, scope: &str, item: &str) -> Result<bool, sqlx::
     .execute(tx.conn())
     .await?
     .rows_affected();
-    if removed == 0 {
-        // Removed before it was added (reordered): a tombstone keeps the add from counting.
-        sqlx::query(
-            "INSERT INTO mesh_tally (scope, item, present) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
-        )
-        .bind(scope.to_owned())
-        .bind(item.to_owned())
-        .execute(tx.conn())
-        .await?;
-    }
     Ok(removed == 1)
 }

@@ -3,6 +3,7 @@
 mod harness;
 
 mod cinema;
+mod cinema_hardening;
 mod gateway;
 mod mesh_ops;
 mod music;

@@ -94,20 +94,32 @@ impl Postgres {
         // being accessed by other users"): tests create theirs one at a time.
         static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _one_at_a_time = CREATING.lock().unwrap_or_else(|e| e.into_inner());
-        let status = Command::new(bin_dir().join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-q",
-            ])
-            .args(["-c", &format!("CREATE DATABASE {name}")])
-            .status()
-            .expect("psql");
-        assert!(status.success(), "CREATE DATABASE {name}");
+        // The port opens before the server accepts sessions ("the database system is
+        // starting up"): the first database waits for it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let status = Command::new(bin_dir().join("psql"))
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-q",
+                ])
+                .args(["-c", &format!("CREATE DATABASE {name}")])
+                .status()
+                .expect("psql");
+            if status.success() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "CREATE DATABASE {name}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 }

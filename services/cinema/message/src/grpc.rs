@@ -1,6 +1,7 @@
 //! gRPC inbound adapter of message.
 use mediamesh_mesh::Store;
 use mediamesh_mesh::error::internal;
+use mediamesh_mesh::input;
 use mediamesh_mesh::page::Page;
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -25,7 +26,8 @@ impl pb::message_service_server::MessageService for MessageApi {
     ) -> Result<Response<pb::ListMessagesResponse>, Status> {
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut messages = store::list(&self.store, page, &r.rsv_id)
+        let rsv_id = input::optional_id("rsv_id", &r.rsv_id)?.unwrap_or_default();
+        let mut messages = store::list(&self.store, page, &rsv_id)
             .await
             .map_err(internal)?;
         let next_page_token = page.finish(&mut messages);

@@ -1,5 +1,7 @@
 //! Movie reservation, movie context: theaters register, change and remove movies (with
-//! their seat capacity); the review count moves with review events, once per review.
+//! their seat capacity); the review count moves with review events, once per review, and
+//! the confirmed count with reservation events, so seats never go below it. Every movie
+//! event carries the movie's version; ids of deleted movies are retired.
 mod domain;
 mod grpc;
 mod policy;
@@ -25,7 +27,12 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[],
     publishes: &["MovieRegistered", "MovieUpdated", "MovieDeleted"],
-    consumes: &["cinema.review.ReviewCreated", "cinema.review.ReviewDeleted"],
+    consumes: &[
+        "cinema.review.ReviewCreated",
+        "cinema.review.ReviewDeleted",
+        "cinema.reservation.ReservationConfirmed",
+        "cinema.reservation.ReservationCancelled",
+    ],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -41,7 +48,7 @@ impl Context for Movie {
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(MovieServiceServer::new(grpc::MovieApi::new(env.store)));
         Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::CountReviews)],
+            subscriptions: vec![Subscription::of(&INFO, policy::Count)],
         })
     }
 }

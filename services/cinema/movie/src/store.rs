@@ -1,11 +1,14 @@
-//! The movie's table.
+//! The movie's table. A deleted movie keeps its row (without its description) so its id is
+//! retired: it can never be registered again, and its version keeps counting for the
+//! consumers that order movie events by it.
 use mediamesh_mesh::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
 use crate::domain::Movie;
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS movies (
     movie_id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -14,9 +17,15 @@ CREATE TABLE IF NOT EXISTS movies (
     review_cnt BIGINT NOT NULL,
     registered_at TEXT NOT NULL
 );
-"];
+",
+    "
+ALTER TABLE movies ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE movies ADD COLUMN confirmed BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE movies ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0;
+",
+];
 
-const COLUMNS: &str = "movie_id, title, descr, seats, review_cnt";
+const COLUMNS: &str = "movie_id, title, descr, seats, review_cnt, confirmed, version";
 
 fn movie(row: &sqlx::any::AnyRow) -> Result<Movie, sqlx::Error> {
     Ok(Movie {
@@ -25,21 +34,26 @@ fn movie(row: &sqlx::any::AnyRow) -> Result<Movie, sqlx::Error> {
         desc: row.try_get("descr")?,
         seats: row.try_get("seats")?,
         review_cnt: row.try_get("review_cnt")?,
+        confirmed: row.try_get("confirmed")?,
+        version: row.try_get("version")?,
     })
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Movie>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM movies WHERE movie_id = $1"))
-        .bind(id.to_owned())
-        .fetch_optional(store.reader())
-        .await?
-        .map(|r| movie(&r))
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM movies WHERE movie_id = $1 AND deleted = 0"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(store.reader())
+    .await?
+    .map(|r| movie(&r))
+    .transpose()
 }
 
 pub async fn list(store: &Store, page: Page) -> Result<Vec<Movie>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM movies ORDER BY registered_at, movie_id LIMIT $1 OFFSET $2"
+        "SELECT {COLUMNS} FROM movies WHERE deleted = 0 \
+         ORDER BY registered_at, movie_id LIMIT $1 OFFSET $2"
     ))
     .bind(page.fetch_limit())
     .bind(page.offset)
@@ -50,15 +64,19 @@ pub async fn list(store: &Store, page: Page) -> Result<Vec<Movie>, sqlx::Error> 
     .collect()
 }
 
+/// Records a new movie; false if the id is taken, by a live movie or a deleted one.
 pub async fn insert(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(&format!(
-        "INSERT INTO movies ({COLUMNS}, registered_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+        "INSERT INTO movies ({COLUMNS}, registered_at, deleted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) ON CONFLICT DO NOTHING"
     ))
     .bind(m.id.clone())
     .bind(m.title.clone())
     .bind(m.desc.clone())
     .bind(m.seats)
     .bind(m.review_cnt)
+    .bind(m.confirmed)
+    .bind(m.version)
     .bind(mediamesh_mesh::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
@@ -66,29 +84,55 @@ pub async fn insert(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
     Ok(inserted == 1)
 }
 
-pub async fn update(tx: &mut Tx, m: &Movie) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE movies SET title = $1, descr = $2, seats = $3 WHERE movie_id = $4")
-        .bind(m.title.clone())
-        .bind(m.desc.clone())
-        .bind(m.seats)
-        .bind(m.id.clone())
+/// Saves a change made on version `m.version - 1`; false if the movie moved meanwhile
+/// (changed, deleted, or more reservations confirmed than the lowered seats). One
+/// conditional statement, so a confirmation applied concurrently cannot slip between the
+/// check and the write on PostgreSQL.
+pub async fn update(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE movies SET title = $1, descr = $2, seats = $3, version = $4 \
+         WHERE movie_id = $5 AND version = $6 AND deleted = 0 \
+         AND (confirmed <= $3 OR seats <= $3)",
+    )
+    .bind(m.title.clone())
+    .bind(m.desc.clone())
+    .bind(m.seats)
+    .bind(m.version)
+    .bind(m.id.clone())
+    .bind(m.version - 1)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Deletes a live movie, keeping its id retired; returns the version the deletion brings
+/// it to, or None if there was no live movie.
+pub async fn delete(tx: &mut Tx, id: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query(
+        "UPDATE movies SET deleted = 1, descr = '', version = version + 1 \
+         WHERE movie_id = $1 AND deleted = 0 RETURNING version",
+    )
+    .bind(id.to_owned())
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| r.try_get("version"))
+    .transpose()
+}
+
+/// Moves the review count by `delta` (a movie deleted meanwhile keeps counting unseen).
+pub async fn add_reviews(tx: &mut Tx, id: &str, delta: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE movies SET review_cnt = review_cnt + $1 WHERE movie_id = $2")
+        .bind(delta)
+        .bind(id.to_owned())
         .execute(tx.conn())
         .await?;
     Ok(())
 }
 
-pub async fn delete(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM movies WHERE movie_id = $1")
-        .bind(id.to_owned())
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-    Ok(deleted == 1)
-}
-
-/// Moves the review count by `delta` (a movie deleted meanwhile is simply not there).
-pub async fn add_reviews(tx: &mut Tx, id: &str, delta: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE movies SET review_cnt = review_cnt + $1 WHERE movie_id = $2")
+/// Moves the count of confirmed reservations by `delta`.
+pub async fn add_confirmed(tx: &mut Tx, id: &str, delta: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE movies SET confirmed = confirmed + $1 WHERE movie_id = $2")
         .bind(delta)
         .bind(id.to_owned())
         .execute(tx.conn())

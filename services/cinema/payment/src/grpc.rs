@@ -1,10 +1,15 @@
-//! gRPC inbound adapter of payment.
-use mediamesh_mesh::error::{internal, invalid_argument, not_found, require};
+//! gRPC inbound adapter of payment. Every field passes `mediamesh_mesh::input` first, on
+//! the internal `Pay` as much as on the public `GetPayment`.
+use mediamesh_mesh::error::{internal, not_found};
+use mediamesh_mesh::input;
 use mediamesh_mesh::{Event, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::store::{self, APPROVED};
+use crate::store::{self, APPROVED, Recorded};
+
+/// The largest amount one reservation pays (a ticket is 10,000 won).
+const MAX_AMOUNT: i64 = 10_000_000;
 
 pub struct PaymentApi {
     store: Store,
@@ -16,20 +21,24 @@ impl PaymentApi {
     }
 }
 
+/// Whether `request` is the request `recorded` answered: a retry. A void (left by a
+/// reservation that failed before its payment arrived) knows no amount.
+fn same_request(recorded: &Recorded, request: &pb::Payment) -> bool {
+    let p = &recorded.payment;
+    p.movie_id == request.movie_id
+        && p.customer_id == request.customer_id
+        && (recorded.voided || p.amount == request.amount)
+}
+
 #[tonic::async_trait]
 impl pb::payment_service_server::PaymentService for PaymentApi {
     async fn pay(&self, request: Request<pb::PayRequest>) -> Result<Response<pb::Payment>, Status> {
         let r = request.into_inner();
-        require("rsv_id", &r.rsv_id)?;
-        require("movie_id", &r.movie_id)?;
-        if r.amount < 0 {
-            return Err(invalid_argument("amount", "must not be negative"));
-        }
         let payment = pb::Payment {
-            rsv_id: r.rsv_id,
-            movie_id: r.movie_id,
-            customer_id: r.customer_id,
-            amount: r.amount,
+            rsv_id: input::id("rsv_id", &r.rsv_id)?,
+            movie_id: input::id("movie_id", &r.movie_id)?,
+            customer_id: input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default(),
+            amount: input::bounded("amount", r.amount.into(), MAX_AMOUNT)? as i32,
             pay_status: APPROVED.to_owned(),
         };
         let approved = pb::PaymentApproved {
@@ -43,18 +52,25 @@ impl pb::payment_service_server::PaymentService for PaymentApi {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    if store::insert(tx, &payment).await? {
+                    if store::insert(tx, &payment, false).await? {
                         tx.raise(event).await?;
-                        return Ok(payment);
+                        return Ok(Some(payment));
                     }
-                    // A retry (or a voided reservation): answer what is recorded.
-                    store::get_in(tx, &payment.rsv_id)
+                    // A retry answers what is recorded (a voided reservation's void too);
+                    // the same key with another request is refused.
+                    let recorded = store::get_in(tx, &payment.rsv_id)
                         .await?
-                        .ok_or(sqlx::Error::RowNotFound)
+                        .ok_or(sqlx::Error::RowNotFound)?;
+                    Ok(same_request(&recorded, &payment).then_some(recorded.payment))
                 })
             })
             .await
             .map_err(internal)?;
+        let recorded = recorded.ok_or_else(|| {
+            Status::already_exists(format!(
+                "rsv_id: reservation {id:?} is already paid with another request"
+            ))
+        })?;
         Ok(Response::new(recorded))
     }
 
@@ -62,7 +78,7 @@ impl pb::payment_service_server::PaymentService for PaymentApi {
         &self,
         request: Request<pb::GetPaymentRequest>,
     ) -> Result<Response<pb::Payment>, Status> {
-        let id = request.into_inner().rsv_id;
+        let id = input::id("rsv_id", &request.into_inner().rsv_id)?;
         let payment = store::get(&self.store, &id).await.map_err(internal)?;
         Ok(Response::new(
             payment.ok_or_else(|| not_found("payment", &id))?,

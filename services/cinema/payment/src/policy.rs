@@ -29,10 +29,11 @@ impl Handler for CancelPayment {
             amount: 0,
             pay_status: CANCELLED.to_owned(),
         };
-        let was_approved = store::cancel(tx, &rsv_id).await?;
-        if !was_approved {
-            store::insert(tx, &voided).await?;
-        }
+        // Insert the void first, then cancel: under READ COMMITTED a cancel (an update)
+        // would not see a `Pay` still uncommitted and the payment would escape; the insert
+        // waits for it and conflicts, and the cancel then sees it.
+        let was_approved =
+            !store::insert(tx, &voided, true).await? && store::cancel(tx, &rsv_id).await?;
         // The customer's cancellation always hears back (the reservation closes on it).
         if was_approved || requested {
             let cancelled = pb::PaymentCancelled {

@@ -1,17 +1,20 @@
-//! The reservation saga's synchronous half: hold a seat and record the reservation in one
+//! The reservation saga's synchronous half: record the reservation and hold a seat in one
 //! transaction, call `Pay` through the breaker (the reservation id is the idempotency key),
 //! then settle: CONFIRMED raises `ReservationConfirmed`; a failed payment gives the seat
 //! back and raises `ReservationFailed`, so a payment that went through after all is
-//! cancelled.
+//! cancelled. A movie the seat ledger has not heard of yet (registered a moment ago) is
+//! asked of movie, through its breaker; movie being down only stops reservations of movies
+//! the ledger does not know.
 use mediamesh_mesh::error::{internal, not_found};
 use mediamesh_mesh::recovery::Abandoned;
 use mediamesh_mesh::{Event, Peer, Store};
 use mediamesh_proto::cinema::v1 as pb;
+use mediamesh_proto::cinema::v1::movie_service_client::MovieServiceClient;
 use mediamesh_proto::cinema::v1::payment_service_client::PaymentServiceClient;
-use tonic::Status;
+use tonic::{Code, Status};
 
 use crate::domain::{Reservation, Status as RsvStatus};
-use crate::store::{self, NoSeat};
+use crate::store::{self, Hold};
 
 const CONTEXT: &str = "cinema.reservation";
 
@@ -19,47 +22,91 @@ const CONTEXT: &str = "cinema.reservation";
 pub struct Booking {
     store: Store,
     payment: Peer,
+    movie: Peer,
 }
 
 impl Booking {
-    pub fn new(store: Store, payment: Peer) -> Booking {
-        Booking { store, payment }
+    pub fn new(store: Store, payment: Peer, movie: Peer) -> Booking {
+        Booking {
+            store,
+            payment,
+            movie,
+        }
     }
 
     /// Reserves a seat; answers the reservation CONFIRMED, or an error.
     pub async fn reserve(&self, reservation: Reservation) -> Result<Reservation, Status> {
         // While payment's breaker is open, answer "pay later" before holding anything.
         self.payment.check()?;
-        let held = self
+        let mut hold = self.hold(reservation.clone(), None).await?;
+        if hold == Hold::Unknown {
+            let seats = self.ask_movie(&reservation.movie_id).await?;
+            hold = self.hold(reservation.clone(), Some(seats)).await?;
+        }
+        match hold {
+            Hold::Held => {}
+            Hold::Full => {
+                return Err(Status::failed_precondition(format!(
+                    "movie {:?} has no seats left",
+                    reservation.movie_id
+                )));
+            }
+            Hold::Deleted | Hold::Unknown => {
+                return Err(not_found("movie", &reservation.movie_id));
+            }
+        }
+        let paid = self.pay(&reservation).await;
+        self.settle(reservation, paid).await
+    }
+
+    /// Records the reservation and holds its seat, or records nothing. Insert first, then
+    /// hold: on PostgreSQL a second insert of the same id waits for the first and conflicts,
+    /// so the same id created twice at once holds one seat. `learned`: the seats movie
+    /// answered for a movie the ledger had not heard of.
+    async fn hold(&self, reservation: Reservation, learned: Option<i64>) -> Result<Hold, Status> {
+        let id = reservation.id.clone();
+        let hold = self
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    if store::get_in(tx, &reservation.id).await?.is_some() {
-                        return Ok(Err(Status::already_exists(format!(
-                            "reservation {:?} already exists",
-                            reservation.id
-                        ))));
+                    if !store::insert(tx, &reservation).await? {
+                        return Ok(None);
                     }
-                    match store::hold_seat(tx, &reservation.movie_id).await? {
-                        Ok(()) => {}
-                        Err(NoSeat::Full) => {
-                            return Ok(Err(Status::failed_precondition(format!(
-                                "movie {:?} has no seats left",
-                                reservation.movie_id
-                            ))));
-                        }
-                        Err(NoSeat::UnknownMovie) => {
-                            return Ok(Err(not_found("movie", &reservation.movie_id)));
-                        }
+                    if let Some(seats) = learned {
+                        store::learn_movie(tx, &reservation.movie_id, seats).await?;
                     }
-                    store::insert(tx, &reservation).await?;
-                    Ok(Ok(reservation))
+                    let hold = store::hold_seat(tx, &reservation.movie_id).await?;
+                    if hold != Hold::Held {
+                        store::forget(tx, &reservation.id).await?;
+                    }
+                    Ok(Some(hold))
                 })
             })
             .await
-            .map_err(internal)??;
-        let paid = self.pay(&held).await;
-        self.settle(held, paid).await
+            .map_err(internal)?;
+        hold.ok_or_else(|| {
+            Status::already_exists(format!("rsv_id: reservation {id:?} already exists"))
+        })
+    }
+
+    /// Movie's seats for `movie_id`, asked through the breaker: NOT_FOUND when movie has no
+    /// such movie, UNAVAILABLE with RetryInfo when it cannot answer.
+    async fn ask_movie(&self, movie_id: &str) -> Result<i64, Status> {
+        let request = pb::GetMovieRequest {
+            movie_id: movie_id.to_owned(),
+        };
+        let answer = self
+            .movie
+            .call(true, |channel| {
+                let request = self.movie.request(request.clone());
+                async move { MovieServiceClient::new(channel).get_movie(request).await }
+            })
+            .await;
+        match answer {
+            Ok(movie) => Ok(movie.seats.into()),
+            Err(status) if status.code() == Code::NotFound => Err(not_found("movie", movie_id)),
+            Err(status) => Err(status),
+        }
     }
 
     /// Calls `Pay`; idempotent, so the client stack may retry it.

@@ -1,5 +1,6 @@
-//! gRPC inbound adapter of reservation.
-use mediamesh_mesh::error::{check_id, internal, invalid_argument, not_found, require};
+//! gRPC inbound adapter of reservation. Every field passes `mediamesh_mesh::input` first.
+use mediamesh_mesh::error::{internal, invalid_argument, not_found};
+use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::page::Page;
 use mediamesh_mesh::{Event, Store};
 use mediamesh_proto::cinema::v1 as pb;
@@ -45,19 +46,11 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         request: Request<pb::CreateReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
         let r = request.into_inner();
-        let movie_id = require("movie_id", &r.movie_id)?.to_owned();
-        let customer_id = if r.customer_id.is_empty() {
-            GUEST.to_owned()
-        } else {
-            r.customer_id
-        };
-        check_id("customer_id", &customer_id)?;
-        let id = if r.rsv_id.is_empty() {
-            uuid::Uuid::now_v7().to_string()
-        } else {
-            check_id("rsv_id", &r.rsv_id)?;
-            r.rsv_id
-        };
+        let id = input::optional_id("rsv_id", &r.rsv_id)?
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let movie_id = input::id("movie_id", &r.movie_id)?;
+        let customer_id =
+            input::optional_id("customer_id", &r.customer_id)?.unwrap_or_else(|| GUEST.to_owned());
         let held = Reservation::hold(
             id,
             movie_id,
@@ -71,9 +64,8 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         &self,
         request: Request<pb::GetReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
-        Ok(Response::new(to_pb(
-            self.load(&request.into_inner().rsv_id).await?,
-        )))
+        let id = input::id("rsv_id", &request.into_inner().rsv_id)?;
+        Ok(Response::new(to_pb(self.load(&id).await?)))
     }
 
     async fn list_reservations(
@@ -82,7 +74,8 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
     ) -> Result<Response<pb::ListReservationsResponse>, Status> {
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut reservations = store::list(&self.store, page, &r.movie_id)
+        let movie_id = input::optional_id("movie_id", &r.movie_id)?.unwrap_or_default();
+        let mut reservations = store::list(&self.store, page, &movie_id)
             .await
             .map_err(internal)?;
         let next_page_token = page.finish(&mut reservations);
@@ -99,8 +92,10 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         request: Request<pb::UpdateReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
         let r = request.into_inner();
-        requested_cancel(&r.status).map_err(|e| invalid_argument("status", e.to_string()))?;
-        let mut reservation = self.load(&r.rsv_id).await?;
+        let id = input::id("rsv_id", &r.rsv_id)?;
+        let status = input::text("status", &r.status, NAME_MAX)?;
+        requested_cancel(&status).map_err(|e| invalid_argument("status", e.to_string()))?;
+        let mut reservation = self.load(&id).await?;
         if !reservation
             .request_cancel()
             .map_err(|e| Status::failed_precondition(e.to_string()))?

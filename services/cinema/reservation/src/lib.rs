@@ -1,6 +1,7 @@
 //! Movie reservation, reservation context (core): no payment, no reservation, and never
 //! more reservations than seats under any concurrency. Seats come from its own replica of
-//! the movies (fed by events), so movie being down never stops reservations.
+//! the movies (fed by versioned events); a movie it has not heard of yet is asked of movie
+//! (`GetMovie`), so movie being down never stops reservations of movies it knows.
 mod booking;
 mod domain;
 mod grpc;
@@ -24,7 +25,7 @@ pub static INFO: ContextInfo = ContextInfo {
             "UpdateReservation",
         ],
     )],
-    calls: &[("cinema.payment", "Pay")],
+    calls: &[("cinema.payment", "Pay"), ("cinema.movie", "GetMovie")],
     publishes: &[
         "ReservationConfirmed",
         "ReservationFailed",
@@ -50,7 +51,11 @@ impl Context for Reservation {
     }
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
-        let booking = booking::Booking::new(env.store.clone(), env.peer("cinema.payment")?);
+        let booking = booking::Booking::new(
+            env.store.clone(),
+            env.peer("cinema.payment")?,
+            env.peer("cinema.movie")?,
+        );
         tokio::spawn(mediamesh_mesh::recovery::sweep(
             "cinema.reservation",
             booking.clone(),

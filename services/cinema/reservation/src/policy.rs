@@ -1,5 +1,6 @@
-//! Reservation's event policies: keep the seat ledger in step with the movies, and close a
-//! cancelling reservation once its payment is cancelled (the end of the cancel saga).
+//! Reservation's event policies: keep the seat ledger in step with the movies (in movie
+//! version order, whatever the delivery order), and close a cancelling reservation once its
+//! payment is cancelled (the end of the cancel saga).
 use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 
@@ -11,18 +12,19 @@ pub struct Follow;
 #[async_trait::async_trait]
 impl Handler for Follow {
     async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError> {
+        let version = event.aggregate_version();
         match event.name() {
             "MovieRegistered" => {
                 let e: pb::MovieRegistered = event.decode()?;
-                store::upsert_movie(tx, &e.movie_id, e.seats.into()).await?;
+                store::apply_movie(tx, &e.movie_id, e.seats.into(), version).await?;
             }
             "MovieUpdated" => {
                 let e: pb::MovieUpdated = event.decode()?;
-                store::upsert_movie(tx, &e.movie_id, e.seats.into()).await?;
+                store::apply_movie(tx, &e.movie_id, e.seats.into(), version).await?;
             }
             "MovieDeleted" => {
                 let e: pb::MovieDeleted = event.decode()?;
-                store::delete_movie(tx, &e.movie_id).await?;
+                store::delete_movie(tx, &e.movie_id, version).await?;
             }
             "PaymentCancelled" => {
                 let e: pb::PaymentCancelled = event.decode()?;

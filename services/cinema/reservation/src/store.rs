@@ -5,7 +5,8 @@ use sqlx::Row;
 
 use crate::domain::{Reservation, Status};
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS reservations (
     rsv_id TEXT PRIMARY KEY,
     movie_id TEXT NOT NULL,
@@ -23,7 +24,11 @@ CREATE TABLE IF NOT EXISTS movie_seats (
     reserved BIGINT NOT NULL,
     deleted BIGINT NOT NULL
 );
-"];
+",
+    // The movie version the ledger row reflects (0: learned by asking movie, or an event
+    // from before movie events were versioned).
+    "ALTER TABLE movie_seats ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+];
 
 const COLUMNS: &str = "rsv_id, movie_id, customer_id, status, amount, create_time, version";
 
@@ -41,16 +46,20 @@ fn reservation(row: &sqlx::any::AnyRow) -> Result<Reservation, sqlx::Error> {
     })
 }
 
-/// Why a seat could not be held.
+/// What holding a seat came to.
 #[derive(Debug, PartialEq, Eq)]
-pub enum NoSeat {
+pub enum Hold {
+    Held,
     Full,
-    UnknownMovie,
+    /// The movie was deleted (its id is retired).
+    Deleted,
+    /// The ledger has not heard of the movie.
+    Unknown,
 }
 
-/// Holds one seat: a single conditional update, so concurrent holds can never exceed the
-/// capacity on either backend.
-pub async fn hold_seat(tx: &mut Tx, movie_id: &str) -> Result<Result<(), NoSeat>, sqlx::Error> {
+/// Holds one seat: a single conditional update, so concurrent holds can never take
+/// `reserved` past `seats` on either backend.
+pub async fn hold_seat(tx: &mut Tx, movie_id: &str) -> Result<Hold, sqlx::Error> {
     let held = sqlx::query(
         "UPDATE movie_seats SET reserved = reserved + 1 WHERE movie_id = $1 AND deleted = 0 AND reserved < seats",
     )
@@ -59,18 +68,18 @@ pub async fn hold_seat(tx: &mut Tx, movie_id: &str) -> Result<Result<(), NoSeat>
     .await?
     .rows_affected();
     if held == 1 {
-        return Ok(Ok(()));
+        return Ok(Hold::Held);
     }
-    let known: Option<i64> =
-        sqlx::query_scalar("SELECT seats FROM movie_seats WHERE movie_id = $1 AND deleted = 0")
+    let deleted: Option<i64> =
+        sqlx::query_scalar("SELECT deleted FROM movie_seats WHERE movie_id = $1")
             .bind(movie_id.to_owned())
             .fetch_optional(tx.conn())
             .await?;
-    Ok(Err(if known.is_some() {
-        NoSeat::Full
-    } else {
-        NoSeat::UnknownMovie
-    }))
+    Ok(match deleted {
+        None => Hold::Unknown,
+        Some(0) => Hold::Full,
+        Some(_) => Hold::Deleted,
+    })
 }
 
 pub async fn release_seat(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error> {
@@ -83,11 +92,37 @@ pub async fn release_seat(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error
     Ok(())
 }
 
-/// Registers or resizes a movie in the seat ledger.
-pub async fn upsert_movie(tx: &mut Tx, movie_id: &str, seats: i64) -> Result<(), sqlx::Error> {
+/// Applies a registered or changed movie at `version`, unless the ledger already reflects
+/// that version or a later one (a stale event, delivered late). Version 0 (unversioned)
+/// always applies. A lower capacity is kept as given even below `reserved`: holds then
+/// stop until cancellations bring `reserved` under it.
+pub async fn apply_movie(
+    tx: &mut Tx,
+    movie_id: &str,
+    seats: i64,
+    version: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO movie_seats (movie_id, seats, reserved, deleted) VALUES ($1, $2, 0, 0) \
-         ON CONFLICT (movie_id) DO UPDATE SET seats = excluded.seats",
+        "INSERT INTO movie_seats (movie_id, seats, reserved, deleted, version) VALUES ($1, $2, 0, 0, $3) \
+         ON CONFLICT (movie_id) DO UPDATE SET seats = excluded.seats, \
+         version = CASE WHEN excluded.version > movie_seats.version THEN excluded.version ELSE movie_seats.version END \
+         WHERE excluded.version = 0 OR excluded.version > movie_seats.version",
+    )
+    .bind(movie_id.to_owned())
+    .bind(seats)
+    .bind(version)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// What movie answered when asked about a movie the ledger had not heard of: recorded at
+/// version 0, so every event about the movie still applies over it; an event that arrived
+/// meanwhile is kept.
+pub async fn learn_movie(tx: &mut Tx, movie_id: &str, seats: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO movie_seats (movie_id, seats, reserved, deleted, version) VALUES ($1, $2, 0, 0, 0) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(movie_id.to_owned())
     .bind(seats)
@@ -96,9 +131,25 @@ pub async fn upsert_movie(tx: &mut Tx, movie_id: &str, seats: i64) -> Result<(),
     Ok(())
 }
 
-pub async fn delete_movie(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE movie_seats SET deleted = 1 WHERE movie_id = $1")
-        .bind(movie_id.to_owned())
+/// Marks a movie deleted for good (its id is retired), even one the ledger never saw, so
+/// a stale registration delivered later cannot bring it back.
+pub async fn delete_movie(tx: &mut Tx, movie_id: &str, version: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO movie_seats (movie_id, seats, reserved, deleted, version) VALUES ($1, 0, 0, 1, $2) \
+         ON CONFLICT (movie_id) DO UPDATE SET deleted = 1, \
+         version = CASE WHEN excluded.version > movie_seats.version THEN excluded.version ELSE movie_seats.version END",
+    )
+    .bind(movie_id.to_owned())
+    .bind(version)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Takes back a reservation recorded in this transaction (its seat could not be held).
+pub async fn forget(tx: &mut Tx, rsv_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM reservations WHERE rsv_id = $1")
+        .bind(rsv_id.to_owned())
         .execute(tx.conn())
         .await?;
     Ok(())

@@ -1,21 +1,53 @@
-//! gRPC inbound adapter of review.
-use mediamesh_mesh::error::{check_id, internal, invalid_argument, not_found, require};
+//! gRPC inbound adapter of review. Every field passes `mediamesh_mesh::input` first.
+use mediamesh_mesh::error::{internal, not_found};
+use mediamesh_mesh::input::{self, TEXT_MAX};
 use mediamesh_mesh::page::Page;
-use mediamesh_mesh::{Event, Store};
+use mediamesh_mesh::{Event, Peer, Store};
 use mediamesh_proto::cinema::v1 as pb;
-use tonic::{Request, Response, Status};
+use mediamesh_proto::cinema::v1::movie_service_client::MovieServiceClient;
+use tonic::{Code, Request, Response, Status};
 
-use crate::store;
+use crate::store::{self, Known};
 
 const CONTEXT: &str = "cinema.review";
 
 pub struct ReviewApi {
     store: Store,
+    movie: Peer,
 }
 
 impl ReviewApi {
-    pub fn new(store: Store) -> ReviewApi {
-        ReviewApi { store }
+    pub fn new(store: Store, movie: Peer) -> ReviewApi {
+        ReviewApi { store, movie }
+    }
+
+    /// Checks that the movie exists: the replica answers, and a movie it has not heard of
+    /// (registered a moment ago) is asked of movie through the breaker. Returns whether
+    /// movie was asked (and the replica should learn the answer).
+    async fn check_movie(&self, movie_id: &str) -> Result<bool, Status> {
+        match store::movie(&self.store, movie_id)
+            .await
+            .map_err(internal)?
+        {
+            Known::Live => return Ok(false),
+            Known::Deleted => return Err(not_found("movie", movie_id)),
+            Known::Unheard => {}
+        }
+        let request = pb::GetMovieRequest {
+            movie_id: movie_id.to_owned(),
+        };
+        let answer = self
+            .movie
+            .call(true, |channel| {
+                let request = self.movie.request(request.clone());
+                async move { MovieServiceClient::new(channel).get_movie(request).await }
+            })
+            .await;
+        match answer {
+            Ok(_) => Ok(true),
+            Err(status) if status.code() == Code::NotFound => Err(not_found("movie", movie_id)),
+            Err(status) => Err(status),
+        }
     }
 }
 
@@ -26,20 +58,11 @@ impl pb::review_service_server::ReviewService for ReviewApi {
         request: Request<pb::CreateReviewRequest>,
     ) -> Result<Response<pb::Review>, Status> {
         let r = request.into_inner();
-        let movie_id = require("movie_id", &r.movie_id)?.to_owned();
-        let content = require("content", &r.content)?.to_owned();
-        if content.chars().count() > 2000 {
-            return Err(invalid_argument(
-                "content",
-                "must be at most 2000 characters",
-            ));
-        }
-        let review_id = if r.review_id.is_empty() {
-            uuid::Uuid::now_v7().to_string()
-        } else {
-            check_id("review_id", &r.review_id)?;
-            r.review_id
-        };
+        let review_id = input::optional_id("review_id", &r.review_id)?
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let movie_id = input::id("movie_id", &r.movie_id)?;
+        let content = input::required_text("content", &r.content, TEXT_MAX)?;
+        let learned = self.check_movie(&movie_id).await?;
         let review = pb::Review {
             review_id,
             movie_id,
@@ -52,9 +75,16 @@ impl pb::review_service_server::ReviewService for ReviewApi {
         };
         let event = Event::new(CONTEXT, &created, &review.review_id, 1, &review.review_id);
         let mut tx = self.store.begin().await.map_err(internal)?;
+        if learned {
+            store::learn_movie(&mut tx, &review.movie_id)
+                .await
+                .map_err(internal)?;
+        }
         if !store::insert(&mut tx, &review).await.map_err(internal)? {
+            // A deleted review's id is retired too: the review counts downstream are kept
+            // by review id and would not count it again.
             return Err(Status::already_exists(format!(
-                "review {:?} already exists",
+                "review_id: review {:?} exists or existed; ids are never reused",
                 review.review_id
             )));
         }
@@ -69,7 +99,8 @@ impl pb::review_service_server::ReviewService for ReviewApi {
     ) -> Result<Response<pb::ListReviewsResponse>, Status> {
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut reviews = store::list(&self.store, page, &r.movie_id)
+        let movie_id = input::optional_id("movie_id", &r.movie_id)?.unwrap_or_default();
+        let mut reviews = store::list(&self.store, page, &movie_id)
             .await
             .map_err(internal)?;
         let next_page_token = page.finish(&mut reviews);
@@ -83,7 +114,7 @@ impl pb::review_service_server::ReviewService for ReviewApi {
         &self,
         request: Request<pb::DeleteReviewRequest>,
     ) -> Result<Response<pb::DeleteReviewResponse>, Status> {
-        let id = request.into_inner().review_id;
+        let id = input::id("review_id", &request.into_inner().review_id)?;
         let mut tx = self.store.begin().await.map_err(internal)?;
         let Some(movie_id) = store::delete(&mut tx, &id).await.map_err(internal)? else {
             return Err(not_found("review", &id));

@@ -1,9 +1,13 @@
 //! Movie reservation, review context: customers review movies; ReviewCreated and
-//! ReviewDeleted move the movie's review count (compensation by review id).
+//! ReviewDeleted move the movie's review count (compensation by review id). Only movies
+//! that exist can be reviewed: review keeps a replica of the movies (fed by versioned
+//! movie events) and asks movie (`GetMovie`) about one it has not heard of yet. Ids of
+//! deleted reviews are retired.
 mod grpc;
+mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
 use mediamesh_proto::cinema::v1::review_service_server::ReviewServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -15,9 +19,13 @@ pub static INFO: ContextInfo = ContextInfo {
         "mediamesh.cinema.v1.ReviewService",
         &["CreateReview", "ListReviews", "DeleteReview"],
     )],
-    calls: &[],
+    calls: &[("cinema.movie", "GetMovie")],
     publishes: &["ReviewCreated", "ReviewDeleted"],
-    consumes: &[],
+    consumes: &[
+        "cinema.movie.MovieRegistered",
+        "cinema.movie.MovieUpdated",
+        "cinema.movie.MovieDeleted",
+    ],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -31,7 +39,12 @@ impl Context for Review {
     }
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
-        routes.add_service(ReviewServiceServer::new(grpc::ReviewApi::new(env.store)));
-        Ok(Started::default())
+        let movie = env.peer("cinema.movie")?;
+        routes.add_service(ReviewServiceServer::new(grpc::ReviewApi::new(
+            env.store, movie,
+        )));
+        Ok(Started {
+            subscriptions: vec![Subscription::of(&INFO, policy::Replicate)],
+        })
     }
 }

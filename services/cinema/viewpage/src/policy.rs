@@ -1,4 +1,6 @@
-//! The viewpage's projection: every event it subscribes to, applied to its own tables.
+//! The viewpage's projection: every event it subscribes to, applied to its own tables;
+//! movie and reservation events in their aggregate's version order, whatever the delivery
+//! order.
 use mediamesh_mesh::{Delivered, Handler, HandlerError, Tx, tally};
 use mediamesh_proto::cinema::v1 as pb;
 
@@ -13,15 +15,15 @@ impl Handler for Project {
         match event.name() {
             "MovieRegistered" => {
                 let e: pb::MovieRegistered = event.decode()?;
-                store::upsert_movie(tx, &e.movie_id, &e.title, e.seats.into()).await?;
+                store::upsert_movie(tx, &e.movie_id, &e.title, e.seats.into(), version).await?;
             }
             "MovieUpdated" => {
                 let e: pb::MovieUpdated = event.decode()?;
-                store::upsert_movie(tx, &e.movie_id, &e.title, e.seats.into()).await?;
+                store::upsert_movie(tx, &e.movie_id, &e.title, e.seats.into(), version).await?;
             }
             "MovieDeleted" => {
                 let e: pb::MovieDeleted = event.decode()?;
-                store::delete_movie(tx, &e.movie_id).await?;
+                store::delete_movie(tx, &e.movie_id, version).await?;
             }
             "ReservationConfirmed" => {
                 let e: pb::ReservationConfirmed = event.decode()?;

@@ -4,7 +4,12 @@ use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 use sqlx::Row;
 
-pub const MIGRATIONS: &[Migration] = &["
+/// Reservations shown per movie: a movie's reservations grow without bound (cancelled ones
+/// hold no seat), and a page of 100 movies must still fit the gateway's response limit.
+pub const RESERVATIONS_SHOWN: i64 = 50;
+
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS vp_movies (
     movie_id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -19,32 +24,51 @@ CREATE TABLE IF NOT EXISTS vp_reservations (
     version BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS vp_reservations_by_movie ON vp_reservations (movie_id, rsv_id);
-"];
+",
+    // The movie version the row reflects (0: a placeholder, or events from before movie
+    // events were versioned).
+    "ALTER TABLE vp_movies ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+];
 
-/// A movie as registered or changed (review count untouched).
+/// A movie as registered or changed at `version` (review count untouched), unless the row
+/// already reflects that version or a later one: a stale event delivered late changes
+/// nothing. Version 0 (unversioned) always applies; a deleted movie stays deleted.
 pub async fn upsert_movie(
     tx: &mut Tx,
     movie_id: &str,
     title: &str,
     seats: i64,
+    version: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO vp_movies (movie_id, title, seats, review_cnt, deleted) VALUES ($1, $2, $3, 0, 0) \
-         ON CONFLICT (movie_id) DO UPDATE SET title = excluded.title, seats = excluded.seats",
+        "INSERT INTO vp_movies (movie_id, title, seats, review_cnt, deleted, version) \
+         VALUES ($1, $2, $3, 0, 0, $4) \
+         ON CONFLICT (movie_id) DO UPDATE SET title = excluded.title, seats = excluded.seats, \
+         version = CASE WHEN excluded.version > vp_movies.version THEN excluded.version ELSE vp_movies.version END \
+         WHERE excluded.version = 0 OR excluded.version > vp_movies.version",
     )
     .bind(movie_id.to_owned())
     .bind(title.to_owned())
     .bind(seats)
+    .bind(version)
     .execute(tx.conn())
     .await?;
     Ok(())
 }
 
-pub async fn delete_movie(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE vp_movies SET deleted = 1 WHERE movie_id = $1")
-        .bind(movie_id.to_owned())
-        .execute(tx.conn())
-        .await?;
+/// A deleted movie, for good (its id is retired), even one not seen yet, so a stale
+/// registration delivered later cannot bring it back.
+pub async fn delete_movie(tx: &mut Tx, movie_id: &str, version: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO vp_movies (movie_id, title, seats, review_cnt, deleted, version) \
+         VALUES ($1, '', 0, 0, 1, $2) \
+         ON CONFLICT (movie_id) DO UPDATE SET deleted = 1, \
+         version = CASE WHEN excluded.version > vp_movies.version THEN excluded.version ELSE vp_movies.version END",
+    )
+    .bind(movie_id.to_owned())
+    .bind(version)
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
@@ -52,8 +76,8 @@ pub async fn delete_movie(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error
 /// event completes.
 pub async fn add_reviews(tx: &mut Tx, movie_id: &str, delta: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO vp_movies (movie_id, title, seats, review_cnt, deleted) VALUES ($1, '', 0, $2, 0) \
-         ON CONFLICT (movie_id) DO UPDATE SET review_cnt = vp_movies.review_cnt + $2",
+        "INSERT INTO vp_movies (movie_id, title, seats, review_cnt, deleted, version) \
+         VALUES ($1, '', 0, $2, 0, 0) ON CONFLICT (movie_id) DO UPDATE SET review_cnt = vp_movies.review_cnt + $2",
     )
     .bind(movie_id.to_owned())
     .bind(delta)
@@ -97,9 +121,10 @@ pub async fn list(store: &Store, page: Page) -> Result<Vec<pb::Viewpage>, sqlx::
     for row in rows {
         let movie_id: String = row.try_get("movie_id")?;
         let reservations = sqlx::query(
-            "SELECT rsv_id, status FROM vp_reservations WHERE movie_id = $1 ORDER BY rsv_id",
+            "SELECT rsv_id, status FROM vp_reservations WHERE movie_id = $1 ORDER BY rsv_id LIMIT $2",
         )
         .bind(movie_id.clone())
+        .bind(RESERVATIONS_SHOWN)
         .fetch_all(store.reader())
         .await?
         .iter()
