@@ -7,6 +7,7 @@ mod cinema_hardening;
 mod gateway;
 mod mesh_ops;
 mod music;
+mod music_hardening;
 mod otlp;
 mod vod_crash;
 mod vod_faults;

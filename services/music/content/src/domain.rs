@@ -1,4 +1,5 @@
-//! A content and its rules.
+//! A content and its rules. Shapes (ids, lengths, printable text) are checked at the edge by
+//! `mediamesh_mesh::input`; the rules here are the business's: what a cover must name.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -52,22 +53,25 @@ pub struct Content {
     pub create_time: String,
 }
 
+/// Why a content cannot be uploaded; every one is about the original it names.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ContentError {
-    #[error("is required")]
-    Missing(&'static str),
-    #[error("must be at most 200 characters")]
-    TooLong(&'static str),
     #[error("a cover or derivative work names its original")]
     CoverWithoutOriginal,
+    #[error("a content cannot be its own original")]
+    OwnOriginal,
+    #[error("names no content")]
+    NoSuchOriginal,
+    #[error("the original was deleted")]
+    OriginalDeleted,
+    #[error("the original is {0}, not yet REGISTERED")]
+    OriginalNotRegistered(&'static str),
 }
 
 impl ContentError {
+    /// The request field the error is about.
     pub fn field(&self) -> &'static str {
-        match self {
-            ContentError::Missing(field) | ContentError::TooLong(field) => field,
-            ContentError::CoverWithoutOriginal => "original_content_id",
-        }
+        "original_content_id"
     }
 }
 
@@ -78,43 +82,49 @@ pub fn is_derivative(kind: &str) -> bool {
 }
 
 impl Content {
-    /// The seed's upload: `creatorName`, `title`, `type`, `description`.
+    /// The seed's upload: `creatorName`, `title`, `type`, `description`, and the original a
+    /// cover names (empty for none). The fields are already valid in shape.
     pub fn upload(
         id: String,
-        creator_name: &str,
-        title: &str,
-        kind: &str,
-        description: &str,
-        original_content_id: &str,
+        creator_name: String,
+        title: String,
+        kind: String,
+        description: String,
+        original_content_id: String,
         now: String,
     ) -> Result<Content, ContentError> {
-        let creator_name = creator_name.trim();
-        let title = title.trim();
-        if creator_name.is_empty() {
-            return Err(ContentError::Missing("creator_name"));
-        }
-        if title.is_empty() {
-            return Err(ContentError::Missing("title"));
-        }
-        if creator_name.chars().count() > 200 {
-            return Err(ContentError::TooLong("creator_name"));
-        }
-        if title.chars().count() > 200 {
-            return Err(ContentError::TooLong("title"));
-        }
-        if is_derivative(kind) && original_content_id.trim().is_empty() {
+        if is_derivative(&kind) && original_content_id.is_empty() {
             return Err(ContentError::CoverWithoutOriginal);
+        }
+        if original_content_id == id {
+            return Err(ContentError::OwnOriginal);
         }
         Ok(Content {
             id,
-            creator_name: creator_name.to_owned(),
-            title: title.to_owned(),
-            kind: kind.trim().to_owned(),
-            description: description.trim().to_owned(),
-            original_content_id: original_content_id.trim().to_owned(),
+            creator_name,
+            title,
+            kind,
+            description,
+            original_content_id,
             status: Status::Uploaded,
             create_time: now,
         })
+    }
+
+    /// Whether this content names an original.
+    pub fn names_original(&self) -> bool {
+        !self.original_content_id.is_empty()
+    }
+
+    /// A named original must exist and be registered: not on its way (its copyright may
+    /// still fail) and not deleted (its copyright is released).
+    pub fn check_original(&self, original: Option<&Content>) -> Result<(), ContentError> {
+        match original.map(|o| o.status) {
+            None => Err(ContentError::NoSuchOriginal),
+            Some(Status::Registered) => Ok(()),
+            Some(Status::Deleted | Status::Released) => Err(ContentError::OriginalDeleted),
+            Some(other) => Err(ContentError::OriginalNotRegistered(other.as_str())),
+        }
     }
 }
 
@@ -122,23 +132,66 @@ impl Content {
 mod tests {
     use super::*;
 
+    fn upload(id: &str, kind: &str, original: &str) -> Result<Content, ContentError> {
+        Content::upload(
+            id.into(),
+            "TIKITIK".into(),
+            "The Song Of Today".into(),
+            kind.into(),
+            String::new(),
+            original.into(),
+            String::new(),
+        )
+    }
+
     #[test]
     fn uploads_the_seeds_content_and_rejects_a_cover_without_original() {
-        let song = Content::upload(
-            "1".into(),
-            "TIKITIK",
-            "The Song Of Today",
-            "New Music",
-            "",
-            "",
-            String::new(),
-        );
-        assert_eq!(song.unwrap().status, Status::Uploaded);
-        let cover = Content::upload("2".into(), "X", "Y", "Cover", "", "", String::new());
-        assert_eq!(cover, Err(ContentError::CoverWithoutOriginal));
         assert_eq!(
-            Content::upload("3".into(), " ", "Y", "", "", "", String::new()),
-            Err(ContentError::Missing("creator_name"))
+            upload("1", "New Music", "").unwrap().status,
+            Status::Uploaded
         );
+        assert_eq!(
+            upload("2", "Cover", ""),
+            Err(ContentError::CoverWithoutOriginal)
+        );
+        assert_eq!(
+            upload("2", "Derivative work", ""),
+            Err(ContentError::CoverWithoutOriginal)
+        );
+        assert_eq!(upload("3", "Cover", "3"), Err(ContentError::OwnOriginal));
+    }
+
+    #[test]
+    fn a_cover_names_a_registered_original() {
+        let cover = upload("c", "Cover", "o").unwrap();
+        let mut original = upload("o", "New Music", "").unwrap();
+        assert_eq!(
+            cover.check_original(None),
+            Err(ContentError::NoSuchOriginal)
+        );
+        for (status, expected) in [
+            (Status::Registered, Ok(())),
+            (
+                Status::Uploaded,
+                Err(ContentError::OriginalNotRegistered("UPLOADED")),
+            ),
+            (
+                Status::Approved,
+                Err(ContentError::OriginalNotRegistered("APPROVED")),
+            ),
+            (
+                Status::Failed,
+                Err(ContentError::OriginalNotRegistered("FAILED")),
+            ),
+            (Status::Deleted, Err(ContentError::OriginalDeleted)),
+            (Status::Released, Err(ContentError::OriginalDeleted)),
+        ] {
+            original.status = status;
+            assert_eq!(
+                cover.check_original(Some(&original)),
+                expected,
+                "{status:?}"
+            );
+        }
     }
 }

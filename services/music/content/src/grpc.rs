@@ -1,11 +1,12 @@
 //! gRPC inbound adapter of content.
-use mediamesh_mesh::error::{check_id, internal, invalid_argument, not_found};
+use mediamesh_mesh::error::{internal, invalid_argument, not_found};
+use mediamesh_mesh::input::{self, NAME_MAX, TEXT_MAX};
 use mediamesh_mesh::page::Page;
 use mediamesh_mesh::{Event, Store};
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{Content, Status as ContentStatus, is_derivative};
+use crate::domain::{Content, ContentError, Status as ContentStatus};
 use crate::store;
 use crate::upload::Upload;
 
@@ -20,11 +21,38 @@ impl ContentApi {
     }
 
     async fn load(&self, id: &str) -> Result<Content, Status> {
-        store::get(&self.store, id)
+        let id = input::id("content_id", id)?;
+        store::get(&self.store, &id)
             .await
             .map_err(internal)?
-            .ok_or_else(|| not_found("content", id))
+            .ok_or_else(|| not_found("content", &id))
     }
+}
+
+fn rejected(error: ContentError) -> Status {
+    invalid_argument(error.field(), error.to_string())
+}
+
+/// Every field of an upload in shape, in the order a client reads its form.
+fn draft(r: pb::CreateContentRequest) -> Result<Content, Status> {
+    let id = input::optional_id("content_id", &r.content_id)?
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let creator_name = input::required_text("creator_name", &r.creator_name, NAME_MAX)?;
+    let title = input::required_text("title", &r.title, NAME_MAX)?;
+    let kind = input::text("type", &r.r#type, NAME_MAX)?;
+    let description = input::text("description", &r.description, TEXT_MAX)?;
+    let original = input::optional_id("original_content_id", &r.original_content_id)?;
+    let now = mediamesh_mesh::telemetry::now_rfc3339();
+    Content::upload(
+        id,
+        creator_name,
+        title,
+        kind,
+        description,
+        original.unwrap_or_default(),
+        now,
+    )
+    .map_err(rejected)
 }
 
 fn to_pb(c: Content) -> pb::Content {
@@ -46,39 +74,17 @@ impl pb::content_service_server::ContentService for ContentApi {
         &self,
         request: Request<pb::CreateContentRequest>,
     ) -> Result<Response<pb::Content>, Status> {
-        let r = request.into_inner();
-        let id = if r.content_id.is_empty() {
-            uuid::Uuid::now_v7().to_string()
-        } else {
-            check_id("content_id", &r.content_id)?;
-            r.content_id
-        };
-        let now = mediamesh_mesh::telemetry::now_rfc3339();
-        let content = Content::upload(
-            id,
-            &r.creator_name,
-            &r.title,
-            &r.r#type,
-            &r.description,
-            &r.original_content_id,
-            now,
-        )
-        .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
-        // A cover names a registered original.
-        if is_derivative(&content.kind) || !content.original_content_id.is_empty() {
+        let content = draft(request.into_inner())?;
+        // A cover names a registered original. Checked before recording, so a refused cover
+        // leaves nothing behind; an original deleted after this check is as if deleted after
+        // the cover was recorded (the cover reads the original, the delete never the cover).
+        if content.names_original() {
             let original = store::get(&self.store, &content.original_content_id)
                 .await
                 .map_err(internal)?;
-            match original {
-                Some(original) if original.status == ContentStatus::Registered => {}
-                Some(_) => {
-                    return Err(invalid_argument(
-                        "original_content_id",
-                        "the original is not registered",
-                    ));
-                }
-                None => return Err(invalid_argument("original_content_id", "no such content")),
-            }
+            content
+                .check_original(original.as_ref())
+                .map_err(rejected)?;
         }
         Ok(Response::new(to_pb(self.upload.upload(content).await?)))
     }
@@ -98,7 +104,8 @@ impl pb::content_service_server::ContentService for ContentApi {
     ) -> Result<Response<pb::ListContentsResponse>, Status> {
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut contents = store::list(&self.store, page, &r.creator_name)
+        let creator = input::text("creator_name", &r.creator_name, NAME_MAX)?;
+        let mut contents = store::list(&self.store, page, &creator)
             .await
             .map_err(internal)?;
         let next_page_token = page.finish(&mut contents);

@@ -14,13 +14,7 @@ impl Handler for Follow {
         match event.name() {
             "SourceRegistered" => {
                 let e: pb::SourceRegistered = event.decode()?;
-                store::transition(
-                    tx,
-                    &e.content_id,
-                    &[Status::Uploaded, Status::Approved],
-                    Status::Registered,
-                )
-                .await?;
+                store::source_registered(tx, &e.content_id).await?;
             }
             "CopyrightReleased" => {
                 let e: pb::CopyrightReleased = event.decode()?;

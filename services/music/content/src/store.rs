@@ -5,7 +5,8 @@ use sqlx::Row;
 
 use crate::domain::{Content, Status};
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS contents (
     content_id TEXT PRIMARY KEY,
     creator_name TEXT NOT NULL,
@@ -16,7 +17,11 @@ CREATE TABLE IF NOT EXISTS contents (
     status TEXT NOT NULL,
     create_time TEXT NOT NULL
 );
-"];
+",
+    // A sound source registered while the upload still waits for its own answer: kept
+    // aside, so only an approved upload becomes REGISTERED.
+    "ALTER TABLE contents ADD COLUMN source_registered BIGINT NOT NULL DEFAULT 0",
+];
 
 const COLUMNS: &str =
     "content_id, creator_name, title, kind, description, original_content_id, status, create_time";
@@ -78,6 +83,36 @@ pub async fn transition(
         from.join(", ")
     ))
     .bind(to.as_str())
+    .bind(id.to_owned())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
+/// The sound source of a content is registered: an APPROVED content is REGISTERED now; one
+/// still UPLOADED (the approval's events outran the upload's own answer) becomes REGISTERED
+/// when its approval is recorded, and never if its upload fails. One statement, so an
+/// approval committing meanwhile is re-read (READ COMMITTED), never missed.
+pub async fn source_registered(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE contents SET source_registered = 1, \
+         status = CASE WHEN status = 'APPROVED' THEN 'REGISTERED' ELSE status END \
+         WHERE content_id = $1 AND status IN ('UPLOADED', 'APPROVED')",
+    )
+    .bind(id.to_owned())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Records an upload's approval: APPROVED, or REGISTERED when its source already is; true
+/// when the content was still UPLOADED.
+pub async fn approved(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE contents SET status = CASE WHEN source_registered = 1 THEN 'REGISTERED' ELSE 'APPROVED' END \
+         WHERE content_id = $1 AND status = 'UPLOADED'",
+    )
     .bind(id.to_owned())
     .execute(tx.conn())
     .await?

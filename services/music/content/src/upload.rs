@@ -34,8 +34,10 @@ impl Upload {
             .await
             .map_err(internal)?;
         if !inserted {
+            // Ids are never reused, deleted ones included: a new content under a deleted
+            // id would inherit its released copyright and source.
             return Err(Status::already_exists(format!(
-                "content {:?} already exists",
+                "content_id: content {:?} already exists (ids of deleted contents stay retired)",
                 content.id
             )));
         }
@@ -73,10 +75,10 @@ impl Upload {
             .await
     }
 
-    /// Records copyright's answer on an uploaded content.
+    /// Records copyright's answer on an uploaded content and answers what was recorded.
     async fn settle(
         &self,
-        mut content: Content,
+        content: Content,
         approved: Result<pb::Copyright, Status>,
     ) -> Result<Content, Status> {
         let outcome = match approved {
@@ -87,6 +89,9 @@ impl Upload {
             ))),
             Err(status) => Err(status),
         };
+        // ALREADY_EXISTS: the id's approval belongs to another request, so it is not this
+        // upload's to release.
+        let release = !matches!(&outcome, Err(s) if s.code() == tonic::Code::AlreadyExists);
         let id = content.id.clone();
         let failed = pb::ContentUploadFailed {
             content_id: id.clone(),
@@ -94,23 +99,48 @@ impl Upload {
         };
         let event = Event::new("music.content", &failed, &id, 2, &id);
         let ok = outcome.is_ok();
-        self.store
+        let settled = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
-                    let uploaded = [ContentStatus::Uploaded];
                     if ok {
-                        store::transition(tx, &id, &uploaded, ContentStatus::Approved).await?;
-                    } else if store::transition(tx, &id, &uploaded, ContentStatus::Failed).await? {
+                        return store::approved(tx, &id).await;
+                    }
+                    let uploaded = [ContentStatus::Uploaded];
+                    let failed =
+                        store::transition(tx, &id, &uploaded, ContentStatus::Failed).await?;
+                    if failed && release {
                         tx.raise(event).await?;
                     }
-                    Ok(())
+                    Ok(failed)
                 })
             })
             .await
             .map_err(internal)?;
+        if !settled {
+            // Settled meanwhile by the other side (the recovery sweep): answer that.
+            return self.recorded(&content.id).await;
+        }
         outcome?;
-        content.status = ContentStatus::Approved;
-        Ok(content)
+        // The upload answers its approval; registration follows (perhaps already has).
+        Ok(Content {
+            status: ContentStatus::Approved,
+            ..content
+        })
+    }
+
+    /// A content as recorded: an answer when APPROVED or further, else why not.
+    async fn recorded(&self, id: &str) -> Result<Content, Status> {
+        let content = store::get(&self.store, id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::internal("internal error"))?;
+        match content.status {
+            ContentStatus::Failed => Err(Status::failed_precondition(
+                "the copyright approval failed; upload again under a new id",
+            )),
+            _ => Ok(content),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! MusiCloud, copyright context: approves a content's copyright synchronously (links covers
 //! to their originals) and releases it when the content is deleted or abandoned.
+mod domain;
 mod grpc;
 mod policy;
 mod store;

@@ -3,6 +3,7 @@
 use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx};
 use mediamesh_proto::music::v1 as pb;
 
+use crate::domain::Copyright;
 use crate::store;
 
 pub struct Release;
@@ -21,18 +22,13 @@ impl Handler for Release {
             }
             other => return Err(HandlerError::Poison(format!("unexpected event {other}"))),
         };
-        let voided = pb::Copyright {
-            content_id: content_id.clone(),
-            creator_name: creator_name.clone(),
-            title: String::new(),
-            original_content_id: String::new(),
-            status: "RELEASED".into(),
-        };
-        let released = store::release(tx, &content_id).await?;
-        if !released {
-            // Never approved: a released record keeps a late approval from going through.
-            store::insert(tx, &voided).await?;
-        }
+        // Insert the void first, then release: under READ COMMITTED an approval committing
+        // meanwhile is either seen by the release (the void's insert waited for it and did
+        // nothing) or finds the void and answers RELEASED. Releasing first could miss an
+        // approval not yet committed and then void nothing, and the approval would escape.
+        let void = Copyright::void(content_id.clone(), creator_name.clone());
+        let voided = store::insert(tx, &void).await?;
+        let released = !voided && store::release(tx, &content_id).await?;
         // The deleting creator always hears back (the content's status moves on with it).
         if released || event.name() == "ContentDeleted" {
             let e = pb::CopyrightReleased {

@@ -1,10 +1,12 @@
 //! The copyright table.
 use mediamesh_mesh::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
-use mediamesh_proto::music::v1 as pb;
 use sqlx::Row;
 
-pub const MIGRATIONS: &[Migration] = &["
+use crate::domain::{Approval, Copyright};
+
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS copyrights (
     content_id TEXT PRIMARY KEY,
     creator_name TEXT NOT NULL,
@@ -13,29 +15,49 @@ CREATE TABLE IF NOT EXISTS copyrights (
     status TEXT NOT NULL,
     approved_at TEXT NOT NULL
 );
-"];
+",
+    // The whole request is kept, so a reused key with another request is told apart from a
+    // retry; voids (never approved) are marked as such. Earlier voids are the rows without
+    // a title (an approval always has one).
+    "
+ALTER TABLE copyrights ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE copyrights ADD COLUMN voided BIGINT NOT NULL DEFAULT 0;
+UPDATE copyrights SET voided = 1 WHERE status = 'RELEASED' AND title = '';
+",
+];
 
-const COLUMNS: &str = "content_id, creator_name, title, original_content_id, status";
+const COLUMNS: &str = "content_id, creator_name, title, kind, original_content_id, status, voided";
 
-fn copyright(row: &sqlx::any::AnyRow) -> Result<pb::Copyright, sqlx::Error> {
-    Ok(pb::Copyright {
-        content_id: row.try_get("content_id")?,
-        creator_name: row.try_get("creator_name")?,
-        title: row.try_get("title")?,
-        original_content_id: row.try_get("original_content_id")?,
+fn copyright(row: &sqlx::any::AnyRow) -> Result<Copyright, sqlx::Error> {
+    let voided: i64 = row.try_get("voided")?;
+    Ok(Copyright {
+        approval: Approval {
+            content_id: row.try_get("content_id")?,
+            creator_name: row.try_get("creator_name")?,
+            title: row.try_get("title")?,
+            kind: row.try_get("kind")?,
+            original_content_id: row.try_get("original_content_id")?,
+        },
         status: row.try_get("status")?,
+        voided: voided != 0,
     })
 }
 
-pub async fn insert(tx: &mut Tx, c: &pb::Copyright) -> Result<bool, sqlx::Error> {
+/// Records `c` unless its content already has a record; true when recorded now. A
+/// concurrent insert of the same key waits for the other to commit, then does nothing.
+pub async fn insert(tx: &mut Tx, c: &Copyright) -> Result<bool, sqlx::Error> {
+    let a = &c.approval;
     let inserted = sqlx::query(&format!(
-        "INSERT INTO copyrights ({COLUMNS}, approved_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+        "INSERT INTO copyrights ({COLUMNS}, approved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT DO NOTHING"
     ))
-    .bind(c.content_id.clone())
-    .bind(c.creator_name.clone())
-    .bind(c.title.clone())
-    .bind(c.original_content_id.clone())
+    .bind(a.content_id.clone())
+    .bind(a.creator_name.clone())
+    .bind(a.title.clone())
+    .bind(a.kind.clone())
+    .bind(a.original_content_id.clone())
     .bind(c.status.clone())
+    .bind(i64::from(c.voided))
     .bind(mediamesh_mesh::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
@@ -43,7 +65,7 @@ pub async fn insert(tx: &mut Tx, c: &pb::Copyright) -> Result<bool, sqlx::Error>
     Ok(inserted == 1)
 }
 
-pub async fn get_in(tx: &mut Tx, content_id: &str) -> Result<Option<pb::Copyright>, sqlx::Error> {
+pub async fn get_in(tx: &mut Tx, content_id: &str) -> Result<Option<Copyright>, sqlx::Error> {
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM copyrights WHERE content_id = $1"
     ))
@@ -66,7 +88,7 @@ pub async fn release(tx: &mut Tx, content_id: &str) -> Result<bool, sqlx::Error>
     Ok(released == 1)
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<pb::Copyright>, sqlx::Error> {
+pub async fn list(store: &Store, page: Page) -> Result<Vec<Copyright>, sqlx::Error> {
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM copyrights ORDER BY approved_at, content_id LIMIT $1 OFFSET $2"
     ))

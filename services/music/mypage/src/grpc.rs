@@ -1,6 +1,7 @@
 //! gRPC inbound adapter of mypage.
 use mediamesh_mesh::Store;
 use mediamesh_mesh::error::internal;
+use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::page::Page;
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -25,7 +26,8 @@ impl pb::mypage_service_server::MypageService for MypageApi {
     ) -> Result<Response<pb::ListMypagesResponse>, Status> {
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut mypages = store::list(&self.store, page, &r.creator_name)
+        let creator = input::text("creator_name", &r.creator_name, NAME_MAX)?;
+        let mut mypages = store::list(&self.store, page, &creator)
             .await
             .map_err(internal)?;
         let next_page_token = page.finish(&mut mypages);

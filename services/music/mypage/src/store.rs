@@ -31,7 +31,8 @@ pub fn step(status: &str) -> i64 {
 }
 
 /// Moves a content to `status` unless it is already further; creator and title fill in
-/// when the event carries them.
+/// from whichever event carries them, whatever its order: events reach replicas (and
+/// redeliveries) out of order, and a late approval still brings the title.
 pub async fn advance(
     tx: &mut Tx,
     content_id: &str,
@@ -39,12 +40,15 @@ pub async fn advance(
     title: &str,
     status: &str,
 ) -> Result<(), sqlx::Error> {
+    // One atomic upsert: two replicas applying events of one content at once serialize on
+    // the row instead of reading and writing past each other.
     sqlx::query(
         "INSERT INTO mypages (content_id, creator_name, title, status, step) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (content_id) DO UPDATE SET status = excluded.status, step = excluded.step, \
-         creator_name = CASE WHEN excluded.creator_name = '' THEN mypages.creator_name ELSE excluded.creator_name END, \
-         title = CASE WHEN excluded.title = '' THEN mypages.title ELSE excluded.title END \
-         WHERE excluded.step > mypages.step",
+         ON CONFLICT (content_id) DO UPDATE SET \
+         status = CASE WHEN excluded.step > mypages.step THEN excluded.status ELSE mypages.status END, \
+         step = CASE WHEN excluded.step > mypages.step THEN excluded.step ELSE mypages.step END, \
+         creator_name = CASE WHEN mypages.creator_name = '' THEN excluded.creator_name ELSE mypages.creator_name END, \
+         title = CASE WHEN mypages.title = '' THEN excluded.title ELSE mypages.title END",
     )
     .bind(content_id.to_owned())
     .bind(creator.to_owned())

@@ -39,7 +39,7 @@ impl Handler for Register {
             }
             "CopyrightReleased" => {
                 let e: pb::CopyrightReleased = event.decode()?;
-                store::release(tx, &e.content_id).await?;
+                store::release(tx, &e.content_id, &e.creator_name).await?;
             }
             other => return Err(HandlerError::Poison(format!("unexpected event {other}"))),
         }

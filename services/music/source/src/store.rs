@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS sources (
 );
 "];
 
-/// Registers the content's source unless it has one; true when registered now.
+/// Registers the content's source unless it has one; true when registered now. A source
+/// released before its approval arrived (events reordered across replicas or redeliveries)
+/// stays released and only gains its title.
 pub async fn register(tx: &mut Tx, s: &pb::Source) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         "INSERT INTO sources (source_id, content_id, creator_name, title, status, registered_at) \
@@ -29,14 +31,37 @@ pub async fn register(tx: &mut Tx, s: &pb::Source) -> Result<bool, sqlx::Error> 
     .execute(tx.conn())
     .await?
     .rows_affected();
+    if inserted == 0 {
+        sqlx::query("UPDATE sources SET title = $2 WHERE content_id = $1 AND title = ''")
+            .bind(s.content_id.clone())
+            .bind(s.title.clone())
+            .execute(tx.conn())
+            .await?;
+    }
     Ok(inserted == 1)
 }
 
-pub async fn release(tx: &mut Tx, content_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sources SET status = 'RELEASED' WHERE content_id = $1")
-        .bind(content_id.to_owned())
-        .execute(tx.conn())
-        .await?;
+/// Releases the content's source. Insert first, then update: a release that arrives before
+/// the approval (or while its registration is not yet committed) leaves a released source
+/// the registration then finds, instead of updating nothing and letting it register.
+pub async fn release(tx: &mut Tx, content_id: &str, creator_name: &str) -> Result<(), sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO sources (source_id, content_id, creator_name, title, status, registered_at) \
+         VALUES ($1, $2, $3, '', 'RELEASED', $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(content_id.to_owned())
+    .bind(creator_name.to_owned())
+    .bind(mediamesh_mesh::telemetry::now_rfc3339())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        sqlx::query("UPDATE sources SET status = 'RELEASED' WHERE content_id = $1")
+            .bind(content_id.to_owned())
+            .execute(tx.conn())
+            .await?;
+    }
     Ok(())
 }
 
