@@ -358,6 +358,39 @@ async fn cinema_pay_refuses_a_reused_key_with_another_request() {
         .unwrap()
         .into_inner();
     assert_eq!(recorded, paid);
+
+    // A reservation that failed before its payment arrived left a void (no amount known):
+    // the late `Pay` answers it, unless the key comes with another movie or customer.
+    let js = jetstream(&sandbox.nats).await;
+    let failed = pb::ReservationFailed {
+        rsv_id: "k2".into(),
+        movie_id: "m1".into(),
+        customer_id: "kim".into(),
+    };
+    publish(&js, "reservation", "k2-failed", 3, &failed).await;
+    eventually("the void recorded", WAIT, || async {
+        let request = pb::GetPaymentRequest {
+            rsv_id: "k2".into(),
+        };
+        payments(&channel).get_payment(request).await.ok()
+    })
+    .await;
+    let late = pb::PayRequest {
+        rsv_id: "k2".into(),
+        ..request.clone()
+    };
+    let voided = payments(&channel)
+        .pay(late.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(voided.pay_status, "CANCELLED");
+    let other = pb::PayRequest {
+        movie_id: "m2".into(),
+        ..late
+    };
+    let status = payments(&channel).pay(other).await.unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
 }
 
 /// Seats cannot drop below the confirmed reservations (movie counts them from reservation
