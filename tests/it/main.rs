@@ -5,6 +5,7 @@ mod harness;
 mod cinema;
 mod cinema_hardening;
 mod gateway;
+mod mesh_deadletters;
 mod mesh_ops;
 mod music;
 mod music_hardening;

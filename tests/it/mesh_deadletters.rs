@@ -13,8 +13,9 @@ use crate::harness::{BIN, Mesh, Sandbox, buy, eventually, mileage_of};
 /// Runs a statement on a context's SQLite file beside the running mesh.
 fn sqlite(db: &Path, sql: &str) -> String {
     let out = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
         .arg(db)
-        .arg(format!(".timeout 5000\n{sql}"))
+        .arg(sql)
         .output()
         .unwrap();
     assert!(
