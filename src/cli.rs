@@ -64,8 +64,9 @@ pub struct ServeArgs {
     /// Contexts to run: `all`, an app (`vod`) or contexts (`vod.catalog,vod.purchase`).
     #[arg(long, env = "MEDIAMESH_TARGET", default_value = "all")]
     pub target: String,
-    /// gRPC listen address (every service, reflection, health).
-    #[arg(long, env = "MEDIAMESH_GRPC_ADDR", default_value = "0.0.0.0:50051")]
+    /// gRPC listen address (every service, internal RPCs too, reflection, health): loopback
+    /// unless widened; containers set `0.0.0.0:50051` for their mesh peers.
+    #[arg(long, env = "MEDIAMESH_GRPC_ADDR", default_value = "127.0.0.1:50051")]
     pub grpc_addr: SocketAddr,
     /// NATS server URL (JetStream enabled).
     #[arg(long, env = "MEDIAMESH_NATS_URL")]
@@ -91,8 +92,8 @@ pub struct ServeArgs {
     /// JetStream replicas of the streams this process creates.
     #[arg(long, env = "MEDIAMESH_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
-    /// Admin address serving Prometheus `/metrics`; `off` for none.
-    #[arg(long, env = "MEDIAMESH_ADMIN_ADDR", default_value = "0.0.0.0:9464", value_parser = parse_admin)]
+    /// Admin address serving Prometheus `/metrics`; `off` for none. Loopback unless widened.
+    #[arg(long, env = "MEDIAMESH_ADMIN_ADDR", default_value = "127.0.0.1:9464", value_parser = parse_admin)]
     pub admin_addr: AdminAddr,
 }
 

@@ -43,28 +43,3 @@ pub fn internal(error: impl std::fmt::Display) -> Status {
     tracing::error!(%error, "internal error");
     Status::internal("internal error")
 }
-
-/// Checks that a required string field is present.
-pub fn require<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(invalid_argument(field, "is required"));
-    }
-    Ok(value)
-}
-
-/// Checks an optional client-chosen id (AIP-133): printable, short, no path separators.
-pub fn check_id(field: &str, value: &str) -> Result<(), Status> {
-    let ok = value.len() <= 64
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid_argument(
-            field,
-            "must be at most 64 letters, digits, '-', '_' or '.'",
-        ))
-    }
-}

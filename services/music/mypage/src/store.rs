@@ -4,6 +4,10 @@ use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::music::v1 as pb;
 use sqlx::Row;
 
+/// Covers listed per content: a popular original can have any number, and one page must
+/// still fit the gateway (every id is at most 64 bytes).
+pub const COVERS_SHOWN: i64 = 50;
+
 pub const MIGRATIONS: &[Migration] = &["
 CREATE TABLE IF NOT EXISTS mypages (
     content_id TEXT PRIMARY KEY,
@@ -87,9 +91,11 @@ pub async fn list(
     for row in rows {
         let content_id: String = row.try_get("content_id")?;
         let covers: Vec<String> = sqlx::query_scalar(
-            "SELECT cover_content_id FROM mypage_covers WHERE original_content_id = $1 ORDER BY cover_content_id",
+            "SELECT cover_content_id FROM mypage_covers WHERE original_content_id = $1 \
+             ORDER BY cover_content_id LIMIT $2",
         )
         .bind(content_id.clone())
+        .bind(COVERS_SHOWN)
         .fetch_all(store.reader())
         .await?;
         pages.push(pb::Mypage {
