@@ -42,13 +42,13 @@ async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerErro
         return Ok(());
     }
     let credited = account.credit_purchase();
-    store::save(tx, &account).await?;
+    let version = store::save(tx, &account).await?;
     let event = pb::MileageCredited {
         customer_id: id.clone(),
         purchase_id: purchase.clone(),
         points: credited.points as i32,
     };
-    tx.raise(Event::new(CONTEXT, &event, id, 0, purchase))
+    tx.raise(Event::new(CONTEXT, &event, id, version, purchase))
         .await?;
     if credited.free_vod_issued {
         let issued = pb::FreeVodCreditIssued {
@@ -56,14 +56,8 @@ async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerErro
             purchase_id: purchase.clone(),
             points: credited.points as i32,
         };
-        tx.raise(Event::new(
-            CONTEXT,
-            &issued,
-            id,
-            account.credits_issued,
-            purchase,
-        ))
-        .await?;
+        tx.raise(Event::new(CONTEXT, &issued, id, version, purchase))
+            .await?;
     }
     Ok(())
 }
@@ -84,13 +78,13 @@ async fn cancelled(tx: &mut Tx, e: pb::PaymentCancelled) -> Result<(), HandlerEr
         return Ok(());
     }
     account.reverse_purchase(points);
-    store::save(tx, &account).await?;
+    let version = store::save(tx, &account).await?;
     let event = pb::MileageReversed {
         customer_id: id.clone(),
         purchase_id: purchase.clone(),
         points: account.points as i32,
     };
-    tx.raise(Event::new(CONTEXT, &event, id, 0, purchase))
+    tx.raise(Event::new(CONTEXT, &event, id, version, purchase))
         .await?;
     Ok(())
 }

@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS mileage_ledger (
 ",
     // Free purchases are in the ledger too (a credit spent, given back on reversal).
     "ALTER TABLE mileage_ledger ADD COLUMN free_vod BIGINT NOT NULL DEFAULT 0;",
+    // Every change of an account raises its version, carried by the events it raises.
+    "ALTER TABLE mileages ADD COLUMN version BIGINT NOT NULL DEFAULT 0;",
 ];
 
 const COLUMNS: &str = "customer_id, points, credits_issued, credits_used";
@@ -64,19 +66,18 @@ pub async fn lock(tx: &mut Tx, customer_id: &str) -> Result<Account, sqlx::Error
     account(&row)
 }
 
-/// Saves an account read by `lock` in this transaction.
-pub async fn save(tx: &mut Tx, a: &Account) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE mileages SET points = $2, credits_issued = $3, credits_used = $4 \
-         WHERE customer_id = $1",
+/// Saves an account read by `lock` in this transaction; returns its new version.
+pub async fn save(tx: &mut Tx, a: &Account) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE mileages SET points = $2, credits_issued = $3, credits_used = $4, \
+         version = version + 1 WHERE customer_id = $1 RETURNING version",
     )
     .bind(a.customer_id.clone())
     .bind(a.points)
     .bind(a.credits_issued)
     .bind(a.credits_used)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    .fetch_one(tx.conn())
+    .await
 }
 
 /// Records an approved purchase; false when the ledger already has it (a duplicate, or its
