@@ -2,6 +2,7 @@
 //! all started here on loopback and stopped afterwards. One binary so everything links once.
 mod harness;
 
+mod abuse;
 mod cinema;
 mod cinema_hardening;
 mod gateway;
