@@ -1,5 +1,6 @@
 //! A plausible valid request for any RPC, so that one bad field at a time reaches the code
 //! that checks it (a request wrong everywhere is refused at its first field and proves little).
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, Value};
@@ -7,9 +8,13 @@ use serde_json::{Map, Value as Json};
 
 use super::contracts::Rpc;
 
-/// What the base requests refer to: the seeded VOD and a movie made for the run.
+/// What the base requests refer to: the seeded VOD, a movie made for the run, and for each
+/// RPC that reads, changes or deletes one resource, a resource of its own (so that its other
+/// fields are checked too: a request for an unknown id may stop at the lookup).
 pub struct Base {
     pub movie: String,
+    /// gRPC path -> id of the resource made for it.
+    targets: HashMap<String, String>,
     next: AtomicUsize,
 }
 
@@ -17,8 +22,13 @@ impl Base {
     pub fn new(movie: &str) -> Base {
         Base {
             movie: movie.to_owned(),
+            targets: HashMap::new(),
             next: AtomicUsize::new(0),
         }
+    }
+
+    pub fn set_target(&mut self, rpc: &Rpc, id: String) {
+        self.targets.insert(rpc.path.clone(), id);
     }
 
     /// An id no one used yet in this run.
@@ -32,6 +42,9 @@ impl Base {
         let text = |s: &str| Some(Value::String(s.to_owned()));
         match field.kind() {
             Kind::String => match name {
+                _ if field.number() == 1 && self.targets.contains_key(&rpc.path) => {
+                    text(&self.targets[&rpc.path])
+                }
                 "page_token" | "original_content_id" => None,
                 "vod_id" if field.number() != 1 || rpc.is_list() => text("1"),
                 "movie_id" if field.number() != 1 || rpc.is_list() => text(&self.movie),

@@ -66,6 +66,20 @@ impl Rpc {
         (first.name().ends_with("_id") && matches!(first.kind(), Kind::String)).then_some(first)
     }
 
+    /// The RPC of the same service that creates what this one reads, changes or deletes by
+    /// its first field (`GetPayment` -> `Pay`, `UpdateMovie` -> `CreateMovie`).
+    pub fn creator<'a>(&self, rpcs: &'a [Rpc]) -> Option<&'a Rpc> {
+        let first = self.input.get_field(1)?;
+        if self.created_id().is_some() || self.is_list() || !first.name().ends_with("_id") {
+            return None;
+        }
+        let service = |r: &Rpc| r.path.rsplit_once('/').map(|(s, _)| s.to_owned());
+        rpcs.iter().find(|r| {
+            service(r) == service(self)
+                && r.created_id().is_some_and(|id| id.name() == first.name())
+        })
+    }
+
     pub fn is_list(&self) -> bool {
         self.method.starts_with("List")
     }

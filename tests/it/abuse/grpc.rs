@@ -1,8 +1,7 @@
 //! gRPC cases: for every RPC (public and internal) on the mesh gRPC port, its base request
-//! with one field made bad at a time, malformed protobuf, unknown fields, and duplicate and
-//! concurrent creates of one id. Sent as raw bytes, so what prost would refuse to encode
-//! (a non-UTF-8 string) still reaches the server.
-
+//! with one field made bad at a time, malformed protobuf, unknown fields, duplicate and
+//! concurrent creates of one id; and methods that do not exist. Sent as raw bytes, so what
+//! prost would refuse to encode (a non-UTF-8 string) still reaches the server.
 use futures::StreamExt;
 use futures::future::join_all;
 use prost::Message;
@@ -13,16 +12,20 @@ use tonic::transport::Channel;
 
 use super::base::Base;
 use super::contracts::Rpc;
+use super::judge::{Expect, Outcome};
 use super::values;
-use super::{CONCURRENCY, DEADLINE, MAX_CASES_PER_RPC, Outcome};
+use super::{CONCURRENCY, DEADLINE, MAX_CASES_PER_RPC};
 
 /// One case: its bodies are sent at once (one, or a group of duplicate creates).
 pub struct Case<'a> {
     pub rpc: &'a Rpc,
+    /// The gRPC path called: the RPC's, or a method that does not exist.
+    pub path: String,
     pub kind: String,
     pub bodies: Vec<Vec<u8>>,
     /// The string field set to one of `values::strings()`, and which value.
     pub string: Option<(String, &'static str)>,
+    pub expect: Expect,
 }
 
 /// Copies of one create that race each other.
@@ -43,14 +46,61 @@ pub fn cases<'a>(rpcs: &'a [Rpc], app: &str, base: &Base) -> (Vec<Case<'a>>, usi
     (all, capped)
 }
 
+/// Marks every method name sent that the mesh does not serve (none may become a label).
+pub const NO_SUCH_METHOD: &str = "AbuseNoSuchMethod";
+
+/// Methods that do not exist, on each service of `app` and on a service that does not:
+/// UNIMPLEMENTED, and counted under one label.
+pub fn unknown_methods<'a>(rpcs: &'a [Rpc], app: &str) -> Vec<Case<'a>> {
+    let mut services: Vec<(&Rpc, String)> = Vec::new();
+    for rpc in rpcs.iter().filter(|r| r.app == app) {
+        let service = rpc.path.rsplit_once('/').unwrap().0.to_owned();
+        if !services.iter().any(|(_, s)| *s == service) {
+            services.push((rpc, service));
+        }
+    }
+    let first = services[0].0;
+    services.push((
+        first,
+        format!("/mediamesh.{app}.v1.{NO_SUCH_METHOD}Service"),
+    ));
+    let mut cases = Vec::new();
+    for (rpc, service) in services {
+        for n in 0..5 {
+            cases.push(Case {
+                rpc,
+                path: format!("{service}/{NO_SUCH_METHOD}{n}"),
+                kind: "a method that does not exist".into(),
+                bodies: vec![Vec::new()],
+                string: None,
+                expect: Expect::Refused("only the contracts' methods are served"),
+            });
+        }
+    }
+    cases
+}
+
 fn of<'a>(rpc: &'a Rpc, base: &Base) -> Vec<Case<'a>> {
     let mut cases = Vec::new();
+    let undecodable = Expect::InvalidArgument(values::UNDECODABLE);
     let mut case = |kind: String, body: Vec<u8>, string: Option<(String, &'static str)>| {
+        let expect = match &string {
+            Some((field, value)) => values::expect(field, value),
+            None if kind.contains("garbage")
+                || kind.contains("wrong wire type")
+                || kind.contains("non-UTF-8") =>
+            {
+                undecodable
+            }
+            None => Expect::NoFault,
+        };
         cases.push(Case {
             rpc,
+            path: rpc.path.clone(),
             kind,
             bodies: vec![body],
             string,
+            expect,
         })
     };
     case(
@@ -125,12 +175,14 @@ fn of<'a>(rpc: &'a Rpc, base: &Base) -> Vec<Case<'a>> {
         let body = message.encode_to_vec();
         cases.push(Case {
             rpc,
+            path: rpc.path.clone(),
             kind: format!(
                 "{DUPLICATES} concurrent creates of one {} (same request)",
                 id.name()
             ),
             bodies: vec![body; DUPLICATES],
             string: None,
+            expect: Expect::NoFault,
         });
         // Same id, half of them with another request: a reused key must not be attributed.
         let other = rpc
@@ -143,13 +195,14 @@ fn of<'a>(rpc: &'a Rpc, base: &Base) -> Vec<Case<'a>> {
                 .map(|i| {
                     let mut message = message.clone();
                     if i % 2 == 1 {
-                        message.set_field(&other, Value::String(format!("other{i}")));
+                        message.set_field(&other, Value::String("other".into()));
                     }
                     message.encode_to_vec()
                 })
                 .collect();
             cases.push(Case {
                 rpc,
+                path: rpc.path.clone(),
                 kind: format!(
                     "{DUPLICATES} concurrent creates of one {} (half with another {})",
                     id.name(),
@@ -157,6 +210,7 @@ fn of<'a>(rpc: &'a Rpc, base: &Base) -> Vec<Case<'a>> {
                 ),
                 bodies,
                 string: None,
+                expect: Expect::OneRequestWins,
             });
         }
     }
@@ -172,7 +226,7 @@ pub async fn run<'a>(channel: Channel, cases: &'a [Case<'a>]) -> Vec<(&'a Case<'
                 let calls = case
                     .bodies
                     .iter()
-                    .map(|body| call(channel.clone(), &case.rpc.path, body.clone()));
+                    .map(|body| call(channel.clone(), &case.path, body.clone()));
                 (case, join_all(calls).await)
             }
         })
@@ -181,7 +235,7 @@ pub async fn run<'a>(channel: Channel, cases: &'a [Case<'a>]) -> Vec<(&'a Case<'
         .await
 }
 
-async fn call(channel: Channel, path: &str, body: Vec<u8>) -> Outcome {
+pub async fn call(channel: Channel, path: &str, body: Vec<u8>) -> Outcome {
     let mut grpc = tonic::client::Grpc::new(channel);
     let path = path.parse().expect("a gRPC path");
     let answer = async {
@@ -195,14 +249,6 @@ async fn call(channel: Channel, path: &str, body: Vec<u8>) -> Outcome {
         Ok(Ok(_)) => Outcome::Grpc(tonic::Code::Ok, String::new()),
         Ok(Err(status)) => Outcome::Grpc(status.code(), status.message().to_owned()),
     }
-}
-
-/// Whether a gRPC answer is a server fault rather than a refusal of bad input.
-pub fn is_fault(code: tonic::Code) -> bool {
-    matches!(
-        code,
-        tonic::Code::Internal | tonic::Code::Unknown | tonic::Code::DataLoss
-    )
 }
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {

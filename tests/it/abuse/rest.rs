@@ -8,8 +8,9 @@ use serde_json::{Value as Json, json};
 
 use super::base::Base;
 use super::contracts::{Http, Rpc};
+use super::judge::{Expect, Outcome};
 use super::values::{self, encode};
-use super::{CONCURRENCY, DEADLINE, MAX_CASES_PER_RPC, Outcome};
+use super::{CONCURRENCY, DEADLINE, MAX_CASES_PER_RPC};
 
 pub struct Case<'a> {
     pub rpc: &'a Rpc,
@@ -19,6 +20,7 @@ pub struct Case<'a> {
     pub body: Option<Vec<u8>>,
     /// Copies sent at once (duplicate creates).
     pub copies: usize,
+    pub expect: Expect,
 }
 
 impl Case<'_> {
@@ -28,6 +30,9 @@ impl Case<'_> {
 }
 
 const DUPLICATES: usize = 20;
+
+/// A query parameter no request message has.
+const UNKNOWN_PARAMETER: &str = "zzBogus";
 
 /// The cases of every route of `app`, and how many were left out by the per-RPC cap.
 pub fn cases<'a>(rpcs: &'a [Rpc], app: &str, base: &Base) -> (Vec<Case<'a>>, usize) {
@@ -64,16 +69,23 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
         })
     };
     let mut cases = Vec::new();
-    let mut case = |kind: String, path: String, body: Option<Vec<u8>>| {
+    let mut case = |kind: String, path: String, body: Option<Vec<u8>>, expect: Expect| {
         cases.push(Case {
             rpc,
             kind,
             path,
             body,
             copies: 1,
+            expect,
         })
     };
-    case("valid base request".into(), valid_path(), valid_body());
+    let refused = Expect::Refused(values::NOT_A_REQUEST);
+    case(
+        "valid base request".into(),
+        valid_path(),
+        valid_body(),
+        Expect::NoFault,
+    );
 
     for variable in &variables {
         for (kind, segment) in values::segments() {
@@ -84,7 +96,20 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                     encode(&base.fresh())
                 }
             });
-            case(format!("path {{{variable}}}={kind}"), path, valid_body());
+            let expect = if !variable.ends_with("_id") {
+                Expect::NoFault
+            } else if matches!(kind, "%FF%FE" | "%00" | "a%00b") {
+                Expect::InvalidArgument(values::PATH_ID)
+            } else {
+                // Every segment here breaks the id rule (or is not a segment at all).
+                Expect::Refused(values::ID_RULE)
+            };
+            case(
+                format!("path {{{variable}}}={kind}"),
+                path,
+                valid_body(),
+                expect,
+            );
         }
     }
 
@@ -95,21 +120,25 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
         .collect();
     if http.body {
         for field in &fields {
-            let bad: Vec<(String, Json)> = match field.kind() {
+            let bad: Vec<(String, Json, Expect)> = match field.kind() {
                 Kind::String => {
-                    let mut bad: Vec<(String, Json)> = values::strings()
+                    let mut bad: Vec<(String, Json, Expect)> = values::strings()
                         .into_iter()
-                        .map(|(k, v)| (k.to_owned(), Json::from(v)))
+                        .map(|(k, v)| {
+                            (k.to_owned(), Json::from(v), values::expect(field.name(), k))
+                        })
                         .collect();
-                    for wrong in [json!(123), json!(true), json!({}), json!([]), json!(null)] {
-                        bad.push((format!("{wrong} (wrong type)"), wrong));
+                    for wrong in [json!(123), json!(true), json!({}), json!([])] {
+                        bad.push((format!("{wrong} (wrong type)"), wrong, refused));
                     }
+                    // JSON null is the field's default, as if absent.
+                    bad.push(("null".into(), json!(null), Expect::NoFault));
                     bad
                 }
                 Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-                    let mut bad: Vec<(String, Json)> = values::ints()
+                    let mut bad: Vec<(String, Json, Expect)> = values::ints()
                         .into_iter()
-                        .map(|(k, v)| (k.to_owned(), Json::from(v)))
+                        .map(|(k, v)| (k.to_owned(), Json::from(v), Expect::NoFault))
                         .collect();
                     for wrong in [
                         json!(2_147_483_648_i64),
@@ -120,13 +149,13 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                         json!({}),
                         json!(true),
                     ] {
-                        bad.push((format!("{wrong} (wrong type or range)"), wrong));
+                        bad.push((format!("{wrong} (wrong type or range)"), wrong, refused));
                     }
                     bad
                 }
                 _ => Vec::new(),
             };
-            for (kind, value) in bad {
+            for (kind, value, expect) in bad {
                 let mut body = base.json(rpc, &variables);
                 body.insert(field.json_name().to_owned(), value);
                 let body = Json::Object(body).to_string().into_bytes();
@@ -134,6 +163,7 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                     format!("body.{}={kind}", field.json_name()),
                     valid_path(),
                     Some(body),
+                    expect,
                 );
             }
             if matches!(field.kind(), Kind::String) {
@@ -147,6 +177,7 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                     format!("body.{}=non-UTF-8 bytes", field.json_name()),
                     valid_path(),
                     Some(body),
+                    refused,
                 );
             }
         }
@@ -156,48 +187,68 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
             "body with an unknown field".into(),
             valid_path(),
             Some(Json::Object(unknown).to_string().into_bytes()),
+            Expect::NoFault,
         );
-        for (kind, body) in [
-            ("body []", "[]"),
-            ("body \"x\"", "\"x\""),
-            ("body 1", "1"),
-            ("body null", "null"),
-            ("body malformed JSON", "{\"a\":"),
-            ("body empty", ""),
-            ("body 1.1 MB of whitespace", ""),
+        for (kind, body, expect) in [
+            ("body []", "[]".to_owned(), refused),
+            ("body \"x\"", "\"x\"".to_owned(), refused),
+            ("body 1", "1".to_owned(), refused),
+            ("body malformed JSON", "{\"a\":".to_owned(), refused),
+            ("body null", "null".to_owned(), Expect::NoFault),
+            ("body empty", String::new(), Expect::NoFault),
+            (
+                "body {} after 1.1 MB of whitespace",
+                format!("{}{{}}", " ".repeat(1_100_000)),
+                Expect::NoFault,
+            ),
         ] {
-            let body = if kind.contains("whitespace") {
-                format!("{}{{}}", " ".repeat(1_100_000))
-            } else {
-                body.to_owned()
-            };
-            case(kind.into(), valid_path(), Some(body.into_bytes()));
+            case(kind.into(), valid_path(), Some(body.into_bytes()), expect);
         }
         case(
             "unknown query parameter".into(),
-            format!("{}?zzBogus=1", valid_path()),
+            format!("{}?{UNKNOWN_PARAMETER}=1", valid_path()),
             valid_body(),
+            Expect::UnknownParameter(UNKNOWN_PARAMETER),
         );
     } else {
         for field in &fields {
             let name = field.json_name();
-            let bad: Vec<(&str, String)> = match field.kind() {
-                Kind::String => values::query_strings(),
+            let bad: Vec<(&str, String, Expect)> = match field.kind() {
+                Kind::String => values::query_strings()
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let expect = if field.name().ends_with("_id") {
+                            Expect::Refused(values::ID_RULE)
+                        } else if k == "100 KB" {
+                            Expect::Refused(values::BOUND)
+                        } else if k == "%FF%FE" {
+                            refused
+                        } else {
+                            Expect::NoFault
+                        };
+                        (k, v, expect)
+                    })
+                    .collect(),
                 Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => values::query_ints()
                     .into_iter()
-                    .map(|(k, v)| (k, v.to_owned()))
+                    .map(|(k, v)| {
+                        let parses = matches!(k, "-1" | "empty");
+                        let expect = if parses { Expect::NoFault } else { refused };
+                        (k, v.to_owned(), expect)
+                    })
                     .collect(),
                 _ => Vec::new(),
             };
-            for (kind, value) in bad {
+            for (kind, value, expect) in bad {
                 let path = format!("{}?{name}={value}", valid_path());
-                case(format!("query {name}={kind}"), path, None);
+                case(format!("query {name}={kind}"), path, None, expect);
             }
         }
         case(
             "unknown query parameter".into(),
-            format!("{}?zzBogus=1", valid_path()),
+            format!("{}?{UNKNOWN_PARAMETER}=1", valid_path()),
             None,
+            Expect::UnknownParameter(UNKNOWN_PARAMETER),
         );
         if let Some(first) = fields.first() {
             let name = first.json_name();
@@ -205,6 +256,7 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                 format!("query {name} repeated"),
                 format!("{}?{name}=1&{name}=2", valid_path()),
                 None,
+                Expect::NoFault,
             );
         }
     }
@@ -219,6 +271,7 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
             path: valid_path(),
             body: valid_body(),
             copies: DUPLICATES,
+            expect: Expect::NoFault,
         });
     }
     cases

@@ -3,6 +3,15 @@
 //! text, path-ish ids.
 use mediamesh_mesh::input::{ID_MAX, NAME_MAX, TEXT_MAX};
 
+use super::judge::Expect;
+
+/// The rules of issue 6 the cases check, as a failure names them.
+pub const ID_RULE: &str = "every id passes the one id rule";
+pub const BOUND: &str = "every text field has a length limit";
+pub const UNDECODABLE: &str = "malformed protobuf is INVALID_ARGUMENT, not INTERNAL";
+pub const PATH_ID: &str = "a non-UTF-8 or NUL path id is a 400";
+pub const NOT_A_REQUEST: &str = "bad input is a 4xx";
+
 pub const ID_MAX_CHARS: &str = "ID_MAX chars";
 pub const NAME_MAX_CHARS: &str = "NAME_MAX 4-byte chars";
 pub const TEXT_MAX_CHARS: &str = "TEXT_MAX 4-byte chars";
@@ -30,6 +39,17 @@ pub fn strings() -> Vec<(&'static str, String)> {
         ("a/b", "a/b".into()),
         ("%2F", "%2F".into()),
     ]
+}
+
+/// What a string field set to the value named `kind` must get back.
+pub fn expect(field: &str, kind: &str) -> Expect {
+    if field.ends_with("_id") && !matches!(kind, "empty" | ID_MAX_CHARS) {
+        Expect::Refused(ID_RULE)
+    } else if matches!(kind, "100 KB" | "1.1 MB" | "TEXT_MAX + 1 chars") {
+        Expect::Refused(BOUND)
+    } else {
+        Expect::NoFault
+    }
 }
 
 /// Not UTF-8: a proto3 string must be, and JSON cannot carry it.
