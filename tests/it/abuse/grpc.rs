@@ -147,6 +147,18 @@ fn of<'a>(rpc: &'a Rpc, base: &Base) -> Vec<Case<'a>> {
             _ => {}
         }
     }
+    if let Some(field) = rpc
+        .input
+        .fields()
+        .find(|f| matches!(f.kind(), Kind::String))
+    {
+        let mut message = base.message(rpc);
+        let huge = "a".repeat(values::OVER_MESSAGE_LIMIT);
+        message.set_field(&field, Value::String(huge));
+        let kind = format!("{}={}", field.name(), values::OVER_MESSAGE_KIND);
+        let tag = Some((field.name().to_owned(), values::OVER_MESSAGE_KIND));
+        case(kind, message.encode_to_vec(), tag);
+    }
     let mut body = base.message(rpc).encode_to_vec();
     key(&mut body, UNKNOWN_FIELD, 0);
     varint(&mut body, 7);

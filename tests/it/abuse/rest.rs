@@ -181,6 +181,17 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                 );
             }
         }
+        if let Some(field) = fields.iter().find(|f| matches!(f.kind(), Kind::String)) {
+            let mut body = base.json(rpc, &variables);
+            let huge = "a".repeat(values::OVER_MESSAGE_LIMIT);
+            body.insert(field.json_name().to_owned(), Json::from(huge));
+            case(
+                format!("body.{}={}", field.json_name(), values::OVER_MESSAGE_KIND),
+                valid_path(),
+                Some(Json::Object(body).to_string().into_bytes()),
+                Expect::Refused(values::BOUND),
+            );
+        }
         let mut unknown = base.json(rpc, &variables);
         unknown.insert("zzUnknownField".into(), json!(1));
         case(

@@ -45,12 +45,19 @@ pub fn strings() -> Vec<(&'static str, String)> {
 pub fn expect(field: &str, kind: &str) -> Expect {
     if field.ends_with("_id") && !matches!(kind, "empty" | ID_MAX_CHARS) {
         Expect::Refused(ID_RULE)
-    } else if matches!(kind, "100 KB" | "1.1 MB" | "TEXT_MAX + 1 chars") {
+    } else if matches!(kind, "100 KB" | "1.1 MB" | "TEXT_MAX + 1 chars")
+        || kind == OVER_MESSAGE_KIND
+    {
         Expect::Refused(BOUND)
     } else {
         Expect::NoFault
     }
 }
+
+/// Past the 4 MiB message limit of gRPC and of the gateway's transcoder: one string of it per
+/// RPC and route (per field it would be hundreds of MB for no more coverage).
+pub const OVER_MESSAGE_LIMIT: usize = 5 * 1024 * 1024;
+pub const OVER_MESSAGE_KIND: &str = "5 MiB (past the 4 MiB message limit)";
 
 /// Not UTF-8: a proto3 string must be, and JSON cannot carry it.
 pub const NON_UTF8: &[u8] = b"a\xff\xfeb";
