@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use mediamesh_mesh::resilience::CallPolicy;
-use mediamesh_mesh::runtime::MeshConfig;
-use mediamesh_mesh::store::Database;
+use mediamesh_mesh::calls::resilience::CallPolicy;
+use mediamesh_mesh::serving::runtime::MeshConfig;
+use mediamesh_mesh::storage::store::Database;
 
 #[derive(Parser)]
 #[command(

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use mediamesh_mesh::deadletters;
-use mediamesh_mesh::store::{Database, Store};
+use mediamesh_mesh::events::deadletters;
+use mediamesh_mesh::storage::store::{Database, Store};
 
 #[derive(Subcommand)]
 pub enum DeadlettersCommand {
@@ -52,7 +52,7 @@ pub async fn run(command: DeadlettersCommand) -> anyhow::Result<()> {
             continue;
         }
         let store = Store::open(&database, &id).await?;
-        store.migrate(info.migrations).await?;
+        mediamesh_mesh::events::migrate(&store, info.migrations).await?;
         if replay {
             let n = deadletters::replay(&store, args.id.as_deref()).await?;
             if n > 0 {

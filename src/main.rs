@@ -22,7 +22,7 @@ use crate::cli::{Cli, Command, ViewsCommand};
 fn main() -> anyhow::Result<()> {
     cli::load_config_file()?;
     let cli = Cli::parse();
-    let _otel = mediamesh_mesh::telemetry::init(cli.log_json)?;
+    let _otel = mediamesh_mesh::observe::telemetry::init(cli.log_json)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

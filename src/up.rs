@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mediamesh_mesh::runtime;
+use mediamesh_mesh::serving::runtime;
 use tokio::net::TcpListener;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -44,7 +44,7 @@ pub async fn rebuild_views(args: ServeArgs) -> anyhow::Result<()> {
     anyhow::ensure!(!contexts.is_empty(), "{} keeps no views", args.target);
     for context in contexts {
         let id = context.info().id();
-        let applied = mediamesh_mesh::views::rebuild(&config, context).await?;
+        let applied = mediamesh_mesh::serving::views::rebuild(&config, context).await?;
         println!("{id}: views rebuilt from {applied} events");
     }
     Ok(())

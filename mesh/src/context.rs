@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use tonic::service::RoutesBuilder;
 
-use crate::consumer::Subscription;
-use crate::resilience::Peer;
-use crate::store::{Migration, Store};
+use crate::calls::resilience::Peer;
+use crate::events::consumer::Subscription;
+use crate::storage::store::{Migration, Store};
 
 /// A context's registration, read by the runtime, `mediamesh map` and health.
 #[derive(Debug)]

@@ -1,35 +1,37 @@
-//! The shared runtime every mediamesh context stands on: storage with a transactional
-//! outbox, JetStream events with exactly-once effects, resilient gRPC calls, and one uniform
-//! gRPC server (health, reflection, load shedding, graceful shutdown).
+//! The shared runtime every mediamesh context stands on, grouped by concern with every
+//! dependency pointing one way (each layer uses only the ones listed before it):
+//!
+//! - ground: `error`, `input` (the rules every edge applies);
+//! - `observe`: logs, trace context, OpenTelemetry, Prometheus metrics;
+//! - `tasks`: owned, supervised background tasks (seen in health and metrics);
+//! - `storage`: a database per context (SQLite or PostgreSQL), group commit, paging; it knows
+//!   nothing of events;
+//! - `events`: events on the wire, the transactional outbox and its relay, durable consumers
+//!   with exactly-once effects, typed policies, tallies, dead letters;
+//! - `calls`: resilient sync calls between contexts (deadlines, breaker, retries) and the
+//!   synchronous saga;
+//! - `context`: what a bounded context registers and is given;
+//! - `serving`: the one gRPC server and the runtime that assembles contexts into a process.
 
-pub mod consumer;
-pub mod context;
-pub mod deadletters;
-pub mod deadline;
 pub mod error;
-pub mod event;
-pub mod group_commit;
 pub mod input;
-pub mod metrics;
-pub mod nats;
-pub mod otel;
-pub mod outbox;
-pub mod page;
-pub mod readiness;
-pub mod recovery;
-pub mod resilience;
-pub mod runtime;
-pub mod sanitize;
-pub mod server;
-pub mod shed;
-pub mod store;
-pub mod supervise;
-pub mod tally;
-pub mod telemetry;
-pub mod views;
 
-pub use consumer::{Handler, HandlerError, Subscription};
+pub mod observe;
+pub mod tasks;
+
+pub mod storage;
+
+pub mod events;
+
+pub mod calls;
+
+pub mod context;
+
+pub mod serving;
+
+pub use calls::resilience::{CallPolicy, Peer};
 pub use context::{Context, ContextEnv, ContextInfo, Started};
-pub use event::{Delivered, Event};
-pub use resilience::{CallPolicy, Peer};
-pub use store::{Migration, Store, Tx};
+pub use events::consumer::{Handler, HandlerError, Subscription};
+pub use events::event::{Delivered, Event};
+pub use events::outbox::Raise;
+pub use storage::store::{Migration, Store, Tx};

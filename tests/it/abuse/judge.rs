@@ -87,7 +87,7 @@ pub enum Expect {
 /// What is wrong with the answers of one case, one line each, identical ones counted.
 pub fn judge(expect: Expect, outcomes: &[Outcome]) -> Vec<String> {
     let mut wrong: Vec<String> = outcomes.iter().filter_map(Outcome::fault).collect();
-    let cap = mediamesh_mesh::sanitize::MAX_MESSAGE;
+    let cap = mediamesh_mesh::serving::sanitize::MAX_MESSAGE;
     for outcome in outcomes {
         if let Outcome::Grpc(code, message) = outcome
             && message.len() > cap

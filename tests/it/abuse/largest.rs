@@ -13,7 +13,7 @@ use super::judge::{Expect, Outcome};
 use super::values;
 
 /// One page of the largest rows per create.
-const ROWS: usize = mediamesh_mesh::page::MAX_PAGE_SIZE as usize;
+const ROWS: usize = mediamesh_mesh::storage::page::MAX_PAGE_SIZE as usize;
 
 pub fn cases<'a>(
     rpcs: &'a [Rpc],

@@ -7,7 +7,7 @@ use serde_json::json;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use mediamesh_mesh::page::MAX_PAGE_SIZE;
+use mediamesh_mesh::storage::page::MAX_PAGE_SIZE;
 
 use super::contracts::Rpc;
 use crate::harness::rest::{get, get_until, post};

@@ -1,8 +1,8 @@
 //! PostgreSQL under READ COMMITTED: check-then-insert races, each driven by concurrent
 //! requests (or, for the tally, two transactions interleaved on the real server).
 use futures::future::join_all;
-use mediamesh_mesh::store::{Database, Store};
-use mediamesh_mesh::tally;
+use mediamesh_mesh::events::tally;
+use mediamesh_mesh::storage::store::{Database, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::Code;
 
@@ -133,7 +133,7 @@ async fn a_tally_is_never_left_at_plus_one_on_postgres() {
     let store = Store::open(&Database::Postgres { url }, "cinema.tally")
         .await
         .unwrap();
-    store.migrate(&[]).await.unwrap();
+    mediamesh_mesh::events::migrate(&store, &[]).await.unwrap();
     // ReviewCreated first, ReviewDeleted while it is uncommitted.
     let mut created = store.begin().await.unwrap();
     assert!(tally::add(&mut created, "reviews", "r1").await.unwrap());

@@ -2,7 +2,7 @@
 use mediamesh_mesh::Store;
 use mediamesh_mesh::error::internal;
 use mediamesh_mesh::input;
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 

@@ -35,7 +35,7 @@ impl Handler for Notify {
             customer_id,
             kind: kind.to_owned(),
             text,
-            create_time: mediamesh_mesh::telemetry::now_rfc3339(),
+            create_time: mediamesh_mesh::observe::telemetry::now_rfc3339(),
         };
         // The seed's "send" is a log line until a real sink is configured.
         tracing::info!(rsv_id = %message.rsv_id, kind, "reservation message");

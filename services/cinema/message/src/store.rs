@@ -1,5 +1,5 @@
 //! The message table.
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 use sqlx::Row;

@@ -1,7 +1,7 @@
 //! The movie's event policy: the review count follows review events and the confirmed
 //! count follows reservation events, each exactly once per review or reservation id (the
 //! correlation key), even redelivered or reordered.
-use mediamesh_mesh::{Delivered, Handler, HandlerError, Tx, tally};
+use mediamesh_mesh::{Delivered, Handler, HandlerError, Tx, events::tally};
 use mediamesh_proto::cinema::v1 as pb;
 
 use crate::store;

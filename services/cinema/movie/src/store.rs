@@ -1,7 +1,7 @@
 //! The movie's table. A deleted movie keeps its row (without its description) so its id is
 //! retired: it can never be registered again, and its version keeps counting for the
 //! consumers that order movie events by it.
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -77,7 +77,7 @@ pub async fn insert(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
     .bind(m.review_cnt)
     .bind(m.confirmed)
     .bind(m.version)
-    .bind(mediamesh_mesh::telemetry::now_rfc3339())
+    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
     .rows_affected();

@@ -2,7 +2,7 @@
 //! the internal `Pay` as much as on the public `GetPayment`.
 use mediamesh_mesh::error::{internal, not_found};
 use mediamesh_mesh::input;
-use mediamesh_mesh::{Event, Store};
+use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 

@@ -1,7 +1,7 @@
 //! Payment's event policy: a reservation cancelled by its customer, or abandoned after a
 //! failed payment call, cancels its payment. A reservation with no payment yet gets a
 //! cancelled one, so a late `Pay` with the same key cannot approve it.
-use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx};
+use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Raise, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 
 use crate::store::{self, CANCELLED};

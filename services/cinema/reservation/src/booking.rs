@@ -5,9 +5,9 @@
 //! cancelled. A movie the seat ledger has not heard of yet (registered a moment ago) is
 //! asked of movie, through its breaker; movie being down only stops reservations of movies
 //! the ledger does not know.
+use mediamesh_mesh::calls::recovery::Abandoned;
 use mediamesh_mesh::error::{internal, not_found};
-use mediamesh_mesh::recovery::Abandoned;
-use mediamesh_mesh::{Event, Peer, Store};
+use mediamesh_mesh::{Event, Peer, Raise, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::movie_service_client::MovieServiceClient;
 use mediamesh_proto::cinema::v1::payment_service_client::PaymentServiceClient;

@@ -1,8 +1,8 @@
 //! gRPC inbound adapter of reservation. Every field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::error::{internal, invalid_argument, not_found};
 use mediamesh_mesh::input::{self, NAME_MAX};
-use mediamesh_mesh::page::Page;
-use mediamesh_mesh::{Event, Store};
+use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -55,7 +55,7 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
             id,
             movie_id,
             customer_id,
-            mediamesh_mesh::telemetry::now_rfc3339(),
+            mediamesh_mesh::observe::telemetry::now_rfc3339(),
         );
         Ok(Response::new(to_pb(self.booking.reserve(held).await?)))
     }

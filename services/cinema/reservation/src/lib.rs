@@ -56,7 +56,7 @@ impl Context for Reservation {
             env.peer("cinema.payment")?,
             env.peer("cinema.movie")?,
         );
-        tokio::spawn(mediamesh_mesh::recovery::sweep(
+        tokio::spawn(mediamesh_mesh::calls::recovery::sweep(
             "cinema.reservation",
             booking.clone(),
         ));

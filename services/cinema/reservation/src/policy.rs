@@ -1,7 +1,7 @@
 //! Reservation's event policies: keep the seat ledger in step with the movies (in movie
 //! version order, whatever the delivery order), and close a cancelling reservation once its
 //! payment is cancelled (the end of the cancel saga).
-use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx};
+use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Raise, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 
 use crate::domain::Status;

@@ -1,5 +1,5 @@
 //! Reservation's tables: reservations and the seat ledger (its replica of the movies).
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 

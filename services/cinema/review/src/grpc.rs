@@ -1,8 +1,8 @@
 //! gRPC inbound adapter of review. Every field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::error::{internal, not_found};
 use mediamesh_mesh::input::{self, TEXT_MAX};
-use mediamesh_mesh::page::Page;
-use mediamesh_mesh::{Event, Peer, Store};
+use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::{Event, Peer, Raise, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::movie_service_client::MovieServiceClient;
 use tonic::{Code, Request, Response, Status};
@@ -67,7 +67,7 @@ impl pb::review_service_server::ReviewService for ReviewApi {
             review_id,
             movie_id,
             content,
-            create_time: mediamesh_mesh::telemetry::now_rfc3339(),
+            create_time: mediamesh_mesh::observe::telemetry::now_rfc3339(),
         };
         let created = pb::ReviewCreated {
             review_id: review.review_id.clone(),

@@ -1,6 +1,6 @@
 //! Review's tables: the reviews (a deleted review keeps its row, without its content, so its
 //! id is retired) and its replica of the movies, fed by versioned movie events.
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 use sqlx::Row;

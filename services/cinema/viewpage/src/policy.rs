@@ -1,7 +1,7 @@
 //! The viewpage's projection: every event it subscribes to, applied to its own tables;
 //! movie and reservation events in their aggregate's version order, whatever the delivery
 //! order.
-use mediamesh_mesh::{Delivered, Handler, HandlerError, Tx, tally};
+use mediamesh_mesh::{Delivered, Handler, HandlerError, Tx, events::tally};
 use mediamesh_proto::cinema::v1 as pb;
 
 use crate::store;

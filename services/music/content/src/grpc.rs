@@ -1,8 +1,8 @@
 //! gRPC inbound adapter of content.
 use mediamesh_mesh::error::{internal, invalid_argument, not_found};
 use mediamesh_mesh::input::{self, NAME_MAX, TEXT_MAX};
-use mediamesh_mesh::page::Page;
-use mediamesh_mesh::{Event, Store};
+use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -42,7 +42,7 @@ fn draft(r: pb::CreateContentRequest) -> Result<Content, Status> {
     let kind = input::text("type", &r.r#type, NAME_MAX)?;
     let description = input::text("description", &r.description, TEXT_MAX)?;
     let original = input::optional_id("original_content_id", &r.original_content_id)?;
-    let now = mediamesh_mesh::telemetry::now_rfc3339();
+    let now = mediamesh_mesh::observe::telemetry::now_rfc3339();
     Content::upload(
         id,
         creator_name,

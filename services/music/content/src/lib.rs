@@ -44,7 +44,7 @@ impl Context for Content {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         let upload = upload::Upload::new(env.store.clone(), env.peer("music.copyright")?);
-        tokio::spawn(mediamesh_mesh::recovery::sweep(
+        tokio::spawn(mediamesh_mesh::calls::recovery::sweep(
             "music.content",
             upload.clone(),
         ));

@@ -2,9 +2,9 @@
 //! through the breaker (the content id is the idempotency key), then settle: APPROVED, or
 //! FAILED with `ContentUploadFailed` so an approval that went through after all is released.
 //! An upload a crash left UPLOADED is settled again by the recovery sweep.
+use mediamesh_mesh::calls::recovery::Abandoned;
 use mediamesh_mesh::error::internal;
-use mediamesh_mesh::recovery::Abandoned;
-use mediamesh_mesh::{Event, Peer, Store};
+use mediamesh_mesh::{Event, Peer, Raise, Store};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::copyright_service_client::CopyrightServiceClient;
 use tonic::Status;

@@ -2,8 +2,8 @@
 //! mesh port) and validates its input exactly like a public RPC.
 use mediamesh_mesh::error::{internal, invalid_argument};
 use mediamesh_mesh::input::{self, NAME_MAX};
-use mediamesh_mesh::page::Page;
-use mediamesh_mesh::{Event, Store};
+use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 

@@ -1,6 +1,6 @@
 //! Copyright's event policy: a deleted content releases its copyright (the compensation of
 //! the seed's saga); an abandoned upload releases an approval that went through after all.
-use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx};
+use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Raise, Tx};
 use mediamesh_proto::music::v1 as pb;
 
 use crate::domain::Copyright;

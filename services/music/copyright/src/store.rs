@@ -1,5 +1,5 @@
 //! The copyright table.
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -58,7 +58,7 @@ pub async fn insert(tx: &mut Tx, c: &Copyright) -> Result<bool, sqlx::Error> {
     .bind(a.original_content_id.clone())
     .bind(c.status.clone())
     .bind(i64::from(c.voided))
-    .bind(mediamesh_mesh::telemetry::now_rfc3339())
+    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
     .rows_affected();

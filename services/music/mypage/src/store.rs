@@ -1,5 +1,5 @@
 //! The mypage's own tables (the read model).
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::music::v1 as pb;
 use sqlx::Row;

@@ -1,7 +1,7 @@
 //! gRPC inbound adapter of source.
 use mediamesh_mesh::Store;
 use mediamesh_mesh::error::internal;
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 

@@ -1,6 +1,6 @@
 //! Source's event policies: an approved copyright registers the sound source (and says so);
 //! a released copyright releases it.
-use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx};
+use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Raise, Tx};
 use mediamesh_proto::music::v1 as pb;
 
 use crate::store;

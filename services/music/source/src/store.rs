@@ -1,5 +1,5 @@
 //! The sound source table.
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::music::v1 as pb;
 use sqlx::Row;
@@ -27,7 +27,7 @@ pub async fn register(tx: &mut Tx, s: &pb::Source) -> Result<bool, sqlx::Error> 
     .bind(s.content_id.clone())
     .bind(s.creator_name.clone())
     .bind(s.title.clone())
-    .bind(mediamesh_mesh::telemetry::now_rfc3339())
+    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -52,7 +52,7 @@ pub async fn release(tx: &mut Tx, content_id: &str, creator_name: &str) -> Resul
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(content_id.to_owned())
     .bind(creator_name.to_owned())
-    .bind(mediamesh_mesh::telemetry::now_rfc3339())
+    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
     .rows_affected();

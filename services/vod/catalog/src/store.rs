@@ -1,5 +1,5 @@
 //! The catalog's tables.
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::{AnyConnection, Row};
 
@@ -59,7 +59,7 @@ pub async fn insert(tx: &mut Tx, vod: &Vod) -> Result<bool, sqlx::Error> {
     .bind(vod.id.clone())
     .bind(vod.name.clone())
     .bind(vod.price)
-    .bind(mediamesh_mesh::telemetry::now_rfc3339())
+    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
     .execute(conn)
     .await?
     .rows_affected();

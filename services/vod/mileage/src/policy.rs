@@ -1,6 +1,6 @@
 //! Mileage's event policies: accrue on approved payments, reverse on cancelled ones.
 //! Anonymous purchases (no customer) have no account: they earn and spend nothing.
-use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx};
+use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Raise, Tx};
 use mediamesh_proto::vod::v1 as pb;
 
 use crate::domain::POINTS_PER_PURCHASE;

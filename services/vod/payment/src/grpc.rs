@@ -1,7 +1,7 @@
 //! gRPC inbound adapter of payment.
 use mediamesh_mesh::error::{internal, invalid_argument, not_found};
 use mediamesh_mesh::input;
-use mediamesh_mesh::{Event, Store};
+use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 

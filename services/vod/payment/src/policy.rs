@@ -1,5 +1,5 @@
 //! Payment's event policies: a cancelled or abandoned purchase cancels its payment.
-use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Tx, input};
+use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Raise, Tx, input};
 use mediamesh_proto::vod::v1 as pb;
 
 use crate::domain::Payment;

@@ -2,10 +2,10 @@
 //! there is one), call `Pay` through the breaker with the purchase id as idempotency key,
 //! then settle: PAID raises `PurchasePlaced`; a failed payment gives the credit back and
 //! raises `PurchaseFailed`, so a payment that went through after all is cancelled.
+use mediamesh_mesh::calls::recovery::Abandoned;
 use mediamesh_mesh::error::internal;
 use mediamesh_mesh::input::NAME_MAX;
-use mediamesh_mesh::recovery::Abandoned;
-use mediamesh_mesh::{Event, Peer, Store};
+use mediamesh_mesh::{Event, Peer, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::payment_service_client::PaymentServiceClient;
 use tonic::Status;
@@ -39,7 +39,7 @@ impl Checkout {
     ) -> Result<Purchase, Status> {
         // While payment's breaker is open, answer "pay later" before writing anything.
         self.payment.check()?;
-        let now = mediamesh_mesh::telemetry::now_rfc3339();
+        let now = mediamesh_mesh::observe::telemetry::now_rfc3339();
         let recorded = self
             .store
             .write(move |tx| {

@@ -1,8 +1,8 @@
 //! gRPC inbound adapter of purchase.
 use mediamesh_mesh::error::{internal, invalid_argument, not_found};
 use mediamesh_mesh::input::{self, NAME_MAX};
-use mediamesh_mesh::page::Page;
-use mediamesh_mesh::{Event, Store};
+use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 

@@ -47,7 +47,7 @@ impl Context for Purchase {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         let checkout = checkout::Checkout::new(env.store.clone(), env.peer("vod.payment")?);
-        tokio::spawn(mediamesh_mesh::recovery::sweep(
+        tokio::spawn(mediamesh_mesh::calls::recovery::sweep(
             "vod.purchase",
             checkout.clone(),
         ));

@@ -1,5 +1,5 @@
 //! Purchase's tables: purchases, the catalog replica and free-VOD credits.
-use mediamesh_mesh::page::Page;
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 

@@ -10,8 +10,6 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use tokio::sync::Notify;
 
-use crate::event::Event;
-
 /// Which database a context uses; both are first-class and tested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -36,59 +34,21 @@ pub enum Database {
 /// (`IF NOT EXISTS`, `ON CONFLICT DO NOTHING`) because replicas may start together.
 pub type Migration = &'static str;
 
-const MESH_TABLES: Migration = "
-CREATE TABLE IF NOT EXISTS mesh_outbox (
-    seq SERIAL_PK,
-    event_id TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    headers TEXT NOT NULL,
-    payload BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS mesh_inbox (
-    event_id TEXT NOT NULL,
-    consumer TEXT NOT NULL,
-    applied_at TEXT NOT NULL,
-    PRIMARY KEY (event_id, consumer)
-);
-CREATE TABLE IF NOT EXISTS mesh_dead_letters (
-    event_id TEXT NOT NULL,
-    consumer TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    error TEXT NOT NULL,
-    deliveries BIGINT NOT NULL,
-    failed_at TEXT NOT NULL,
-    PRIMARY KEY (event_id, consumer)
-);
+/// Tables a layer above storage keeps in every context's database (the outbox, inbox and dead
+/// letters of `events`): `setup` statements are idempotent and run at every start; `changes`
+/// run once each, recorded in `mesh_migrations` under negative versions (the context's own
+/// migrations count up from 1). Append only.
+pub struct MeshTables {
+    pub setup: &'static [Migration],
+    pub changes: &'static [Migration],
+}
+
+/// Storage's own bookkeeping: which migrations ran.
+const MIGRATIONS_TABLE: Migration = "
 CREATE TABLE IF NOT EXISTS mesh_migrations (
     version BIGINT PRIMARY KEY
 );
 ";
-
-/// Every context gets the tally table too (cheap, and no migration order to get wrong).
-const MESH_TALLY: Migration = crate::tally::MIGRATION;
-
-/// Later changes to the mesh tables, recorded in `mesh_migrations` under negative versions
-/// (the context's own migrations count up from 1). Append only.
-const MESH_CHANGES: &[Migration] = &[
-    // When a row entered the outbox (unix ms), for the age of the oldest unpublished event.
-    "ALTER TABLE mesh_outbox ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0",
-    // Dead letters keep the whole event: headers too, so a replay is the same event.
-    "ALTER TABLE mesh_dead_letters ADD COLUMN headers TEXT NOT NULL DEFAULT '{}'",
-];
-
-/// The largest event the outbox takes (payload and headers): far above anything a valid
-/// request raises (every field is bounded at the edge), well under NATS's 1 MiB default.
-pub const MAX_EVENT_BYTES: usize = 256 * 1024;
-
-/// An event over `MAX_EVENT_BYTES`: refused before it reaches the outbox, so the state
-/// change that raised it rolls back.
-#[derive(Debug, thiserror::Error)]
-#[error("event {subject} is {size} bytes, over the {MAX_EVENT_BYTES}-byte bound")]
-pub struct EventTooLarge {
-    pub subject: String,
-    pub size: usize,
-}
 
 /// A context's database handle. Cheap to clone.
 #[derive(Clone)]
@@ -102,7 +62,7 @@ pub struct Store {
     /// Wakes the outbox relay when a transaction that raised events commits.
     outbox_signal: Arc<Notify>,
     /// SQLite only: the queue that groups writes into shared transactions.
-    group: Option<crate::group_commit::GroupCommit>,
+    group: Option<crate::storage::group_commit::GroupCommit>,
 }
 
 impl Store {
@@ -130,7 +90,9 @@ impl Store {
             group: None,
         };
         if backend == Backend::Sqlite {
-            store.group = Some(crate::group_commit::GroupCommit::start(store.clone()));
+            store.group = Some(crate::storage::group_commit::GroupCommit::start(
+                store.clone(),
+            ));
         }
         Ok(store)
     }
@@ -145,18 +107,19 @@ impl Store {
         &self.pool
     }
 
-    pub(crate) fn outbox_signal(&self) -> &Arc<Notify> {
+    /// Notified after each commit of a transaction that wrote outbox rows.
+    pub fn outbox_signal(&self) -> &Arc<Notify> {
         &self.outbox_signal
     }
 
     /// Creates the mesh tables, then applies the context's migrations not yet applied.
-    pub async fn migrate(&self, migrations: &[Migration]) -> anyhow::Result<()> {
+    pub async fn migrate(&self, mesh: &MeshTables, migrations: &[Migration]) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
             // Replicas starting together take turns; the lock ends with the session.
             conn.execute("SELECT pg_advisory_lock(7413)").await?;
         }
-        let result = self.apply(&mut conn, migrations).await;
+        let result = self.apply(&mut conn, mesh, migrations).await;
         if self.backend == Backend::Postgres {
             conn.execute("SELECT pg_advisory_unlock(7413)").await?;
         }
@@ -166,11 +129,15 @@ impl Store {
     async fn apply(
         &self,
         conn: &mut AnyConnection,
+        tables: &MeshTables,
         migrations: &[Migration],
     ) -> anyhow::Result<()> {
-        conn.execute(self.dialect(MESH_TABLES).as_str()).await?;
-        conn.execute(self.dialect(MESH_TALLY).as_str()).await?;
-        let mesh = MESH_CHANGES
+        conn.execute(MIGRATIONS_TABLE).await?;
+        for setup in tables.setup {
+            conn.execute(self.dialect(setup).as_str()).await?;
+        }
+        let mesh = tables
+            .changes
             .iter()
             .enumerate()
             .map(|(i, m)| (-(i as i64) - 1, m));
@@ -251,34 +218,10 @@ impl Tx {
         &mut self.tx
     }
 
-    /// Records an event in the outbox; the relay publishes it after commit. An event over
-    /// `MAX_EVENT_BYTES` is refused (`EventTooLarge` inside `sqlx::Error::Encode`).
-    pub async fn raise(&mut self, event: Event) -> Result<(), sqlx::Error> {
-        let size = event.headers_json().len() + event.payload.len() + event.subject.len();
-        if size > MAX_EVENT_BYTES {
-            return Err(sqlx::Error::Encode(Box::new(EventTooLarge {
-                subject: event.subject,
-                size,
-            })));
-        }
-        self.raise_unchecked(event).await
-    }
-
-    /// Records an event as it is (a dead letter being replayed).
-    pub(crate) async fn raise_unchecked(&mut self, event: Event) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO mesh_outbox (event_id, subject, headers, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(event.id.clone())
-        .bind(event.subject.clone())
-        .bind(event.headers_json())
-        .bind(event.payload)
-        .bind(crate::telemetry::unix_millis())
-        .execute(&mut *self.tx)
-        .await?;
+    /// Notes that this transaction wrote outbox rows: whoever waits on the store's outbox
+    /// signal is woken once it commits.
+    pub fn wrote_outbox(&mut self) {
         self.raised = true;
-        Ok(())
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {

@@ -40,8 +40,11 @@ impl Event {
         headers.insert(CORRELATION_ID.to_owned(), correlation_id.to_owned());
         headers.insert(AGGREGATE_ID.to_owned(), aggregate_id.to_owned());
         headers.insert(AGGREGATE_VERSION.to_owned(), aggregate_version.to_string());
-        headers.insert(OCCURRED_AT.to_owned(), crate::telemetry::now_rfc3339());
-        if let Some(traceparent) = crate::telemetry::current_traceparent() {
+        headers.insert(
+            OCCURRED_AT.to_owned(),
+            crate::observe::telemetry::now_rfc3339(),
+        );
+        if let Some(traceparent) = crate::observe::telemetry::current_traceparent() {
             headers.insert(TRACEPARENT.to_owned(), traceparent);
         }
         Event {

@@ -15,11 +15,11 @@ use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::deadletters::{self, DeadLetter};
-use crate::event::{Delivered, EVENT_ID, MSG_ID};
-use crate::nats::{from_header_map, stream_name};
-use crate::store::{Store, Tx};
-use crate::supervise::Running;
+use crate::events::deadletters::{self, DeadLetter};
+use crate::events::event::{Delivered, EVENT_ID, MSG_ID};
+use crate::events::nats::{from_header_map, stream_name};
+use crate::storage::store::{Store, Tx};
+use crate::tasks::Running;
 
 /// Deliveries before an event that keeps failing for an unknown reason is dead-lettered.
 pub const MAX_DELIVERIES: i64 = 5;
@@ -175,7 +175,7 @@ async fn consume(
         let events: Vec<&Delivered> = received.iter().map(|(_, d)| d).collect();
         if received.len() > 1 && apply_all(store, sub, &events).await.is_ok() {
             let consumer = sub.durable.clone();
-            metrics::counter!(crate::metrics::APPLIED, "consumer" => consumer)
+            metrics::counter!(crate::observe::metrics::APPLIED, "consumer" => consumer)
                 .increment(received.len() as u64);
             for (message, _) in &received {
                 message
@@ -224,7 +224,8 @@ async fn settle(
     let consumer = sub.durable.clone();
     match result {
         Ok(()) => {
-            metrics::counter!(crate::metrics::APPLIED, "consumer" => consumer).increment(1);
+            metrics::counter!(crate::observe::metrics::APPLIED, "consumer" => consumer)
+                .increment(1);
             message
                 .ack()
                 .await
@@ -246,7 +247,7 @@ async fn settle(
                 payload: event.payload.to_vec(),
                 error: error.to_string(),
                 deliveries,
-                failed_at: crate::telemetry::now_rfc3339(),
+                failed_at: crate::observe::telemetry::now_rfc3339(),
             };
             let mut conn = store.writer().acquire().await?;
             deadletters::record(&mut conn, &letter).await?;
@@ -285,7 +286,7 @@ async fn apply(tx: &mut Tx, sub: &Subscription, event: &Delivered) -> Result<(),
     )
     .bind(event.id.clone())
     .bind(sub.durable.clone())
-    .bind(crate::telemetry::now_rfc3339())
+    .bind(crate::observe::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -295,10 +296,10 @@ async fn apply(tx: &mut Tx, sub: &Subscription, event: &Delivered) -> Result<(),
     }
     let parent = event
         .headers
-        .get(crate::event::TRACEPARENT)
+        .get(crate::events::event::TRACEPARENT)
         .map(String::as_str);
     let name = format!("{} {}", sub.durable, event.name());
-    crate::telemetry::hop(&name, "consumer", parent, sub.handler.handle(tx, event)).await
+    crate::observe::telemetry::hop(&name, "consumer", parent, sub.handler.handle(tx, event)).await
 }
 
 /// Naks with a delay that doubles per delivery, capped: the stream behind it flows on.
@@ -309,7 +310,8 @@ async fn redeliver(
     error: &str,
     deliveries: i64,
 ) -> anyhow::Result<()> {
-    metrics::counter!(crate::metrics::REDELIVERED, "consumer" => consumer.to_owned()).increment(1);
+    metrics::counter!(crate::observe::metrics::REDELIVERED, "consumer" => consumer.to_owned())
+        .increment(1);
     let delay = Duration::from_millis(100)
         .saturating_mul(2u32.saturating_pow(deliveries.clamp(0, 16) as u32))
         .min(MAX_REDELIVERY_DELAY);

@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::store::Store;
-use crate::supervise::Running;
+use crate::storage::store::Store;
+use crate::tasks::Running;
 
 const EVERY: Duration = Duration::from_secs(1);
 /// The single SQLite writer may be busy with a group commit: give it longer than a read.
@@ -105,7 +105,7 @@ async fn context_ready(context: &Watched) -> bool {
 
 /// Backlog gauges for one context; a failed sample is skipped, never fatal.
 async fn sample(js: &jetstream::Context, context: &Watched) {
-    use crate::metrics::*;
+    use crate::observe::metrics::*;
     let label = context.context.clone();
     let outbox = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mesh_outbox")
         .fetch_one(context.store.reader())
@@ -114,7 +114,9 @@ async fn sample(js: &jetstream::Context, context: &Watched) {
         let n: i64 = row.try_get("n").unwrap_or(0);
         let oldest: Option<i64> = row.try_get("oldest").ok().flatten();
         let age = match oldest {
-            Some(at) if n > 0 => (crate::telemetry::unix_millis() - at).max(0) as f64 / 1000.0,
+            Some(at) if n > 0 => {
+                (crate::observe::telemetry::unix_millis() - at).max(0) as f64 / 1000.0
+            }
             _ => 0.0,
         };
         metrics::gauge!(OUTBOX_BACKLOG, "context" => label.clone()).set(n as f64);
@@ -131,7 +133,7 @@ async fn sample(js: &jetstream::Context, context: &Watched) {
         metrics::gauge!(TASK_RUNNING, "task" => name.clone()).set(up);
     }
     for (app, durable) in &context.durables {
-        let Ok(stream) = js.get_stream(crate::nats::stream_name(app)).await else {
+        let Ok(stream) = js.get_stream(crate::events::nats::stream_name(app)).await else {
             continue;
         };
         if let Ok(info) = stream.consumer_info(durable).await {

@@ -2,7 +2,7 @@
 //! compensation pattern of the seeds' review counts ("ReviewDeleted undoes ReviewCreated,
 //! correlated by review id"). A remove that arrives before its add leaves a tombstone, so
 //! the late add does not count. Redelivered events are already stopped by the inbox.
-use crate::store::Tx;
+use crate::storage::store::Tx;
 
 pub const MIGRATION: &str = "
 CREATE TABLE IF NOT EXISTS mesh_tally (

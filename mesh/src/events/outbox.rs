@@ -13,11 +13,106 @@ use async_nats::jetstream::{self, message::PublishMessage};
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
-use crate::deadletters::{self, DeadLetter};
-use crate::event::MSG_ID;
-use crate::nats::to_header_map;
-use crate::store::Store;
-use crate::supervise::Running;
+use crate::events::deadletters::{self, DeadLetter};
+use crate::events::event::Event;
+use crate::events::event::MSG_ID;
+use crate::events::nats::to_header_map;
+use crate::storage::store::{MeshTables, Migration, Store, Tx};
+use crate::tasks::Running;
+
+/// The events layer's tables in every context's database: the outbox, the consumers' inbox,
+/// the dead letters, and the tally (cheap, and no migration order to get wrong).
+pub const TABLES: MeshTables = MeshTables {
+    setup: &[SETUP, crate::events::tally::MIGRATION],
+    changes: CHANGES,
+};
+
+const SETUP: Migration = "
+CREATE TABLE IF NOT EXISTS mesh_outbox (
+    seq SERIAL_PK,
+    event_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mesh_inbox (
+    event_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    applied_at TEXT NOT NULL,
+    PRIMARY KEY (event_id, consumer)
+);
+CREATE TABLE IF NOT EXISTS mesh_dead_letters (
+    event_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    error TEXT NOT NULL,
+    deliveries BIGINT NOT NULL,
+    failed_at TEXT NOT NULL,
+    PRIMARY KEY (event_id, consumer)
+);
+";
+
+/// Append only: each runs once, in order.
+const CHANGES: &[Migration] = &[
+    // When a row entered the outbox (unix ms), for the age of the oldest unpublished event.
+    "ALTER TABLE mesh_outbox ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0",
+    // Dead letters keep the whole event: headers too, so a replay is the same event.
+    "ALTER TABLE mesh_dead_letters ADD COLUMN headers TEXT NOT NULL DEFAULT '{}'",
+];
+
+/// The largest event the outbox takes (payload and headers): far above anything a valid
+/// request raises (every field is bounded at the edge), well under NATS's 1 MiB default.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// An event over `MAX_EVENT_BYTES`: refused before it reaches the outbox, so the state
+/// change that raised it rolls back.
+#[derive(Debug, thiserror::Error)]
+#[error("event {subject} is {size} bytes, over the {MAX_EVENT_BYTES}-byte bound")]
+pub struct EventTooLarge {
+    pub subject: String,
+    pub size: usize,
+}
+
+/// Raising events inside a transaction: they reach the outbox, and so JetStream, only if the
+/// transaction commits.
+#[async_trait::async_trait]
+pub trait Raise {
+    /// Records an event in the outbox; the relay publishes it after commit. An event over
+    /// `MAX_EVENT_BYTES` is refused (`EventTooLarge` inside `sqlx::Error::Encode`).
+    async fn raise(&mut self, event: Event) -> Result<(), sqlx::Error>;
+}
+
+#[async_trait::async_trait]
+impl Raise for Tx {
+    async fn raise(&mut self, event: Event) -> Result<(), sqlx::Error> {
+        let size = event.headers_json().len() + event.payload.len() + event.subject.len();
+        if size > MAX_EVENT_BYTES {
+            return Err(sqlx::Error::Encode(Box::new(EventTooLarge {
+                subject: event.subject,
+                size,
+            })));
+        }
+        record(self, event).await
+    }
+}
+
+/// Records an event as it is (a dead letter being replayed goes back verbatim).
+pub(crate) async fn record(tx: &mut Tx, event: Event) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO mesh_outbox (event_id, subject, headers, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(event.id.clone())
+    .bind(event.subject.clone())
+    .bind(event.headers_json())
+    .bind(event.payload)
+    .bind(crate::observe::telemetry::unix_millis())
+    .execute(tx.conn())
+    .await?;
+    tx.wrote_outbox();
+    Ok(())
+}
 
 const BATCH: i64 = 512;
 /// How often the relay looks even without a wake-up (rows left by a crashed run).
@@ -68,7 +163,7 @@ impl Relay {
                     if failures >= FAILURES_BEFORE_DOWN {
                         self.running.set(false);
                     }
-                    metrics::counter!(crate::metrics::RELAY_ERRORS, "context" => self.context.clone())
+                    metrics::counter!(crate::observe::metrics::RELAY_ERRORS, "context" => self.context.clone())
                         .increment(1);
                     tracing::warn!(%error, context = self.context, failures, "outbox relay failed; retrying");
                     if stop.is_cancelled() {
@@ -116,7 +211,7 @@ impl Relay {
         for ack in acks {
             ack.await?;
         }
-        metrics::counter!(crate::metrics::PUBLISHED).increment(published.len() as u64);
+        metrics::counter!(crate::observe::metrics::PUBLISHED).increment(published.len() as u64);
         if !published.is_empty() {
             // Delete exactly what was published: on PostgreSQL a lower seq can commit after
             // a higher one, so a range would drop an event never sent.
@@ -185,7 +280,7 @@ impl Relay {
             payload,
             error: reason,
             deliveries: 0,
-            failed_at: crate::telemetry::now_rfc3339(),
+            failed_at: crate::observe::telemetry::now_rfc3339(),
         };
         let mut tx = self.store.begin().await?;
         deadletters::record(tx.conn(), &letter).await?;

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use sqlx::{AnyConnection, Row};
 
-use crate::event::EVENT_ID;
-use crate::store::Store;
+use crate::events::event::EVENT_ID;
+use crate::storage::store::Store;
 
 /// The `consumer` of a letter the outbox relay could not publish.
 pub const OUTBOX: &str = "outbox";
@@ -46,7 +46,7 @@ pub async fn record(conn: &mut AnyConnection, letter: &DeadLetter) -> Result<(),
     .bind(letter.failed_at.clone())
     .execute(conn)
     .await?;
-    metrics::counter!(crate::metrics::DEAD_LETTERED, "consumer" => letter.consumer.clone())
+    metrics::counter!(crate::observe::metrics::DEAD_LETTERED, "consumer" => letter.consumer.clone())
         .increment(1);
     Ok(())
 }
@@ -85,7 +85,7 @@ pub async fn replay(store: &Store, id: Option<&str>) -> Result<usize, sqlx::Erro
     for letter in &letters {
         let mut headers = letter.headers.clone();
         headers.insert(EVENT_ID.to_owned(), letter.event_id.clone());
-        headers.remove(crate::event::MSG_ID);
+        headers.remove(crate::events::event::MSG_ID);
         let event = crate::Event {
             id: uuid::Uuid::now_v7().to_string(),
             subject: letter.subject.clone(),
@@ -93,7 +93,7 @@ pub async fn replay(store: &Store, id: Option<&str>) -> Result<usize, sqlx::Erro
             payload: letter.payload.clone(),
         };
         // Replayed verbatim, even past today's bound: the operator asked for this event.
-        tx.raise_unchecked(event).await?;
+        crate::events::outbox::record(&mut tx, event).await?;
         sqlx::query("DELETE FROM mesh_dead_letters WHERE event_id = $1 AND consumer = $2")
             .bind(letter.event_id.clone())
             .bind(letter.consumer.clone())

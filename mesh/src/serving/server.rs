@@ -7,8 +7,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::{Routes, RoutesBuilder};
 use tonic::transport::Server;
 
-use crate::shed::ShedLayer;
-use crate::telemetry::TraceLayer;
+use crate::serving::call_context::CallContextLayer;
+use crate::serving::shed::ShedLayer;
 
 /// Adds gRPC server reflection (v1 and v1alpha, for older grpcurl) over every contract.
 pub fn add_reflection(routes: &mut RoutesBuilder) -> anyhow::Result<()> {
@@ -35,9 +35,9 @@ pub async fn serve(
     Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
-        .layer(crate::metrics::RecordLayer::new(known_methods))
-        .layer(crate::sanitize::SanitizeLayer)
-        .layer(TraceLayer)
+        .layer(crate::observe::metrics::RecordLayer::new(known_methods))
+        .layer(crate::serving::sanitize::SanitizeLayer)
+        .layer(CallContextLayer)
         .layer(shed)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)

@@ -86,8 +86,8 @@ impl Peer {
     /// Wraps a message in a request that carries the deadline and the current trace context.
     pub fn request<T>(&self, message: T) -> Request<T> {
         let mut request = Request::new(message);
-        request.set_timeout(crate::deadline::bounded(self.policy.timeout));
-        crate::telemetry::inject_traceparent(request.metadata_mut());
+        request.set_timeout(crate::calls::deadline::bounded(self.policy.timeout));
+        crate::observe::telemetry::inject_traceparent(request.metadata_mut());
         request
     }
 
@@ -105,10 +105,10 @@ impl Peer {
             Err(status) => code_label(status.code()),
         };
         let peer = self.name.to_string();
-        metrics::counter!(crate::metrics::PEER_CALLS, "peer" => peer.clone(), "outcome" => outcome)
+        metrics::counter!(crate::observe::metrics::PEER_CALLS, "peer" => peer.clone(), "outcome" => outcome)
             .increment(1);
         let open = if self.breaker.is_open() { 1.0 } else { 0.0 };
-        metrics::gauge!(crate::metrics::BREAKER_OPEN, "peer" => peer).set(open);
+        metrics::gauge!(crate::observe::metrics::BREAKER_OPEN, "peer" => peer).set(open);
         result
     }
 
@@ -152,7 +152,7 @@ impl Peer {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
-            let timeout = crate::deadline::bounded(self.policy.timeout);
+            let timeout = crate::calls::deadline::bounded(self.policy.timeout);
             let outcome = tokio::time::timeout(timeout, call(self.channel.clone())).await;
             let status = match outcome {
                 Ok(Ok(response)) => {

@@ -67,7 +67,8 @@ pub fn spawn<F, Fut>(
                 }
                 Err(_) => return, // cancelled: the runtime is going down
             }
-            metrics::counter!(crate::metrics::TASK_RESTARTS, "task" => name.clone()).increment(1);
+            metrics::counter!(crate::observe::metrics::TASK_RESTARTS, "task" => name.clone())
+                .increment(1);
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
                 _ = stop.cancelled() => return,

@@ -14,12 +14,12 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 
+use crate::calls::resilience::{CallPolicy, Peer};
 use crate::context::{Context, ContextEnv};
-use crate::outbox::Relay;
-use crate::readiness::{self, Watched, set_all};
-use crate::resilience::{CallPolicy, Peer};
-use crate::store::{Database, Store};
-use crate::supervise::{self, Running};
+use crate::events::outbox::Relay;
+use crate::serving::readiness::{self, Watched, set_all};
+use crate::storage::store::{Database, Store};
+use crate::tasks::{self, Running};
 
 /// Everything a process needs to run some contexts.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     if let Some(addr) = config.admin_addr {
-        crate::metrics::install(addr)?;
+        crate::observe::metrics::install(addr)?;
     }
     let service_names: Vec<&'static str> = contexts
         .iter()
@@ -57,7 +57,7 @@ pub async fn run(
     // Until storage and JetStream are ready, the port answers health (NOT_SERVING) so
     // probes see "not ready" rather than "refused".
     let listener = listener.into_std()?;
-    let early = crate::server::health_only(
+    let early = crate::serving::server::health_only(
         listener.try_clone()?,
         tonic::service::Routes::new(health_service.clone()),
     )?;
@@ -71,12 +71,12 @@ pub async fn run(
     let js = async_nats::jetstream::new(nats.clone());
     let apps: BTreeSet<&str> = contexts.iter().map(|c| c.info().app).collect();
     for app in &apps {
-        crate::nats::ensure_stream(&js, app, config.stream_replicas).await?;
+        crate::events::nats::ensure_stream(&js, app, config.stream_replicas).await?;
     }
 
     let mut routes = RoutesBuilder::default();
     routes.add_service(health_service);
-    crate::server::add_reflection(&mut routes)?;
+    crate::serving::server::add_reflection(&mut routes)?;
 
     let ids: BTreeSet<String> = contexts.iter().map(|c| c.info().id()).collect();
     let stop_consumers = CancellationToken::new();
@@ -89,7 +89,7 @@ pub async fn run(
         let info = context.info();
         let id = info.id();
         let store = Store::open(&config.database, &id).await?;
-        store.migrate(info.migrations).await?;
+        crate::events::migrate(&store, info.migrations).await?;
         let mut peers = BTreeMap::new();
         for (callee, _rpc) in info.calls {
             let url = peer_url(callee, &ids, &config.peers, local)?;
@@ -115,13 +115,13 @@ pub async fn run(
             tasks.push((name.clone(), running.clone()));
             durables.push((sub.app.clone(), sub.durable.clone()));
             let (store, js, stop) = (store.clone(), js.clone(), stop_consumers.clone());
-            supervise::spawn(
+            tasks::spawn(
                 &mut consumers,
                 name,
                 running.clone(),
                 stop.clone(),
                 move || {
-                    crate::consumer::run(
+                    crate::events::consumer::run(
                         store.clone(),
                         js.clone(),
                         sub.clone(),
@@ -141,7 +141,7 @@ pub async fn run(
         let name = format!("relay {id}");
         tasks.push((name.clone(), relay.running.clone()));
         let stop = stop_relays.clone();
-        supervise::spawn(
+        tasks::spawn(
             &mut relays,
             name,
             relay.running.clone(),
@@ -161,8 +161,8 @@ pub async fn run(
     early.stop().await;
     let listener = TcpListener::from_std(listener)?;
     let drain = CancellationToken::new();
-    let shed = crate::shed::ShedLayer::new(config.max_in_flight);
-    let mut server = tokio::spawn(crate::server::serve(
+    let shed = crate::serving::shed::ShedLayer::new(config.max_in_flight);
+    let mut server = tokio::spawn(crate::serving::server::serve(
         listener,
         routes.routes(),
         shed.clone(),

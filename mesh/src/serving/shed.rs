@@ -76,7 +76,7 @@ where
             self.permits.clone().try_acquire_owned().ok()
         };
         if !exempt && permit.is_none() {
-            metrics::counter!(crate::metrics::SHED).increment(1);
+            metrics::counter!(crate::observe::metrics::SHED).increment(1);
             let status = resource_exhausted(
                 "server overloaded; try again later",
                 Duration::from_millis(100),

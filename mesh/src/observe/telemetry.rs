@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-pub use crate::otel::OtelGuard;
+pub use crate::observe::otel::OtelGuard;
 
 tokio::task_local! {
     static TRACEPARENT: String;
@@ -33,7 +33,7 @@ pub fn init(json: bool) -> anyhow::Result<Option<OtelGuard>> {
             Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
         )
     };
-    let otel = crate::otel::layer()?;
+    let otel = crate::observe::otel::layer()?;
     let (otel_layer, guard) = match otel {
         Some((layer, guard)) => (Some(layer), Some(guard)),
         None => (None, None),
@@ -57,8 +57,8 @@ pub async fn hop<F: std::future::Future>(
     parent: Option<&str>,
     work: F,
 ) -> F::Output {
-    if crate::otel::enabled() {
-        let (span, traceparent) = crate::otel::span(name, kind, parent);
+    if crate::observe::otel::enabled() {
+        let (span, traceparent) = crate::observe::otel::span(name, kind, parent);
         in_trace(traceparent, work).instrument(span).await
     } else {
         in_trace(child_traceparent(parent), work).await
@@ -124,61 +124,5 @@ pub fn inject_traceparent(metadata: &mut MetadataMap) {
         && let Ok(value) = traceparent.parse()
     {
         metadata.insert("traceparent", value);
-    }
-}
-
-/// Scopes every incoming call in its context: the caller's `traceparent` continued (or a new
-/// trace), and the caller's deadline from `grpc-timeout` (for the calls it makes in turn).
-#[derive(Clone, Default)]
-pub struct TraceLayer;
-
-impl<S> tower::Layer<S> for TraceLayer {
-    type Service = Traced<S>;
-    fn layer(&self, inner: S) -> Traced<S> {
-        Traced { inner }
-    }
-}
-
-#[derive(Clone)]
-pub struct Traced<S> {
-    inner: S,
-}
-
-impl<S, B> tower::Service<http::Request<B>> for Traced<S>
-where
-    S: tower::Service<http::Request<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let parent = request
-            .headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let timeout = request
-            .headers()
-            .get("grpc-timeout")
-            .and_then(|v| v.to_str().ok())
-            .and_then(crate::deadline::parse_grpc_timeout);
-        let path = request.uri().path().to_owned();
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let call = hop(&path, "server", parent.as_deref(), inner.call(request));
-            crate::deadline::within(timeout, call).await
-        })
     }
 }

@@ -9,7 +9,7 @@
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{Store, Tx};
+use crate::storage::store::{Store, Tx};
 
 /// Most writes in one transaction.
 const MAX_GROUP: usize = 256;

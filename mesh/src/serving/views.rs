@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 
 use crate::context::{Context, ContextEnv};
-use crate::runtime::MeshConfig;
-use crate::store::Store;
+use crate::serving::runtime::MeshConfig;
+use crate::storage::store::Store;
 
 /// Rebuilds the views of `context`; returns how many events were applied.
 pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::Result<u64> {
@@ -22,9 +22,9 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
     );
     let nats = async_nats::connect(config.nats_url.as_str()).await?;
     let js = async_nats::jetstream::new(nats.clone());
-    let stream = crate::nats::ensure_stream(&js, info.app, config.stream_replicas).await?;
+    let stream = crate::events::nats::ensure_stream(&js, info.app, config.stream_replicas).await?;
     let store = Store::open(&config.database, &info.id()).await?;
-    store.migrate(info.migrations).await?;
+    crate::events::migrate(&store, info.migrations).await?;
     let env = ContextEnv {
         store: store.clone(),
         peers: Default::default(),
@@ -53,12 +53,12 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
     let stop = CancellationToken::new();
     let mut replays = Vec::new();
     for sub in subscriptions.clone() {
-        replays.push(tokio::spawn(crate::consumer::run(
+        replays.push(tokio::spawn(crate::events::consumer::run(
             store.clone(),
             js.clone(),
             sub,
             stop.clone(),
-            crate::supervise::Running::default(),
+            crate::tasks::Running::default(),
         )));
     }
     for sub in &subscriptions {

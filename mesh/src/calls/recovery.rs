@@ -34,7 +34,7 @@ pub trait Abandoned: Send + Sync + 'static {
 pub async fn sweep<A: Abandoned>(name: &'static str, work: A) {
     loop {
         tokio::time::sleep(EVERY).await;
-        let cutoff = crate::telemetry::rfc3339_before(ABANDONED_AFTER);
+        let cutoff = crate::observe::telemetry::rfc3339_before(ABANDONED_AFTER);
         let items = match work.in_flight_before(&cutoff).await {
             Ok(items) => items,
             Err(error) => {

@@ -1,0 +1,10 @@
+//! The process: one gRPC server with the same layers for every service (`server`, `shed`,
+//! `sanitize`), health that tells the truth (`readiness`), the runtime that assembles
+//! contexts (`runtime`), and read-model rebuilds (`views`).
+pub mod call_context;
+pub mod readiness;
+pub mod runtime;
+pub mod sanitize;
+pub mod server;
+pub mod shed;
+pub mod views;
