@@ -39,6 +39,22 @@ pub fn mermaid(contexts: &[Arc<dyn Context>]) -> String {
                 node(callee)
             );
         }
+        for event in c.policies().map(|p| p.events()).unwrap_or_default() {
+            // Every context of the app that raises it.
+            for publisher in contexts
+                .iter()
+                .map(|p| p.info())
+                .filter(|p| p.app == event.app && p.publishes.contains(&event.name.as_str()))
+            {
+                let _ = writeln!(
+                    out,
+                    "  {} -. \"{}\" .-> {}",
+                    node(&publisher.id()),
+                    event.name,
+                    node(&info.id())
+                );
+            }
+        }
         for subject in info.consumes {
             let publisher = subject.rsplit_once('.').map(|(p, _)| p).unwrap_or(subject);
             let event = subject.rsplit('.').next().unwrap_or(subject);

@@ -1,5 +1,6 @@
 //! Synchronous calls between contexts: the caller's deadline (`deadline`), the resilient
-//! client stack (`resilience`), and settling work a crash left half done (`recovery`).
+//! client stack (`resilience`), and the synchronous saga with its recovery sweep (`saga`).
 pub mod deadline;
 pub mod recovery;
 pub mod resilience;
+pub mod saga;

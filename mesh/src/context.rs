@@ -42,6 +42,8 @@ impl ContextInfo {
 pub struct ContextEnv {
     pub store: Store,
     pub peers: BTreeMap<String, Peer>,
+    /// Where the context starts its own background work (stopped at shutdown).
+    pub tasks: crate::tasks::Tasks,
 }
 
 impl ContextEnv {
@@ -65,6 +67,23 @@ pub struct Started {
 pub trait Context: Send + Sync {
     fn info(&self) -> &'static ContextInfo;
 
+    /// Its typed event policies (`events::policy::Policies`), if it consumes events: what it
+    /// consumes is derived from them.
+    fn policies(&self) -> Option<std::sync::Arc<dyn crate::Handler>> {
+        None
+    }
+
     /// Mounts the context's gRPC services on `routes` and returns its subscriptions.
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started>;
+}
+
+/// The durable consumers of a started context: the one of its typed policies, and any
+/// `start` returned itself.
+pub fn subscriptions(context: &dyn Context, started: Started) -> Vec<Subscription> {
+    let info = context.info();
+    let mut subscriptions = started.subscriptions;
+    if let Some(policies) = context.policies() {
+        subscriptions.push(Subscription::for_policies(info.app, info.name, policies));
+    }
+    subscriptions
 }

@@ -1,5 +1,10 @@
 //! AIP-193 errors: every rejected call carries a `google.rpc` detail a client can act on
 //! (field violations for bad input, a retry delay for overload).
+//!
+//! Application code speaks in its context's own error enum (`thiserror`); the gRPC edge turns
+//! it into a `Status` with one `From` impl built from these helpers. Two errors come from the
+//! mesh itself and convert on their own: `FieldViolation` (an input rule broken) and
+//! `CallError` (a peer context refused or could not be reached).
 use std::time::Duration;
 
 use tonic::{Code, Status};
@@ -13,6 +18,30 @@ pub fn invalid_argument(field: &str, description: impl Into<String>) -> Status {
         format!("{field}: {description}"),
         ErrorDetails::with_bad_request_violation(field, description),
     )
+}
+
+/// A field that breaks its rule (`crate::input`): `INVALID_ARGUMENT` with a
+/// `google.rpc.BadRequest` violation at the edge. Never carries the value itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {description}")]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: &str, description: impl Into<String>) -> FieldViolation {
+        FieldViolation {
+            field: field.to_owned(),
+            description: description.into(),
+        }
+    }
+}
+
+impl From<FieldViolation> for Status {
+    fn from(violation: FieldViolation) -> Status {
+        invalid_argument(&violation.field, violation.description)
+    }
 }
 
 /// `NOT_FOUND` for a resource of the given kind.

@@ -6,7 +6,9 @@ pub mod consumer;
 pub mod deadletters;
 pub mod event;
 pub mod nats;
+pub mod once;
 pub mod outbox;
+pub mod policy;
 pub mod tally;
 
 /// Prepares a context's database: the events layer's tables, then the context's own

@@ -3,9 +3,7 @@
 //! an event payload, a NATS header, a page, an error message) without breaking it: ids are
 //! short and printable, texts are bounded and free of control characters, so the largest
 //! valid row still fits every gateway and broker limit.
-use tonic::Status;
-
-use crate::error::invalid_argument;
+use crate::error::FieldViolation;
 
 /// Longest id: a UUID (36) with room for a client's own scheme.
 pub const ID_MAX: usize = 64;
@@ -26,19 +24,19 @@ pub fn is_id(value: &str) -> bool {
 }
 
 /// A required id (path ids, references to other aggregates, idempotency keys).
-pub fn id(field: &str, value: &str) -> Result<String, Status> {
+pub fn id(field: &str, value: &str) -> Result<String, FieldViolation> {
     if value.is_empty() {
-        return Err(invalid_argument(field, "is required"));
+        return Err(FieldViolation::new(field, "is required"));
     }
     if !is_id(value) {
-        return Err(invalid_argument(field, ID_RULE));
+        return Err(FieldViolation::new(field, ID_RULE));
     }
     Ok(value.to_owned())
 }
 
 /// An optional id: empty means "none" (a client-chosen id the server assigns otherwise, an
 /// anonymous customer).
-pub fn optional_id(field: &str, value: &str) -> Result<Option<String>, Status> {
+pub fn optional_id(field: &str, value: &str) -> Result<Option<String>, FieldViolation> {
     if value.is_empty() {
         Ok(None)
     } else {
@@ -48,10 +46,10 @@ pub fn optional_id(field: &str, value: &str) -> Result<Option<String>, Status> {
 
 /// Optional text of at most `max` characters, trimmed; tabs and newlines are the only
 /// control characters allowed, and only in free text (`max > NAME_MAX`).
-pub fn text(field: &str, value: &str, max: usize) -> Result<String, Status> {
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
     let value = value.trim();
     if value.chars().count() > max {
-        return Err(invalid_argument(
+        return Err(FieldViolation::new(
             field,
             format!("must be at most {max} characters"),
         ));
@@ -59,7 +57,7 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, Status> {
     let multiline = max > NAME_MAX;
     let bad = |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r'));
     if value.chars().any(bad) {
-        return Err(invalid_argument(
+        return Err(FieldViolation::new(
             field,
             "must not contain control characters",
         ));
@@ -68,18 +66,18 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, Status> {
 }
 
 /// Required text of at most `max` characters.
-pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Status> {
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
     let value = text(field, value, max)?;
     if value.is_empty() {
-        return Err(invalid_argument(field, "is required"));
+        return Err(FieldViolation::new(field, "is required"));
     }
     Ok(value)
 }
 
 /// A count or amount that must be in `0..=max`.
-pub fn bounded(field: &str, value: i64, max: i64) -> Result<i64, Status> {
+pub fn bounded(field: &str, value: i64, max: i64) -> Result<i64, FieldViolation> {
     if !(0..=max).contains(&value) {
-        return Err(invalid_argument(
+        return Err(FieldViolation::new(
             field,
             format!("must be between 0 and {max}"),
         ));
@@ -90,7 +88,6 @@ pub fn bounded(field: &str, value: i64, max: i64) -> Result<i64, Status> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
 
     #[test]
     fn ids_follow_one_rule() {
@@ -105,10 +102,9 @@ mod tests {
             &"a".repeat(65),
             "a\0",
         ] {
-            let status = id("vod_id", bad).unwrap_err();
-            assert_eq!(status.code(), Code::InvalidArgument, "{bad:?}");
-            assert!(status.message().starts_with("vod_id: "));
-            assert!(status.message().len() < 100, "never echoes the value");
+            let violation = id("vod_id", bad).unwrap_err();
+            assert_eq!(violation.field, "vod_id", "{bad:?}");
+            assert!(violation.description.len() < 100, "never echoes the value");
         }
         assert_eq!(optional_id("x", "").unwrap(), None);
         assert!(optional_id("x", "a\nb").is_err());

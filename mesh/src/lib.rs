@@ -29,7 +29,10 @@ pub mod context;
 
 pub mod serving;
 
-pub use calls::resilience::{CallPolicy, Peer};
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use calls::resilience::{CallError, CallPolicy, Peer, Retry};
 pub use context::{Context, ContextEnv, ContextInfo, Started};
 pub use events::consumer::{Handler, HandlerError, Subscription};
 pub use events::event::{Delivered, Event};

@@ -31,6 +31,41 @@ impl Running {
     }
 }
 
+/// The background tasks a context starts itself (a recovery sweep): supervised like relays
+/// and consumers, and stopped and awaited at shutdown, never left running.
+#[derive(Clone, Default)]
+pub struct Tasks {
+    set: Arc<std::sync::Mutex<JoinSet<()>>>,
+    stop: CancellationToken,
+}
+
+impl Tasks {
+    /// Runs `task` until shutdown; it is given the token that says when to stop, and is
+    /// restarted if it panics or ends early.
+    pub fn spawn<F, Fut>(&self, name: &str, task: F)
+    where
+        F: Fn(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let stop = self.stop.clone();
+        let mut set = self.set.lock().expect("tasks lock");
+        spawn(
+            &mut set,
+            name.to_owned(),
+            Running::default(),
+            stop.clone(),
+            move || task(stop.clone()),
+        );
+    }
+
+    /// Tells every task to stop and waits for them.
+    pub async fn shutdown(&self) {
+        self.stop.cancel();
+        let mut set = std::mem::take(&mut *self.set.lock().expect("tasks lock"));
+        while set.join_next().await.is_some() {}
+    }
+}
+
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 

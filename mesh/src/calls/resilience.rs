@@ -42,6 +42,52 @@ impl Default for CallPolicy {
     }
 }
 
+/// Whether a call may be sent again after a transport failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// The request only reads, or carries an idempotency key: retried once after a
+    /// transport failure, within the same deadline.
+    Safe,
+    /// Sent at most once.
+    Never,
+}
+
+/// A peer call that did not answer yes: the peer refused (its own error, e.g. NOT_FOUND),
+/// or could not be reached (breaker open, overloaded, down, timed out: `UNAVAILABLE` with
+/// `RetryInfo`). Opaque to application code, a `Status` at the gRPC edge.
+#[derive(Debug, Clone)]
+pub struct CallError(Status);
+
+impl CallError {
+    /// The peer could not be reached, or is overloaded: ask again later.
+    pub fn is_unavailable(&self) -> bool {
+        self.0.code() == Code::Unavailable
+    }
+
+    /// The peer answered that what was asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.0.code() == Code::NotFound
+    }
+
+    pub fn message(&self) -> &str {
+        self.0.message()
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.0.code(), self.0.message())
+    }
+}
+
+impl std::error::Error for CallError {}
+
+impl From<CallError> for Status {
+    fn from(error: CallError) -> Status {
+        error.0
+    }
+}
+
 /// A peer context reached over gRPC (in-process mode too: contexts always talk over gRPC).
 #[derive(Clone)]
 pub struct Peer {
@@ -70,16 +116,27 @@ impl Peer {
         })
     }
 
+    /// A peer on a channel made elsewhere (in-memory peers in component tests).
+    pub fn from_channel(name: &str, channel: Channel, policy: CallPolicy) -> Peer {
+        Peer {
+            name: name.into(),
+            channel,
+            breaker: Arc::new(Breaker::new(policy.failure_threshold, policy.open_for)),
+            in_flight: Arc::new(Semaphore::new(policy.max_in_flight)),
+            policy,
+        }
+    }
+
     /// Fails fast, before the caller does any work, while the breaker is open.
-    pub fn check(&self) -> Result<(), Status> {
+    pub fn check(&self) -> Result<(), CallError> {
         self.breaker.check().map_err(|retry_after| {
-            unavailable(
+            CallError(unavailable(
                 format!(
                     "{} is unavailable (circuit open); try again later",
                     self.name
                 ),
                 retry_after,
-            )
+            ))
         })
     }
 
@@ -92,14 +149,13 @@ impl Peer {
     }
 
     /// Calls the peer. `call` builds and sends the request from a channel; it runs again on
-    /// retry, so it must rebuild the request from a cloned message. Pass `idempotent` only
-    /// when the request carries an idempotency key.
-    pub async fn call<T, F, Fut>(&self, idempotent: bool, call: F) -> Result<T, Status>
+    /// retry, so it must rebuild the request from a cloned message.
+    pub async fn call<T, F, Fut>(&self, retry: Retry, call: F) -> Result<T, CallError>
     where
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
-        let result = self.attempt(idempotent, call).await;
+        let result = self.attempt(retry == Retry::Safe, call).await;
         let outcome = match &result {
             Ok(_) => "ok",
             Err(status) => code_label(status.code()),
@@ -109,7 +165,7 @@ impl Peer {
             .increment(1);
         let open = if self.breaker.is_open() { 1.0 } else { 0.0 };
         metrics::gauge!(crate::observe::metrics::BREAKER_OPEN, "peer" => peer).set(open);
-        result
+        result.map_err(CallError)
     }
 
     async fn attempt<T, F, Fut>(&self, idempotent: bool, call: F) -> Result<T, Status>
@@ -374,7 +430,7 @@ mod tests {
         peer.breaker.record(false);
         tokio::time::sleep(Duration::from_millis(15)).await;
         // The probe call is abandoned by its caller before it finishes.
-        let call = peer.call(false, |_channel| {
+        let call = peer.call(Retry::Never, |_channel| {
             std::future::pending::<Result<Response<()>, Status>>()
         });
         assert!(

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::events::deadletters::{self, DeadLetter};
 use crate::events::event::{Delivered, EVENT_ID, MSG_ID};
 use crate::events::nats::{from_header_map, stream_name};
-use crate::storage::store::{Store, Tx};
+use crate::storage::store::{Store, Tx, is_transient};
 use crate::tasks::Running;
 
 /// Deliveries before an event that keeps failing for an unknown reason is dead-lettered.
@@ -53,34 +53,16 @@ impl From<sqlx::Error> for HandlerError {
     }
 }
 
-/// Storage errors that clear by themselves: connection and pool trouble, SQLite busy or
-/// locked, PostgreSQL serialization failures, deadlocks, lock timeouts and restarts.
-pub fn is_transient(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            // SQLite: 5 BUSY, 6 LOCKED (extended codes keep the low byte).
-            let sqlite = code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
-            let postgres = matches!(
-                code.as_ref(),
-                "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" | "53300" | "08006"
-            ) || code.starts_with("08");
-            sqlite || postgres
-        }
-        _ => false,
-    }
-}
-
-/// A policy set: reacts to events inside the transaction the runtime opens.
+/// A policy set: reacts to events inside the transaction the runtime opens. Contexts build
+/// one with `events::policy::Policies` (typed, one handler per message type).
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync {
     async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError>;
+
+    /// The event types it handles; its consumer's subjects are derived from them.
+    fn events(&self) -> Vec<crate::events::policy::EventType> {
+        Vec::new()
+    }
 }
 
 /// One durable consumer of a context.
@@ -104,6 +86,21 @@ impl Subscription {
             app: info.app.to_owned(),
             subjects: info.consumes.iter().map(|s| s.to_string()).collect(),
             handler: Arc::new(handler),
+        }
+    }
+
+    /// The one durable consumer (`<app>_<context>`) of context `app.name`, on the subjects
+    /// its typed policies registered.
+    pub fn for_policies(app: &str, name: &str, handler: Arc<dyn Handler>) -> Subscription {
+        Subscription {
+            durable: format!("{app}_{name}"),
+            app: app.to_owned(),
+            subjects: handler
+                .events()
+                .iter()
+                .map(|e| e.subject_filter())
+                .collect(),
+            handler,
         }
     }
 }
@@ -277,6 +274,16 @@ async fn apply_all(
 /// Applies one event exactly once within `tx`: inbox row first (a write, so SQLite takes the
 /// write lock up front), then the handler, continuing the trace the event carries.
 async fn apply(tx: &mut Tx, sub: &Subscription, event: &Delivered) -> Result<(), HandlerError> {
+    apply_once(tx, &sub.durable, sub.handler.as_ref(), event).await
+}
+
+/// Applies `event` through `handler` once per event id for consumer `durable`, within `tx`.
+pub async fn apply_once(
+    tx: &mut Tx,
+    durable: &str,
+    handler: &dyn Handler,
+    event: &Delivered,
+) -> Result<(), HandlerError> {
     if event.id.is_empty() {
         return Err(HandlerError::Poison("event has no Nats-Msg-Id".into()));
     }
@@ -285,7 +292,7 @@ async fn apply(tx: &mut Tx, sub: &Subscription, event: &Delivered) -> Result<(),
          ON CONFLICT DO NOTHING",
     )
     .bind(event.id.clone())
-    .bind(sub.durable.clone())
+    .bind(durable.to_owned())
     .bind(crate::observe::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
@@ -298,8 +305,8 @@ async fn apply(tx: &mut Tx, sub: &Subscription, event: &Delivered) -> Result<(),
         .headers
         .get(crate::events::event::TRACEPARENT)
         .map(String::as_str);
-    let name = format!("{} {}", sub.durable, event.name());
-    crate::observe::telemetry::hop(&name, "consumer", parent, sub.handler.handle(tx, event)).await
+    let name = format!("{durable} {}", event.name());
+    crate::observe::telemetry::hop(&name, "consumer", parent, handler.handle(tx, event)).await
 }
 
 /// Naks with a delay that doubles per delivery, capped: the stream behind it flows on.

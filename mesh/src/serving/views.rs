@@ -25,14 +25,16 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
     let stream = crate::events::nats::ensure_stream(&js, info.app, config.stream_replicas).await?;
     let store = Store::open(&config.database, &info.id()).await?;
     crate::events::migrate(&store, info.migrations).await?;
+    let tasks = crate::tasks::Tasks::default();
     let env = ContextEnv {
         store: store.clone(),
         peers: Default::default(),
+        tasks: tasks.clone(),
     };
-    let subscriptions = context
-        .start(env, &mut RoutesBuilder::default())
-        .await?
-        .subscriptions;
+    let started = context.start(env, &mut RoutesBuilder::default()).await?;
+    // Only the consumers replay: whatever else the context started stops now.
+    tasks.shutdown().await;
+    let subscriptions = crate::context::subscriptions(context.as_ref(), started);
 
     let mut tx = store.begin().await?;
     for table in info.views {

@@ -1,8 +1,6 @@
 //! AIP-158 pagination: `page_size` (default 50, at most 100) and an opaque `page_token`
 //! that is the offset of the next page.
-use tonic::Status;
-
-use crate::error::invalid_argument;
+use crate::error::FieldViolation;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// At most 100 rows a page: with every field bounded (`input`), the largest page still fits
@@ -17,9 +15,9 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn parse(page_size: i32, page_token: &str) -> Result<Page, Status> {
+    pub fn parse(page_size: i32, page_token: &str) -> Result<Page, FieldViolation> {
         if page_size < 0 {
-            return Err(invalid_argument("page_size", "must not be negative"));
+            return Err(FieldViolation::new("page_size", "must not be negative"));
         }
         let size = match page_size as i64 {
             0 => DEFAULT_PAGE_SIZE,
@@ -33,7 +31,7 @@ impl Page {
                 .ok()
                 .filter(|o| *o >= 0)
                 .ok_or_else(|| {
-                    invalid_argument("page_token", "is not a token this server issued")
+                    FieldViolation::new("page_token", "is not a token this server issued")
                 })?
         };
         Ok(Page { size, offset })

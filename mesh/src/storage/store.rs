@@ -304,3 +304,27 @@ async fn open_postgres(url: &str, context: &str) -> anyhow::Result<AnyPool> {
         .await?;
     Ok(pool)
 }
+
+/// Storage errors that clear by themselves: connection and pool trouble, SQLite busy or
+/// locked, PostgreSQL serialization failures, deadlocks, lock timeouts and restarts.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // SQLite: 5 BUSY, 6 LOCKED (extended codes keep the low byte).
+            let sqlite = code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            let postgres = matches!(
+                code.as_ref(),
+                "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" | "53300" | "08006"
+            ) || code.starts_with("08");
+            sqlite || postgres
+        }
+        _ => false,
+    }
+}

@@ -7,11 +7,11 @@
 //! the ledger does not know.
 use mediamesh_mesh::calls::recovery::Abandoned;
 use mediamesh_mesh::error::{internal, not_found};
-use mediamesh_mesh::{Event, Peer, Raise, Store};
+use mediamesh_mesh::{Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::movie_service_client::MovieServiceClient;
 use mediamesh_proto::cinema::v1::payment_service_client::PaymentServiceClient;
-use tonic::{Code, Status};
+use tonic::Status;
 
 use crate::domain::{Reservation, Status as RsvStatus};
 use crate::store::{self, Hold};
@@ -97,15 +97,15 @@ impl Booking {
         };
         let answer = self
             .movie
-            .call(true, |channel| {
+            .call(Retry::Safe, |channel| {
                 let request = self.movie.request(request.clone());
                 async move { MovieServiceClient::new(channel).get_movie(request).await }
             })
             .await;
         match answer {
             Ok(movie) => Ok(movie.seats.into()),
-            Err(status) if status.code() == Code::NotFound => Err(not_found("movie", movie_id)),
-            Err(status) => Err(status),
+            Err(error) if error.is_not_found() => Err(not_found("movie", movie_id)),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -118,11 +118,12 @@ impl Booking {
             amount: r.amount as i32,
         };
         self.payment
-            .call(true, |channel| {
+            .call(Retry::Safe, |channel| {
                 let request = self.payment.request(request.clone());
                 async move { PaymentServiceClient::new(channel).pay(request).await }
             })
             .await
+            .map_err(Status::from)
     }
 
     /// Records the payment's outcome on a pending reservation.
@@ -137,7 +138,7 @@ impl Booking {
                 "payment of reservation {:?} is {}",
                 r.id, payment.pay_status
             ))),
-            Err(status) => Err(status),
+            Err(error) => Err(error.into()),
         };
         let id = r.id.clone();
         let event = if outcome.is_ok() {

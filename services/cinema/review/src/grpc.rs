@@ -2,10 +2,10 @@
 use mediamesh_mesh::error::{internal, not_found};
 use mediamesh_mesh::input::{self, TEXT_MAX};
 use mediamesh_mesh::storage::page::Page;
-use mediamesh_mesh::{Event, Peer, Raise, Store};
+use mediamesh_mesh::{Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::movie_service_client::MovieServiceClient;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 
 use crate::store::{self, Known};
 
@@ -38,15 +38,15 @@ impl ReviewApi {
         };
         let answer = self
             .movie
-            .call(true, |channel| {
+            .call(Retry::Safe, |channel| {
                 let request = self.movie.request(request.clone());
                 async move { MovieServiceClient::new(channel).get_movie(request).await }
             })
             .await;
         match answer {
             Ok(_) => Ok(true),
-            Err(status) if status.code() == Code::NotFound => Err(not_found("movie", movie_id)),
-            Err(status) => Err(status),
+            Err(error) if error.is_not_found() => Err(not_found("movie", movie_id)),
+            Err(error) => Err(error.into()),
         }
     }
 }

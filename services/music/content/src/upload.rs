@@ -4,7 +4,7 @@
 //! An upload a crash left UPLOADED is settled again by the recovery sweep.
 use mediamesh_mesh::calls::recovery::Abandoned;
 use mediamesh_mesh::error::internal;
-use mediamesh_mesh::{Event, Peer, Raise, Store};
+use mediamesh_mesh::{Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::copyright_service_client::CopyrightServiceClient;
 use tonic::Status;
@@ -64,7 +64,7 @@ impl Upload {
             original_creator_name,
         };
         self.copyright
-            .call(true, |channel| {
+            .call(Retry::Safe, |channel| {
                 let request = self.copyright.request(request.clone());
                 async move {
                     CopyrightServiceClient::new(channel)
@@ -73,6 +73,7 @@ impl Upload {
                 }
             })
             .await
+            .map_err(Status::from)
     }
 
     /// Records copyright's answer on an uploaded content and answers what was recorded.
@@ -87,7 +88,7 @@ impl Upload {
                 "copyright is {}",
                 copyright.status
             ))),
-            Err(status) => Err(status),
+            Err(error) => Err(error.into()),
         };
         // ALREADY_EXISTS: the id's approval belongs to another request, so it is not this
         // upload's to release.

@@ -1,11 +1,20 @@
 //! VOD store, payment context (general): approves a purchase's payment synchronously and
 //! cancels it when the purchase is cancelled or abandoned (saga compensation).
 mod domain;
+mod error;
 mod grpc;
+mod pay;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::payment_service_server::PaymentServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -16,10 +25,7 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.vod.v1.PaymentService", &["Pay", "GetPayment"])],
     calls: &[],
     publishes: &["PaymentApproved", "PaymentCancelled"],
-    consumes: &[
-        "vod.purchase.PurchaseCancelled",
-        "vod.purchase.PurchaseFailed",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -34,8 +40,18 @@ impl Context for Payment {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(PaymentServiceServer::new(grpc::PaymentApi::new(env.store)));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::CancelPayment)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// A cancelled or abandoned purchase cancels its payment.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::CancelPayment)
+        .on::<pb::PurchaseCancelled>()
+        .on::<pb::PurchaseFailed>()
+        .into_handler()
 }

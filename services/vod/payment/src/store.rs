@@ -1,8 +1,9 @@
 //! The payment's table.
+use mediamesh_mesh::events::once::Keyed;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
-use crate::domain::Payment;
+use crate::domain::{PayRequest, PayStatus, Payment, Won};
 
 pub const MIGRATIONS: &[Migration] = &["
 CREATE TABLE IF NOT EXISTS payments (
@@ -16,17 +17,20 @@ CREATE TABLE IF NOT EXISTS payments (
 );
 "];
 
-const COLUMNS: &str = "purchase_id, customer_id, vod_id, amount, free_vod, pay_status";
+const COLUMNS: &str = "purchase_id, customer_id, vod_id, amount, free_vod, pay_status, version";
 
 fn payment(row: &sqlx::any::AnyRow) -> Result<Payment, sqlx::Error> {
-    Ok(Payment {
+    let status: String = row.try_get("pay_status")?;
+    let request = PayRequest {
         purchase_id: row.try_get("purchase_id")?,
         customer_id: row.try_get("customer_id")?,
         vod_id: row.try_get("vod_id")?,
-        amount: row.try_get("amount")?,
+        amount: Won::new(row.try_get("amount")?).map_err(|e| sqlx::Error::Decode(e.into()))?,
         free_vod: row.try_get::<i64, _>("free_vod")? != 0,
-        status: row.try_get("pay_status")?,
-    })
+    };
+    let status = PayStatus::parse(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("pay_status {status:?}").into()))?;
+    Ok(Payment::restore(request, status, row.try_get("version")?))
 }
 
 pub async fn get(store: &Store, purchase_id: &str) -> Result<Option<Payment>, sqlx::Error> {
@@ -40,9 +44,11 @@ pub async fn get(store: &Store, purchase_id: &str) -> Result<Option<Payment>, sq
     .transpose()
 }
 
-pub async fn get_in(tx: &mut Tx, purchase_id: &str) -> Result<Option<Payment>, sqlx::Error> {
+/// Reads a payment and locks it until the transaction ends (an UPDATE takes the row lock on
+/// PostgreSQL; SQLite has one writer), so a transition decided on it cannot be lost.
+pub async fn lock(tx: &mut Tx, purchase_id: &str) -> Result<Option<Payment>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE purchase_id = $1"
+        "UPDATE payments SET version = version WHERE purchase_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(purchase_id.to_owned())
     .fetch_optional(tx.conn())
@@ -51,34 +57,47 @@ pub async fn get_in(tx: &mut Tx, purchase_id: &str) -> Result<Option<Payment>, s
     .transpose()
 }
 
-/// Inserts the payment unless its purchase already has one; true when inserted.
-pub async fn insert(tx: &mut Tx, p: &Payment) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO payments ({COLUMNS}, version) VALUES ($1, $2, $3, $4, $5, $6, 1) \
-         ON CONFLICT DO NOTHING"
-    ))
-    .bind(p.purchase_id.clone())
-    .bind(p.customer_id.clone())
-    .bind(p.vod_id.clone())
-    .bind(p.amount)
-    .bind(p.free_vod as i64)
-    .bind(p.status.clone())
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+/// Writes a payment's new state after a transition.
+pub async fn save(tx: &mut Tx, p: &Payment) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE payments SET pay_status = $2, version = $3 WHERE purchase_id = $1")
+        .bind(p.request().purchase_id.clone())
+        .bind(p.status().as_str())
+        .bind(p.version())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
-/// Moves an approved payment to cancelled in one statement; returns the new version and
-/// the payment, or None if it was not approved.
-pub async fn cancel(tx: &mut Tx, purchase_id: &str) -> Result<Option<(i64, Payment)>, sqlx::Error> {
-    sqlx::query(&format!(
-        "UPDATE payments SET pay_status = 'CANCELLED', version = version + 1 \
-         WHERE purchase_id = $1 AND pay_status = 'APPROVED' RETURNING version, {COLUMNS}"
-    ))
-    .bind(purchase_id.to_owned())
-    .fetch_optional(tx.conn())
-    .await?
-    .map(|r| Ok((r.try_get("version")?, payment(&r)?)))
-    .transpose()
+#[async_trait::async_trait]
+impl Keyed for Payment {
+    /// Inserts the payment unless its purchase already has one.
+    async fn insert(&self, tx: &mut Tx) -> Result<bool, sqlx::Error> {
+        let r = self.request();
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO payments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT DO NOTHING"
+        ))
+        .bind(r.purchase_id.clone())
+        .bind(r.customer_id.clone())
+        .bind(r.vod_id.clone())
+        .bind(i64::from(r.amount.get()))
+        .bind(r.free_vod as i64)
+        .bind(self.status().as_str())
+        .bind(self.version())
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn recorded(&self, tx: &mut Tx) -> Result<Option<Payment>, sqlx::Error> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE purchase_id = $1"
+        ))
+        .bind(self.request().purchase_id.clone())
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|r| payment(&r))
+        .transpose()
+    }
 }

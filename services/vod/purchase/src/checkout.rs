@@ -5,7 +5,7 @@
 use mediamesh_mesh::calls::recovery::Abandoned;
 use mediamesh_mesh::error::internal;
 use mediamesh_mesh::input::NAME_MAX;
-use mediamesh_mesh::{Event, Peer, Raise, Store};
+use mediamesh_mesh::{Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::payment_service_client::PaymentServiceClient;
 use tonic::Status;
@@ -78,11 +78,12 @@ impl Checkout {
             free_vod: p.free_vod,
         };
         self.payment
-            .call(true, |channel| {
+            .call(Retry::Safe, |channel| {
                 let request = self.payment.request(request.clone());
                 async move { PaymentServiceClient::new(channel).pay(request).await }
             })
             .await
+            .map_err(Status::from)
     }
 
     /// Records the outcome of the payment on a pending purchase.
@@ -98,7 +99,7 @@ impl Checkout {
                 "payment of purchase {:?} is {}",
                 p.id, payment.pay_status
             ))),
-            Err(status) => Err(status),
+            Err(error) => Err(error.into()),
         };
         p.version += 1;
         let event = match &outcome {

@@ -3,10 +3,10 @@
 //! the replica yet: on a miss, purchase asks the catalog (`GetVod`, through the breaker) and
 //! records the answer, so what a user just registered is purchasable at once.
 use mediamesh_mesh::error::{internal, not_found};
-use mediamesh_mesh::{Peer, Store};
+use mediamesh_mesh::{Peer, Retry, Store};
 use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::catalog_service_client::CatalogServiceClient;
-use tonic::{Code, Status};
+use tonic::Status;
 
 use crate::domain::Vod;
 use crate::store;
@@ -44,17 +44,17 @@ impl Titles {
         };
         let answer = self
             .catalog
-            .call(true, |channel| {
+            .call(Retry::Safe, |channel| {
                 let request = self.catalog.request(request.clone());
                 async move { CatalogServiceClient::new(channel).get_vod(request).await }
             })
             .await;
         let found = match answer {
             Ok(found) => found,
-            Err(status) if status.code() == Code::NotFound => {
+            Err(error) if error.is_not_found() => {
                 return Err(not_found("vod", vod_id));
             }
-            Err(status) => return Err(status),
+            Err(error) => return Err(error.into()),
         };
         let vod = Vod {
             id: found.vod_id,
