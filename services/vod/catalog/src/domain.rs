@@ -6,11 +6,42 @@ pub const DEFAULT_PRICE: i64 = 1000;
 /// 1500), and small enough that any sum of a customer's purchases stays a sane number.
 pub const MAX_PRICE: i64 = 1_000_000;
 
+/// A price in won, within `0..=MAX_PRICE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price(i32);
+
+impl Price {
+    pub fn new(won: i64) -> Result<Price, CatalogError> {
+        if won < 0 {
+            return Err(CatalogError::NegativePrice);
+        }
+        if won > MAX_PRICE {
+            return Err(CatalogError::PriceTooHigh);
+        }
+        // In range: at most MAX_PRICE, which fits.
+        Ok(Price(
+            i32::try_from(won).map_err(|_| CatalogError::PriceTooHigh)?,
+        ))
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vod {
+    id: String,
+    name: String,
+    price: Price,
+}
+
+/// Raised by a registration (`VodRegistered`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
     pub id: String,
     pub name: String,
-    pub price: i64,
+    pub price: Price,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -36,7 +67,11 @@ impl CatalogError {
 
 impl Vod {
     /// Registers a VOD under `id` (client-chosen or assigned by the caller).
-    pub fn register(id: String, name: &str, price: Option<i64>) -> Result<Vod, CatalogError> {
+    pub fn register(
+        id: String,
+        name: &str,
+        price: Option<i64>,
+    ) -> Result<(Vod, Registered), CatalogError> {
         let name = name.trim();
         if name.is_empty() {
             return Err(CatalogError::MissingName);
@@ -44,18 +79,35 @@ impl Vod {
         if name.chars().count() > 200 {
             return Err(CatalogError::NameTooLong);
         }
-        let price = price.unwrap_or(DEFAULT_PRICE);
-        if price < 0 {
-            return Err(CatalogError::NegativePrice);
-        }
-        if price > MAX_PRICE {
-            return Err(CatalogError::PriceTooHigh);
-        }
-        Ok(Vod {
+        let price = Price::new(price.unwrap_or(DEFAULT_PRICE))?;
+        let vod = Vod {
             id,
             name: name.to_owned(),
             price,
-        })
+        };
+        let registered = Registered {
+            id: vod.id.clone(),
+            name: vod.name.clone(),
+            price,
+        };
+        Ok((vod, registered))
+    }
+
+    /// A VOD as stored.
+    pub fn restore(id: String, name: String, price: Price) -> Vod {
+        Vod { id, name, price }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn price(&self) -> Price {
+        self.price
     }
 }
 
@@ -65,19 +117,23 @@ mod tests {
 
     #[test]
     fn registers_with_default_price() {
-        let vod = Vod::register("3".into(), " GoGo ", None).unwrap();
-        assert_eq!((vod.name.as_str(), vod.price), ("GoGo", DEFAULT_PRICE));
+        let (vod, registered) = Vod::register("3".into(), " GoGo ", None).unwrap();
+        assert_eq!(
+            (vod.name(), i64::from(vod.price().get())),
+            ("GoGo", DEFAULT_PRICE)
+        );
+        assert_eq!(registered.price, vod.price());
     }
 
     #[test]
     fn rejects_blank_name_and_negative_price() {
         assert_eq!(
-            Vod::register("3".into(), "  ", None),
-            Err(CatalogError::MissingName)
+            Vod::register("3".into(), "  ", None).unwrap_err(),
+            CatalogError::MissingName
         );
         assert_eq!(
-            Vod::register("3".into(), "x", Some(-1)),
-            Err(CatalogError::NegativePrice)
+            Vod::register("3".into(), "x", Some(-1)).unwrap_err(),
+            CatalogError::NegativePrice
         );
     }
 
@@ -85,8 +141,8 @@ mod tests {
     fn price_is_bounded() {
         assert!(Vod::register("3".into(), "x", Some(MAX_PRICE)).is_ok());
         assert_eq!(
-            Vod::register("3".into(), "x", Some(MAX_PRICE + 1)),
-            Err(CatalogError::PriceTooHigh)
+            Vod::register("3".into(), "x", Some(MAX_PRICE + 1)).unwrap_err(),
+            CatalogError::PriceTooHigh
         );
     }
 }

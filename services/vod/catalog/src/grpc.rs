@@ -1,13 +1,15 @@
-//! gRPC inbound adapter of the catalog.
-use mediamesh_mesh::error::{internal, invalid_argument, not_found};
+//! gRPC inbound adapter of the catalog: parses requests at the edge, answers in contract types.
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{MAX_PRICE, Vod};
+use crate::domain::{MAX_PRICE, Registered, Vod};
+use crate::error::Error;
 use crate::store;
+
+const CONTEXT: &str = "vod.catalog";
 
 pub struct CatalogApi {
     store: Store,
@@ -17,13 +19,31 @@ impl CatalogApi {
     pub fn new(store: Store) -> CatalogApi {
         CatalogApi { store }
     }
+
+    /// Records a new VOD with its `VodRegistered`; its id must be free.
+    async fn register(&self, vod: Vod, registered: Registered) -> Result<Vod, Error> {
+        let mut tx = self.store.begin().await?;
+        if !store::insert(&mut tx, &vod).await? {
+            return Err(Error::Exists(vod.id().to_owned()));
+        }
+        let event = pb::VodRegistered {
+            vod_id: registered.id.clone(),
+            vod_name: registered.name,
+            price: registered.price.get(),
+        };
+        let id = &registered.id;
+        tx.raise(Event::new(CONTEXT, &event, id, 1, id)).await?;
+        tx.commit().await?;
+        tracing::info!(vod_id = %id, "vod registered");
+        Ok(vod)
+    }
 }
 
-fn to_pb(vod: Vod) -> pb::Vod {
+fn to_pb(vod: &Vod) -> pb::Vod {
     pb::Vod {
-        vod_id: vod.id,
-        vod_name: vod.name,
-        price: vod.price as i32,
+        vod_id: vod.id().to_owned(),
+        vod_name: vod.name().to_owned(),
+        price: vod.price().get(),
     }
 }
 
@@ -35,10 +55,10 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
     ) -> Result<Response<pb::ListVodsResponse>, Status> {
         let request = request.into_inner();
         let page = Page::parse(request.page_size, &request.page_token)?;
-        let mut vods = store::list(&self.store, page).await.map_err(internal)?;
+        let mut vods = store::list(&self.store, page).await.map_err(Error::from)?;
         let next_page_token = page.finish(&mut vods);
         Ok(Response::new(pb::ListVodsResponse {
-            vods: vods.into_iter().map(to_pb).collect(),
+            vods: vods.iter().map(to_pb).collect(),
             next_page_token,
         }))
     }
@@ -48,9 +68,9 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
         request: Request<pb::GetVodRequest>,
     ) -> Result<Response<pb::Vod>, Status> {
         let id = input::id("vod_id", &request.into_inner().vod_id)?;
-        let vod = store::get(&self.store, &id).await.map_err(internal)?;
-        let vod = vod.ok_or_else(|| not_found("vod", &id))?;
-        Ok(Response::new(to_pb(vod)))
+        let vod = store::get(&self.store, &id).await.map_err(Error::from)?;
+        let vod = vod.ok_or(Error::NotFound(id))?;
+        Ok(Response::new(to_pb(&vod)))
     }
 
     async fn create_vod(
@@ -65,25 +85,8 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
             .price
             .map(|price| input::bounded("price", price.into(), MAX_PRICE))
             .transpose()?;
-        let vod = Vod::register(id, &name, price)
-            .map_err(|e| invalid_argument(e.field(), e.to_string()))?;
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        if !store::insert(&mut tx, &vod).await.map_err(internal)? {
-            return Err(Status::already_exists(format!(
-                "vod {:?} already exists",
-                vod.id
-            )));
-        }
-        let event = pb::VodRegistered {
-            vod_id: vod.id.clone(),
-            vod_name: vod.name.clone(),
-            price: vod.price as i32,
-        };
-        tx.raise(Event::new("vod.catalog", &event, &vod.id, 1, &vod.id))
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        tracing::info!(vod_id = %vod.id, "vod registered");
-        Ok(Response::new(to_pb(vod)))
+        let (vod, registered) = Vod::register(id, &name, price).map_err(Error::from)?;
+        let vod = self.register(vod, registered).await?;
+        Ok(Response::new(to_pb(&vod)))
     }
 }

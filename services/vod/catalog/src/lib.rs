@@ -1,8 +1,12 @@
 //! VOD store, catalog context (supporting): the VOD list. Registration raises
 //! `VodRegistered`, so purchase keeps its own replica and never needs the catalog up.
 mod domain;
+mod error;
 mod grpc;
 mod store;
+
+#[cfg(test)]
+mod tests;
 
 use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started};
 use mediamesh_proto::vod::v1::catalog_service_server::CatalogServiceServer;

@@ -3,7 +3,7 @@ use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::{AnyConnection, Row};
 
-use crate::domain::Vod;
+use crate::domain::{Price, Vod};
 
 pub const MIGRATIONS: &[Migration] = &["
 CREATE TABLE IF NOT EXISTS vods (
@@ -20,11 +20,12 @@ ON CONFLICT DO NOTHING;
 "];
 
 fn vod(row: &sqlx::any::AnyRow) -> Result<Vod, sqlx::Error> {
-    Ok(Vod {
-        id: row.try_get("vod_id")?,
-        name: row.try_get("vod_name")?,
-        price: row.try_get("price")?,
-    })
+    let price = Price::new(row.try_get("price")?).map_err(|e| sqlx::Error::Decode(e.into()))?;
+    Ok(Vod::restore(
+        row.try_get("vod_id")?,
+        row.try_get("vod_name")?,
+        price,
+    ))
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Vod>, sqlx::Error> {
@@ -56,9 +57,9 @@ pub async fn insert(tx: &mut Tx, vod: &Vod) -> Result<bool, sqlx::Error> {
         "INSERT INTO vods (vod_id, vod_name, price, registered_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT DO NOTHING",
     )
-    .bind(vod.id.clone())
-    .bind(vod.name.clone())
-    .bind(vod.price)
+    .bind(vod.id().to_owned())
+    .bind(vod.name().to_owned())
+    .bind(i64::from(vod.price().get()))
     .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
     .execute(conn)
     .await?
