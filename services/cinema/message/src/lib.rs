@@ -1,10 +1,19 @@
 //! Movie reservation, message context: one message per confirmed and per cancelled
 //! reservation (the seed's reservation notice), recorded and listable.
+mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::message_service_server::MessageServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -15,10 +24,7 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.cinema.v1.MessageService", &["ListMessages"])],
     calls: &[],
     publishes: &[],
-    consumes: &[
-        "cinema.reservation.ReservationConfirmed",
-        "cinema.reservation.ReservationCancelled",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -33,8 +39,18 @@ impl Context for Message {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(MessageServiceServer::new(grpc::MessageApi::new(env.store)));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Notify)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// A notice per confirmed and per cancelled reservation.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Notify)
+        .on::<pb::ReservationConfirmed>()
+        .on::<pb::ReservationCancelled>()
+        .into_handler()
 }

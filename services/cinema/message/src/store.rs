@@ -1,8 +1,11 @@
-//! The message table.
+//! The message table (messages written before notices were keyed by reservation and kind
+//! keep their event ids).
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 use sqlx::Row;
+
+use crate::domain::Notice;
 
 pub const MIGRATIONS: &[Migration] = &["
 CREATE TABLE IF NOT EXISTS messages (
@@ -15,20 +18,22 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 "];
 
-pub async fn insert(tx: &mut Tx, m: &pb::Message) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Writes a notice unless it is written already; true if it is new.
+pub async fn insert(tx: &mut Tx, notice: &Notice) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
         "INSERT INTO messages (message_id, rsv_id, customer_id, kind, text, create_time) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
-    .bind(m.message_id.clone())
-    .bind(m.rsv_id.clone())
-    .bind(m.customer_id.clone())
-    .bind(m.kind.clone())
-    .bind(m.text.clone())
-    .bind(m.create_time.clone())
+    .bind(notice.message_id().to_owned())
+    .bind(notice.rsv_id().to_owned())
+    .bind(notice.customer_id().to_owned())
+    .bind(notice.kind().as_str())
+    .bind(notice.text().to_owned())
+    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
     .execute(tx.conn())
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 pub async fn list(
