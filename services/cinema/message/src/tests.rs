@@ -30,7 +30,6 @@ fn cancelled(rsv: &str) -> Delivered {
         rsv_id: rsv.into(),
         movie_id: "m1".into(),
         customer_id: "kim".into(),
-        ..Default::default()
     };
     delivered("cinema.reservation", &event, rsv, 3)
 }
