@@ -1,15 +1,12 @@
-//! gRPC inbound adapter of payment. Every field passes `mediamesh_mesh::input` first, on
-//! the internal `Pay` as much as on the public `GetPayment`.
-use mediamesh_mesh::error::{internal, not_found};
-use mediamesh_mesh::input;
-use mediamesh_mesh::{Event, Raise, Store};
+//! gRPC inbound adapter of payment: parses requests at the edge (the internal `Pay` as much
+//! as the public `GetPayment`), answers in contract types.
+use mediamesh_mesh::{Store, input};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::store::{self, APPROVED, Recorded};
-
-/// The largest amount one reservation pays (a ticket is 10,000 won).
-const MAX_AMOUNT: i64 = 10_000_000;
+use crate::domain::{PayRequest, Payment, Won};
+use crate::error::Error;
+use crate::store;
 
 pub struct PaymentApi {
     store: Store,
@@ -21,57 +18,32 @@ impl PaymentApi {
     }
 }
 
-/// Whether `request` is the request `recorded` answered: a retry. A void (left by a
-/// reservation that failed before its payment arrived) knows no amount.
-fn same_request(recorded: &Recorded, request: &pb::Payment) -> bool {
-    let p = &recorded.payment;
-    p.movie_id == request.movie_id
-        && p.customer_id == request.customer_id
-        && (recorded.voided || p.amount == request.amount)
+pub fn to_pb(p: &Payment) -> pb::Payment {
+    let r = p.request();
+    pb::Payment {
+        rsv_id: r.rsv_id.clone(),
+        movie_id: r.movie_id.clone(),
+        customer_id: r.customer_id.clone(),
+        amount: r.amount.get(),
+        pay_status: p.status().as_str().to_owned(),
+    }
+}
+
+fn parse(r: pb::PayRequest) -> Result<PayRequest, Error> {
+    Ok(PayRequest {
+        rsv_id: input::id("rsv_id", &r.rsv_id)?,
+        movie_id: input::id("movie_id", &r.movie_id)?,
+        customer_id: input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default(),
+        amount: Won::new(r.amount.into())?,
+    })
 }
 
 #[tonic::async_trait]
 impl pb::payment_service_server::PaymentService for PaymentApi {
     async fn pay(&self, request: Request<pb::PayRequest>) -> Result<Response<pb::Payment>, Status> {
-        let r = request.into_inner();
-        let payment = pb::Payment {
-            rsv_id: input::id("rsv_id", &r.rsv_id)?,
-            movie_id: input::id("movie_id", &r.movie_id)?,
-            customer_id: input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default(),
-            amount: input::bounded("amount", r.amount.into(), MAX_AMOUNT)? as i32,
-            pay_status: APPROVED.to_owned(),
-        };
-        let approved = pb::PaymentApproved {
-            rsv_id: payment.rsv_id.clone(),
-            movie_id: payment.movie_id.clone(),
-            amount: payment.amount,
-        };
-        let id = payment.rsv_id.clone();
-        let event = Event::new("cinema.payment", &approved, &id, 1, &id);
-        let recorded = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    if store::insert(tx, &payment, false).await? {
-                        tx.raise(event).await?;
-                        return Ok(Some(payment));
-                    }
-                    // A retry answers what is recorded (a voided reservation's void too);
-                    // the same key with another request is refused.
-                    let recorded = store::get_in(tx, &payment.rsv_id)
-                        .await?
-                        .ok_or(sqlx::Error::RowNotFound)?;
-                    Ok(same_request(&recorded, &payment).then_some(recorded.payment))
-                })
-            })
-            .await
-            .map_err(internal)?;
-        let recorded = recorded.ok_or_else(|| {
-            Status::already_exists(format!(
-                "rsv_id: reservation {id:?} is already paid with another request"
-            ))
-        })?;
-        Ok(Response::new(recorded))
+        let request = parse(request.into_inner())?;
+        let payment = crate::pay::pay(&self.store, request).await?;
+        Ok(Response::new(to_pb(&payment)))
     }
 
     async fn get_payment(
@@ -79,9 +51,8 @@ impl pb::payment_service_server::PaymentService for PaymentApi {
         request: Request<pb::GetPaymentRequest>,
     ) -> Result<Response<pb::Payment>, Status> {
         let id = input::id("rsv_id", &request.into_inner().rsv_id)?;
-        let payment = store::get(&self.store, &id).await.map_err(internal)?;
-        Ok(Response::new(
-            payment.ok_or_else(|| not_found("payment", &id))?,
-        ))
+        let payment = store::get(&self.store, &id).await.map_err(Error::from)?;
+        let payment = payment.ok_or(Error::NotFound(id))?;
+        Ok(Response::new(to_pb(&payment)))
     }
 }

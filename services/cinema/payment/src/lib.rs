@@ -1,10 +1,20 @@
 //! Movie reservation, payment context: pays a reservation synchronously (idempotent by
 //! reservation id) and cancels the payment when the reservation is cancelled or abandoned.
+mod domain;
+mod error;
 mod grpc;
+mod pay;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::payment_service_server::PaymentServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -15,10 +25,7 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.cinema.v1.PaymentService", &["Pay", "GetPayment"])],
     calls: &[],
     publishes: &["PaymentApproved", "PaymentCancelled"],
-    consumes: &[
-        "cinema.reservation.ReservationCancelRequested",
-        "cinema.reservation.ReservationFailed",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -33,8 +40,18 @@ impl Context for Payment {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(PaymentServiceServer::new(grpc::PaymentApi::new(env.store)));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::CancelPayment)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// A cancelled or abandoned reservation cancels its payment.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::CancelPayment)
+        .on::<pb::ReservationCancelRequested>()
+        .on::<pb::ReservationFailed>()
+        .into_handler()
 }
