@@ -41,19 +41,28 @@ impl Status {
     }
 }
 
+/// What a creator uploads; every field already valid in shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Content {
+pub struct Details {
     pub id: String,
     pub creator_name: String,
     pub title: String,
     pub kind: String,
     pub description: String,
+    /// Empty when the content names no original.
     pub original_content_id: String,
-    pub status: Status,
     pub create_time: String,
 }
 
-/// Why a content cannot be uploaded; every one is about the original it names.
+/// A content: what was uploaded and how far it went. Its status moves only through the
+/// transitions below, each of which checks where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    details: Details,
+    status: Status,
+}
+
+/// Why a content cannot be uploaded or deleted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ContentError {
     #[error("a cover or derivative work names its original")]
@@ -66,13 +75,30 @@ pub enum ContentError {
     OriginalDeleted,
     #[error("the original is {0}, not yet REGISTERED")]
     OriginalNotRegistered(&'static str),
+    #[error("content is {0} and cannot be deleted")]
+    NotDeletable(&'static str),
 }
 
 impl ContentError {
-    /// The request field the error is about.
+    /// The request field an upload error is about.
     pub fn field(&self) -> &'static str {
         "original_content_id"
     }
+}
+
+/// Raised when an upload fails after it was recorded (`ContentUploadFailed`): copyright
+/// releases an approval that went through after all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadFailed {
+    pub content_id: String,
+    pub creator_name: String,
+}
+
+/// Raised when a creator deletes a live content (`ContentDeleted`): the release saga.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub content_id: String,
+    pub creator_name: String,
 }
 
 /// Whether `kind` is a cover or derivative work, which must name a registered original.
@@ -81,39 +107,45 @@ pub fn is_derivative(kind: &str) -> bool {
     kind == "cover" || kind.starts_with("derivative")
 }
 
+/// The statuses a content can be deleted from (its copyright is approved).
+pub const LIVE: [Status; 2] = [Status::Approved, Status::Registered];
+
 impl Content {
     /// The seed's upload: `creatorName`, `title`, `type`, `description`, and the original a
-    /// cover names (empty for none). The fields are already valid in shape.
-    pub fn upload(
-        id: String,
-        creator_name: String,
-        title: String,
-        kind: String,
-        description: String,
-        original_content_id: String,
-        now: String,
-    ) -> Result<Content, ContentError> {
-        if is_derivative(&kind) && original_content_id.is_empty() {
+    /// cover names (empty for none).
+    pub fn upload(details: Details) -> Result<Content, ContentError> {
+        if is_derivative(&details.kind) && details.original_content_id.is_empty() {
             return Err(ContentError::CoverWithoutOriginal);
         }
-        if original_content_id == id {
+        if details.original_content_id == details.id {
             return Err(ContentError::OwnOriginal);
         }
         Ok(Content {
-            id,
-            creator_name,
-            title,
-            kind,
-            description,
-            original_content_id,
+            details,
             status: Status::Uploaded,
-            create_time: now,
         })
+    }
+
+    /// A content as stored.
+    pub fn restore(details: Details, status: Status) -> Content {
+        Content { details, status }
+    }
+
+    pub fn details(&self) -> &Details {
+        &self.details
+    }
+
+    pub fn id(&self) -> &str {
+        &self.details.id
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
     }
 
     /// Whether this content names an original.
     pub fn names_original(&self) -> bool {
-        !self.original_content_id.is_empty()
+        !self.details.original_content_id.is_empty()
     }
 
     /// A named original must exist and be registered: not on its way (its copyright may
@@ -126,6 +158,43 @@ impl Content {
             Some(other) => Err(ContentError::OriginalNotRegistered(other.as_str())),
         }
     }
+
+    /// Copyright approved the upload; false when it was settled already.
+    pub fn approve(&mut self) -> bool {
+        if self.status != Status::Uploaded {
+            return false;
+        }
+        self.status = Status::Approved;
+        true
+    }
+
+    /// The upload failed (refused or unanswered); what it raises, unless settled already.
+    pub fn fail(&mut self) -> Option<UploadFailed> {
+        if self.status != Status::Uploaded {
+            return None;
+        }
+        self.status = Status::Failed;
+        Some(UploadFailed {
+            content_id: self.details.id.clone(),
+            creator_name: self.details.creator_name.clone(),
+        })
+    }
+
+    /// Deletes a live content and raises the release saga; deleting again raises nothing,
+    /// and a content whose copyright never was approved cannot be deleted.
+    pub fn delete(&mut self) -> Result<Option<Deleted>, ContentError> {
+        match self.status {
+            Status::Approved | Status::Registered => {
+                self.status = Status::Deleted;
+                Ok(Some(Deleted {
+                    content_id: self.details.id.clone(),
+                    creator_name: self.details.creator_name.clone(),
+                }))
+            }
+            Status::Deleted | Status::Released => Ok(None),
+            other => Err(ContentError::NotDeletable(other.as_str())),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -133,21 +202,21 @@ mod tests {
     use super::*;
 
     fn upload(id: &str, kind: &str, original: &str) -> Result<Content, ContentError> {
-        Content::upload(
-            id.into(),
-            "TIKITIK".into(),
-            "The Song Of Today".into(),
-            kind.into(),
-            String::new(),
-            original.into(),
-            String::new(),
-        )
+        Content::upload(Details {
+            id: id.into(),
+            creator_name: "TIKITIK".into(),
+            title: "The Song Of Today".into(),
+            kind: kind.into(),
+            description: String::new(),
+            original_content_id: original.into(),
+            create_time: String::new(),
+        })
     }
 
     #[test]
     fn uploads_the_seeds_content_and_rejects_a_cover_without_original() {
         assert_eq!(
-            upload("1", "New Music", "").unwrap().status,
+            upload("1", "New Music", "").unwrap().status(),
             Status::Uploaded
         );
         assert_eq!(
@@ -164,7 +233,7 @@ mod tests {
     #[test]
     fn a_cover_names_a_registered_original() {
         let cover = upload("c", "Cover", "o").unwrap();
-        let mut original = upload("o", "New Music", "").unwrap();
+        let original = upload("o", "New Music", "").unwrap();
         assert_eq!(
             cover.check_original(None),
             Err(ContentError::NoSuchOriginal)
@@ -186,12 +255,40 @@ mod tests {
             (Status::Deleted, Err(ContentError::OriginalDeleted)),
             (Status::Released, Err(ContentError::OriginalDeleted)),
         ] {
-            original.status = status;
+            let original = Content::restore(original.details().clone(), status);
             assert_eq!(
                 cover.check_original(Some(&original)),
                 expected,
                 "{status:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_upload_settles_once() {
+        let mut approved = upload("1", "New Music", "").unwrap();
+        assert!(approved.approve());
+        assert!(!approved.approve(), "settled already");
+        assert_eq!(approved.fail(), None, "an approved upload does not fail");
+        let mut failed = upload("2", "New Music", "").unwrap();
+        let event = failed.fail().expect("uploaded: fails");
+        assert_eq!(event.content_id, "2");
+        assert_eq!(failed.status(), Status::Failed);
+        assert!(!failed.approve(), "a failed upload is never approved");
+    }
+
+    #[test]
+    fn only_a_live_content_is_deleted_and_once() {
+        let mut content = upload("1", "New Music", "").unwrap();
+        assert_eq!(
+            content.delete(),
+            Err(ContentError::NotDeletable("UPLOADED"))
+        );
+        content.approve();
+        assert_eq!(content.delete().unwrap().unwrap().content_id, "1");
+        assert_eq!(content.status(), Status::Deleted);
+        assert_eq!(content.delete(), Ok(None), "deleting again raises nothing");
+        let mut failed = Content::restore(content.details().clone(), Status::Failed);
+        assert_eq!(failed.delete(), Err(ContentError::NotDeletable("FAILED")));
     }
 }

@@ -1,14 +1,14 @@
-//! gRPC inbound adapter of content.
-use mediamesh_mesh::error::{internal, invalid_argument, not_found};
+//! gRPC inbound adapter of content: parses requests at the edge, answers in contract types.
 use mediamesh_mesh::input::{self, NAME_MAX, TEXT_MAX};
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{Content, ContentError, Status as ContentStatus};
+use crate::domain::{Content, Deleted, Details, LIVE, Status as ContentStatus};
+use crate::error::Error;
 use crate::store;
-use crate::upload::Upload;
+use crate::upload::{CONTEXT, Upload};
 
 pub struct ContentApi {
     store: Store,
@@ -20,42 +20,82 @@ impl ContentApi {
         ContentApi { store, upload }
     }
 
-    async fn load(&self, id: &str) -> Result<Content, Status> {
+    async fn load(&self, id: &str) -> Result<Content, Error> {
         let id = input::id("content_id", id)?;
         store::get(&self.store, &id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| not_found("content", &id))
+            .await?
+            .ok_or(Error::NotFound(id))
+    }
+
+    async fn create(&self, r: pb::CreateContentRequest) -> Result<Content, Error> {
+        let content = Content::upload(details(r)?)?;
+        // A cover names a registered original. Checked before recording, so a refused cover
+        // leaves nothing behind; an original deleted after this check is as if deleted after
+        // the cover was recorded (the cover reads the original, the delete never the cover).
+        if content.names_original() {
+            let original = store::get(&self.store, &content.details().original_content_id).await?;
+            content.check_original(original.as_ref())?;
+        }
+        let original_creator = self.upload.original_creator(&content).await?;
+        self.upload.upload(content, original_creator).await
+    }
+
+    /// Deleting starts the release saga: DELETED plus `ContentDeleted`; copyright releases and
+    /// the status moves on to RELEASED. Deleting again answers the content as it is.
+    async fn delete(&self, id: &str) -> Result<Content, Error> {
+        let mut content = self.load(id).await?;
+        let Some(deleted) = content.delete()? else {
+            return Ok(content);
+        };
+        let event = deleted_event(&deleted);
+        let id = deleted.content_id;
+        let moved = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    // Conditional: a content that moved on meanwhile is not deleted twice.
+                    let moved = store::transition(tx, &id, &LIVE, ContentStatus::Deleted).await?;
+                    if moved {
+                        tx.raise(event).await?;
+                    }
+                    Ok(moved)
+                })
+            })
+            .await?;
+        if !moved {
+            return Err(Error::Changed);
+        }
+        Ok(content)
     }
 }
 
-fn rejected(error: ContentError) -> Status {
-    invalid_argument(error.field(), error.to_string())
+fn deleted_event(d: &Deleted) -> Event {
+    let event = pb::ContentDeleted {
+        content_id: d.content_id.clone(),
+        creator_name: d.creator_name.clone(),
+    };
+    Event::new(CONTEXT, &event, &d.content_id, 3, &d.content_id)
 }
 
 /// Every field of an upload in shape, in the order a client reads its form.
-fn draft(r: pb::CreateContentRequest) -> Result<Content, Status> {
+fn details(r: pb::CreateContentRequest) -> Result<Details, Error> {
     let id = input::optional_id("content_id", &r.content_id)?
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let creator_name = input::required_text("creator_name", &r.creator_name, NAME_MAX)?;
-    let title = input::required_text("title", &r.title, NAME_MAX)?;
-    let kind = input::text("type", &r.r#type, NAME_MAX)?;
-    let description = input::text("description", &r.description, TEXT_MAX)?;
-    let original = input::optional_id("original_content_id", &r.original_content_id)?;
-    let now = mediamesh_mesh::observe::telemetry::now_rfc3339();
-    Content::upload(
+    Ok(Details {
         id,
-        creator_name,
-        title,
-        kind,
-        description,
-        original.unwrap_or_default(),
-        now,
-    )
-    .map_err(rejected)
+        creator_name: input::required_text("creator_name", &r.creator_name, NAME_MAX)?,
+        title: input::required_text("title", &r.title, NAME_MAX)?,
+        kind: input::text("type", &r.r#type, NAME_MAX)?,
+        description: input::text("description", &r.description, TEXT_MAX)?,
+        original_content_id: input::optional_id("original_content_id", &r.original_content_id)?
+            .unwrap_or_default(),
+        create_time: mediamesh_mesh::observe::telemetry::now_rfc3339(),
+    })
 }
 
-fn to_pb(c: Content) -> pb::Content {
+fn to_pb(content: Content) -> pb::Content {
+    let status = content.status().as_str().to_owned();
+    let c = content.details().clone();
     pb::Content {
         content_id: c.id,
         creator_name: c.creator_name,
@@ -63,7 +103,7 @@ fn to_pb(c: Content) -> pb::Content {
         r#type: c.kind,
         description: c.description,
         original_content_id: c.original_content_id,
-        status: c.status.as_str().to_owned(),
+        status,
         create_time: c.create_time,
     }
 }
@@ -74,28 +114,17 @@ impl pb::content_service_server::ContentService for ContentApi {
         &self,
         request: Request<pb::CreateContentRequest>,
     ) -> Result<Response<pb::Content>, Status> {
-        let content = draft(request.into_inner())?;
-        // A cover names a registered original. Checked before recording, so a refused cover
-        // leaves nothing behind; an original deleted after this check is as if deleted after
-        // the cover was recorded (the cover reads the original, the delete never the cover).
-        if content.names_original() {
-            let original = store::get(&self.store, &content.original_content_id)
-                .await
-                .map_err(internal)?;
-            content
-                .check_original(original.as_ref())
-                .map_err(rejected)?;
-        }
-        Ok(Response::new(to_pb(self.upload.upload(content).await?)))
+        Ok(Response::new(to_pb(
+            self.create(request.into_inner()).await?,
+        )))
     }
 
     async fn get_content(
         &self,
         request: Request<pb::GetContentRequest>,
     ) -> Result<Response<pb::Content>, Status> {
-        Ok(Response::new(to_pb(
-            self.load(&request.into_inner().content_id).await?,
-        )))
+        let content = self.load(&request.into_inner().content_id).await?;
+        Ok(Response::new(to_pb(content)))
     }
 
     async fn list_contents(
@@ -107,7 +136,7 @@ impl pb::content_service_server::ContentService for ContentApi {
         let creator = input::text("creator_name", &r.creator_name, NAME_MAX)?;
         let mut contents = store::list(&self.store, page, &creator)
             .await
-            .map_err(internal)?;
+            .map_err(Error::from)?;
         let next_page_token = page.finish(&mut contents);
         Ok(Response::new(pb::ListContentsResponse {
             contents: contents.into_iter().map(to_pb).collect(),
@@ -115,40 +144,11 @@ impl pb::content_service_server::ContentService for ContentApi {
         }))
     }
 
-    /// Deleting starts the release saga: DELETED plus `ContentDeleted`; copyright releases and
-    /// the status moves on to RELEASED. Deleting again answers the content as it is.
     async fn delete_content(
         &self,
         request: Request<pb::DeleteContentRequest>,
     ) -> Result<Response<pb::Content>, Status> {
-        let mut content = self.load(&request.into_inner().content_id).await?;
-        let live = [ContentStatus::Approved, ContentStatus::Registered];
-        if !live.contains(&content.status) {
-            return match content.status {
-                ContentStatus::Deleted | ContentStatus::Released => {
-                    Ok(Response::new(to_pb(content)))
-                }
-                other => Err(Status::failed_precondition(format!(
-                    "content is {} and cannot be deleted",
-                    other.as_str()
-                ))),
-            };
-        }
-        let deleted = pb::ContentDeleted {
-            content_id: content.id.clone(),
-            creator_name: content.creator_name.clone(),
-        };
-        let event = Event::new("music.content", &deleted, &content.id, 3, &content.id);
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        if !store::transition(&mut tx, &content.id, &live, ContentStatus::Deleted)
-            .await
-            .map_err(internal)?
-        {
-            return Err(Status::aborted("content changed meanwhile; try again"));
-        }
-        tx.raise(event).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        content.status = ContentStatus::Deleted;
+        let content = self.delete(&request.into_inner().content_id).await?;
         Ok(Response::new(to_pb(content)))
     }
 }

@@ -2,12 +2,21 @@
 //! synchronously (through the breaker) or it is never registered; the sound source is
 //! registered asynchronously and the status follows: Uploaded -> Approved -> Registered.
 mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
 mod upload;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::calls::saga::sweep;
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::content_service_server::ContentServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -26,10 +35,7 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[("music.copyright", "ApproveCopyright")],
     publishes: &["ContentUploadFailed", "ContentDeleted"],
-    consumes: &[
-        "music.source.SourceRegistered",
-        "music.copyright.CopyrightReleased",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -44,15 +50,26 @@ impl Context for Content {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         let upload = upload::Upload::new(env.store.clone(), env.peer("music.copyright")?);
-        tokio::spawn(mediamesh_mesh::calls::recovery::sweep(
-            "music.content",
-            upload.clone(),
-        ));
+        let saga = upload.clone();
+        env.tasks.spawn("music.content recovery", move |stop| {
+            let saga = saga.clone();
+            async move { sweep(upload::CONTEXT, &saga, stop).await }
+        });
         routes.add_service(ContentServiceServer::new(grpc::ContentApi::new(
             env.store, upload,
         )));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Follow)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// The content's status follows its source's registration and its copyright's release.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Follow)
+        .on::<pb::SourceRegistered>()
+        .on::<pb::CopyrightReleased>()
+        .into_handler()
 }

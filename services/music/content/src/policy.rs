@@ -1,6 +1,7 @@
 //! Content's event policies: its status follows the source's registration and the
 //! copyright's release.
-use mediamesh_mesh::{Delivered, Handler, HandlerError, Tx};
+use mediamesh_mesh::events::policy::On;
+use mediamesh_mesh::{Delivered, HandlerError, Tx};
 use mediamesh_proto::music::v1 as pb;
 
 use crate::domain::Status;
@@ -9,19 +10,28 @@ use crate::store;
 pub struct Follow;
 
 #[async_trait::async_trait]
-impl Handler for Follow {
-    async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError> {
-        match event.name() {
-            "SourceRegistered" => {
-                let e: pb::SourceRegistered = event.decode()?;
-                store::source_registered(tx, &e.content_id).await?;
-            }
-            "CopyrightReleased" => {
-                let e: pb::CopyrightReleased = event.decode()?;
-                store::transition(tx, &e.content_id, &[Status::Deleted], Status::Released).await?;
-            }
-            other => return Err(HandlerError::Poison(format!("unexpected event {other}"))),
-        }
+impl On<pb::SourceRegistered> for Follow {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::SourceRegistered,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        store::source_registered(tx, &e.content_id).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::CopyrightReleased> for Follow {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::CopyrightReleased,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        // Only a deleted content is released: an abandoned upload stays FAILED.
+        store::transition(tx, &e.content_id, &[Status::Deleted], Status::Released).await?;
         Ok(())
     }
 }

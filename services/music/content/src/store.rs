@@ -3,7 +3,7 @@ use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
-use crate::domain::{Content, Status};
+use crate::domain::{Content, Details, Status};
 
 pub const MIGRATIONS: &[Migration] = &[
     "
@@ -28,17 +28,18 @@ const COLUMNS: &str =
 
 fn content(row: &sqlx::any::AnyRow) -> Result<Content, sqlx::Error> {
     let status: String = row.try_get("status")?;
-    Ok(Content {
+    let details = Details {
         id: row.try_get("content_id")?,
         creator_name: row.try_get("creator_name")?,
         title: row.try_get("title")?,
         kind: row.try_get("kind")?,
         description: row.try_get("description")?,
         original_content_id: row.try_get("original_content_id")?,
-        status: Status::parse(&status)
-            .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?,
         create_time: row.try_get("create_time")?,
-    })
+    };
+    let status = Status::parse(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?;
+    Ok(Content::restore(details, status))
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Content>, sqlx::Error> {
@@ -52,7 +53,8 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Content>, sqlx::Error
     .transpose()
 }
 
-pub async fn insert(tx: &mut Tx, c: &Content) -> Result<bool, sqlx::Error> {
+pub async fn insert(tx: &mut Tx, content: &Content) -> Result<bool, sqlx::Error> {
+    let c = content.details();
     let inserted = sqlx::query(&format!(
         "INSERT INTO contents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
     ))
@@ -62,7 +64,7 @@ pub async fn insert(tx: &mut Tx, c: &Content) -> Result<bool, sqlx::Error> {
     .bind(c.kind.clone())
     .bind(c.description.clone())
     .bind(c.original_content_id.clone())
-    .bind(c.status.as_str())
+    .bind(content.status().as_str())
     .bind(c.create_time.clone())
     .execute(tx.conn())
     .await?

@@ -1,21 +1,29 @@
-//! The upload saga's synchronous half: record the content, ask copyright to approve it
-//! through the breaker (the content id is the idempotency key), then settle: APPROVED, or
-//! FAILED with `ContentUploadFailed` so an approval that went through after all is released.
-//! An upload a crash left UPLOADED is settled again by the recovery sweep.
-use mediamesh_mesh::calls::recovery::Abandoned;
-use mediamesh_mesh::error::internal;
-use mediamesh_mesh::{Event, Peer, Raise, Retry, Store};
+//! The upload saga's synchronous half (`SyncSaga`): record the content UPLOADED, ask
+//! copyright to approve it through the breaker (the content id is the idempotency key), then
+//! settle: APPROVED, or FAILED with `ContentUploadFailed` so an approval that went through
+//! after all is released. An upload a crash left UPLOADED is settled by the recovery sweep.
+use mediamesh_mesh::calls::saga::{SyncSaga, complete, precheck};
+use mediamesh_mesh::{CallError, Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::copyright_service_client::CopyrightServiceClient;
-use tonic::Status;
 
-use crate::domain::{Content, Status as ContentStatus};
+use crate::domain::{Content, Status, UploadFailed};
+use crate::error::Error;
 use crate::store;
+
+pub const CONTEXT: &str = "music.content";
 
 #[derive(Clone)]
 pub struct Upload {
     store: Store,
     copyright: Peer,
+}
+
+/// An upload recorded and waiting for copyright's answer.
+pub struct Pending {
+    content: Content,
+    /// A cover's request names the original's creator, who is told.
+    original_creator_name: String,
 }
 
 impl Upload {
@@ -24,44 +32,70 @@ impl Upload {
     }
 
     /// Uploads `content`; answers it APPROVED, or an error (never registered unapproved).
-    pub async fn upload(&self, content: Content) -> Result<Content, Status> {
-        // While copyright's breaker is open, answer "come back later" before recording.
-        self.copyright.check()?;
+    /// `original_creator_name`: the creator of the original a cover names.
+    pub async fn upload(
+        &self,
+        content: Content,
+        original_creator_name: String,
+    ) -> Result<Content, Error> {
+        precheck(self)?;
         let recorded = content.clone();
         let inserted = self
             .store
             .write(move |tx| Box::pin(async move { store::insert(tx, &recorded).await }))
-            .await
-            .map_err(internal)?;
+            .await?;
         if !inserted {
-            // Ids are never reused, deleted ones included: a new content under a deleted
-            // id would inherit its released copyright and source.
-            return Err(Status::already_exists(format!(
-                "content_id: content {:?} already exists (ids of deleted contents stay retired)",
-                content.id
-            )));
+            return Err(Error::Exists(content.id().to_owned()));
         }
-        let approved = self.approve(&content).await;
-        self.settle(content, approved).await
+        let pending = Pending {
+            content,
+            original_creator_name,
+        };
+        complete(self, pending).await
     }
 
-    /// Asks copyright to approve; idempotent, so the client stack may retry it. A cover's
-    /// request names the original's creator, who is told.
-    async fn approve(&self, content: &Content) -> Result<pb::Copyright, Status> {
-        let mut original_creator_name = String::new();
-        if !content.original_content_id.is_empty() {
-            let original = store::get(&self.store, &content.original_content_id)
-                .await
-                .map_err(internal)?;
-            original_creator_name = original.map(|o| o.creator_name).unwrap_or_default();
+    /// A content as recorded: an answer when APPROVED or further, else why not.
+    async fn recorded(&self, id: &str) -> Result<Content, Error> {
+        let content = store::get(&self.store, id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        match content.status() {
+            Status::Failed => Err(Error::UploadFailed),
+            _ => Ok(content),
         }
+    }
+}
+
+fn failed_event(failed: &UploadFailed) -> Event {
+    let event = pb::ContentUploadFailed {
+        content_id: failed.content_id.clone(),
+        creator_name: failed.creator_name.clone(),
+    };
+    let id = &failed.content_id;
+    Event::new(CONTEXT, &event, id, 2, id)
+}
+
+#[async_trait::async_trait]
+impl SyncSaga for Upload {
+    type Pending = Pending;
+    type Answer = pb::Copyright;
+    type Settled = Content;
+    type Error = Error;
+
+    fn peer(&self) -> &Peer {
+        &self.copyright
+    }
+
+    /// Idempotent (the content id is the key), so the client stack may retry it.
+    async fn ask(&self, pending: &Pending) -> Result<pb::Copyright, CallError> {
+        let c = pending.content.details();
         let request = pb::ApproveCopyrightRequest {
-            content_id: content.id.clone(),
-            creator_name: content.creator_name.clone(),
-            title: content.title.clone(),
-            r#type: content.kind.clone(),
-            original_content_id: content.original_content_id.clone(),
-            original_creator_name,
+            content_id: c.id.clone(),
+            creator_name: c.creator_name.clone(),
+            title: c.title.clone(),
+            r#type: c.kind.clone(),
+            original_content_id: c.original_content_id.clone(),
+            original_creator_name: pending.original_creator_name.clone(),
         };
         self.copyright
             .call(Retry::Safe, |channel| {
@@ -73,96 +107,75 @@ impl Upload {
                 }
             })
             .await
-            .map_err(Status::from)
     }
 
-    /// Records copyright's answer on an uploaded content and answers what was recorded.
     async fn settle(
         &self,
-        content: Content,
-        approved: Result<pb::Copyright, Status>,
-    ) -> Result<Content, Status> {
-        let outcome = match approved {
+        pending: Pending,
+        answer: Result<pb::Copyright, CallError>,
+    ) -> Result<Content, Error> {
+        let mut content = pending.content;
+        let outcome = match answer {
             Ok(copyright) if copyright.status == "APPROVED" => Ok(()),
-            Ok(copyright) => Err(Status::failed_precondition(format!(
-                "copyright is {}",
-                copyright.status
-            ))),
-            Err(error) => Err(error.into()),
+            Ok(copyright) => Err(Error::NotApproved(copyright.status)),
+            Err(error) => Err(Error::from(error)),
         };
-        // ALREADY_EXISTS: the id's approval belongs to another request, so it is not this
-        // upload's to release.
-        let release = !matches!(&outcome, Err(s) if s.code() == tonic::Code::AlreadyExists);
-        let id = content.id.clone();
-        let failed = pb::ContentUploadFailed {
-            content_id: id.clone(),
-            creator_name: content.creator_name.clone(),
+        let id = content.id().to_owned();
+        let settle = match &outcome {
+            Ok(()) => {
+                content.approve();
+                None
+            }
+            // ALREADY_EXISTS: the id's approval belongs to another request: not ours to
+            // release, so nothing is raised.
+            Err(error) => Some(content.fail().filter(|_| !error.key_taken())),
         };
-        let event = Event::new("music.content", &failed, &id, 2, &id);
-        let ok = outcome.is_ok();
         let settled = self
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    if ok {
+                    let Some(failed) = settle else {
                         return store::approved(tx, &id).await;
+                    };
+                    let uploaded = [Status::Uploaded];
+                    let moved = store::transition(tx, &id, &uploaded, Status::Failed).await?;
+                    if let (true, Some(failed)) = (moved, failed) {
+                        tx.raise(failed_event(&failed)).await?;
                     }
-                    let uploaded = [ContentStatus::Uploaded];
-                    let failed =
-                        store::transition(tx, &id, &uploaded, ContentStatus::Failed).await?;
-                    if failed && release {
-                        tx.raise(event).await?;
-                    }
-                    Ok(failed)
+                    Ok(moved)
                 })
             })
-            .await
-            .map_err(internal)?;
+            .await?;
         if !settled {
             // Settled meanwhile by the other side (the recovery sweep): answer that.
-            return self.recorded(&content.id).await;
+            return self.recorded(content.id()).await;
         }
-        outcome?;
         // The upload answers its approval; registration follows (perhaps already has).
-        Ok(Content {
-            status: ContentStatus::Approved,
-            ..content
-        })
+        outcome.map(|()| content)
     }
 
-    /// A content as recorded: an answer when APPROVED or further, else why not.
-    async fn recorded(&self, id: &str) -> Result<Content, Status> {
-        let content = store::get(&self.store, id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::internal("internal error"))?;
-        match content.status {
-            ContentStatus::Failed => Err(Status::failed_precondition(
-                "the copyright approval failed; upload again under a new id",
-            )),
-            _ => Ok(content),
+    async fn pending_before(&self, cutoff: &str) -> Result<Vec<Pending>, sqlx::Error> {
+        let mut pending = Vec::new();
+        for content in store::uploaded_before(&self.store, cutoff).await? {
+            let original_creator_name = self.original_creator(&content).await?;
+            pending.push(Pending {
+                content,
+                original_creator_name,
+            });
         }
+        Ok(pending)
     }
 }
 
-#[async_trait::async_trait]
-impl Abandoned for Upload {
-    type Item = Content;
-    type Answer = pb::Copyright;
-
-    async fn in_flight_before(&self, cutoff: &str) -> Result<Vec<Content>, sqlx::Error> {
-        store::uploaded_before(&self.store, cutoff).await
-    }
-
-    async fn ask_again(&self, item: &Content) -> Result<pb::Copyright, Status> {
-        self.approve(item).await
-    }
-
-    async fn record(
-        &self,
-        item: Content,
-        answer: Result<pb::Copyright, Status>,
-    ) -> Result<(), Status> {
-        self.settle(item, answer).await.map(|_| ())
+impl Upload {
+    /// The creator of the original `content` names (empty for none or a vanished one).
+    pub async fn original_creator(&self, content: &Content) -> Result<String, sqlx::Error> {
+        if !content.names_original() {
+            return Ok(String::new());
+        }
+        let original = store::get(&self.store, &content.details().original_content_id).await?;
+        Ok(original
+            .map(|o| o.details().creator_name.clone())
+            .unwrap_or_default())
     }
 }

@@ -1,0 +1,332 @@
+//! Content's rules in process, in milliseconds: a real SQLite store in a temporary folder,
+//! copyright served in memory by a fake that approves, refuses or hangs, the gRPC adapter
+//! called directly, events delivered to the policies as the consumer would.
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::{CallPolicy, Peer};
+use mediamesh_proto::music::v1 as pb;
+use pb::content_service_server::ContentService;
+use pb::copyright_service_server::{CopyrightService, CopyrightServiceServer};
+use tonic::{Code, Request, Response, Status};
+
+use crate::grpc::ContentApi;
+use crate::upload::Upload;
+
+#[derive(Clone, Copy)]
+enum Answer {
+    Approve,
+    /// Approves, but the source registered on the approval's event is delivered to content
+    /// before the answer is: the events outran the upload's own answer.
+    ApproveAfterSource,
+    Refuse,
+    KeyTaken,
+    Hang,
+}
+
+/// Copyright as content sees it: answers every approval the same way and keeps the requests.
+#[derive(Clone)]
+struct FakeCopyright {
+    answer: Answer,
+    asked: Arc<Mutex<Vec<pb::ApproveCopyrightRequest>>>,
+    content: Arc<TestStore>,
+}
+
+#[tonic::async_trait]
+impl CopyrightService for FakeCopyright {
+    async fn approve_copyright(
+        &self,
+        request: Request<pb::ApproveCopyrightRequest>,
+    ) -> Result<Response<pb::Copyright>, Status> {
+        let r = request.into_inner();
+        self.asked.lock().unwrap().push(r.clone());
+        if let Answer::ApproveAfterSource = self.answer {
+            let event = source_registered(&r.content_id);
+            self.content
+                .deliver(&crate::policies(), &event)
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        match self.answer {
+            Answer::Approve | Answer::ApproveAfterSource => Ok(Response::new(pb::Copyright {
+                content_id: r.content_id,
+                creator_name: r.creator_name,
+                title: r.title,
+                original_content_id: r.original_content_id,
+                status: "APPROVED".into(),
+            })),
+            Answer::Refuse => Err(Status::invalid_argument("title: refused")),
+            Answer::KeyTaken => Err(Status::already_exists("content_id: another request")),
+            Answer::Hang => std::future::pending().await,
+        }
+    }
+
+    async fn list_copyrights(
+        &self,
+        _: Request<pb::ListCopyrightsRequest>,
+    ) -> Result<Response<pb::ListCopyrightsResponse>, Status> {
+        Err(Status::unimplemented("not used by content"))
+    }
+}
+
+fn policy() -> CallPolicy {
+    CallPolicy {
+        timeout: Duration::from_millis(100),
+        retries: 0,
+        failure_threshold: 1,
+        open_for: Duration::from_secs(60),
+        ..CallPolicy::default()
+    }
+}
+
+struct Fixture {
+    test: Arc<TestStore>,
+    api: ContentApi,
+    asked: Arc<Mutex<Vec<pb::ApproveCopyrightRequest>>>,
+}
+
+fn with_peer(test: &TestStore, copyright: Peer) -> ContentApi {
+    ContentApi::new(
+        test.store.clone(),
+        Upload::new(test.store.clone(), copyright),
+    )
+}
+
+async fn content(answer: Answer) -> Fixture {
+    let test = Arc::new(TestStore::new(crate::store::MIGRATIONS).await);
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let fake = FakeCopyright {
+        answer,
+        asked: asked.clone(),
+        content: test.clone(),
+    };
+    let routes = tonic::service::Routes::new(CopyrightServiceServer::new(fake));
+    let copyright = peer_in_memory("music.copyright", routes, policy()).await;
+    let api = with_peer(&test, copyright);
+    Fixture { test, api, asked }
+}
+
+fn create(id: &str, kind: &str, original: &str) -> Request<pb::CreateContentRequest> {
+    Request::new(pb::CreateContentRequest {
+        content_id: id.into(),
+        creator_name: "TIKITIK".into(),
+        title: "The Song Of Today".into(),
+        r#type: kind.into(),
+        description: String::new(),
+        original_content_id: original.into(),
+    })
+}
+
+async fn status_of(api: &ContentApi, id: &str) -> Result<String, Code> {
+    let get = Request::new(pb::GetContentRequest {
+        content_id: id.into(),
+    });
+    match api.get_content(get).await {
+        Ok(c) => Ok(c.into_inner().status),
+        Err(status) => Err(status.code()),
+    }
+}
+
+fn source_registered(id: &str) -> mediamesh_mesh::Delivered {
+    let event = pb::SourceRegistered {
+        source_id: format!("s-{id}"),
+        content_id: id.into(),
+        creator_name: "TIKITIK".into(),
+        title: "The Song Of Today".into(),
+    };
+    delivered("music.source", &event, id, 1)
+}
+
+#[tokio::test]
+async fn an_approved_upload_is_registered_when_its_source_is() {
+    let f = content(Answer::Approve).await;
+    let created = f.api.create_content(create("c1", "New Music", "")).await;
+    assert_eq!(created.unwrap().into_inner().status, "APPROVED");
+    assert!(
+        f.test.raised().await.is_empty(),
+        "an approval raises nothing here"
+    );
+    let policies = crate::policies();
+    let event = source_registered("c1");
+    f.test.deliver(&policies, &event).await.unwrap();
+    f.test.deliver(&policies, &event).await.unwrap(); // redelivered: a no-op
+    assert_eq!(status_of(&f.api, "c1").await, Ok("REGISTERED".into()));
+}
+
+#[tokio::test]
+async fn a_source_registered_before_the_approval_answers_is_kept_for_it() {
+    let f = content(Answer::ApproveAfterSource).await;
+    let created = f.api.create_content(create("c1", "New Music", "")).await;
+    assert_eq!(created.unwrap().into_inner().status, "APPROVED");
+    assert_eq!(
+        status_of(&f.api, "c1").await,
+        Ok("REGISTERED".into()),
+        "the early registration was kept aside until the approval was recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_upload_fails_and_asks_for_a_release() {
+    let f = content(Answer::Refuse).await;
+    let refused = f.api.create_content(create("c1", "New Music", "")).await;
+    assert_eq!(refused.unwrap_err().code(), Code::InvalidArgument);
+    assert_eq!(status_of(&f.api, "c1").await, Ok("FAILED".into()));
+    let failed: Vec<pb::ContentUploadFailed> = f.test.raised_of().await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].content_id, "c1");
+}
+
+#[tokio::test]
+async fn a_hung_copyright_times_out_and_the_upload_fails() {
+    let f = content(Answer::Hang).await;
+    let started = std::time::Instant::now();
+    let hung = f.api.create_content(create("c1", "New Music", "")).await;
+    assert_eq!(hung.unwrap_err().code(), Code::Unavailable);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "bounded by the call policy"
+    );
+    assert_eq!(status_of(&f.api, "c1").await, Ok("FAILED".into()));
+    assert_eq!(
+        f.test.raised_of::<pb::ContentUploadFailed>().await.len(),
+        1,
+        "an approval that went through after all is released"
+    );
+}
+
+#[tokio::test]
+async fn an_open_breaker_refuses_before_recording() {
+    let test = TestStore::new(crate::store::MIGRATIONS).await;
+    let api = with_peer(&test, peer_down("music.copyright", policy()));
+    let down = api.create_content(create("c1", "New Music", "")).await;
+    assert_eq!(down.unwrap_err().code(), Code::Unavailable);
+    assert_eq!(status_of(&api, "c1").await, Ok("FAILED".into()));
+    // The failure opened the breaker: the next upload is refused before anything is written.
+    let open = api.create_content(create("c2", "New Music", "")).await;
+    let open = open.unwrap_err();
+    assert_eq!(open.code(), Code::Unavailable);
+    assert!(
+        open.message().contains("circuit open"),
+        "{}",
+        open.message()
+    );
+    assert_eq!(status_of(&api, "c2").await, Err(Code::NotFound));
+}
+
+#[tokio::test]
+async fn a_duplicate_content_id_is_refused_and_asks_copyright_once() {
+    let f = content(Answer::Approve).await;
+    f.api
+        .create_content(create("c1", "New Music", ""))
+        .await
+        .unwrap();
+    let again = f.api.create_content(create("c1", "New Music", "")).await;
+    let again = again.unwrap_err();
+    assert_eq!(again.code(), Code::AlreadyExists);
+    assert!(again.message().starts_with("content_id"));
+    assert_eq!(f.asked.lock().unwrap().len(), 1);
+    assert_eq!(status_of(&f.api, "c1").await, Ok("APPROVED".into()));
+}
+
+#[tokio::test]
+async fn an_approval_held_by_another_request_is_not_released() {
+    let f = content(Answer::KeyTaken).await;
+    let taken = f.api.create_content(create("c1", "New Music", "")).await;
+    assert_eq!(taken.unwrap_err().code(), Code::AlreadyExists);
+    assert_eq!(status_of(&f.api, "c1").await, Ok("FAILED".into()));
+    assert!(
+        f.test
+            .raised_of::<pb::ContentUploadFailed>()
+            .await
+            .is_empty(),
+        "the approval is someone else's"
+    );
+}
+
+#[tokio::test]
+async fn a_cover_names_a_registered_original_whose_creator_is_told() {
+    let f = content(Answer::Approve).await;
+    for (request, field) in [
+        (create("c", "Cover", ""), "original_content_id"),
+        (create("c", "Cover", "c"), "original_content_id"),
+        (create("c", "Cover", "nobody"), "original_content_id"),
+        (create("c\r\n", "Cover", "o"), "content_id"),
+    ] {
+        let status = f.api.create_content(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().starts_with(field), "{}", status.message());
+    }
+    f.api
+        .create_content(create("o", "New Music", ""))
+        .await
+        .unwrap();
+    let early = f.api.create_content(create("c", "Cover", "o")).await;
+    let early = early.unwrap_err();
+    assert!(
+        early.message().contains("not yet REGISTERED"),
+        "{}",
+        early.message()
+    );
+    f.test
+        .deliver(&crate::policies(), &source_registered("o"))
+        .await
+        .unwrap();
+    let cover = f.api.create_content(create("c", "Cover", "o")).await;
+    assert_eq!(cover.unwrap().into_inner().status, "APPROVED");
+    let asked = f.asked.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        (
+            asked.original_content_id.as_str(),
+            asked.original_creator_name.as_str()
+        ),
+        ("o", "TIKITIK")
+    );
+}
+
+#[tokio::test]
+async fn deleting_releases_once_and_the_release_follows() {
+    let f = content(Answer::Approve).await;
+    f.api
+        .create_content(create("c1", "New Music", ""))
+        .await
+        .unwrap();
+    let delete = || {
+        Request::new(pb::DeleteContentRequest {
+            content_id: "c1".into(),
+        })
+    };
+    let deleted = f.api.delete_content(delete()).await.unwrap().into_inner();
+    assert_eq!(deleted.status, "DELETED");
+    let again = f.api.delete_content(delete()).await.unwrap().into_inner();
+    assert_eq!(
+        again.status, "DELETED",
+        "deleting again answers it as it is"
+    );
+    assert_eq!(f.test.raised_of::<pb::ContentDeleted>().await.len(), 1);
+    let released = pb::CopyrightReleased {
+        content_id: "c1".into(),
+        creator_name: "TIKITIK".into(),
+    };
+    let event = delivered("music.copyright", &released, "c1", 2);
+    f.test.deliver(&crate::policies(), &event).await.unwrap();
+    assert_eq!(status_of(&f.api, "c1").await, Ok("RELEASED".into()));
+}
+
+#[tokio::test]
+async fn a_failed_upload_cannot_be_deleted_nor_released() {
+    let f = content(Answer::Refuse).await;
+    let _ = f.api.create_content(create("c1", "New Music", "")).await;
+    let delete = Request::new(pb::DeleteContentRequest {
+        content_id: "c1".into(),
+    });
+    let refused = f.api.delete_content(delete).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let released = pb::CopyrightReleased {
+        content_id: "c1".into(),
+        creator_name: "TIKITIK".into(),
+    };
+    let event = delivered("music.copyright", &released, "c1", 2);
+    f.test.deliver(&crate::policies(), &event).await.unwrap();
+    assert_eq!(status_of(&f.api, "c1").await, Ok("FAILED".into()));
+}
