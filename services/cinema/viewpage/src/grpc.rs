@@ -1,10 +1,10 @@
 //! gRPC inbound adapter of the viewpage.
 use mediamesh_mesh::Store;
-use mediamesh_mesh::error::internal;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::error::Error;
 use crate::store;
 
 pub struct ViewpageApi {
@@ -15,6 +15,16 @@ impl ViewpageApi {
     pub fn new(store: Store) -> ViewpageApi {
         ViewpageApi { store }
     }
+
+    async fn list(&self, r: pb::ListViewpagesRequest) -> Result<pb::ListViewpagesResponse, Error> {
+        let page = Page::parse(r.page_size, &r.page_token)?;
+        let mut viewpages = store::list(&self.store, page).await?;
+        let next_page_token = page.finish(&mut viewpages);
+        Ok(pb::ListViewpagesResponse {
+            viewpages,
+            next_page_token,
+        })
+    }
 }
 
 #[tonic::async_trait]
@@ -23,13 +33,6 @@ impl pb::viewpage_service_server::ViewpageService for ViewpageApi {
         &self,
         request: Request<pb::ListViewpagesRequest>,
     ) -> Result<Response<pb::ListViewpagesResponse>, Status> {
-        let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut viewpages = store::list(&self.store, page).await.map_err(internal)?;
-        let next_page_token = page.finish(&mut viewpages);
-        Ok(Response::new(pb::ListViewpagesResponse {
-            viewpages,
-            next_page_token,
-        }))
+        Ok(Response::new(self.list(request.into_inner()).await?))
     }
 }

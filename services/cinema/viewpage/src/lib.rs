@@ -1,11 +1,20 @@
 //! Movie reservation, viewpage context (CQRS): one screen with every movie, its
 //! reservations' states and its review count, built only from events into its own tables
 //! and rebuildable by replaying the stream (`mediamesh views rebuild`).
+mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::viewpage_service_server::ViewpageServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -16,16 +25,7 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.cinema.v1.ViewpageService", &["ListViewpages"])],
     calls: &[],
     publishes: &[],
-    consumes: &[
-        "cinema.movie.MovieRegistered",
-        "cinema.movie.MovieUpdated",
-        "cinema.movie.MovieDeleted",
-        "cinema.reservation.ReservationConfirmed",
-        "cinema.reservation.ReservationCancelRequested",
-        "cinema.reservation.ReservationCancelled",
-        "cinema.review.ReviewCreated",
-        "cinema.review.ReviewDeleted",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &["vp_movies", "vp_reservations", "mesh_tally"],
 };
@@ -42,8 +42,24 @@ impl Context for Viewpage {
         routes.add_service(ViewpageServiceServer::new(grpc::ViewpageApi::new(
             env.store,
         )));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Project)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// The projection: movie, reservation and review events.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Project)
+        .on::<pb::MovieRegistered>()
+        .on::<pb::MovieUpdated>()
+        .on::<pb::MovieDeleted>()
+        .on::<pb::ReservationConfirmed>()
+        .on::<pb::ReservationCancelRequested>()
+        .on::<pb::ReservationCancelled>()
+        .on::<pb::ReviewCreated>()
+        .on::<pb::ReviewDeleted>()
+        .into_handler()
 }

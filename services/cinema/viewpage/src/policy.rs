@@ -1,55 +1,141 @@
-//! The viewpage's projection: every event it subscribes to, applied to its own tables;
-//! movie and reservation events in their aggregate's version order, whatever the delivery
-//! order.
-use mediamesh_mesh::{Delivered, Handler, HandlerError, Tx, events::tally};
+//! The viewpage's projection: every event it subscribes to, applied to its own tables by the
+//! domain's rules (movie and reservation events in their aggregate's version order, whatever
+//! the delivery order; review counts once per review id).
+use mediamesh_mesh::events::policy::On;
+use mediamesh_mesh::{Delivered, HandlerError, Tx, events::tally};
 use mediamesh_proto::cinema::v1 as pb;
 
+use crate::domain::RsvStatus;
 use crate::store;
 
 pub struct Project;
 
 #[async_trait::async_trait]
-impl Handler for Project {
-    async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError> {
-        let version = event.aggregate_version();
-        match event.name() {
-            "MovieRegistered" => {
-                let e: pb::MovieRegistered = event.decode()?;
-                store::upsert_movie(tx, &e.movie_id, &e.title, e.seats.into(), version).await?;
-            }
-            "MovieUpdated" => {
-                let e: pb::MovieUpdated = event.decode()?;
-                store::upsert_movie(tx, &e.movie_id, &e.title, e.seats.into(), version).await?;
-            }
-            "MovieDeleted" => {
-                let e: pb::MovieDeleted = event.decode()?;
-                store::delete_movie(tx, &e.movie_id, version).await?;
-            }
-            "ReservationConfirmed" => {
-                let e: pb::ReservationConfirmed = event.decode()?;
-                store::set_reservation(tx, &e.rsv_id, &e.movie_id, "CONFIRMED", version).await?;
-            }
-            "ReservationCancelRequested" => {
-                let e: pb::ReservationCancelRequested = event.decode()?;
-                store::set_reservation(tx, &e.rsv_id, &e.movie_id, "CANCELLING", version).await?;
-            }
-            "ReservationCancelled" => {
-                let e: pb::ReservationCancelled = event.decode()?;
-                store::set_reservation(tx, &e.rsv_id, &e.movie_id, "CANCELLED", version).await?;
-            }
-            "ReviewCreated" => {
-                let e: pb::ReviewCreated = event.decode()?;
-                if tally::add(tx, "reviews", &e.review_id).await? {
-                    store::add_reviews(tx, &e.movie_id, 1).await?;
-                }
-            }
-            "ReviewDeleted" => {
-                let e: pb::ReviewDeleted = event.decode()?;
-                if tally::remove(tx, "reviews", &e.review_id).await? {
-                    store::add_reviews(tx, &e.movie_id, -1).await?;
-                }
-            }
-            other => return Err(HandlerError::Poison(format!("unexpected event {other}"))),
+impl On<pb::MovieRegistered> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::MovieRegistered,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let version = d.aggregate_version();
+        store::change_movie(tx, &e.movie_id, |m| m.change(&e.title, e.seats, version)).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::MovieUpdated> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::MovieUpdated,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let version = d.aggregate_version();
+        store::change_movie(tx, &e.movie_id, |m| m.change(&e.title, e.seats, version)).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::MovieDeleted> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::MovieDeleted,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let version = d.aggregate_version();
+        store::change_movie(tx, &e.movie_id, |m| {
+            m.delete(version);
+            true
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+async fn reservation(
+    tx: &mut Tx,
+    rsv_id: &str,
+    movie_id: &str,
+    status: RsvStatus,
+    d: &Delivered,
+) -> Result<(), HandlerError> {
+    store::set_reservation(tx, rsv_id, movie_id, status, d.aggregate_version()).await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl On<pb::ReservationConfirmed> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::ReservationConfirmed,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Confirmed, d).await
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::ReservationCancelRequested> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::ReservationCancelRequested,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Cancelling, d).await
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::ReservationCancelled> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::ReservationCancelled,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Cancelled, d).await
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::ReviewCreated> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::ReviewCreated,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        if tally::add(tx, "reviews", &e.review_id).await? {
+            store::change_movie(tx, &e.movie_id, |m| {
+                m.add_reviews(1);
+                true
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::ReviewDeleted> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::ReviewDeleted,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        if tally::remove(tx, "reviews", &e.review_id).await? {
+            store::change_movie(tx, &e.movie_id, |m| {
+                m.add_reviews(-1);
+                true
+            })
+            .await?;
         }
         Ok(())
     }

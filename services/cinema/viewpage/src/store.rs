@@ -1,12 +1,12 @@
-//! The viewpage's own tables (the read model).
+//! The viewpage's own tables (the read model). Every change is insert-then-check: insert the
+//! row as the domain builds it for an id not seen yet, else lock the row (an UPDATE takes the
+//! row lock on PostgreSQL; SQLite has one writer), let the domain decide, and write it back.
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 use sqlx::Row;
 
-/// Reservations shown per movie: a movie's reservations grow without bound (cancelled ones
-/// hold no seat), and a page of 100 movies must still fit the gateway's response limit.
-pub const RESERVATIONS_SHOWN: i64 = 50;
+use crate::domain::{MovieView, RESERVATIONS_SHOWN, ReservationView, RsvStatus};
 
 pub const MIGRATIONS: &[Migration] = &[
     "
@@ -30,100 +30,126 @@ CREATE INDEX IF NOT EXISTS vp_reservations_by_movie ON vp_reservations (movie_id
     "ALTER TABLE vp_movies ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
 ];
 
-/// A movie as registered or changed at `version` (review count untouched), unless the row
-/// already reflects that version or a later one: a stale event delivered late changes
-/// nothing. Version 0 (unversioned) always applies; a deleted movie stays deleted.
-pub async fn upsert_movie(
+const MOVIE: &str = "movie_id, title, seats, review_cnt, deleted, version";
+
+fn decode(what: String) -> sqlx::Error {
+    sqlx::Error::Decode(what.into())
+}
+
+fn movie(row: &sqlx::any::AnyRow) -> Result<MovieView, sqlx::Error> {
+    let seats: i64 = row.try_get("seats")?;
+    Ok(MovieView::restore(
+        row.try_get("movie_id")?,
+        row.try_get("title")?,
+        i32::try_from(seats).map_err(|_| decode(format!("seats {seats}")))?,
+        row.try_get("review_cnt")?,
+        row.try_get::<i64, _>("deleted")? != 0,
+        row.try_get("version")?,
+    ))
+}
+
+/// Applies `change` to the movie's row; a movie not seen yet starts as a placeholder.
+pub async fn change_movie(
     tx: &mut Tx,
     movie_id: &str,
-    title: &str,
-    seats: i64,
-    version: i64,
+    change: impl FnOnce(&mut MovieView) -> bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO vp_movies (movie_id, title, seats, review_cnt, deleted, version) \
-         VALUES ($1, $2, $3, 0, 0, $4) \
-         ON CONFLICT (movie_id) DO UPDATE SET title = excluded.title, seats = excluded.seats, \
-         version = CASE WHEN excluded.version > vp_movies.version THEN excluded.version ELSE vp_movies.version END \
-         WHERE excluded.version = 0 OR excluded.version > vp_movies.version",
-    )
+    // Insert first, then lock: the insert of a stand-in (version -1) waits for a concurrent
+    // insert of the same movie, so the lock below always finds the row it must change.
+    sqlx::query(&format!(
+        "INSERT INTO vp_movies ({MOVIE}) VALUES ($1, '', 0, 0, 0, -1) ON CONFLICT DO NOTHING"
+    ))
     .bind(movie_id.to_owned())
-    .bind(title.to_owned())
-    .bind(seats)
-    .bind(version)
+    .execute(tx.conn())
+    .await?;
+    let row = sqlx::query(&format!(
+        "UPDATE vp_movies SET version = version WHERE movie_id = $1 RETURNING {MOVIE}"
+    ))
+    .bind(movie_id.to_owned())
+    .fetch_one(tx.conn())
+    .await?;
+    let mut m = movie(&row)?;
+    let new = m.version() < 0;
+    if new {
+        m = MovieView::placeholder(movie_id);
+    }
+    if change(&mut m) || new {
+        save_movie(tx, &m).await?;
+    }
+    Ok(())
+}
+
+async fn save_movie(tx: &mut Tx, m: &MovieView) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE vp_movies SET title = $2, seats = $3, review_cnt = $4, deleted = $5, \
+         version = $6 WHERE movie_id = $1",
+    )
+    .bind(m.movie_id().to_owned())
+    .bind(m.title().to_owned())
+    .bind(i64::from(m.seats()))
+    .bind(m.stored_review_cnt())
+    .bind(i64::from(m.is_deleted()))
+    .bind(m.version())
     .execute(tx.conn())
     .await?;
     Ok(())
 }
 
-/// A deleted movie, for good (its id is retired), even one not seen yet, so a stale
-/// registration delivered later cannot bring it back.
-pub async fn delete_movie(tx: &mut Tx, movie_id: &str, version: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO vp_movies (movie_id, title, seats, review_cnt, deleted, version) \
-         VALUES ($1, '', 0, 0, 1, $2) \
-         ON CONFLICT (movie_id) DO UPDATE SET deleted = 1, \
-         version = CASE WHEN excluded.version > vp_movies.version THEN excluded.version ELSE vp_movies.version END",
-    )
-    .bind(movie_id.to_owned())
-    .bind(version)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
-/// Moves the review count; a movie not seen yet gets a placeholder row the movie's own
-/// event completes.
-pub async fn add_reviews(tx: &mut Tx, movie_id: &str, delta: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO vp_movies (movie_id, title, seats, review_cnt, deleted, version) \
-         VALUES ($1, '', 0, $2, 0, 0) ON CONFLICT (movie_id) DO UPDATE SET review_cnt = vp_movies.review_cnt + $2",
-    )
-    .bind(movie_id.to_owned())
-    .bind(delta)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
-/// Records a reservation's state, unless a later state is already recorded.
+/// Records a reservation's state at `version`, unless a later state is already recorded.
 pub async fn set_reservation(
     tx: &mut Tx,
     rsv_id: &str,
     movie_id: &str,
-    status: &str,
+    status: RsvStatus,
     version: i64,
 ) -> Result<(), sqlx::Error> {
+    // Inserted with version -1 when new, so any event's state applies to it below.
     sqlx::query(
-        "INSERT INTO vp_reservations (rsv_id, movie_id, status, version) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (rsv_id) DO UPDATE SET status = excluded.status, version = excluded.version \
-         WHERE excluded.version > vp_reservations.version",
+        "INSERT INTO vp_reservations (rsv_id, movie_id, status, version) \
+         VALUES ($1, $2, $3, -1) ON CONFLICT DO NOTHING",
     )
     .bind(rsv_id.to_owned())
     .bind(movie_id.to_owned())
-    .bind(status.to_owned())
-    .bind(version)
+    .bind(status.as_str())
     .execute(tx.conn())
     .await?;
+    let row = sqlx::query(
+        "UPDATE vp_reservations SET version = version WHERE rsv_id = $1 \
+         RETURNING status, version",
+    )
+    .bind(rsv_id.to_owned())
+    .fetch_one(tx.conn())
+    .await?;
+    let shown: String = row.try_get("status")?;
+    let shown = RsvStatus::parse(&shown).ok_or_else(|| decode(format!("status {shown:?}")))?;
+    let mut reservation = ReservationView::new(rsv_id, shown, row.try_get("version")?);
+    if reservation.advance(status, version) {
+        sqlx::query("UPDATE vp_reservations SET status = $2, version = $3 WHERE rsv_id = $1")
+            .bind(reservation.rsv_id().to_owned())
+            .bind(reservation.status().as_str())
+            .bind(reservation.version())
+            .execute(tx.conn())
+            .await?;
+    }
     Ok(())
 }
 
 pub async fn list(store: &Store, page: Page) -> Result<Vec<pb::Viewpage>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT movie_id, title, seats, review_cnt FROM vp_movies WHERE deleted = 0 \
-         ORDER BY movie_id LIMIT $1 OFFSET $2",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {MOVIE} FROM vp_movies WHERE deleted = 0 \
+         ORDER BY movie_id LIMIT $1 OFFSET $2"
+    ))
     .bind(page.fetch_limit())
     .bind(page.offset)
     .fetch_all(store.reader())
     .await?;
     let mut pages = Vec::with_capacity(rows.len());
     for row in rows {
-        let movie_id: String = row.try_get("movie_id")?;
+        let m = movie(&row)?;
         let reservations = sqlx::query(
             "SELECT rsv_id, status FROM vp_reservations WHERE movie_id = $1 ORDER BY rsv_id LIMIT $2",
         )
-        .bind(movie_id.clone())
+        .bind(m.movie_id().to_owned())
         .bind(RESERVATIONS_SHOWN)
         .fetch_all(store.reader())
         .await?
@@ -136,10 +162,10 @@ pub async fn list(store: &Store, page: Page) -> Result<Vec<pb::Viewpage>, sqlx::
         })
         .collect::<Result<_, sqlx::Error>>()?;
         pages.push(pb::Viewpage {
-            movie_id,
-            title: row.try_get("title")?,
-            seats: row.try_get::<i64, _>("seats")? as i32,
-            review_cnt: row.try_get::<i64, _>("review_cnt")? as i32,
+            movie_id: m.movie_id().to_owned(),
+            title: m.title().to_owned(),
+            seats: m.seats(),
+            review_cnt: m.review_cnt(),
             reservations,
         });
     }
