@@ -12,14 +12,50 @@ pub struct Approval {
     pub original_content_id: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Approved,
+    Released,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Approved => "APPROVED",
+            Status::Released => "RELEASED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "APPROVED" => Some(Status::Approved),
+            "RELEASED" => Some(Status::Released),
+            _ => None,
+        }
+    }
+}
+
 /// A recorded copyright: an approval (perhaps released since), or a void recorded for a
 /// content abandoned before any approval, which keeps a late approval from going through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Copyright {
+    approval: Approval,
+    status: Status,
+    voided: bool,
+}
+
+/// Raised by an approval (`CopyrightApproved`); a cover's names the original's creator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approved {
     pub approval: Approval,
-    /// APPROVED or RELEASED.
-    pub status: String,
-    pub voided: bool,
+    pub original_creator_name: String,
+}
+
+/// Raised when an approved copyright is released (`CopyrightReleased`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Released {
+    pub content_id: String,
+    pub creator_name: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -50,23 +86,28 @@ fn is_derivative(kind: &str) -> bool {
 }
 
 impl Approval {
-    pub fn check(self) -> Result<Approval, ApprovalError> {
+    /// Approves a request by the rules (there is no one to ask in the seed: a well-formed
+    /// request is approved), with the event it raises.
+    pub fn approve(
+        self,
+        original_creator_name: String,
+    ) -> Result<(Copyright, Approved), ApprovalError> {
         if is_derivative(&self.kind) && self.original_content_id.is_empty() {
             return Err(ApprovalError::CoverWithoutOriginal);
         }
         if self.original_content_id == self.content_id {
             return Err(ApprovalError::OwnOriginal);
         }
-        Ok(self)
-    }
-
-    /// A new approval.
-    pub fn approve(self) -> Copyright {
-        Copyright {
+        let approved = Approved {
+            approval: self.clone(),
+            original_creator_name,
+        };
+        let copyright = Copyright {
             approval: self,
-            status: "APPROVED".into(),
+            status: Status::Approved,
             voided: false,
-        }
+        };
+        Ok((copyright, approved))
     }
 
     /// The answer to this request when `recorded` holds its key: a retry of the same
@@ -91,9 +132,42 @@ impl Copyright {
                 kind: String::new(),
                 original_content_id: String::new(),
             },
-            status: "RELEASED".into(),
+            status: Status::Released,
             voided: true,
         }
+    }
+
+    /// A copyright as stored.
+    pub fn restore(approval: Approval, status: Status, voided: bool) -> Copyright {
+        Copyright {
+            approval,
+            status,
+            voided,
+        }
+    }
+
+    /// Releases an approved copyright and says so; a released one (or a void) raises nothing.
+    pub fn release(&mut self) -> Option<Released> {
+        if self.status != Status::Approved {
+            return None;
+        }
+        self.status = Status::Released;
+        Some(Released {
+            content_id: self.approval.content_id.clone(),
+            creator_name: self.approval.creator_name.clone(),
+        })
+    }
+
+    pub fn approval(&self) -> &Approval {
+        &self.approval
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn voided(&self) -> bool {
+        self.voided
     }
 }
 
@@ -118,20 +192,25 @@ mod tests {
             ..approval()
         };
         assert_eq!(
-            cover.clone().check(),
-            Err(ApprovalError::CoverWithoutOriginal)
+            cover.clone().approve(String::new()).unwrap_err(),
+            ApprovalError::CoverWithoutOriginal
         );
         let own = Approval {
             original_content_id: "c".into(),
             ..cover
         };
-        assert_eq!(own.check(), Err(ApprovalError::OwnOriginal));
-        assert!(approval().check().is_ok());
+        assert_eq!(
+            own.approve(String::new()).unwrap_err(),
+            ApprovalError::OwnOriginal
+        );
+        let (approved, event) = approval().approve("IU".into()).unwrap();
+        assert_eq!(approved.status(), Status::Approved);
+        assert_eq!(event.original_creator_name, "IU");
     }
 
     #[test]
     fn a_key_answers_its_own_request_only() {
-        let recorded = approval().approve();
+        let (recorded, _) = approval().approve(String::new()).unwrap();
         assert_eq!(approval().answer(recorded.clone()), Ok(recorded.clone()));
         let others = [
             Approval {
@@ -159,5 +238,16 @@ mod tests {
         }
         let void = Copyright::void("c".into(), "TIKITIK".into());
         assert_eq!(approval().answer(void.clone()), Ok(void));
+    }
+
+    #[test]
+    fn an_approval_is_released_once_and_a_void_never() {
+        let (mut copyright, _) = approval().approve(String::new()).unwrap();
+        let released = copyright.release().expect("approved: released");
+        assert_eq!(released.content_id, "c");
+        assert_eq!(copyright.status(), Status::Released);
+        assert_eq!(copyright.release(), None, "released already");
+        let mut void = Copyright::void("c".into(), "TIKITIK".into());
+        assert_eq!(void.release(), None, "a void approved nothing");
     }
 }

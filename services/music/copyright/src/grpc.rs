@@ -1,13 +1,13 @@
 //! gRPC inbound adapter of copyright. `ApproveCopyright` is internal (content calls it on the
 //! mesh port) and validates its input exactly like a public RPC.
-use mediamesh_mesh::error::{internal, invalid_argument};
+use mediamesh_mesh::Store;
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::storage::page::Page;
-use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{Approval, ApprovalError, Copyright};
+use crate::domain::{Approval, Copyright};
+use crate::error::Error;
 use crate::store;
 
 pub struct CopyrightApi {
@@ -21,24 +21,19 @@ impl CopyrightApi {
 }
 
 fn to_pb(c: Copyright) -> pb::Copyright {
+    let status = c.status().as_str().to_owned();
+    let a = c.approval().clone();
     pb::Copyright {
-        content_id: c.approval.content_id,
-        creator_name: c.approval.creator_name,
-        title: c.approval.title,
-        original_content_id: c.approval.original_content_id,
-        status: c.status,
+        content_id: a.content_id,
+        creator_name: a.creator_name,
+        title: a.title,
+        original_content_id: a.original_content_id,
+        status,
     }
 }
 
-fn rejected(error: ApprovalError) -> Status {
-    match error {
-        ApprovalError::KeyReused => Status::already_exists(format!("{}: {error}", error.field())),
-        _ => invalid_argument(error.field(), error.to_string()),
-    }
-}
-
-/// Every field of the request in shape, then the approval's own rules.
-fn approval(r: &pb::ApproveCopyrightRequest) -> Result<(Approval, String), Status> {
+/// Every field of the request in shape, in the order of the contract.
+fn parse(r: &pb::ApproveCopyrightRequest) -> Result<(Approval, String), Error> {
     let approval = Approval {
         content_id: input::id("content_id", &r.content_id)?,
         creator_name: input::required_text("creator_name", &r.creator_name, NAME_MAX)?,
@@ -49,7 +44,7 @@ fn approval(r: &pb::ApproveCopyrightRequest) -> Result<(Approval, String), Statu
     };
     let original_creator_name =
         input::text("original_creator_name", &r.original_creator_name, NAME_MAX)?;
-    Ok((approval.check().map_err(rejected)?, original_creator_name))
+    Ok((approval, original_creator_name))
 }
 
 #[tonic::async_trait]
@@ -58,42 +53,10 @@ impl pb::copyright_service_server::CopyrightService for CopyrightApi {
         &self,
         request: Request<pb::ApproveCopyrightRequest>,
     ) -> Result<Response<pb::Copyright>, Status> {
-        let (approval, original_creator_name) = approval(request.get_ref())?;
-        let a = &approval;
-        let approved = pb::CopyrightApproved {
-            content_id: a.content_id.clone(),
-            creator_name: a.creator_name.clone(),
-            title: a.title.clone(),
-            r#type: a.kind.clone(),
-            original_content_id: a.original_content_id.clone(),
-            original_creator_name,
-        };
-        let event = Event::new(
-            "music.copyright",
-            &approved,
-            &a.content_id,
-            1,
-            &a.content_id,
-        );
-        let copyright = approval.clone().approve();
-        // Insert first: a concurrent approval or void of the same key waits for this one
-        // (or this one for it), so exactly one record is made and the other reads it.
-        let recorded = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    if store::insert(tx, &copyright).await? {
-                        tx.raise(event).await?;
-                        return Ok(Some(copyright));
-                    }
-                    store::get_in(tx, &copyright.approval.content_id).await
-                })
-            })
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| internal("a conflicting copyright vanished"))?;
-        let answer = approval.answer(recorded).map_err(rejected)?;
-        Ok(Response::new(to_pb(answer)))
+        let (approval, original_creator_name) = parse(request.get_ref())?;
+        let copyright =
+            crate::approve::approve(&self.store, approval, original_creator_name).await?;
+        Ok(Response::new(to_pb(copyright)))
     }
 
     async fn list_copyrights(
@@ -102,7 +65,7 @@ impl pb::copyright_service_server::CopyrightService for CopyrightApi {
     ) -> Result<Response<pb::ListCopyrightsResponse>, Status> {
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut copyrights = store::list(&self.store, page).await.map_err(internal)?;
+        let mut copyrights = store::list(&self.store, page).await.map_err(Error::from)?;
         let next_page_token = page.finish(&mut copyrights);
         Ok(Response::new(pb::ListCopyrightsResponse {
             copyrights: copyrights.into_iter().map(to_pb).collect(),

@@ -1,11 +1,20 @@
 //! MusiCloud, copyright context: approves a content's copyright synchronously (links covers
 //! to their originals) and releases it when the content is deleted or abandoned.
+mod approve;
 mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::copyright_service_server::CopyrightServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -19,10 +28,7 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[],
     publishes: &["CopyrightApproved", "CopyrightReleased"],
-    consumes: &[
-        "music.content.ContentDeleted",
-        "music.content.ContentUploadFailed",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -39,8 +45,18 @@ impl Context for Copyright {
         routes.add_service(CopyrightServiceServer::new(grpc::CopyrightApi::new(
             env.store,
         )));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Release)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// A deleted content or an abandoned upload releases its copyright.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Release)
+        .on::<pb::ContentDeleted>()
+        .on::<pb::ContentUploadFailed>()
+        .into_handler()
 }

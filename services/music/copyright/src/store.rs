@@ -1,9 +1,10 @@
 //! The copyright table.
+use mediamesh_mesh::events::once::Keyed;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
-use crate::domain::{Approval, Copyright};
+use crate::domain::{Approval, Copyright, Status};
 
 pub const MIGRATIONS: &[Migration] = &[
     "
@@ -30,44 +31,60 @@ const COLUMNS: &str = "content_id, creator_name, title, kind, original_content_i
 
 fn copyright(row: &sqlx::any::AnyRow) -> Result<Copyright, sqlx::Error> {
     let voided: i64 = row.try_get("voided")?;
-    Ok(Copyright {
-        approval: Approval {
-            content_id: row.try_get("content_id")?,
-            creator_name: row.try_get("creator_name")?,
-            title: row.try_get("title")?,
-            kind: row.try_get("kind")?,
-            original_content_id: row.try_get("original_content_id")?,
-        },
-        status: row.try_get("status")?,
-        voided: voided != 0,
-    })
+    let status: String = row.try_get("status")?;
+    let approval = Approval {
+        content_id: row.try_get("content_id")?,
+        creator_name: row.try_get("creator_name")?,
+        title: row.try_get("title")?,
+        kind: row.try_get("kind")?,
+        original_content_id: row.try_get("original_content_id")?,
+    };
+    let status = Status::parse(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?;
+    Ok(Copyright::restore(approval, status, voided != 0))
 }
 
-/// Records `c` unless its content already has a record; true when recorded now. A
-/// concurrent insert of the same key waits for the other to commit, then does nothing.
-pub async fn insert(tx: &mut Tx, c: &Copyright) -> Result<bool, sqlx::Error> {
-    let a = &c.approval;
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO copyrights ({COLUMNS}, approved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT DO NOTHING"
-    ))
-    .bind(a.content_id.clone())
-    .bind(a.creator_name.clone())
-    .bind(a.title.clone())
-    .bind(a.kind.clone())
-    .bind(a.original_content_id.clone())
-    .bind(c.status.clone())
-    .bind(i64::from(c.voided))
-    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+#[async_trait::async_trait]
+impl Keyed for Copyright {
+    /// Records the copyright unless its content already has a record. A concurrent insert
+    /// of the same key waits for the other to commit, then does nothing.
+    async fn insert(&self, tx: &mut Tx) -> Result<bool, sqlx::Error> {
+        let a = self.approval();
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO copyrights ({COLUMNS}, approved_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+        ))
+        .bind(a.content_id.clone())
+        .bind(a.creator_name.clone())
+        .bind(a.title.clone())
+        .bind(a.kind.clone())
+        .bind(a.original_content_id.clone())
+        .bind(self.status().as_str())
+        .bind(i64::from(self.voided()))
+        .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn recorded(&self, tx: &mut Tx) -> Result<Option<Copyright>, sqlx::Error> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM copyrights WHERE content_id = $1"
+        ))
+        .bind(self.approval().content_id.clone())
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|r| copyright(&r))
+        .transpose()
+    }
 }
 
-pub async fn get_in(tx: &mut Tx, content_id: &str) -> Result<Option<Copyright>, sqlx::Error> {
+/// Reads a copyright and locks it until the transaction ends (an UPDATE takes the row lock
+/// on PostgreSQL; SQLite has one writer), so a transition decided on it cannot be lost.
+pub async fn lock(tx: &mut Tx, content_id: &str) -> Result<Option<Copyright>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM copyrights WHERE content_id = $1"
+        "UPDATE copyrights SET status = status WHERE content_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(content_id.to_owned())
     .fetch_optional(tx.conn())
@@ -76,16 +93,14 @@ pub async fn get_in(tx: &mut Tx, content_id: &str) -> Result<Option<Copyright>, 
     .transpose()
 }
 
-/// Releases an approved copyright; true when it was approved.
-pub async fn release(tx: &mut Tx, content_id: &str) -> Result<bool, sqlx::Error> {
-    let released = sqlx::query(
-        "UPDATE copyrights SET status = 'RELEASED' WHERE content_id = $1 AND status = 'APPROVED'",
-    )
-    .bind(content_id.to_owned())
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    Ok(released == 1)
+/// Writes a copyright's new status after a transition.
+pub async fn save(tx: &mut Tx, c: &Copyright) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE copyrights SET status = $2 WHERE content_id = $1")
+        .bind(c.approval().content_id.clone())
+        .bind(c.status().as_str())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 pub async fn list(store: &Store, page: Page) -> Result<Vec<Copyright>, sqlx::Error> {
