@@ -1,19 +1,19 @@
-//! The purchase saga's synchronous half: record the purchase (spending a free-VOD credit if
-//! there is one), call `Pay` through the breaker with the purchase id as idempotency key,
+//! The purchase saga (`SyncSaga`): record the purchase PENDING (spending a free-VOD credit
+//! if there is one), call `Pay` through the breaker with the purchase id as idempotency key,
 //! then settle: PAID raises `PurchasePlaced`; a failed payment gives the credit back and
-//! raises `PurchaseFailed`, so a payment that went through after all is cancelled.
-use mediamesh_mesh::calls::recovery::Abandoned;
-use mediamesh_mesh::error::internal;
+//! raises `PurchaseFailed`, so a payment that went through after all is cancelled. The
+//! mesh's recovery sweep settles what a crash left pending the same way.
+use mediamesh_mesh::calls::saga::{SyncSaga, complete, precheck};
 use mediamesh_mesh::input::NAME_MAX;
-use mediamesh_mesh::{Event, Peer, Raise, Retry, Store};
+use mediamesh_mesh::{CallError, Event, Peer, Raise, Retry, Store, Tx};
 use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::payment_service_client::PaymentServiceClient;
-use tonic::Status;
 
-use crate::domain::{OrderStatus, Purchase, Vod};
+use crate::domain::{Order, Purchase, Vod};
+use crate::error::Error;
 use crate::store;
 
-const CONTEXT: &str = "vod.purchase";
+pub const CONTEXT: &str = "vod.purchase";
 
 #[derive(Clone)]
 pub struct Checkout {
@@ -36,46 +36,118 @@ impl Checkout {
         vod: Vod,
         customer_id: String,
         may_be_free: bool,
-    ) -> Result<Purchase, Status> {
+    ) -> Result<Purchase, Error> {
         // While payment's breaker is open, answer "pay later" before writing anything.
-        self.payment.check()?;
+        precheck(self)?;
         let now = mediamesh_mesh::observe::telemetry::now_rfc3339();
+        let purchase = Purchase::place(id, &vod, customer_id, now);
         let recorded = self
             .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut purchase = Purchase::place(id, &vod, customer_id, now);
-                    // Insert first, then spend: a copy of the same id sent at the same time
-                    // waits here for the first to commit and spends nothing.
-                    if !store::insert(tx.conn(), &purchase).await? {
-                        return Ok(Err(purchase.id));
-                    }
-                    if may_be_free
-                        && !purchase.is_anonymous()
-                        && store::take_credit(tx, &purchase.customer_id).await?
-                    {
-                        purchase.pay_with_credit();
-                        store::save_terms(tx, &purchase).await?;
-                    }
-                    Ok(Ok(purchase))
-                })
-            })
-            .await
-            .map_err(internal)?;
-        let purchase = recorded
-            .map_err(|id| Status::already_exists(format!("purchase {id:?} already exists")))?;
-        let paid = self.pay(&purchase).await;
-        self.settle(purchase, paid).await
+            .write(move |tx| Box::pin(record(tx, purchase, may_be_free)))
+            .await?;
+        let pending = recorded.map_err(Error::Exists)?;
+        complete(self, pending).await
+    }
+}
+
+/// Records a new purchase, paid by a credit if the customer still holds one; the id back
+/// when it is taken.
+async fn record(
+    tx: &mut Tx,
+    mut purchase: Purchase,
+    may_be_free: bool,
+) -> Result<Result<Purchase, String>, sqlx::Error> {
+    // Insert first, then spend: a copy of the same id sent at the same time waits here for
+    // the first to commit and spends nothing.
+    if !store::insert(tx.conn(), &purchase).await? {
+        return Ok(Err(purchase.id().to_owned()));
+    }
+    if may_be_free
+        && !purchase.is_anonymous()
+        && store::take_credit(tx, &purchase.order().customer_id).await?
+        && purchase.pay_with_credit()
+    {
+        store::save_terms(tx, &purchase).await?;
+    }
+    Ok(Ok(purchase))
+}
+
+/// Settles a pending purchase with the payment's answer (paid, or failed for a reason), in
+/// one transaction with its event; None when someone else (the sweep, or the request)
+/// settled it first.
+async fn settle(
+    tx: &mut Tx,
+    mut purchase: Purchase,
+    outcome: Result<(), String>,
+) -> Result<Option<Purchase>, sqlx::Error> {
+    let (event, credit_back) = match outcome {
+        Ok(()) => {
+            let Ok(placed) = purchase.paid() else {
+                return Ok(None);
+            };
+            let id = &placed.order.id;
+            let event = placed_event(&placed.order);
+            (Event::new(CONTEXT, &event, id, placed.version, id), None)
+        }
+        Err(reason) => {
+            let Ok(failed) = purchase.failed(reason) else {
+                return Ok(None);
+            };
+            let event = pb::PurchaseFailed {
+                purchase_id: failed.purchase_id.clone(),
+                customer_id: failed.customer_id.clone(),
+                reason: failed.reason,
+            };
+            let id = &failed.purchase_id;
+            let credit_back = failed.credit_returned.then_some(failed.customer_id);
+            (
+                Event::new(CONTEXT, &event, id, failed.version, id),
+                credit_back,
+            )
+        }
+    };
+    // Optimistic: only the settlement that finds the row still pending writes.
+    if !store::update_status(tx, &purchase).await? {
+        return Ok(None);
+    }
+    if let Some(customer_id) = credit_back {
+        store::add_credit(tx, &customer_id).await?;
+    }
+    tx.raise(event).await?;
+    Ok(Some(purchase))
+}
+
+fn placed_event(order: &Order) -> pb::PurchasePlaced {
+    pb::PurchasePlaced {
+        purchase_id: order.id.clone(),
+        customer_id: order.customer_id.clone(),
+        vod_id: order.vod_id.clone(),
+        vod_name: order.vod_name.clone(),
+        amount: order.amount.get(),
+        free_vod: order.free_vod,
+    }
+}
+
+#[async_trait::async_trait]
+impl SyncSaga for Checkout {
+    type Pending = Purchase;
+    type Answer = pb::Payment;
+    type Settled = Purchase;
+    type Error = Error;
+
+    fn peer(&self) -> &Peer {
+        &self.payment
     }
 
-    /// Calls `Pay`; idempotent, so the client stack may retry it.
-    pub async fn pay(&self, p: &Purchase) -> Result<pb::Payment, Status> {
+    /// Calls `Pay`; idempotent (the purchase id is its key), so it may be retried.
+    async fn ask(&self, p: &Purchase) -> Result<pb::Payment, CallError> {
+        let order = p.order();
         let request = pb::PayRequest {
-            purchase_id: p.id.clone(),
-            customer_id: p.customer_id.clone(),
-            vod_id: p.vod_id.clone(),
-            amount: p.amount as i32,
-            free_vod: p.free_vod,
+            purchase_id: order.id.clone(),
+            customer_id: order.customer_id.clone(),
+            vod_id: order.vod_id.clone(),
+            amount: order.amount.get(),
+            free_vod: order.free_vod,
         };
         self.payment
             .call(Retry::Safe, |channel| {
@@ -83,101 +155,44 @@ impl Checkout {
                 async move { PaymentServiceClient::new(channel).pay(request).await }
             })
             .await
-            .map_err(Status::from)
     }
 
-    /// Records the outcome of the payment on a pending purchase.
-    pub async fn settle(
+    async fn settle(
         &self,
-        mut p: Purchase,
-        paid: Result<pb::Payment, Status>,
-    ) -> Result<Purchase, Status> {
-        let id = p.id.clone();
-        let outcome = match paid {
+        pending: Purchase,
+        answer: Result<pb::Payment, CallError>,
+    ) -> Result<Purchase, Error> {
+        let id = pending.id().to_owned();
+        let outcome = match answer {
             Ok(payment) if payment.pay_status == "APPROVED" => Ok(()),
-            Ok(payment) => Err(Status::failed_precondition(format!(
-                "payment of purchase {:?} is {}",
-                p.id, payment.pay_status
-            ))),
-            Err(error) => Err(error.into()),
-        };
-        p.version += 1;
-        let event = match &outcome {
-            Ok(()) => {
-                p.status = OrderStatus::Paid;
-                Event::new(CONTEXT, &placed(&p), &p.id, p.version, &p.id)
-            }
-            Err(status) => {
-                p.status = OrderStatus::Failed;
-                // The reason travels in an event: bounded like any stored text.
-                let failed = pb::PurchaseFailed {
-                    purchase_id: p.id.clone(),
-                    customer_id: p.customer_id.clone(),
-                    reason: status.message().chars().take(NAME_MAX).collect(),
-                };
-                Event::new(CONTEXT, &failed, &p.id, p.version, &p.id)
-            }
+            Ok(payment) => Err(Error::Refused {
+                purchase_id: id.clone(),
+                status: payment.pay_status,
+            }),
+            Err(error) => Err(Error::Peer(error)),
         };
         let settled = self
             .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    if !store::update_status(tx, &p).await? {
-                        return Ok(None);
-                    }
-                    // A failed free purchase gives its credit back.
-                    if p.status == OrderStatus::Failed && p.free_vod {
-                        store::add_credit(tx, &p.customer_id).await?;
-                    }
-                    tx.raise(event).await?;
-                    Ok(Some(p))
-                })
+            .write({
+                // The reason travels in an event: bounded like any stored text.
+                let reason = |e: &Error| e.reason().chars().take(NAME_MAX).collect();
+                let outcome = outcome.as_ref().map(|_| ()).map_err(reason);
+                move |tx| Box::pin(settle(tx, pending, outcome))
             })
-            .await
-            .map_err(internal)?;
+            .await?;
         match settled {
             Some(p) => {
-                tracing::debug!(purchase_id = %p.id, status = p.status.as_str(), "purchase settled");
+                tracing::debug!(purchase_id = %id, status = p.status().as_str(), "purchase settled");
                 outcome.map(|()| p)
             }
-            // Someone else (recovery) settled it first; theirs stands.
+            // Someone else settled it first; theirs stands.
             None => store::get(&self.store, &id)
-                .await
-                .map_err(internal)?
-                .ok_or_else(|| Status::internal("purchase vanished")),
+                .await?
+                .ok_or(Error::NotFound("purchase", id)),
         }
     }
-}
 
-fn placed(p: &Purchase) -> pb::PurchasePlaced {
-    pb::PurchasePlaced {
-        purchase_id: p.id.clone(),
-        customer_id: p.customer_id.clone(),
-        vod_id: p.vod_id.clone(),
-        vod_name: p.vod_name.clone(),
-        amount: p.amount as i32,
-        free_vod: p.free_vod,
-    }
-}
-
-#[async_trait::async_trait]
-impl Abandoned for Checkout {
-    type Item = Purchase;
-    type Answer = pb::Payment;
-
-    async fn in_flight_before(&self, cutoff: &str) -> Result<Vec<Purchase>, sqlx::Error> {
+    async fn pending_before(&self, cutoff: &str) -> Result<Vec<Purchase>, sqlx::Error> {
         store::pending_before(&self.store, cutoff).await
-    }
-
-    async fn ask_again(&self, item: &Purchase) -> Result<pb::Payment, Status> {
-        self.pay(item).await
-    }
-
-    async fn record(
-        &self,
-        item: Purchase,
-        answer: Result<pb::Payment, Status>,
-    ) -> Result<(), Status> {
-        self.settle(item, answer).await.map(|_| ())
     }
 }

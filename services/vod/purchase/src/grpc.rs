@@ -1,13 +1,13 @@
-//! gRPC inbound adapter of purchase.
-use mediamesh_mesh::error::{internal, invalid_argument, not_found};
+//! gRPC inbound adapter of purchase: parses requests at the edge, answers in contract types.
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::checkout::Checkout;
-use crate::domain::{Purchase, PurchaseError, requested_cancel};
+use crate::checkout::{CONTEXT, Checkout};
+use crate::domain::{Purchase, requested_cancel};
+use crate::error::Error;
 use crate::store;
 use crate::titles::Titles;
 
@@ -26,70 +26,12 @@ impl PurchaseApi {
         }
     }
 
-    async fn load(&self, id: &str) -> Result<Purchase, Status> {
-        let purchase = store::get(&self.store, id).await.map_err(internal)?;
-        purchase.ok_or_else(|| not_found("purchase", id))
+    async fn load(&self, id: &str) -> Result<Purchase, Error> {
+        let purchase = store::get(&self.store, id).await?;
+        purchase.ok_or_else(|| Error::NotFound("purchase", id.to_owned()))
     }
 
-    /// The cancel saga's first step: CANCELLED plus `PurchaseCancelled` (payment and mileage
-    /// follow by events). Repeating it answers the cancelled purchase.
-    async fn cancel(&self, id: &str) -> Result<Purchase, Status> {
-        let mut purchase = self.load(id).await?;
-        let changed = purchase
-            .cancel()
-            .map_err(|e| Status::failed_precondition(e.to_string()))?;
-        if !changed {
-            return Ok(purchase);
-        }
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        if !store::update_status(&mut tx, &purchase)
-            .await
-            .map_err(internal)?
-        {
-            return Err(Status::aborted("purchase changed meanwhile; try again"));
-        }
-        if purchase.free_vod {
-            store::add_credit(&mut tx, &purchase.customer_id)
-                .await
-                .map_err(internal)?;
-        }
-        let event = pb::PurchaseCancelled {
-            purchase_id: purchase.id.clone(),
-            customer_id: purchase.customer_id.clone(),
-            vod_id: purchase.vod_id.clone(),
-            amount: purchase.amount as i32,
-            free_vod: purchase.free_vod,
-        };
-        let (pid, version) = (purchase.id.clone(), purchase.version);
-        tx.raise(Event::new("vod.purchase", &event, &pid, version, &pid))
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        tracing::info!(purchase_id = %pid, "purchase cancelled");
-        Ok(purchase)
-    }
-}
-
-fn to_pb(p: Purchase) -> pb::Purchase {
-    pb::Purchase {
-        purchase_id: p.id,
-        vod_id: p.vod_id,
-        vod_name: p.vod_name,
-        customer_id: p.customer_id,
-        order_status: p.status.as_str().to_owned(),
-        amount: p.amount as i32,
-        free_vod: p.free_vod,
-        create_time: p.create_time,
-    }
-}
-
-#[tonic::async_trait]
-impl pb::purchase_service_server::PurchaseService for PurchaseApi {
-    async fn create_purchase(
-        &self,
-        request: Request<pb::CreatePurchaseRequest>,
-    ) -> Result<Response<pb::Purchase>, Status> {
-        let r = request.into_inner();
+    async fn create(&self, r: pb::CreatePurchaseRequest) -> Result<Purchase, Error> {
         let id = input::optional_id("purchase_id", &r.purchase_id)?
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let vod_id = input::id("vod_id", &r.vod_id)?;
@@ -99,10 +41,63 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
         let (vod, credits) = self.titles.offer(&vod_id, &customer_id).await?;
         let may_be_free = !customer_id.is_empty() && credits > 0;
-        let purchase = self
-            .checkout
+        self.checkout
             .purchase(id, vod, customer_id, may_be_free)
+            .await
+    }
+
+    /// The cancel saga's first step: CANCELLED plus `PurchaseCancelled` (payment and mileage
+    /// follow by events). Repeating it answers the cancelled purchase.
+    async fn cancel(&self, id: &str) -> Result<Purchase, Error> {
+        let mut purchase = self.load(id).await?;
+        let Some(cancelled) = purchase.cancel()? else {
+            return Ok(purchase);
+        };
+        let mut tx = self.store.begin().await?;
+        if !store::update_status(&mut tx, &purchase).await? {
+            return Err(Error::Changed(id.to_owned()));
+        }
+        let order = &cancelled.order;
+        if cancelled.credit_returned {
+            store::add_credit(&mut tx, &order.customer_id).await?;
+        }
+        let event = pb::PurchaseCancelled {
+            purchase_id: order.id.clone(),
+            customer_id: order.customer_id.clone(),
+            vod_id: order.vod_id.clone(),
+            amount: order.amount.get(),
+            free_vod: order.free_vod,
+        };
+        tx.raise(Event::new(CONTEXT, &event, id, cancelled.version, id))
             .await?;
+        tx.commit().await?;
+        tracing::info!(purchase_id = %id, "purchase cancelled");
+        Ok(purchase)
+    }
+}
+
+fn to_pb(p: Purchase) -> pb::Purchase {
+    let status = p.status().as_str().to_owned();
+    let order = p.order().clone();
+    pb::Purchase {
+        purchase_id: order.id,
+        vod_id: order.vod_id,
+        vod_name: order.vod_name,
+        customer_id: order.customer_id,
+        order_status: status,
+        amount: order.amount.get(),
+        free_vod: order.free_vod,
+        create_time: order.create_time,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::purchase_service_server::PurchaseService for PurchaseApi {
+    async fn create_purchase(
+        &self,
+        request: Request<pb::CreatePurchaseRequest>,
+    ) -> Result<Response<pb::Purchase>, Status> {
+        let purchase = self.create(request.into_inner()).await?;
         Ok(Response::new(to_pb(purchase)))
     }
 
@@ -124,7 +119,7 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
         let mut purchases = store::list(&self.store, page, &customer_id)
             .await
-            .map_err(internal)?;
+            .map_err(Error::from)?;
         let next_page_token = page.finish(&mut purchases);
         Ok(Response::new(pb::ListPurchasesResponse {
             purchases: purchases.into_iter().map(to_pb).collect(),
@@ -139,8 +134,7 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         let r = request.into_inner();
         let id = input::id("purchase_id", &r.purchase_id)?;
         let order_status = input::text("order_status", &r.order_status, NAME_MAX)?;
-        requested_cancel(&order_status)
-            .map_err(|e: PurchaseError| invalid_argument("order_status", e.to_string()))?;
+        requested_cancel(&order_status).map_err(Error::from)?;
         let purchase = self.cancel(&id).await?;
         Ok(Response::new(to_pb(purchase)))
     }

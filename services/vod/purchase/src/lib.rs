@@ -4,12 +4,21 @@
 //! mileage, both fed by events.
 mod checkout;
 mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
 mod titles;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::calls::saga::sweep;
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::purchase_service_server::PurchaseServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -29,10 +38,7 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[("vod.payment", "Pay"), ("vod.catalog", "GetVod")],
     publishes: &["PurchasePlaced", "PurchaseCancelled", "PurchaseFailed"],
-    consumes: &[
-        "vod.catalog.VodRegistered",
-        "vod.mileage.FreeVodCreditIssued",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -47,16 +53,27 @@ impl Context for Purchase {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         let checkout = checkout::Checkout::new(env.store.clone(), env.peer("vod.payment")?);
-        tokio::spawn(mediamesh_mesh::calls::recovery::sweep(
-            "vod.purchase",
-            checkout.clone(),
-        ));
+        let saga = checkout.clone();
+        env.tasks.spawn("vod.purchase recovery", move |stop| {
+            let saga = saga.clone();
+            async move { sweep(checkout::CONTEXT, &saga, stop).await }
+        });
         let titles = titles::Titles::new(env.store.clone(), env.peer("vod.catalog")?);
         routes.add_service(PurchaseServiceServer::new(grpc::PurchaseApi::new(
             env.store, checkout, titles,
         )));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Replicate)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// The catalog replica and the free-VOD credits, kept current by events.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Replicate)
+        .on::<pb::VodRegistered>()
+        .on::<pb::FreeVodCreditIssued>()
+        .into_handler()
 }

@@ -3,7 +3,7 @@ use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
-use crate::domain::{OrderStatus, Purchase, Vod};
+use crate::domain::{Order, OrderStatus, Purchase, Vod, Won};
 
 pub const MIGRATIONS: &[Migration] = &["
 CREATE TABLE IF NOT EXISTS purchases (
@@ -40,18 +40,22 @@ const COLUMNS: &str = "purchase_id, vod_id, vod_name, customer_id, order_status,
 
 fn purchase(row: &sqlx::any::AnyRow) -> Result<Purchase, sqlx::Error> {
     let status: String = row.try_get("order_status")?;
-    Ok(Purchase {
+    let order = Order {
         id: row.try_get("purchase_id")?,
         vod_id: row.try_get("vod_id")?,
         vod_name: row.try_get("vod_name")?,
         customer_id: row.try_get("customer_id")?,
-        status: OrderStatus::parse(&status)
-            .ok_or_else(|| sqlx::Error::Decode(format!("order_status {status:?}").into()))?,
-        amount: row.try_get("amount")?,
+        amount: won(row.try_get("amount")?)?,
         free_vod: row.try_get::<i64, _>("free_vod")? != 0,
         create_time: row.try_get("create_time")?,
-        version: row.try_get("version")?,
-    })
+    };
+    let status = OrderStatus::parse(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("order_status {status:?}").into()))?;
+    Ok(Purchase::restore(order, status, row.try_get("version")?))
+}
+
+fn won(amount: i64) -> Result<Won, sqlx::Error> {
+    Won::new(amount).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
 /// The VOD from the catalog replica and the customer's spendable free-VOD credits, in one
@@ -74,7 +78,7 @@ pub async fn offer(
         let vod = Vod {
             id: r.try_get("vod_id")?,
             name: r.try_get("vod_name")?,
-            price: r.try_get("price")?,
+            price: won(r.try_get("price")?)?,
         };
         Ok((vod, r.try_get("credits")?))
     })
@@ -98,7 +102,7 @@ pub async fn upsert_vod(tx: &mut Tx, vod: &Vod) -> Result<(), sqlx::Error> {
     )
     .bind(vod.id.clone())
     .bind(vod.name.clone())
-    .bind(vod.price)
+    .bind(i64::from(vod.price.get()))
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -132,9 +136,9 @@ pub async fn take_credit(tx: &mut Tx, customer_id: &str) -> Result<bool, sqlx::E
 /// Saves what a purchase charges (a credit paid for it after it was recorded).
 pub async fn save_terms(tx: &mut Tx, p: &Purchase) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE purchases SET amount = $1, free_vod = $2 WHERE purchase_id = $3")
-        .bind(p.amount)
-        .bind(p.free_vod as i64)
-        .bind(p.id.clone())
+        .bind(i64::from(p.order().amount.get()))
+        .bind(p.order().free_vod as i64)
+        .bind(p.id().to_owned())
         .execute(tx.conn())
         .await?;
     Ok(())
@@ -142,18 +146,19 @@ pub async fn save_terms(tx: &mut Tx, p: &Purchase) -> Result<(), sqlx::Error> {
 
 /// Inserts a new purchase; false when its id is taken.
 pub async fn insert(conn: &mut sqlx::AnyConnection, p: &Purchase) -> Result<bool, sqlx::Error> {
+    let o = p.order();
     let inserted = sqlx::query(&format!(
         "INSERT INTO purchases ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
     ))
-    .bind(p.id.clone())
-    .bind(p.vod_id.clone())
-    .bind(p.vod_name.clone())
-    .bind(p.customer_id.clone())
-    .bind(p.status.as_str())
-    .bind(p.amount)
-    .bind(p.free_vod as i64)
-    .bind(p.create_time.clone())
-    .bind(p.version)
+    .bind(o.id.clone())
+    .bind(o.vod_id.clone())
+    .bind(o.vod_name.clone())
+    .bind(o.customer_id.clone())
+    .bind(p.status().as_str())
+    .bind(i64::from(o.amount.get()))
+    .bind(o.free_vod as i64)
+    .bind(o.create_time.clone())
+    .bind(p.version())
     .execute(conn)
     .await?
     .rows_affected();
@@ -166,10 +171,10 @@ pub async fn update_status(tx: &mut Tx, p: &Purchase) -> Result<bool, sqlx::Erro
     let updated = sqlx::query(
         "UPDATE purchases SET order_status = $1, version = $2 WHERE purchase_id = $3 AND version = $4",
     )
-    .bind(p.status.as_str())
-    .bind(p.version)
-    .bind(p.id.clone())
-    .bind(p.version - 1)
+    .bind(p.status().as_str())
+    .bind(p.version())
+    .bind(p.id().to_owned())
+    .bind(p.version() - 1)
     .execute(tx.conn())
     .await?
     .rows_affected();

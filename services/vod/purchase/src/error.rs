@@ -1,0 +1,56 @@
+//! Why purchase refuses a request, and how each reason reaches a gRPC client.
+use mediamesh_mesh::CallError;
+use mediamesh_mesh::error::{FieldViolation, invalid_argument, not_found};
+use tonic::Status;
+
+use crate::domain::PurchaseError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] FieldViolation),
+    #[error(transparent)]
+    Rule(#[from] PurchaseError),
+    #[error("purchase {0:?} already exists")]
+    Exists(String),
+    #[error("{0} {1:?} not found")]
+    NotFound(&'static str, String),
+    /// Payment answered, and not with an approval.
+    #[error("payment of purchase {purchase_id:?} is {status}")]
+    Refused { purchase_id: String, status: String },
+    /// A peer refused, or could not be reached (UNAVAILABLE with RetryInfo).
+    #[error(transparent)]
+    Peer(#[from] CallError),
+    #[error("purchase {0:?} changed meanwhile; try again")]
+    Changed(String),
+    #[error(transparent)]
+    Storage(#[from] sqlx::Error),
+}
+
+impl Error {
+    /// Why a purchase failed, as its `PurchaseFailed` says.
+    pub fn reason(&self) -> String {
+        match self {
+            Error::Peer(error) => error.message().to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Status {
+        match error {
+            Error::Invalid(violation) => violation.into(),
+            Error::Rule(rule @ PurchaseError::UnknownOrderStatus) => {
+                invalid_argument("order_status", rule.to_string())
+            }
+            Error::Rule(rule) => Status::failed_precondition(rule.to_string()),
+            exists @ Error::Exists(_) => Status::already_exists(exists.to_string()),
+            Error::NotFound(kind, id) => not_found(kind, &id),
+            refused @ Error::Refused { .. } => Status::failed_precondition(refused.to_string()),
+            Error::Peer(error) => error.into(),
+            changed @ Error::Changed(_) => Status::aborted(changed.to_string()),
+            Error::Storage(error) => mediamesh_mesh::storage::to_status(error),
+        }
+    }
+}

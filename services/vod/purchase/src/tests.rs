@@ -1,0 +1,496 @@
+//! Purchase's saga and policies in process, in milliseconds: a real SQLite store in a
+//! temporary folder, payment and the catalog served in memory by small fakes (approve,
+//! refuse, hang), the gRPC adapter called directly, events delivered as the consumer would.
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mediamesh_mesh::calls::saga::{SyncSaga, complete};
+use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::{CallPolicy, Peer};
+use mediamesh_proto::vod::v1 as pb;
+use pb::catalog_service_server::{CatalogService, CatalogServiceServer};
+use pb::payment_service_server::{PaymentService, PaymentServiceServer};
+use pb::purchase_service_server::PurchaseService;
+use tonic::service::Routes;
+use tonic::{Code, Request, Response, Status};
+
+use crate::checkout::Checkout;
+use crate::domain::{Purchase, Vod, Won};
+use crate::grpc::PurchaseApi;
+use crate::titles::Titles;
+
+#[derive(Clone, Copy)]
+enum Answer {
+    Approve,
+    /// Payment answers, not with an approval (a void recorded before the request).
+    Void,
+    /// Payment refuses the request (a key reused by another request).
+    Refuse,
+    /// Payment never answers: the call times out.
+    Hang,
+}
+
+#[derive(Clone)]
+struct FakePayment {
+    answer: Answer,
+    asked: Arc<Mutex<Vec<pb::PayRequest>>>,
+}
+
+#[tonic::async_trait]
+impl PaymentService for FakePayment {
+    async fn pay(&self, request: Request<pb::PayRequest>) -> Result<Response<pb::Payment>, Status> {
+        let r = request.into_inner();
+        self.asked.lock().unwrap().push(r.clone());
+        let status = match self.answer {
+            Answer::Approve => "APPROVED",
+            Answer::Void => "CANCELLED",
+            Answer::Refuse => return Err(Status::already_exists("purchase_id is taken")),
+            Answer::Hang => std::future::pending().await,
+        };
+        Ok(Response::new(pb::Payment {
+            purchase_id: r.purchase_id,
+            customer_id: r.customer_id,
+            vod_id: r.vod_id,
+            amount: r.amount,
+            pay_status: status.into(),
+            free_vod: r.free_vod,
+        }))
+    }
+
+    async fn get_payment(
+        &self,
+        _: Request<pb::GetPaymentRequest>,
+    ) -> Result<Response<pb::Payment>, Status> {
+        Err(Status::unimplemented("not asked by purchase"))
+    }
+}
+
+/// Knows one title the replica has not heard of yet: "7".
+#[derive(Clone, Default)]
+struct FakeCatalog {
+    asked: Arc<AtomicUsize>,
+}
+
+#[tonic::async_trait]
+impl CatalogService for FakeCatalog {
+    async fn get_vod(
+        &self,
+        request: Request<pb::GetVodRequest>,
+    ) -> Result<Response<pb::Vod>, Status> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        match request.into_inner().vod_id.as_str() {
+            "7" => Ok(Response::new(pb::Vod {
+                vod_id: "7".into(),
+                vod_name: "Peninsula".into(),
+                price: 700,
+            })),
+            other => Err(Status::not_found(format!("vod {other:?} not found"))),
+        }
+    }
+
+    async fn list_vods(
+        &self,
+        _: Request<pb::ListVodsRequest>,
+    ) -> Result<Response<pb::ListVodsResponse>, Status> {
+        Err(Status::unimplemented("not asked by purchase"))
+    }
+
+    async fn create_vod(
+        &self,
+        _: Request<pb::CreateVodRequest>,
+    ) -> Result<Response<pb::Vod>, Status> {
+        Err(Status::unimplemented("not asked by purchase"))
+    }
+}
+
+/// Fast calls: a hang times out in 100 ms, no retry, one failure opens the breaker.
+fn policy() -> CallPolicy {
+    CallPolicy {
+        timeout: Duration::from_millis(100),
+        retries: 0,
+        failure_threshold: 1,
+        open_for: Duration::from_secs(60),
+        ..CallPolicy::default()
+    }
+}
+
+struct Fixture {
+    test: TestStore,
+    api: PurchaseApi,
+    checkout: Checkout,
+    asked: Arc<Mutex<Vec<pb::PayRequest>>>,
+}
+
+async fn with_peers(
+    payment: Peer,
+    catalog: Peer,
+    asked: Arc<Mutex<Vec<pb::PayRequest>>>,
+) -> Fixture {
+    let test = TestStore::new(crate::store::MIGRATIONS).await;
+    let checkout = Checkout::new(test.store.clone(), payment);
+    let titles = Titles::new(test.store.clone(), catalog);
+    let api = PurchaseApi::new(test.store.clone(), checkout.clone(), titles);
+    Fixture {
+        test,
+        api,
+        checkout,
+        asked,
+    }
+}
+
+/// Purchase with payment answering `answer` and the catalog down.
+async fn purchase(answer: Answer) -> Fixture {
+    let asked = Arc::default();
+    let fake = FakePayment {
+        answer,
+        asked: Arc::clone(&asked),
+    };
+    let routes = Routes::new(PaymentServiceServer::new(fake));
+    let payment = peer_in_memory("vod.payment", routes, policy()).await;
+    with_peers(payment, peer_down("vod.catalog", policy()), asked).await
+}
+
+fn buy(id: &str, vod: &str, customer: &str) -> Request<pb::CreatePurchaseRequest> {
+    Request::new(pb::CreatePurchaseRequest {
+        purchase_id: id.into(),
+        vod_id: vod.into(),
+        vod_name: String::new(),
+        customer_id: customer.into(),
+    })
+}
+
+fn get(id: &str) -> Request<pb::GetPurchaseRequest> {
+    Request::new(pb::GetPurchaseRequest {
+        purchase_id: id.into(),
+    })
+}
+
+fn cancel(id: &str) -> Request<pb::CancelPurchaseRequest> {
+    Request::new(pb::CancelPurchaseRequest {
+        purchase_id: id.into(),
+    })
+}
+
+async fn status_of(f: &Fixture, id: &str) -> String {
+    f.api
+        .get_purchase(get(id))
+        .await
+        .unwrap()
+        .into_inner()
+        .order_status
+}
+
+/// Mileage issued `customer` a free-VOD credit.
+async fn credit(f: &Fixture, customer: &str) {
+    let issued = pb::FreeVodCreditIssued {
+        customer_id: customer.into(),
+        purchase_id: "earlier".into(),
+        points: 0,
+    };
+    let event = delivered("vod.mileage", &issued, customer, 5);
+    f.test.deliver(&crate::policies(), &event).await.unwrap();
+}
+
+async fn credits(f: &Fixture, customer: &str) -> i64 {
+    crate::store::credits(&f.test.store, customer)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_paid_purchase_is_placed_once() {
+    let f = purchase(Answer::Approve).await;
+    let paid = f
+        .api
+        .create_purchase(buy("p1", "2", "kim"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((paid.order_status.as_str(), paid.amount), ("PAID", 1500));
+    let placed: Vec<pb::PurchasePlaced> = f.test.raised_of().await;
+    assert_eq!(placed.len(), 1);
+    assert_eq!(
+        (placed[0].vod_name.as_str(), placed[0].amount),
+        ("ToBusan", 1500)
+    );
+    let asked = f.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        (asked[0].purchase_id.as_str(), asked[0].amount),
+        ("p1", 1500)
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_purchase_id_is_refused_without_paying_again() {
+    let f = purchase(Answer::Approve).await;
+    f.api.create_purchase(buy("p1", "2", "kim")).await.unwrap();
+    let again = f
+        .api
+        .create_purchase(buy("p1", "1", "lee"))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::AlreadyExists);
+    assert_eq!(f.asked.lock().unwrap().len(), 1, "payment asked once");
+    assert_eq!(f.test.raised_of::<pb::PurchasePlaced>().await.len(), 1);
+    let kept = f.api.get_purchase(get("p1")).await.unwrap().into_inner();
+    assert_eq!(
+        (kept.customer_id.as_str(), kept.vod_id.as_str()),
+        ("kim", "2")
+    );
+}
+
+#[tokio::test]
+async fn a_refused_payment_fails_the_purchase() {
+    for answer in [Answer::Void, Answer::Refuse] {
+        let f = purchase(answer).await;
+        let refused = f
+            .api
+            .create_purchase(buy("p1", "2", "kim"))
+            .await
+            .unwrap_err();
+        let expected = match answer {
+            Answer::Void => Code::FailedPrecondition,
+            _ => Code::AlreadyExists,
+        };
+        assert_eq!(refused.code(), expected, "{}", refused.message());
+        assert_eq!(status_of(&f, "p1").await, "FAILED");
+        let failed: Vec<pb::PurchaseFailed> = f.test.raised_of().await;
+        assert_eq!(failed.len(), 1);
+        assert!(!failed[0].reason.is_empty());
+        assert!(f.test.raised_of::<pb::PurchasePlaced>().await.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_payment_that_times_out_fails_the_purchase_so_payment_cancels_it() {
+    let f = purchase(Answer::Hang).await;
+    let started = std::time::Instant::now();
+    let late = f
+        .api
+        .create_purchase(buy("p1", "2", "kim"))
+        .await
+        .unwrap_err();
+    assert_eq!(late.code(), Code::Unavailable, "{}", late.message());
+    assert!(started.elapsed() < Duration::from_secs(2), "never a hang");
+    assert_eq!(status_of(&f, "p1").await, "FAILED");
+    let failed: Vec<pb::PurchaseFailed> = f.test.raised_of().await;
+    assert_eq!(failed.len(), 1, "the failure lets payment void a late yes");
+}
+
+#[tokio::test]
+async fn while_payment_is_down_the_breaker_answers_at_once_and_records_nothing() {
+    let f = with_peers(
+        peer_down("vod.payment", policy()),
+        peer_down("vod.catalog", policy()),
+        Arc::default(),
+    )
+    .await;
+    let down = f
+        .api
+        .create_purchase(buy("p1", "2", "kim"))
+        .await
+        .unwrap_err();
+    assert_eq!(down.code(), Code::Unavailable);
+    assert_eq!(status_of(&f, "p1").await, "FAILED");
+    // One failure opened the breaker: the next purchase is refused before it is recorded.
+    let open = f
+        .api
+        .create_purchase(buy("p2", "2", "kim"))
+        .await
+        .unwrap_err();
+    assert_eq!(open.code(), Code::Unavailable);
+    assert!(
+        open.message().contains("circuit open"),
+        "{}",
+        open.message()
+    );
+    let missing = f.api.get_purchase(get("p2")).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(f.test.raised_of::<pb::PurchaseFailed>().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_free_vod_credit_pays_and_comes_back_when_the_payment_fails() {
+    let f = purchase(Answer::Refuse).await;
+    credit(&f, "kim").await;
+    assert_eq!(credits(&f, "kim").await, 1);
+    f.api
+        .create_purchase(buy("p1", "2", "kim"))
+        .await
+        .unwrap_err();
+    let asked = f.asked.lock().unwrap().clone();
+    assert_eq!(
+        (asked[0].free_vod, asked[0].amount),
+        (true, 0),
+        "the credit paid"
+    );
+    assert_eq!(status_of(&f, "p1").await, "FAILED");
+    assert_eq!(credits(&f, "kim").await, 1, "the credit came back");
+}
+
+#[tokio::test]
+async fn a_cancelled_free_purchase_returns_its_credit_once() {
+    let f = purchase(Answer::Approve).await;
+    credit(&f, "kim").await;
+    let paid = f
+        .api
+        .create_purchase(buy("p1", "2", "kim"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((paid.free_vod, paid.amount), (true, 0));
+    assert_eq!(credits(&f, "kim").await, 0);
+    let cancelled = f
+        .api
+        .cancel_purchase(cancel("p1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancelled.order_status, "CANCELLED");
+    f.api.cancel_purchase(cancel("p1")).await.unwrap(); // repeated: changes nothing
+    assert_eq!(credits(&f, "kim").await, 1);
+    let events: Vec<pb::PurchaseCancelled> = f.test.raised_of().await;
+    assert_eq!(events.len(), 1);
+    assert!(events[0].free_vod);
+}
+
+#[tokio::test]
+async fn anonymous_purchases_spend_no_credit_and_failed_ones_cannot_be_cancelled() {
+    let f = purchase(Answer::Void).await;
+    f.api.create_purchase(buy("p1", "1", "")).await.unwrap_err();
+    assert!(!f.asked.lock().unwrap()[0].free_vod);
+    let refused = f.api.cancel_purchase(cancel("p1")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(f.test.raised_of::<pb::PurchaseCancelled>().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_purchase_left_pending_by_a_crash_is_settled_by_the_sweep() {
+    let f = purchase(Answer::Approve).await;
+    let vod = Vod {
+        id: "1".into(),
+        name: "Alive!".into(),
+        price: Won::new(1000).unwrap(),
+    };
+    let crashed = Purchase::place(
+        "p1".into(),
+        &vod,
+        "kim".into(),
+        "2020-01-01T00:00:00Z".into(),
+    );
+    let mut tx = f.test.store.begin().await.unwrap();
+    assert!(crate::store::insert(tx.conn(), &crashed).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(status_of(&f, "p1").await, "PENDING");
+    // What one round of the sweep does with it.
+    let pending = f
+        .checkout
+        .pending_before("2021-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    for purchase in pending {
+        complete(&f.checkout, purchase).await.unwrap();
+    }
+    assert_eq!(status_of(&f, "p1").await, "PAID");
+    assert_eq!(f.test.raised_of::<pb::PurchasePlaced>().await.len(), 1);
+    assert!(
+        f.checkout
+            .pending_before("2021-01-01T00:00:00Z")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A settlement that comes second (the request, its payment unreachable) keeps the first.
+    let late = Checkout::new(f.test.store.clone(), peer_down("vod.payment", policy()));
+    let kept = complete(&late, crashed).await.unwrap();
+    assert_eq!(kept.status().as_str(), "PAID");
+    assert_eq!(f.test.raised().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_title_missing_from_the_replica_is_asked_of_the_catalog() {
+    let asked = Arc::default();
+    let payment = FakePayment {
+        answer: Answer::Approve,
+        asked: Arc::clone(&asked),
+    };
+    let payment = Routes::new(PaymentServiceServer::new(payment));
+    let catalog = FakeCatalog::default();
+    let lookups = Arc::clone(&catalog.asked);
+    let catalog = Routes::new(CatalogServiceServer::new(catalog));
+    let f = with_peers(
+        peer_in_memory("vod.payment", payment, policy()).await,
+        peer_in_memory("vod.catalog", catalog, policy()).await,
+        asked,
+    )
+    .await;
+    let paid = f
+        .api
+        .create_purchase(buy("p1", "7", "kim"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((paid.vod_name.as_str(), paid.amount), ("Peninsula", 700));
+    f.api.create_purchase(buy("p2", "7", "kim")).await.unwrap();
+    assert_eq!(
+        lookups.load(Ordering::SeqCst),
+        1,
+        "the answer was kept in the replica"
+    );
+    let absent = f
+        .api
+        .create_purchase(buy("p3", "8", "kim"))
+        .await
+        .unwrap_err();
+    assert_eq!(absent.code(), Code::NotFound);
+    assert_eq!(
+        f.asked.lock().unwrap().len(),
+        2,
+        "nothing paid for an absent title"
+    );
+}
+
+#[tokio::test]
+async fn a_title_missing_while_the_catalog_is_down_is_unavailable_not_absent() {
+    let f = purchase(Answer::Approve).await;
+    let unknown = f
+        .api
+        .create_purchase(buy("p1", "7", "kim"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::Unavailable);
+    assert!(f.asked.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn registered_titles_reach_the_replica_once_whatever_the_redeliveries() {
+    let f = purchase(Answer::Approve).await;
+    let registered = pb::VodRegistered {
+        vod_id: "9".into(),
+        vod_name: "Train".into(),
+        price: 900,
+    };
+    let event = delivered("vod.catalog", &registered, "9", 1);
+    f.test.deliver(&crate::policies(), &event).await.unwrap();
+    f.test.deliver(&crate::policies(), &event).await.unwrap();
+    let paid = f
+        .api
+        .create_purchase(buy("p1", "9", "kim"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(paid.amount, 900);
+    // A credit redelivered is one credit.
+    let issued = pb::FreeVodCreditIssued {
+        customer_id: "kim".into(),
+        purchase_id: "p0".into(),
+        points: 0,
+    };
+    let event = delivered("vod.mileage", &issued, "kim", 5);
+    f.test.deliver(&crate::policies(), &event).await.unwrap();
+    f.test.deliver(&crate::policies(), &event).await.unwrap();
+    assert_eq!(credits(&f, "kim").await, 1);
+}
