@@ -1,13 +1,14 @@
 //! gRPC inbound adapter of reservation. Every field passes `mediamesh_mesh::input` first.
-use mediamesh_mesh::error::{internal, invalid_argument, not_found};
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::storage::page::Page;
-use mediamesh_mesh::{Event, Raise, Store};
+use mediamesh_mesh::{Raise, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::booking::Booking;
 use crate::domain::{GUEST, Reservation, requested_cancel};
+use crate::error::Error;
+use crate::events::event;
 use crate::store;
 
 pub struct ReservationApi {
@@ -20,23 +21,50 @@ impl ReservationApi {
         ReservationApi { store, booking }
     }
 
-    async fn load(&self, id: &str) -> Result<Reservation, Status> {
+    async fn load(&self, id: &str) -> Result<Reservation, Error> {
         store::get(&self.store, id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| not_found("reservation", id))
+            .await?
+            .ok_or_else(|| Error::NotFound(id.to_owned()))
+    }
+
+    /// The cancel saga's first step: CANCELLING plus `ReservationCancelRequested`; payment
+    /// cancels, then the reservation closes and its seat goes back.
+    async fn cancel(&self, r: pb::UpdateReservationRequest) -> Result<Reservation, Error> {
+        let id = input::id("rsv_id", &r.rsv_id)?;
+        requested_cancel(&input::text("status", &r.status, NAME_MAX)?)?;
+        let mut reservation = self.load(&id).await?;
+        let Some(requested) = reservation.request_cancel()? else {
+            return Ok(reservation);
+        };
+        let mut tx = self.store.begin().await?;
+        if !store::update_status(&mut tx, &reservation).await? {
+            return Err(Error::Changed);
+        }
+        tx.raise(event(&requested)).await?;
+        tx.commit().await?;
+        Ok(reservation)
     }
 }
 
 fn to_pb(r: Reservation) -> pb::Reservation {
     pb::Reservation {
-        rsv_id: r.id,
-        movie_id: r.movie_id,
-        customer_id: r.customer_id,
-        status: r.status.as_str().to_owned(),
-        amount: r.amount as i32,
-        create_time: r.create_time,
+        rsv_id: r.id().to_owned(),
+        movie_id: r.movie_id().to_owned(),
+        customer_id: r.customer_id().to_owned(),
+        status: r.status().as_str().to_owned(),
+        amount: r.amount().get(),
+        create_time: r.create_time().to_owned(),
     }
+}
+
+fn held(r: pb::CreateReservationRequest) -> Result<Reservation, Error> {
+    let id = input::optional_id("rsv_id", &r.rsv_id)?
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let movie_id = input::id("movie_id", &r.movie_id)?;
+    let customer_id =
+        input::optional_id("customer_id", &r.customer_id)?.unwrap_or_else(|| GUEST.to_owned());
+    let now = mediamesh_mesh::observe::telemetry::now_rfc3339();
+    Ok(Reservation::hold(id, movie_id, customer_id, now))
 }
 
 #[tonic::async_trait]
@@ -45,18 +73,7 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         &self,
         request: Request<pb::CreateReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
-        let r = request.into_inner();
-        let id = input::optional_id("rsv_id", &r.rsv_id)?
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        let movie_id = input::id("movie_id", &r.movie_id)?;
-        let customer_id =
-            input::optional_id("customer_id", &r.customer_id)?.unwrap_or_else(|| GUEST.to_owned());
-        let held = Reservation::hold(
-            id,
-            movie_id,
-            customer_id,
-            mediamesh_mesh::observe::telemetry::now_rfc3339(),
-        );
+        let held = held(request.into_inner())?;
         Ok(Response::new(to_pb(self.booking.reserve(held).await?)))
     }
 
@@ -64,7 +81,7 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         &self,
         request: Request<pb::GetReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
-        let id = input::id("rsv_id", &request.into_inner().rsv_id)?;
+        let id = input::id("rsv_id", &request.into_inner().rsv_id).map_err(Error::from)?;
         Ok(Response::new(to_pb(self.load(&id).await?)))
     }
 
@@ -77,7 +94,7 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         let movie_id = input::optional_id("movie_id", &r.movie_id)?.unwrap_or_default();
         let mut reservations = store::list(&self.store, page, &movie_id)
             .await
-            .map_err(internal)?;
+            .map_err(Error::from)?;
         let next_page_token = page.finish(&mut reservations);
         Ok(Response::new(pb::ListReservationsResponse {
             reservations: reservations.into_iter().map(to_pb).collect(),
@@ -85,46 +102,12 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         }))
     }
 
-    /// The cancel saga's first step: CANCELLING plus `ReservationCancelRequested`; payment
-    /// cancels, then the reservation closes and its seat goes back.
     async fn update_reservation(
         &self,
         request: Request<pb::UpdateReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
-        let r = request.into_inner();
-        let id = input::id("rsv_id", &r.rsv_id)?;
-        let status = input::text("status", &r.status, NAME_MAX)?;
-        requested_cancel(&status).map_err(|e| invalid_argument("status", e.to_string()))?;
-        let mut reservation = self.load(&id).await?;
-        if !reservation
-            .request_cancel()
-            .map_err(|e| Status::failed_precondition(e.to_string()))?
-        {
-            return Ok(Response::new(to_pb(reservation)));
-        }
-        let requested = pb::ReservationCancelRequested {
-            rsv_id: reservation.id.clone(),
-            movie_id: reservation.movie_id.clone(),
-            customer_id: reservation.customer_id.clone(),
-        };
-        let (id, version) = (reservation.id.clone(), reservation.version);
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        if !store::update_status(&mut tx, &reservation)
-            .await
-            .map_err(internal)?
-        {
-            return Err(Status::aborted("reservation changed meanwhile; try again"));
-        }
-        tx.raise(Event::new(
-            "cinema.reservation",
-            &requested,
-            &id,
-            version,
-            &id,
-        ))
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        Ok(Response::new(to_pb(reservation)))
+        Ok(Response::new(to_pb(
+            self.cancel(request.into_inner()).await?,
+        )))
     }
 }

@@ -4,11 +4,21 @@
 //! (`GetMovie`), so movie being down never stops reservations of movies it knows.
 mod booking;
 mod domain;
+mod error;
+mod events;
 mod grpc;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::calls::saga::sweep;
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::reservation_service_server::ReservationServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -32,12 +42,7 @@ pub static INFO: ContextInfo = ContextInfo {
         "ReservationCancelRequested",
         "ReservationCancelled",
     ],
-    consumes: &[
-        "cinema.movie.MovieRegistered",
-        "cinema.movie.MovieUpdated",
-        "cinema.movie.MovieDeleted",
-        "cinema.payment.PaymentCancelled",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -56,15 +61,28 @@ impl Context for Reservation {
             env.peer("cinema.payment")?,
             env.peer("cinema.movie")?,
         );
-        tokio::spawn(mediamesh_mesh::calls::recovery::sweep(
-            "cinema.reservation",
-            booking.clone(),
-        ));
+        let saga = booking.clone();
+        env.tasks.spawn("cinema.reservation recovery", move |stop| {
+            let saga = saga.clone();
+            async move { sweep("cinema.reservation", &saga, stop).await }
+        });
         routes.add_service(ReservationServiceServer::new(grpc::ReservationApi::new(
             env.store, booking,
         )));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Follow)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// The seat ledger follows the movies; a cancelled payment closes its reservation.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Follow)
+        .on::<pb::MovieRegistered>()
+        .on::<pb::MovieUpdated>()
+        .on::<pb::MovieDeleted>()
+        .on::<pb::PaymentCancelled>()
+        .into_handler()
 }

@@ -1,67 +1,77 @@
 //! Reservation's event policies: keep the seat ledger in step with the movies (in movie
 //! version order, whatever the delivery order), and close a cancelling reservation once its
 //! payment is cancelled (the end of the cancel saga).
-use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Raise, Tx};
+use mediamesh_mesh::events::policy::On;
+use mediamesh_mesh::{Delivered, HandlerError, Raise, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 
-use crate::domain::Status;
+use crate::events::event;
 use crate::store;
 
 pub struct Follow;
 
 #[async_trait::async_trait]
-impl Handler for Follow {
-    async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError> {
-        let version = event.aggregate_version();
-        match event.name() {
-            "MovieRegistered" => {
-                let e: pb::MovieRegistered = event.decode()?;
-                store::apply_movie(tx, &e.movie_id, e.seats.into(), version).await?;
-            }
-            "MovieUpdated" => {
-                let e: pb::MovieUpdated = event.decode()?;
-                store::apply_movie(tx, &e.movie_id, e.seats.into(), version).await?;
-            }
-            "MovieDeleted" => {
-                let e: pb::MovieDeleted = event.decode()?;
-                store::delete_movie(tx, &e.movie_id, version).await?;
-            }
-            "PaymentCancelled" => {
-                let e: pb::PaymentCancelled = event.decode()?;
-                close(tx, &e.rsv_id).await?;
-            }
-            other => return Err(HandlerError::Poison(format!("unexpected event {other}"))),
-        }
+impl On<pb::MovieRegistered> for Follow {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::MovieRegistered,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        store::apply_movie(tx, &e.movie_id, e.seats.into(), d.aggregate_version()).await?;
         Ok(())
     }
 }
 
-async fn close(tx: &mut Tx, rsv_id: &str) -> Result<(), HandlerError> {
-    let Some(mut r) = store::get_in(tx, rsv_id).await? else {
-        return Ok(()); // not ours (never recorded)
-    };
-    if r.status != Status::Cancelling {
-        return Ok(()); // a failed reservation's payment: its seat already went back
+#[async_trait::async_trait]
+impl On<pb::MovieUpdated> for Follow {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::MovieUpdated,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        store::apply_movie(tx, &e.movie_id, e.seats.into(), d.aggregate_version()).await?;
+        Ok(())
     }
-    r.become_(Status::Cancelled);
-    if !store::update_status(tx, &r).await? {
-        return Err(HandlerError::Transient(format!(
-            "reservation {rsv_id} changed meanwhile"
-        )));
+}
+
+#[async_trait::async_trait]
+impl On<pb::MovieDeleted> for Follow {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::MovieDeleted,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        store::delete_movie(tx, &e.movie_id, d.aggregate_version()).await?;
+        Ok(())
     }
-    store::release_seat(tx, &r.movie_id).await?;
-    let cancelled = pb::ReservationCancelled {
-        rsv_id: r.id.clone(),
-        movie_id: r.movie_id.clone(),
-        customer_id: r.customer_id.clone(),
-    };
-    tx.raise(Event::new(
-        "cinema.reservation",
-        &cancelled,
-        &r.id,
-        r.version,
-        &r.id,
-    ))
-    .await?;
-    Ok(())
+}
+
+#[async_trait::async_trait]
+impl On<pb::PaymentCancelled> for Follow {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::PaymentCancelled,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let Some(mut r) = store::get_in(tx, &e.rsv_id).await? else {
+            return Ok(()); // not ours (never recorded)
+        };
+        // A failed reservation's payment: its seat already went back.
+        let Some(closed) = r.close() else {
+            return Ok(());
+        };
+        if !store::update_status(tx, &r).await? {
+            return Err(HandlerError::Transient(format!(
+                "reservation {} changed meanwhile",
+                e.rsv_id
+            )));
+        }
+        store::release_seat(tx, r.movie_id()).await?;
+        tx.raise(event(&closed)).await?;
+        Ok(())
+    }
 }

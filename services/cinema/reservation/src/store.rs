@@ -3,7 +3,7 @@ use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
-use crate::domain::{Reservation, Status};
+use crate::domain::{Reservation, Status, Won};
 
 pub const MIGRATIONS: &[Migration] = &[
     "
@@ -33,17 +33,18 @@ CREATE TABLE IF NOT EXISTS movie_seats (
 const COLUMNS: &str = "rsv_id, movie_id, customer_id, status, amount, create_time, version";
 
 fn reservation(row: &sqlx::any::AnyRow) -> Result<Reservation, sqlx::Error> {
+    let decode = |what: String| sqlx::Error::Decode(what.into());
     let status: String = row.try_get("status")?;
-    Ok(Reservation {
-        id: row.try_get("rsv_id")?,
-        movie_id: row.try_get("movie_id")?,
-        customer_id: row.try_get("customer_id")?,
-        status: Status::parse(&status)
-            .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?,
-        amount: row.try_get("amount")?,
-        create_time: row.try_get("create_time")?,
-        version: row.try_get("version")?,
-    })
+    let amount: i64 = row.try_get("amount")?;
+    Ok(Reservation::restore(
+        row.try_get("rsv_id")?,
+        row.try_get("movie_id")?,
+        row.try_get("customer_id")?,
+        Status::parse(&status).ok_or_else(|| decode(format!("status {status:?}")))?,
+        Won::stored(amount).ok_or_else(|| decode(format!("amount {amount}")))?,
+        row.try_get("create_time")?,
+        row.try_get("version")?,
+    ))
 }
 
 /// What holding a seat came to.
@@ -159,13 +160,13 @@ pub async fn insert(tx: &mut Tx, r: &Reservation) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(&format!(
         "INSERT INTO reservations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
     ))
-    .bind(r.id.clone())
-    .bind(r.movie_id.clone())
-    .bind(r.customer_id.clone())
-    .bind(r.status.as_str())
-    .bind(r.amount)
-    .bind(r.create_time.clone())
-    .bind(r.version)
+    .bind(r.id().to_owned())
+    .bind(r.movie_id().to_owned())
+    .bind(r.customer_id().to_owned())
+    .bind(r.status().as_str())
+    .bind(i64::from(r.amount().get()))
+    .bind(r.create_time().to_owned())
+    .bind(r.version())
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -177,10 +178,10 @@ pub async fn update_status(tx: &mut Tx, r: &Reservation) -> Result<bool, sqlx::E
     let updated = sqlx::query(
         "UPDATE reservations SET status = $1, version = $2 WHERE rsv_id = $3 AND version = $4",
     )
-    .bind(r.status.as_str())
-    .bind(r.version)
-    .bind(r.id.clone())
-    .bind(r.version - 1)
+    .bind(r.status().as_str())
+    .bind(r.version())
+    .bind(r.id().to_owned())
+    .bind(r.version() - 1)
     .execute(tx.conn())
     .await?
     .rows_affected();

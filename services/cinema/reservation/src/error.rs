@@ -1,0 +1,51 @@
+//! Why reservation refuses a request, and how each reason reaches a gRPC client.
+use mediamesh_mesh::CallError;
+use mediamesh_mesh::error::{FieldViolation, invalid_argument, not_found};
+use tonic::Status;
+
+use crate::domain::ReservationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] FieldViolation),
+    #[error(transparent)]
+    Rule(#[from] ReservationError),
+    #[error("rsv_id: reservation {0:?} already exists")]
+    Exists(String),
+    #[error("movie {0:?} has no seats left")]
+    NoSeats(String),
+    #[error("movie {0:?} not found")]
+    MovieNotFound(String),
+    #[error("reservation {0:?} not found")]
+    NotFound(String),
+    #[error("payment of reservation {0:?} is {1}")]
+    NotPaid(String, String),
+    #[error("reservation changed meanwhile; try again")]
+    Changed,
+    #[error(transparent)]
+    Peer(#[from] CallError),
+    #[error(transparent)]
+    Storage(#[from] sqlx::Error),
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Status {
+        match error {
+            Error::Invalid(violation) => violation.into(),
+            Error::Rule(rule @ ReservationError::UnknownStatus) => {
+                invalid_argument("status", rule.to_string())
+            }
+            Error::Rule(rule) => Status::failed_precondition(rule.to_string()),
+            exists @ Error::Exists(_) => Status::already_exists(exists.to_string()),
+            full @ (Error::NoSeats(_) | Error::NotPaid(..)) => {
+                Status::failed_precondition(full.to_string())
+            }
+            Error::MovieNotFound(id) => not_found("movie", &id),
+            Error::NotFound(id) => not_found("reservation", &id),
+            changed @ Error::Changed => Status::aborted(changed.to_string()),
+            Error::Peer(error) => error.into(),
+            Error::Storage(error) => mediamesh_mesh::storage::to_status(error),
+        }
+    }
+}
