@@ -3,11 +3,21 @@
 //! that exist can be reviewed: review keeps a replica of the movies (fed by versioned
 //! movie events) and asks movie (`GetMovie`) about one it has not heard of yet. Ids of
 //! deleted reviews are retired.
+mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
+mod write;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::review_service_server::ReviewServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -21,11 +31,7 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[("cinema.movie", "GetMovie")],
     publishes: &["ReviewCreated", "ReviewDeleted"],
-    consumes: &[
-        "cinema.movie.MovieRegistered",
-        "cinema.movie.MovieUpdated",
-        "cinema.movie.MovieDeleted",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -43,8 +49,19 @@ impl Context for Review {
         routes.add_service(ReviewServiceServer::new(grpc::ReviewApi::new(
             env.store, movie,
         )));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Replicate)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// The replica of the movies follows movie events.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Replicate)
+        .on::<pb::MovieRegistered>()
+        .on::<pb::MovieUpdated>()
+        .on::<pb::MovieDeleted>()
+        .into_handler()
 }

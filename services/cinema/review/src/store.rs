@@ -1,9 +1,12 @@
 //! Review's tables: the reviews (a deleted review keeps its row, without its content, so its
-//! id is retired) and its replica of the movies, fed by versioned movie events.
+//! id is retired) and its replica of the movies, fed by versioned movie events. Changes are
+//! decided by the domain on a locked row (an UPDATE takes the row lock on PostgreSQL; SQLite
+//! has one writer).
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
-use mediamesh_proto::cinema::v1 as pb;
 use sqlx::Row;
+
+use crate::domain::{ReplicaMovie, Review};
 
 pub const MIGRATIONS: &[Migration] = &[
     "
@@ -24,54 +27,62 @@ CREATE TABLE IF NOT EXISTS review_movies (
 ",
 ];
 
-fn review(row: &sqlx::any::AnyRow) -> Result<pb::Review, sqlx::Error> {
-    Ok(pb::Review {
-        review_id: row.try_get("review_id")?,
-        movie_id: row.try_get("movie_id")?,
-        content: row.try_get("content")?,
-        create_time: row.try_get("create_time")?,
-    })
+const REVIEW: &str = "review_id, movie_id, content, create_time, deleted";
+
+fn review(row: &sqlx::any::AnyRow) -> Result<Review, sqlx::Error> {
+    Ok(Review::restore(
+        row.try_get("review_id")?,
+        row.try_get("movie_id")?,
+        row.try_get("content")?,
+        row.try_get("create_time")?,
+        row.try_get::<i64, _>("deleted")? != 0,
+    ))
 }
 
 /// Records a review; false if the id is taken, by a live review or a deleted one.
-pub async fn insert(tx: &mut Tx, r: &pb::Review) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO reviews (review_id, movie_id, content, create_time, deleted) \
-         VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING",
-    )
-    .bind(r.review_id.clone())
-    .bind(r.movie_id.clone())
-    .bind(r.content.clone())
-    .bind(r.create_time.clone())
+pub async fn insert(tx: &mut Tx, r: &Review) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO reviews ({REVIEW}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+    ))
+    .bind(r.review_id().to_owned())
+    .bind(r.movie_id().to_owned())
+    .bind(r.content().to_owned())
+    .bind(r.create_time().to_owned())
+    .bind(i64::from(r.is_deleted()))
     .execute(tx.conn())
     .await?
     .rows_affected();
     Ok(inserted == 1)
 }
 
-/// Deletes a live review, keeping its id retired; returns its movie if it was live.
-pub async fn delete(tx: &mut Tx, id: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query(
-        "UPDATE reviews SET deleted = 1, content = '' WHERE review_id = $1 AND deleted = 0 \
-         RETURNING movie_id",
-    )
+/// Reads a review and locks it until the transaction ends.
+pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Review>, sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE reviews SET deleted = deleted WHERE review_id = $1 RETURNING {REVIEW}"
+    ))
     .bind(id.to_owned())
     .fetch_optional(tx.conn())
     .await?
-    .map(|r| r.try_get("movie_id"))
+    .map(|r| review(&r))
     .transpose()
 }
 
-pub async fn list(
-    store: &Store,
-    page: Page,
-    movie_id: &str,
-) -> Result<Vec<pb::Review>, sqlx::Error> {
-    sqlx::query(
-        "SELECT review_id, movie_id, content, create_time FROM reviews \
-         WHERE deleted = 0 AND ($3 = '' OR movie_id = $3) \
-         ORDER BY create_time, review_id LIMIT $1 OFFSET $2",
-    )
+/// Writes a review's state after a transition.
+pub async fn save(tx: &mut Tx, r: &Review) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reviews SET content = $2, deleted = $3 WHERE review_id = $1")
+        .bind(r.review_id().to_owned())
+        .bind(r.content().to_owned())
+        .bind(i64::from(r.is_deleted()))
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn list(store: &Store, page: Page, movie_id: &str) -> Result<Vec<Review>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {REVIEW} FROM reviews WHERE deleted = 0 AND ($3 = '' OR movie_id = $3) \
+         ORDER BY create_time, review_id LIMIT $1 OFFSET $2"
+    ))
     .bind(page.fetch_limit())
     .bind(page.offset)
     .bind(movie_id.to_owned())
@@ -82,63 +93,66 @@ pub async fn list(
     .collect()
 }
 
-/// What the replica knows of a movie.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Known {
-    Live,
-    Deleted,
-    Unheard,
+fn replica(row: &sqlx::any::AnyRow) -> Result<ReplicaMovie, sqlx::Error> {
+    Ok(ReplicaMovie::restore(
+        row.try_get("movie_id")?,
+        row.try_get("version")?,
+        row.try_get::<i64, _>("deleted")? != 0,
+    ))
 }
 
-pub async fn movie(store: &Store, movie_id: &str) -> Result<Known, sqlx::Error> {
-    let deleted: Option<i64> =
-        sqlx::query_scalar("SELECT deleted FROM review_movies WHERE movie_id = $1")
-            .bind(movie_id.to_owned())
-            .fetch_optional(store.reader())
-            .await?;
-    Ok(match deleted {
-        None => Known::Unheard,
-        Some(0) => Known::Live,
-        Some(_) => Known::Deleted,
-    })
+/// What the replica knows of a movie (`None`: not heard of).
+pub async fn movie(store: &Store, movie_id: &str) -> Result<Option<ReplicaMovie>, sqlx::Error> {
+    sqlx::query("SELECT movie_id, version, deleted FROM review_movies WHERE movie_id = $1")
+        .bind(movie_id.to_owned())
+        .fetch_optional(store.reader())
+        .await?
+        .map(|r| replica(&r))
+        .transpose()
 }
 
-/// A registered or changed movie at `version`; a stale event (the replica already has
-/// this version or a later one) changes nothing, and an update never revives a deleted
-/// movie.
-pub async fn apply_movie(tx: &mut Tx, movie_id: &str, version: i64) -> Result<(), sqlx::Error> {
+/// Locks the replica's row of a movie; `None` if not heard of (then `save_movie` records it).
+///
+/// Insert first, then lock: the insert of a stand-in (version -1) waits for a concurrent
+/// insert of the same movie, so the lock always finds the row it must change.
+pub async fn lock_movie(tx: &mut Tx, movie_id: &str) -> Result<Option<ReplicaMovie>, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO review_movies (movie_id, version, deleted) VALUES ($1, $2, 0) \
-         ON CONFLICT (movie_id) DO UPDATE SET version = excluded.version \
-         WHERE excluded.version > review_movies.version",
-    )
-    .bind(movie_id.to_owned())
-    .bind(version)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
-/// A deleted movie, for good (its id is retired), even one the replica never saw.
-pub async fn delete_movie(tx: &mut Tx, movie_id: &str, version: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO review_movies (movie_id, version, deleted) VALUES ($1, $2, 1) \
-         ON CONFLICT (movie_id) DO UPDATE SET deleted = 1",
-    )
-    .bind(movie_id.to_owned())
-    .bind(version)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
-/// A movie movie confirmed when asked: version 0, so every event about it still applies.
-pub async fn learn_movie(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO review_movies (movie_id, version, deleted) VALUES ($1, 0, 0) \
+        "INSERT INTO review_movies (movie_id, version, deleted) VALUES ($1, -1, 0) \
          ON CONFLICT DO NOTHING",
     )
     .bind(movie_id.to_owned())
+    .execute(tx.conn())
+    .await?;
+    let row = sqlx::query(
+        "UPDATE review_movies SET version = version WHERE movie_id = $1 \
+         RETURNING movie_id, version, deleted",
+    )
+    .bind(movie_id.to_owned())
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(Some(replica(&row)?).filter(|m| m.version() >= 0))
+}
+
+/// Writes the replica's row of a movie locked by `lock_movie`.
+pub async fn save_movie(tx: &mut Tx, m: &ReplicaMovie) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE review_movies SET version = $2, deleted = $3 WHERE movie_id = $1")
+        .bind(m.movie_id().to_owned())
+        .bind(m.version())
+        .bind(i64::from(m.is_deleted()))
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// A movie movie confirmed when asked, unless the replica has heard of it meanwhile.
+pub async fn learn_movie(tx: &mut Tx, m: &ReplicaMovie) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO review_movies (movie_id, version, deleted) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(m.movie_id().to_owned())
+    .bind(m.version())
+    .bind(i64::from(m.is_deleted()))
     .execute(tx.conn())
     .await?;
     Ok(())
