@@ -1,10 +1,11 @@
 //! gRPC inbound adapter of source.
 use mediamesh_mesh::Store;
-use mediamesh_mesh::error::internal;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::domain::Source;
+use crate::error::Error;
 use crate::store;
 
 pub struct SourceApi {
@@ -17,6 +18,16 @@ impl SourceApi {
     }
 }
 
+fn to_pb(s: &Source) -> pb::Source {
+    pb::Source {
+        source_id: s.source_id().to_owned(),
+        content_id: s.content_id().to_owned(),
+        creator_name: s.creator_name().to_owned(),
+        title: s.title().to_owned(),
+        status: s.status().as_str().to_owned(),
+    }
+}
+
 #[tonic::async_trait]
 impl pb::source_service_server::SourceService for SourceApi {
     async fn list_sources(
@@ -24,11 +35,11 @@ impl pb::source_service_server::SourceService for SourceApi {
         request: Request<pb::ListSourcesRequest>,
     ) -> Result<Response<pb::ListSourcesResponse>, Status> {
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut sources = store::list(&self.store, page).await.map_err(internal)?;
+        let page = Page::parse(r.page_size, &r.page_token).map_err(Error::from)?;
+        let mut sources = store::list(&self.store, page).await.map_err(Error::from)?;
         let next_page_token = page.finish(&mut sources);
         Ok(Response::new(pb::ListSourcesResponse {
-            sources,
+            sources: sources.iter().map(to_pb).collect(),
             next_page_token,
         }))
     }

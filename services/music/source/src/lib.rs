@@ -1,10 +1,19 @@
 //! MusiCloud, source context: registers the sound source of every approved copyright
 //! (asynchronously: content never waits for it) and releases it with its copyright.
+mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::source_service_server::SourceServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -15,10 +24,7 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.music.v1.SourceService", &["ListSources"])],
     calls: &[],
     publishes: &["SourceRegistered"],
-    consumes: &[
-        "music.copyright.CopyrightApproved",
-        "music.copyright.CopyrightReleased",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -33,8 +39,18 @@ impl Context for Source {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(SourceServiceServer::new(grpc::SourceApi::new(env.store)));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Register)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// An approved copyright registers the source; a released one releases it.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Register)
+        .on::<pb::CopyrightApproved>()
+        .on::<pb::CopyrightReleased>()
+        .into_handler()
 }

@@ -1,8 +1,9 @@
 //! The sound source table.
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
-use mediamesh_proto::music::v1 as pb;
 use sqlx::Row;
+
+use crate::domain::{Source, Status};
 
 pub const MIGRATIONS: &[Migration] = &["
 CREATE TABLE IF NOT EXISTS sources (
@@ -15,74 +16,73 @@ CREATE TABLE IF NOT EXISTS sources (
 );
 "];
 
-/// Registers the content's source unless it has one; true when registered now. A source
-/// released before its approval arrived (events reordered across replicas or redeliveries)
-/// stays released and only gains its title.
-pub async fn register(tx: &mut Tx, s: &pb::Source) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO sources (source_id, content_id, creator_name, title, status, registered_at) \
-         VALUES ($1, $2, $3, $4, 'REGISTERED', $5) ON CONFLICT DO NOTHING",
-    )
-    .bind(s.source_id.clone())
-    .bind(s.content_id.clone())
-    .bind(s.creator_name.clone())
-    .bind(s.title.clone())
+const COLUMNS: &str = "source_id, content_id, creator_name, title, status";
+
+fn source(row: &sqlx::any::AnyRow) -> Result<Source, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    let status = Status::parse(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?;
+    Ok(Source::restore(
+        row.try_get("source_id")?,
+        row.try_get("content_id")?,
+        row.try_get("creator_name")?,
+        row.try_get("title")?,
+        status,
+    ))
+}
+
+/// Records `s` unless its content has a source; true when recorded now. A concurrent insert
+/// for the same content waits for the other to commit, then does nothing.
+pub async fn insert(tx: &mut Tx, s: &Source) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO sources ({COLUMNS}, registered_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT DO NOTHING"
+    ))
+    .bind(s.source_id().to_owned())
+    .bind(s.content_id().to_owned())
+    .bind(s.creator_name().to_owned())
+    .bind(s.title().to_owned())
+    .bind(s.status().as_str())
     .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
     .rows_affected();
-    if inserted == 0 {
-        sqlx::query("UPDATE sources SET title = $2 WHERE content_id = $1 AND title = ''")
-            .bind(s.content_id.clone())
-            .bind(s.title.clone())
-            .execute(tx.conn())
-            .await?;
-    }
     Ok(inserted == 1)
 }
 
-/// Releases the content's source. Insert first, then update: a release that arrives before
-/// the approval (or while its registration is not yet committed) leaves a released source
-/// the registration then finds, instead of updating nothing and letting it register.
-pub async fn release(tx: &mut Tx, content_id: &str, creator_name: &str) -> Result<(), sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO sources (source_id, content_id, creator_name, title, status, registered_at) \
-         VALUES ($1, $2, $3, '', 'RELEASED', $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
+/// Reads a content's source and locks it until the transaction ends (an UPDATE takes the
+/// row lock on PostgreSQL; SQLite has one writer), so a transition decided on it holds.
+pub async fn lock(tx: &mut Tx, content_id: &str) -> Result<Option<Source>, sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE sources SET status = status WHERE content_id = $1 RETURNING {COLUMNS}"
+    ))
     .bind(content_id.to_owned())
-    .bind(creator_name.to_owned())
-    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
-    .execute(tx.conn())
+    .fetch_optional(tx.conn())
     .await?
-    .rows_affected();
-    if inserted == 0 {
-        sqlx::query("UPDATE sources SET status = 'RELEASED' WHERE content_id = $1")
-            .bind(content_id.to_owned())
-            .execute(tx.conn())
-            .await?;
-    }
+    .map(|r| source(&r))
+    .transpose()
+}
+
+/// Writes a source's state after a transition.
+pub async fn save(tx: &mut Tx, s: &Source) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sources SET title = $2, status = $3 WHERE content_id = $1")
+        .bind(s.content_id().to_owned())
+        .bind(s.title().to_owned())
+        .bind(s.status().as_str())
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<pb::Source>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT source_id, content_id, creator_name, title, status FROM sources \
-         ORDER BY registered_at, source_id LIMIT $1 OFFSET $2",
-    )
+pub async fn list(store: &Store, page: Page) -> Result<Vec<Source>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM sources ORDER BY registered_at, source_id LIMIT $1 OFFSET $2"
+    ))
     .bind(page.fetch_limit())
     .bind(page.offset)
     .fetch_all(store.reader())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(pb::Source {
-                source_id: r.try_get("source_id")?,
-                content_id: r.try_get("content_id")?,
-                creator_name: r.try_get("creator_name")?,
-                title: r.try_get("title")?,
-                status: r.try_get("status")?,
-            })
-        })
-        .collect()
+    .await?
+    .iter()
+    .map(source)
+    .collect()
 }
