@@ -1,9 +1,10 @@
 //! gRPC inbound adapter of mileage.
-use mediamesh_mesh::error::{internal, not_found};
 use mediamesh_mesh::{Store, input};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::domain::wire;
+use crate::error::Error;
 use crate::store;
 
 pub struct MileageApi {
@@ -23,12 +24,12 @@ impl pb::mileage_service_server::MileageService for MileageApi {
         request: Request<pb::GetMileageRequest>,
     ) -> Result<Response<pb::Mileage>, Status> {
         let id = input::id("customer_id", &request.into_inner().customer_id)?;
-        let account = store::get(&self.store, &id).await.map_err(internal)?;
-        let account = account.ok_or_else(|| not_found("mileage of customer", &id))?;
+        let account = store::get(&self.store, &id).await.map_err(Error::from)?;
+        let account = account.ok_or(Error::NotFound(id))?;
         Ok(Response::new(pb::Mileage {
-            free_vod_credits: account.free_vod_credits() as i32,
-            customer_id: account.customer_id,
-            points: account.points as i32,
+            free_vod_credits: wire(account.free_vod_credits()),
+            customer_id: account.customer_id().to_owned(),
+            points: wire(account.points()),
         }))
     }
 }

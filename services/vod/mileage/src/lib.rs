@@ -2,11 +2,19 @@
 //! 5000 are deducted and a free-VOD credit is issued. Cancelled payments take their points
 //! back (saga compensation).
 mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::mileage_service_server::MileageServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -17,10 +25,7 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.vod.v1.MileageService", &["GetMileage"])],
     calls: &[],
     publishes: &["MileageCredited", "MileageReversed", "FreeVodCreditIssued"],
-    consumes: &[
-        "vod.payment.PaymentApproved",
-        "vod.payment.PaymentCancelled",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -35,8 +40,18 @@ impl Context for Mileage {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(MileageServiceServer::new(grpc::MileageApi::new(env.store)));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Accrue)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// Approved payments earn points (or spend a credit); cancelled ones take them back.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Accrue)
+        .on::<pb::PaymentApproved>()
+        .on::<pb::PaymentCancelled>()
+        .into_handler()
 }

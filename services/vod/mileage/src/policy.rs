@@ -1,9 +1,10 @@
 //! Mileage's event policies: accrue on approved payments, reverse on cancelled ones.
 //! Anonymous purchases (no customer) have no account: they earn and spend nothing.
-use mediamesh_mesh::{Delivered, Event, Handler, HandlerError, Raise, Tx};
+use mediamesh_mesh::events::policy::On;
+use mediamesh_mesh::{Delivered, Event, HandlerError, Raise, Tx};
 use mediamesh_proto::vod::v1 as pb;
 
-use crate::domain::POINTS_PER_PURCHASE;
+use crate::domain::{CreditError, Earning, wire};
 use crate::store::{self, Reversal};
 
 const CONTEXT: &str = "vod.mileage";
@@ -11,26 +12,40 @@ const CONTEXT: &str = "vod.mileage";
 pub struct Accrue;
 
 #[async_trait::async_trait]
-impl Handler for Accrue {
-    async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError> {
-        match event.name() {
-            "PaymentApproved" => approved(tx, event.decode()?).await,
-            "PaymentCancelled" => cancelled(tx, event.decode()?).await,
-            other => Err(HandlerError::Poison(format!("unexpected event {other}"))),
-        }
+impl On<pb::PaymentApproved> for Accrue {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::PaymentApproved,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        approved(tx, e).await
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::PaymentCancelled> for Accrue {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::PaymentCancelled,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        cancelled(tx, e).await
     }
 }
 
 /// A credit rule broken by an event (a free VOD without a credit): it can never apply.
-fn broken(error: crate::domain::CreditError) -> HandlerError {
+fn broken(error: CreditError) -> HandlerError {
     HandlerError::Poison(error.to_string())
 }
 
 async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerError> {
-    if e.customer_id.is_empty() || (e.amount == 0 && !e.free_vod) {
-        return Ok(()); // nobody to credit, or nothing was paid
-    }
-    let points = if e.free_vod { 0 } else { POINTS_PER_PURCHASE };
+    let points = match Earning::of(&e.customer_id, e.amount.into(), e.free_vod) {
+        Earning::Nothing => return Ok(()),
+        Earning::Points(points) => points,
+        Earning::SpendsCredit => 0,
+    };
     let (purchase, id) = (&e.purchase_id, &e.customer_id);
     if !store::record_approval(tx, purchase, id, points, e.free_vod).await? {
         return Ok(()); // seen before, or reversed before it arrived
@@ -41,12 +56,12 @@ async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerErro
         store::save(tx, &account).await?;
         return Ok(());
     }
-    let credited = account.credit_purchase();
+    let credited = account.credit_purchase(points);
     let version = store::save(tx, &account).await?;
     let event = pb::MileageCredited {
         customer_id: id.clone(),
         purchase_id: purchase.clone(),
-        points: credited.points as i32,
+        points: wire(credited.points),
     };
     tx.raise(Event::new(CONTEXT, &event, id, version, purchase))
         .await?;
@@ -54,7 +69,7 @@ async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerErro
         let issued = pb::FreeVodCreditIssued {
             customer_id: id.clone(),
             purchase_id: purchase.clone(),
-            points: credited.points as i32,
+            points: wire(credited.points),
         };
         tx.raise(Event::new(CONTEXT, &issued, id, version, purchase))
             .await?;
@@ -77,12 +92,12 @@ async fn cancelled(tx: &mut Tx, e: pb::PaymentCancelled) -> Result<(), HandlerEr
         store::save(tx, &account).await?;
         return Ok(());
     }
-    account.reverse_purchase(points);
+    let reversed = account.reverse_purchase(points);
     let version = store::save(tx, &account).await?;
     let event = pb::MileageReversed {
         customer_id: id.clone(),
         purchase_id: purchase.clone(),
-        points: account.points as i32,
+        points: wire(reversed.points),
     };
     tx.raise(Event::new(CONTEXT, &event, id, version, purchase))
         .await?;

@@ -33,12 +33,12 @@ CREATE TABLE IF NOT EXISTS mileage_ledger (
 const COLUMNS: &str = "customer_id, points, credits_issued, credits_used";
 
 fn account(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
-    Ok(Account {
-        customer_id: row.try_get("customer_id")?,
-        points: row.try_get("points")?,
-        credits_issued: row.try_get("credits_issued")?,
-        credits_used: row.try_get("credits_used")?,
-    })
+    Ok(Account::restore(
+        row.try_get("customer_id")?,
+        row.try_get("points")?,
+        row.try_get("credits_issued")?,
+        row.try_get("credits_used")?,
+    ))
 }
 
 pub async fn get(store: &Store, customer_id: &str) -> Result<Option<Account>, sqlx::Error> {
@@ -72,10 +72,10 @@ pub async fn save(tx: &mut Tx, a: &Account) -> Result<i64, sqlx::Error> {
         "UPDATE mileages SET points = $2, credits_issued = $3, credits_used = $4, \
          version = version + 1 WHERE customer_id = $1 RETURNING version",
     )
-    .bind(a.customer_id.clone())
-    .bind(a.points)
-    .bind(a.credits_issued)
-    .bind(a.credits_used)
+    .bind(a.customer_id().to_owned())
+    .bind(a.points())
+    .bind(a.credits_issued())
+    .bind(a.credits_used())
     .fetch_one(tx.conn())
     .await
 }
