@@ -1,12 +1,13 @@
-//! gRPC inbound adapter of movie. Every field passes `mediamesh_mesh::input` first.
-use mediamesh_mesh::error::{internal, invalid_argument, not_found};
+//! gRPC inbound adapter of movie. Every field passes `mediamesh_mesh::input` first; the
+//! domain decides, and this adapter persists and publishes what it returns.
 use mediamesh_mesh::input::{self, NAME_MAX, TEXT_MAX};
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{Movie, MovieError};
+use crate::domain::Movie;
+use crate::error::Error;
 use crate::store;
 
 const CONTEXT: &str = "cinema.movie";
@@ -22,42 +23,91 @@ impl MovieApi {
         MovieApi { store }
     }
 
-    async fn load(&self, id: &str) -> Result<Movie, Status> {
+    async fn load(&self, id: &str) -> Result<Movie, Error> {
         store::get(&self.store, id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| not_found("movie", id))
+            .await?
+            .ok_or_else(|| Error::NotFound(id.to_owned()))
     }
-}
 
-fn rejected(e: MovieError) -> Status {
-    match e {
-        MovieError::BelowConfirmed { .. } => {
-            Status::failed_precondition(format!("{}: {e}", e.field()))
+    async fn create(&self, r: pb::CreateMovieRequest) -> Result<Movie, Error> {
+        let id = input::optional_id("movie_id", &r.movie_id)?
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let title = input::text("title", &r.title, NAME_MAX)?;
+        let desc = input::text("desc", &r.desc, TEXT_MAX)?;
+        let (movie, registered) = Movie::register(id, title, desc, r.seats.map(i64::from))?;
+        let event = pb::MovieRegistered {
+            movie_id: registered.movie_id.clone(),
+            title: registered.title.clone(),
+            seats: registered.seats.get(),
+        };
+        let mut tx = self.store.begin().await?;
+        if !store::insert(&mut tx, &movie).await? {
+            // Whoever held the id downstream (seat ledger, viewpage, review counts) would
+            // otherwise see it come back half-alive.
+            return Err(Error::Exists(movie.id().to_owned()));
         }
-        e => invalid_argument(e.field(), e.to_string()),
+        let id = &registered.movie_id;
+        tx.raise(Event::new(CONTEXT, &event, id, registered.version, id))
+            .await?;
+        tx.commit().await?;
+        Ok(movie)
     }
-}
 
-fn seats(seats: Option<i32>) -> Option<i64> {
-    seats.map(i64::from)
+    async fn update(&self, r: pb::UpdateMovieRequest) -> Result<Movie, Error> {
+        let id = input::id("movie_id", &r.movie_id)?;
+        let title = r
+            .title
+            .map(|t| input::text("title", &t, NAME_MAX))
+            .transpose()?;
+        let desc = r
+            .desc
+            .map(|d| input::text("desc", &d, TEXT_MAX))
+            .transpose()?;
+        for _ in 0..ATTEMPTS {
+            let mut movie = self.load(&id).await?;
+            let updated = movie.change(title.clone(), desc.clone(), r.seats.map(i64::from))?;
+            let event = pb::MovieUpdated {
+                movie_id: updated.movie_id.clone(),
+                title: updated.title.clone(),
+                seats: updated.seats.get(),
+            };
+            let mut tx = self.store.begin().await?;
+            if !store::update(&mut tx, &movie).await? {
+                // Changed meanwhile (a confirmation counted, another change): check again.
+                continue;
+            }
+            tx.raise(Event::new(CONTEXT, &event, &id, updated.version, &id))
+                .await?;
+            tx.commit().await?;
+            return Ok(movie);
+        }
+        Err(Error::Busy)
+    }
+
+    async fn delete(&self, r: pb::DeleteMovieRequest) -> Result<(), Error> {
+        let id = input::id("movie_id", &r.movie_id)?;
+        let mut tx = self.store.begin().await?;
+        let Some(version) = store::delete(&mut tx, &id).await? else {
+            return Err(Error::NotFound(id));
+        };
+        let deleted = pb::MovieDeleted {
+            movie_id: id.clone(),
+        };
+        tx.raise(Event::new(CONTEXT, &deleted, &id, version, &id))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 fn to_pb(m: Movie) -> pb::Movie {
     pb::Movie {
-        movie_id: m.id,
-        title: m.title,
-        desc: m.desc,
-        seats: m.seats as i32,
-        review_cnt: m.review_cnt as i32,
-    }
-}
-
-fn changed(m: &Movie) -> pb::MovieUpdated {
-    pb::MovieUpdated {
-        movie_id: m.id.clone(),
-        title: m.title.clone(),
-        seats: m.seats as i32,
+        movie_id: m.id().to_owned(),
+        title: m.title().to_owned(),
+        desc: m.desc().to_owned(),
+        seats: m.seats().get(),
+        // A count past i32 cannot be shown as it is: shown at the most the contract holds.
+        review_cnt: i32::try_from(m.review_cnt()).unwrap_or(i32::MAX),
     }
 }
 
@@ -69,7 +119,7 @@ impl pb::movie_service_server::MovieService for MovieApi {
     ) -> Result<Response<pb::ListMoviesResponse>, Status> {
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut movies = store::list(&self.store, page).await.map_err(internal)?;
+        let mut movies = store::list(&self.store, page).await.map_err(Error::from)?;
         let next_page_token = page.finish(&mut movies);
         Ok(Response::new(pb::ListMoviesResponse {
             movies: movies.into_iter().map(to_pb).collect(),
@@ -89,80 +139,25 @@ impl pb::movie_service_server::MovieService for MovieApi {
         &self,
         request: Request<pb::CreateMovieRequest>,
     ) -> Result<Response<pb::Movie>, Status> {
-        let r = request.into_inner();
-        let id = input::optional_id("movie_id", &r.movie_id)?
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        let title = input::text("title", &r.title, NAME_MAX)?;
-        let desc = input::text("desc", &r.desc, TEXT_MAX)?;
-        let movie = Movie::register(id, title, desc, seats(r.seats)).map_err(rejected)?;
-        let registered = pb::MovieRegistered {
-            movie_id: movie.id.clone(),
-            title: movie.title.clone(),
-            seats: movie.seats as i32,
-        };
-        let event = Event::new(CONTEXT, &registered, &movie.id, movie.version, &movie.id);
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        if !store::insert(&mut tx, &movie).await.map_err(internal)? {
-            // Ids of deleted movies are retired too: whoever held the id downstream (seat
-            // ledger, viewpage, review counts) would otherwise see it come back half-alive.
-            return Err(Status::already_exists(format!(
-                "movie_id: movie {:?} exists or existed; ids are never reused",
-                movie.id
-            )));
-        }
-        tx.raise(event).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        Ok(Response::new(to_pb(movie)))
+        Ok(Response::new(to_pb(
+            self.create(request.into_inner()).await?,
+        )))
     }
 
     async fn update_movie(
         &self,
         request: Request<pb::UpdateMovieRequest>,
     ) -> Result<Response<pb::Movie>, Status> {
-        let r = request.into_inner();
-        let id = input::id("movie_id", &r.movie_id)?;
-        let title = r
-            .title
-            .map(|t| input::text("title", &t, NAME_MAX))
-            .transpose()?;
-        let desc = r
-            .desc
-            .map(|d| input::text("desc", &d, TEXT_MAX))
-            .transpose()?;
-        for _ in 0..ATTEMPTS {
-            let mut movie = self.load(&id).await?;
-            movie
-                .change(title.clone(), desc.clone(), seats(r.seats))
-                .map_err(rejected)?;
-            let event = Event::new(CONTEXT, &changed(&movie), &id, movie.version, &id);
-            let mut tx = self.store.begin().await.map_err(internal)?;
-            if !store::update(&mut tx, &movie).await.map_err(internal)? {
-                // Changed meanwhile (a confirmation counted, another change): check again.
-                continue;
-            }
-            tx.raise(event).await.map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
-            return Ok(Response::new(to_pb(movie)));
-        }
-        Err(Status::aborted("movie keeps changing meanwhile; try again"))
+        Ok(Response::new(to_pb(
+            self.update(request.into_inner()).await?,
+        )))
     }
 
     async fn delete_movie(
         &self,
         request: Request<pb::DeleteMovieRequest>,
     ) -> Result<Response<pb::DeleteMovieResponse>, Status> {
-        let id = input::id("movie_id", &request.into_inner().movie_id)?;
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let Some(version) = store::delete(&mut tx, &id).await.map_err(internal)? else {
-            return Err(not_found("movie", &id));
-        };
-        let deleted = pb::MovieDeleted {
-            movie_id: id.clone(),
-        };
-        tx.raise(Event::new(CONTEXT, &deleted, &id, version, &id))
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        self.delete(request.into_inner()).await?;
         Ok(Response::new(pb::DeleteMovieResponse {}))
     }
 }

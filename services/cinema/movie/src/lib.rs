@@ -3,11 +3,19 @@
 //! the confirmed count with reservation events, so seats never go below it. Every movie
 //! event carries the movie's version; ids of deleted movies are retired.
 mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::movie_service_server::MovieServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -27,12 +35,7 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[],
     publishes: &["MovieRegistered", "MovieUpdated", "MovieDeleted"],
-    consumes: &[
-        "cinema.review.ReviewCreated",
-        "cinema.review.ReviewDeleted",
-        "cinema.reservation.ReservationConfirmed",
-        "cinema.reservation.ReservationCancelled",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -47,8 +50,20 @@ impl Context for Movie {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(MovieServiceServer::new(grpc::MovieApi::new(env.store)));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Count)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// Review and confirmed-reservation counts.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Count)
+        .on::<pb::ReviewCreated>()
+        .on::<pb::ReviewDeleted>()
+        .on::<pb::ReservationConfirmed>()
+        .on::<pb::ReservationCancelled>()
+        .into_handler()
 }

@@ -5,7 +5,7 @@ use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
-use crate::domain::Movie;
+use crate::domain::{Movie, Seats};
 
 pub const MIGRATIONS: &[Migration] = &[
     "
@@ -28,15 +28,18 @@ ALTER TABLE movies ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0;
 const COLUMNS: &str = "movie_id, title, descr, seats, review_cnt, confirmed, version";
 
 fn movie(row: &sqlx::any::AnyRow) -> Result<Movie, sqlx::Error> {
-    Ok(Movie {
-        id: row.try_get("movie_id")?,
-        title: row.try_get("title")?,
-        desc: row.try_get("descr")?,
-        seats: row.try_get("seats")?,
-        review_cnt: row.try_get("review_cnt")?,
-        confirmed: row.try_get("confirmed")?,
-        version: row.try_get("version")?,
-    })
+    let seats: i64 = row.try_get("seats")?;
+    let seats =
+        Seats::new(seats).map_err(|_| sqlx::Error::Decode(format!("seats {seats}").into()))?;
+    Ok(Movie::restore(
+        row.try_get("movie_id")?,
+        row.try_get("title")?,
+        row.try_get("descr")?,
+        seats,
+        row.try_get("review_cnt")?,
+        row.try_get("confirmed")?,
+        row.try_get("version")?,
+    ))
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Movie>, sqlx::Error> {
@@ -70,13 +73,13 @@ pub async fn insert(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
         "INSERT INTO movies ({COLUMNS}, registered_at, deleted) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) ON CONFLICT DO NOTHING"
     ))
-    .bind(m.id.clone())
-    .bind(m.title.clone())
-    .bind(m.desc.clone())
-    .bind(m.seats)
-    .bind(m.review_cnt)
-    .bind(m.confirmed)
-    .bind(m.version)
+    .bind(m.id().to_owned())
+    .bind(m.title().to_owned())
+    .bind(m.desc().to_owned())
+    .bind(i64::from(m.seats().get()))
+    .bind(m.review_cnt())
+    .bind(m.confirmed())
+    .bind(m.version())
     .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
     .execute(tx.conn())
     .await?
@@ -94,12 +97,12 @@ pub async fn update(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
          WHERE movie_id = $5 AND version = $6 AND deleted = 0 \
          AND (confirmed <= $3 OR seats <= $3)",
     )
-    .bind(m.title.clone())
-    .bind(m.desc.clone())
-    .bind(m.seats)
-    .bind(m.version)
-    .bind(m.id.clone())
-    .bind(m.version - 1)
+    .bind(m.title().to_owned())
+    .bind(m.desc().to_owned())
+    .bind(i64::from(m.seats().get()))
+    .bind(m.version())
+    .bind(m.id().to_owned())
+    .bind(m.version() - 1)
     .execute(tx.conn())
     .await?
     .rows_affected();
