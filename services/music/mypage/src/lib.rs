@@ -1,10 +1,19 @@
 //! MusiCloud, mypage context (CQRS): the creator's view of every content's progress and of
 //! the covers of their works, built from events only and rebuildable by replay.
+mod domain;
+mod error;
 mod grpc;
 mod policy;
 mod store;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started, Subscription};
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use mediamesh_mesh::events::policy::Policies;
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::mypage_service_server::MypageServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -15,12 +24,7 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.music.v1.MypageService", &["ListMypages"])],
     calls: &[],
     publishes: &[],
-    consumes: &[
-        "music.copyright.CopyrightApproved",
-        "music.source.SourceRegistered",
-        "music.content.ContentDeleted",
-        "music.copyright.CopyrightReleased",
-    ],
+    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &["mypages", "mypage_covers"],
 };
@@ -35,8 +39,20 @@ impl Context for Mypage {
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
         routes.add_service(MypageServiceServer::new(grpc::MypageApi::new(env.store)));
-        Ok(Started {
-            subscriptions: vec![Subscription::of(&INFO, policy::Project)],
-        })
+        Ok(Started::default())
     }
+
+    fn policies(&self) -> Option<Arc<dyn Handler>> {
+        Some(policies())
+    }
+}
+
+/// Every step of a content's progress, from whichever context raised it.
+fn policies() -> Arc<dyn Handler> {
+    Policies::new(policy::Project)
+        .on::<pb::CopyrightApproved>()
+        .on::<pb::SourceRegistered>()
+        .on::<pb::ContentDeleted>()
+        .on::<pb::CopyrightReleased>()
+        .into_handler()
 }

@@ -1,38 +1,72 @@
-//! The mypage projection: each event moves its content one step on.
-use mediamesh_mesh::{Delivered, Handler, HandlerError, Tx};
+//! The mypage projection: each event moves its content's page one step on.
+use mediamesh_mesh::events::policy::On;
+use mediamesh_mesh::{Delivered, HandlerError, Tx};
 use mediamesh_proto::music::v1 as pb;
 
+use crate::domain::{Progress, Step};
 use crate::store;
 
 pub struct Project;
 
 #[async_trait::async_trait]
-impl Handler for Project {
-    async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError> {
-        match event.name() {
-            "CopyrightApproved" => {
-                let e: pb::CopyrightApproved = event.decode()?;
-                store::advance(tx, &e.content_id, &e.creator_name, &e.title, "APPROVED").await?;
-                if !e.original_content_id.is_empty() {
-                    // The original's creator is told: the cover shows on their page.
-                    tracing::info!(original = %e.original_content_id, creator = %e.original_creator_name, cover = %e.content_id, "your work was covered");
-                    store::add_cover(tx, &e.original_content_id, &e.content_id).await?;
-                }
-            }
-            "SourceRegistered" => {
-                let e: pb::SourceRegistered = event.decode()?;
-                store::advance(tx, &e.content_id, &e.creator_name, &e.title, "REGISTERED").await?;
-            }
-            "ContentDeleted" => {
-                let e: pb::ContentDeleted = event.decode()?;
-                store::advance(tx, &e.content_id, &e.creator_name, "", "DELETED").await?;
-            }
-            "CopyrightReleased" => {
-                let e: pb::CopyrightReleased = event.decode()?;
-                store::advance(tx, &e.content_id, &e.creator_name, "", "RELEASED").await?;
-            }
-            other => return Err(HandlerError::Poison(format!("unexpected event {other}"))),
+impl On<pb::CopyrightApproved> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::CopyrightApproved,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let (progress, cover) = Progress::approved(
+            &e.content_id,
+            &e.creator_name,
+            &e.title,
+            &e.original_content_id,
+        );
+        store::advance(tx, &progress).await?;
+        if let Some(cover) = cover {
+            // The original's creator is told: the cover shows on their page.
+            tracing::info!(original = %cover.original_content_id, creator = %e.original_creator_name, cover = %cover.cover_content_id, "your work was covered");
+            store::add_cover(tx, &cover).await?;
         }
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::SourceRegistered> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::SourceRegistered,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let progress = Progress::new(&e.content_id, &e.creator_name, &e.title, Step::Registered);
+        Ok(store::advance(tx, &progress).await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::ContentDeleted> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::ContentDeleted,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let progress = Progress::new(&e.content_id, &e.creator_name, "", Step::Deleted);
+        Ok(store::advance(tx, &progress).await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::CopyrightReleased> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::CopyrightReleased,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let progress = Progress::new(&e.content_id, &e.creator_name, "", Step::Released);
+        Ok(store::advance(tx, &progress).await?)
     }
 }

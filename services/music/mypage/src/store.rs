@@ -4,9 +4,7 @@ use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::music::v1 as pb;
 use sqlx::Row;
 
-/// Covers listed per content: a popular original can have any number, and one page must
-/// still fit the gateway (every id is at most 64 bytes).
-pub const COVERS_SHOWN: i64 = 50;
+use crate::domain::{COVERS_SHOWN, Cover, Progress, Step};
 
 pub const MIGRATIONS: &[Migration] = &["
 CREATE TABLE IF NOT EXISTS mypages (
@@ -24,52 +22,76 @@ CREATE TABLE IF NOT EXISTS mypage_covers (
 );
 "];
 
-/// The steps a content goes through, in order: a status never moves back.
-pub fn step(status: &str) -> i64 {
-    match status {
-        "APPROVED" => 1,
-        "REGISTERED" => 2,
-        "DELETED" => 3,
-        _ => 4, // RELEASED
-    }
-}
-
-/// Moves a content to `status` unless it is already further; creator and title fill in
-/// from whichever event carries them, whatever its order: events reach replicas (and
-/// redeliveries) out of order, and a late approval still brings the title.
-pub async fn advance(
-    tx: &mut Tx,
-    content_id: &str,
-    creator: &str,
-    title: &str,
-    status: &str,
-) -> Result<(), sqlx::Error> {
-    // One atomic upsert: two replicas applying events of one content at once serialize on
-    // the row instead of reading and writing past each other.
-    sqlx::query(
-        "INSERT INTO mypages (content_id, creator_name, title, status, step) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (content_id) DO UPDATE SET \
-         status = CASE WHEN excluded.step > mypages.step THEN excluded.status ELSE mypages.status END, \
-         step = CASE WHEN excluded.step > mypages.step THEN excluded.step ELSE mypages.step END, \
-         creator_name = CASE WHEN mypages.creator_name = '' THEN excluded.creator_name ELSE mypages.creator_name END, \
-         title = CASE WHEN mypages.title = '' THEN excluded.title ELSE mypages.title END",
+/// Applies `p` to its content's page. Insert first, then lock and merge: two replicas
+/// applying events of one content at once serialize on the row (the insert waits for the
+/// other's, the lock holds the row) instead of reading and writing past each other.
+pub async fn advance(tx: &mut Tx, p: &Progress) -> Result<(), sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO mypages (content_id, creator_name, title, status, step) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
-    .bind(content_id.to_owned())
-    .bind(creator.to_owned())
-    .bind(title.to_owned())
-    .bind(status.to_owned())
-    .bind(step(status))
+    .bind(p.content_id.clone())
+    .bind(p.creator_name.clone())
+    .bind(p.title.clone())
+    .bind(p.step.as_str())
+    .bind(p.step.rank())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(());
+    }
+    let Some(page) = lock(tx, &p.content_id).await? else {
+        return Ok(());
+    };
+    let page = page.then(p.clone());
+    sqlx::query(
+        "UPDATE mypages SET creator_name = $2, title = $3, status = $4, step = $5 \
+         WHERE content_id = $1",
+    )
+    .bind(page.content_id)
+    .bind(page.creator_name)
+    .bind(page.title)
+    .bind(page.step.as_str())
+    .bind(page.step.rank())
     .execute(tx.conn())
     .await?;
     Ok(())
 }
 
-pub async fn add_cover(tx: &mut Tx, original: &str, cover: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO mypage_covers (original_content_id, cover_content_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(original.to_owned())
-        .bind(cover.to_owned())
-        .execute(tx.conn())
-        .await?;
+/// Reads a page and locks it until the transaction ends (an UPDATE takes the row lock on
+/// PostgreSQL; SQLite has one writer).
+async fn lock(tx: &mut Tx, content_id: &str) -> Result<Option<Progress>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "UPDATE mypages SET step = step WHERE content_id = $1 \
+         RETURNING content_id, creator_name, title, status",
+    )
+    .bind(content_id.to_owned())
+    .fetch_optional(tx.conn())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let status: String = row.try_get("status")?;
+    let step = Step::parse(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?;
+    Ok(Some(Progress {
+        content_id: row.try_get("content_id")?,
+        creator_name: row.try_get("creator_name")?,
+        title: row.try_get("title")?,
+        step,
+    }))
+}
+
+pub async fn add_cover(tx: &mut Tx, c: &Cover) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO mypage_covers (original_content_id, cover_content_id) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(c.original_content_id.clone())
+    .bind(c.cover_content_id.clone())
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
