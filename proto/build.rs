@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     std::fs::write(out.join("rpcs.rs"), rpc_table(&compiler)?)?;
+    std::fs::write(out.join("messages.rs"), message_table(&compiler))?;
 
     // Type names give every event its subject suffix (`M::NAME`) and type header.
     let mut config = prost_build::Config::new();
@@ -66,6 +67,24 @@ fn rpc_table(compiler: &protox::Compiler) -> Result<String, Box<dyn std::error::
     }
     table.push_str("];\n");
     Ok(table)
+}
+
+/// `MESSAGES`: the full name of every `mediamesh.*` message, sorted, so registrations (the
+/// events a context raises or handles) can be checked against the contracts without IO.
+fn message_table(compiler: &protox::Compiler) -> String {
+    let mut names: Vec<String> = compiler
+        .descriptor_pool()
+        .all_messages()
+        .map(|m| m.full_name().to_owned())
+        .filter(|name| name.starts_with("mediamesh."))
+        .collect();
+    names.sort();
+    let mut table = String::from("pub const MESSAGES: &[&str] = &[\n");
+    for name in names {
+        table.push_str(&format!("    {name:?},\n"));
+    }
+    table.push_str("];\n");
+    table
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -4,6 +4,7 @@
 mod bench;
 mod children;
 mod cli;
+mod contracts;
 mod deadletters;
 mod envoy;
 mod map;

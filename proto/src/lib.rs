@@ -27,6 +27,14 @@ impl Rpc {
 // sorted by (service, method).
 include!(concat!(env!("OUT_DIR"), "/rpcs.rs"));
 
+// Every `mediamesh.*` message by full name (`mediamesh.vod.v1.PaymentApproved`), sorted.
+include!(concat!(env!("OUT_DIR"), "/messages.rs"));
+
+/// Whether the contracts define message `full_name`.
+pub fn has_message(full_name: &str) -> bool {
+    MESSAGES.binary_search(&full_name).is_ok()
+}
+
 /// The RPC a gRPC request path (`/pkg.Service/Method`) names, or None for anything else
 /// (reflection, health, unknown or malformed paths). Cheap enough for every request: a binary
 /// search of a static table, no allocation.
