@@ -1,6 +1,8 @@
-//! The seed's VOD flow over REST through Envoy, on SQLite and on PostgreSQL: list, register,
-//! purchase (sync payment), mileage, the free VOD, the cancel saga, and the rejects.
+//! The seed's VOD flow over REST through Envoy, on SQLite and on PostgreSQL, as named
+//! scenarios on one mesh per backend: list and register, purchase (sync payment) and
+//! mileage, the free VOD, the cancel saga, paging, HTTP/1.0, and the rejects.
 
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use crate::harness::rest::{WAIT, get, get_until, patch, post};
@@ -29,7 +31,7 @@ async fn balanced(rest: &str, customer: &str) -> Value {
         let rest = rest.clone();
         async move {
             let (_, list) = get(format!(
-                "{rest}/vodPurchases?pageSize=1000&customerId={customer}"
+                "{rest}/vodPurchases?pageSize=100&customerId={customer}"
             ))
             .await;
             let (status, mileage) = get(format!("{rest}/mileages/{customer}")).await;
@@ -48,11 +50,64 @@ async fn balanced(rest: &str, customer: &str) -> Value {
     .await
 }
 
+/// What every scenario is given: the REST base URL and port of one mesh. Scenarios share
+/// the mesh (one start per backend keeps the suite fast) and nothing else: each has its own
+/// customers and purchases, so they run at once and one failing hides none of the others.
+#[derive(Clone)]
+struct World {
+    rest: String,
+    rest_port: u16,
+}
+
+type Scenario = fn(World) -> BoxFuture<'static, ()>;
+
+/// The seed's flow as named scenarios.
+const SCENARIOS: &[(&str, Scenario)] = &[
+    ("catalog lists and registers titles", |w| {
+        Box::pin(catalog_lists_and_registers(w))
+    }),
+    ("a purchase is paid and earns mileage", |w| {
+        Box::pin(a_purchase_is_paid_and_earns_mileage(w))
+    }),
+    ("five purchases make a free vod", |w| {
+        Box::pin(five_purchases_make_a_free_vod(w))
+    }),
+    ("cancelling compensates payment and mileage", |w| {
+        Box::pin(cancelling_compensates_payment_and_mileage(w))
+    }),
+    ("purchases are paged", |w| Box::pin(purchases_are_paged(w))),
+    ("siege speaks http 1.0", |w| {
+        Box::pin(siege_speaks_http10(w))
+    }),
+    ("rejects are 4xx and record nothing", |w| {
+        Box::pin(rejects_are_4xx_and_record_nothing(w))
+    }),
+];
+
+/// Runs every scenario on one mesh, at once; fails naming each scenario that failed (its
+/// panic is printed above).
 async fn seed_flow(sandbox: Sandbox) {
     let mesh = sandbox.up().await;
-    let rest = mesh.rest();
+    let world = World {
+        rest: mesh.rest(),
+        rest_port: mesh.rest_port.unwrap(),
+    };
+    let running: Vec<_> = SCENARIOS
+        .iter()
+        .map(|(name, scenario)| (*name, tokio::spawn(scenario(world.clone()))))
+        .collect();
+    let mut failed = Vec::new();
+    for (name, task) in running {
+        if task.await.is_err() {
+            failed.push(name);
+        }
+    }
+    assert!(failed.is_empty(), "scenarios failed: {failed:?}");
+}
 
-    // 1. The VOD list has the seed's two titles.
+/// The VOD list has the seed's two titles; registering one (the seed's `http
+/// :8081/vodLists vodId=3 vodName="GoGo"`) raises an event that makes it purchasable.
+async fn catalog_lists_and_registers(World { rest, .. }: World) {
     let (status, list) = get(format!("{rest}/vodLists")).await;
     assert_eq!(status, 200, "{list}");
     let names: Vec<&str> = list["vods"]
@@ -62,28 +117,33 @@ async fn seed_flow(sandbox: Sandbox) {
         .map(|v| v["vodName"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Alive!", "ToBusan"]);
-
-    // 2. Registering a VOD (the seed's `http :8081/vodLists vodId=3 vodName="GoGo"`).
-    let (status, gogo) = post(
-        format!("{rest}/vodLists"),
-        json!({"vodId": "3", "vodName": "GoGo"}),
-    )
+    let gogo = json!({"vodId": "3", "vodName": "GoGo"});
+    let (status, vod) = post(format!("{rest}/vodLists"), gogo.clone()).await;
+    assert_eq!(
+        (status, vod["vodId"].as_str(), vod["price"].as_i64()),
+        (200, Some("3"), Some(1000)),
+        "{vod}"
+    );
+    let (status, dup) = post(format!("{rest}/vodLists"), gogo).await;
+    assert_eq!(status, 409, "{dup}");
+    let bought = eventually("GoGo purchasable", WAIT, || {
+        let url = format!("{rest}/vodPurchases");
+        async move {
+            let (status, p) = post(url, json!({"vodId": "3", "customerId": "park"})).await;
+            (status == 200).then_some(p)
+        }
+    })
     .await;
     assert_eq!(
-        (status, gogo["vodId"].as_str(), gogo["price"].as_i64()),
-        (200, Some("3"), Some(1000)),
-        "{gogo}"
+        (bought["vodName"].as_str(), bought["amount"].as_i64()),
+        (Some("GoGo"), Some(1000))
     );
-    let (status, dup) = post(
-        format!("{rest}/vodLists"),
-        json!({"vodId": "3", "vodName": "GoGo"}),
-    )
-    .await;
-    assert_eq!(status, 409, "{dup}");
+}
 
-    // 3. Purchase: synchronous payment, PAID, the VOD's price charged.
+/// Purchase: synchronous payment, PAID, the VOD's price charged, 1000 points.
+async fn a_purchase_is_paid_and_earns_mileage(World { rest, .. }: World) {
     let buy = json!({"vodId": "2", "vodName": "ToBusan", "customerId": "kim"});
-    let (status, purchase) = post(format!("{rest}/vodPurchases"), buy.clone()).await;
+    let (status, purchase) = post(format!("{rest}/vodPurchases"), buy).await;
     assert_eq!(status, 200, "{purchase}");
     assert_eq!(
         (
@@ -92,7 +152,7 @@ async fn seed_flow(sandbox: Sandbox) {
         ),
         (Some("PAID"), Some(1500))
     );
-    let id = purchase["purchaseId"].as_str().unwrap().to_owned();
+    let id = purchase["purchaseId"].as_str().unwrap();
     let (status, payment) = get(format!("{rest}/payments/{id}")).await;
     assert_eq!(
         (status, payment["payStatus"].as_str()),
@@ -103,30 +163,20 @@ async fn seed_flow(sandbox: Sandbox) {
         m["points"] == 1000
     })
     .await;
+}
 
-    // The registered VOD reaches purchase's replica by event, then is purchasable.
-    eventually("GoGo purchasable", WAIT, || {
-        let url = format!("{rest}/vodPurchases");
-        async move {
-            (post(url, json!({"vodId": "3", "customerId": "park"}))
-                .await
-                .0
-                == 200)
-                .then_some(())
-        }
-    })
-    .await;
-
-    // 4. Five paid purchases make 5000 points: deducted, one free-VOD credit issued.
-    for _ in 0..4 {
+/// Five paid purchases make 5000 points: deducted, one free-VOD credit issued; the credit
+/// reaches purchase by event and pays for the next purchase, and only that one.
+async fn five_purchases_make_a_free_vod(World { rest, .. }: World) {
+    let buy = json!({"vodId": "2", "vodName": "ToBusan", "customerId": "lee"});
+    for _ in 0..5 {
         let (status, body) = post(format!("{rest}/vodPurchases"), buy.clone()).await;
         assert_eq!(status, 200, "{body}");
     }
-    get_until(format!("{rest}/mileages/kim"), "a free VOD for kim", |m| {
+    get_until(format!("{rest}/mileages/lee"), "a free VOD for lee", |m| {
         m["points"] == 0 && m["freeVodCredits"] == 1
     })
     .await;
-    // The credit reaches purchase by event; the next purchase is free, and only that one.
     let free = eventually("a free purchase", WAIT, || {
         let url = format!("{rest}/vodPurchases");
         let buy = buy.clone();
@@ -138,22 +188,31 @@ async fn seed_flow(sandbox: Sandbox) {
     })
     .await;
     assert_eq!(free["freeVod"], true);
-    let (_, after) = post(format!("{rest}/vodPurchases"), buy.clone()).await;
+    let (_, after) = post(format!("{rest}/vodPurchases"), buy).await;
     assert_eq!(
         after["amount"], 1500,
         "the credit is consumed once: {after}"
     );
-    let before = balanced(&rest, "kim").await;
-    assert_eq!(before["freeVodCredits"], 0, "{before}");
+    let balance = balanced(&rest, "lee").await;
+    assert_eq!(balance["freeVodCredits"], 0, "{balance}");
+}
 
-    // 5. Cancel (the seed's `http PATCH :8082/vodPurchases/6 orderStatus=cancel`): the saga
-    //    cancels the payment and takes the purchase's 1000 points back. Repeating it is not
-    //    an error.
-    let (status, cancelled) = patch(
-        format!("{rest}/vodPurchases/{id}"),
-        json!({"orderStatus": "cancel"}),
+/// Cancel (the seed's `http PATCH :8082/vodPurchases/6 orderStatus=cancel`): the saga
+/// cancels the payment and takes the purchase's 1000 points back. Repeating it is not an
+/// error.
+async fn cancelling_compensates_payment_and_mileage(World { rest, .. }: World) {
+    let buy = json!({"vodId": "1", "customerId": "choi"});
+    let (status, purchase) = post(format!("{rest}/vodPurchases"), buy).await;
+    assert_eq!(status, 200, "{purchase}");
+    let id = purchase["purchaseId"].as_str().unwrap();
+    get_until(
+        format!("{rest}/mileages/choi"),
+        "1000 points for choi",
+        |m| m["points"] == 1000,
     )
     .await;
+    let cancel = json!({"orderStatus": "cancel"});
+    let (status, cancelled) = patch(format!("{rest}/vodPurchases/{id}"), cancel.clone()).await;
     assert_eq!(
         (status, cancelled["orderStatus"].as_str()),
         (200, Some("CANCELLED")),
@@ -163,63 +222,97 @@ async fn seed_flow(sandbox: Sandbox) {
         p["payStatus"] == "CANCELLED"
     })
     .await;
-    let points = before["points"].as_i64().unwrap();
-    get_until(format!("{rest}/mileages/kim"), "mileage reversed", |m| {
-        m["points"] == points - 1000
+    get_until(format!("{rest}/mileages/choi"), "mileage reversed", |m| {
+        m["points"] == 0
     })
     .await;
-    balanced(&rest, "kim").await;
-    let (status, again) = patch(
-        format!("{rest}/vodPurchases/{id}"),
-        json!({"orderStatus": "cancel"}),
-    )
-    .await;
+    balanced(&rest, "choi").await;
+    let (status, again) = patch(format!("{rest}/vodPurchases/{id}"), cancel).await;
     assert_eq!(
         (status, again["orderStatus"].as_str()),
         (200, Some("CANCELLED")),
         "{again}"
     );
+}
 
-    // Paging and the customer on every item.
-    let (status, page) = get(format!("{rest}/vodPurchases?pageSize=2")).await;
+/// Pages of purchases, with the customer on every item.
+async fn purchases_are_paged(World { rest, .. }: World) {
+    for vod in ["1", "2", "1"] {
+        let (status, body) = post(
+            format!("{rest}/vodPurchases"),
+            json!({"vodId": vod, "customerId": "han"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, page) = get(format!("{rest}/vodPurchases?pageSize=2&customerId=han")).await;
     assert_eq!(status, 200);
-    assert_eq!(page["purchases"].as_array().unwrap().len(), 2);
+    let items = page["purchases"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|p| p["customerId"] == "han"));
+    let token = page["nextPageToken"].as_str().unwrap();
+    assert!(!token.is_empty());
+    let (status, next) = get(format!(
+        "{rest}/vodPurchases?pageSize=2&customerId=han&pageToken={token}"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let rest_of = next["purchases"].as_array().unwrap();
+    assert_eq!(rest_of.len(), 1);
+    assert_ne!(rest_of[0]["purchaseId"], items[0]["purchaseId"]);
+    assert_ne!(rest_of[0]["purchaseId"], items[1]["purchaseId"]);
+    assert_eq!(next["nextPageToken"].as_str().unwrap_or_default(), "");
+    // Unfiltered pages carry a customer field on every item too.
+    let (status, all) = get(format!("{rest}/vodPurchases?pageSize=2")).await;
+    assert_eq!(status, 200);
     assert!(
-        page["purchases"]
+        all["purchases"]
             .as_array()
             .unwrap()
             .iter()
             .all(|p| p["customerId"].is_string())
     );
-    let token = page["nextPageToken"].as_str().unwrap();
-    assert!(!token.is_empty());
-    let (status, next) = get(format!("{rest}/vodPurchases?pageSize=2&pageToken={token}")).await;
-    assert_eq!(status, 200);
-    assert_ne!(
-        next["purchases"][0]["purchaseId"],
-        page["purchases"][0]["purchaseId"]
-    );
+}
 
-    // The seed's load test speaks HTTP/1.0 (siege): Envoy accepts it.
-    let http10 = http10_post(
-        mesh.rest_port.unwrap(),
-        "/vodPurchases",
-        r#"{"vodId":"2","vodName":"ToBusan"}"#,
-    );
+/// The seed's load test speaks HTTP/1.0 (siege): Envoy accepts it.
+async fn siege_speaks_http10(World { rest_port, .. }: World) {
+    let http10 = tokio::task::spawn_blocking(move || {
+        http10_post(
+            rest_port,
+            "/vodPurchases",
+            r#"{"vodId":"2","vodName":"ToBusan"}"#,
+        )
+    })
+    .await
+    .unwrap();
     assert!(
         http10.starts_with("HTTP/1.0 200") || http10.starts_with("HTTP/1.1 200"),
         "{http10}"
     );
     assert!(http10.contains("\"orderStatus\":\"PAID\""), "{http10}");
+}
 
-    // 6. Rejects: 4xx with the field named, never a 5xx, nothing recorded.
-    let before = get(format!("{rest}/vodPurchases?pageSize=1000")).await.1["purchases"]
-        .as_array()
-        .unwrap()
-        .len();
-    let (status, body) = post(format!("{rest}/vodPurchases"), json!({"vodId": "99"})).await;
+/// Rejects: 4xx with the field named, never a 5xx, nothing recorded.
+async fn rejects_are_4xx_and_record_nothing(World { rest, .. }: World) {
+    let (status, target) = post(
+        format!("{rest}/vodPurchases"),
+        json!({"vodId": "1", "customerId": "jung"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{target}");
+    let id = target["purchaseId"].as_str().unwrap();
+    let rejected = "rejected";
+    let (status, body) = post(
+        format!("{rest}/vodPurchases"),
+        json!({"vodId": "99", "customerId": rejected}),
+    )
+    .await;
     assert_eq!(status, 404, "{body}");
-    let (status, body) = post(format!("{rest}/vodPurchases"), json!({"vodName": "no id"})).await;
+    let (status, body) = post(
+        format!("{rest}/vodPurchases"),
+        json!({"vodName": "no id", "customerId": rejected}),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(
         body["details"][0]["fieldViolations"][0]["field"], "vod_id",
@@ -279,11 +372,17 @@ async fn seed_flow(sandbox: Sandbox) {
     assert_eq!(status, 400);
     let (status, _) = get(format!("{rest}/noSuchResource")).await;
     assert_eq!(status, 404);
-    let after = get(format!("{rest}/vodPurchases?pageSize=1000")).await.1["purchases"]
-        .as_array()
-        .unwrap()
-        .len();
-    assert_eq!(before, after, "rejected requests recorded nothing");
+    let (_, recorded) = get(format!("{rest}/vodPurchases?customerId={rejected}")).await;
+    assert_eq!(
+        recorded["purchases"].as_array().map_or(0, Vec::len),
+        0,
+        "rejected requests recorded nothing: {recorded}"
+    );
+    let (_, target) = get(format!("{rest}/vodPurchases/{id}")).await;
+    assert_eq!(
+        target["orderStatus"], "PAID",
+        "a refused patch changed nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
