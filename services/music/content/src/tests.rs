@@ -83,6 +83,8 @@ fn policy() -> CallPolicy {
 struct Fixture {
     test: Arc<TestStore>,
     api: ContentApi,
+    /// The saga behind `api`, for what the recovery sweep does.
+    upload: Upload,
     asked: Arc<Mutex<Vec<pb::ApproveCopyrightRequest>>>,
 }
 
@@ -103,8 +105,14 @@ async fn content(answer: Answer) -> Fixture {
     };
     let routes = tonic::service::Routes::new(CopyrightServiceServer::new(fake));
     let copyright = peer_in_memory("music.copyright", routes, policy()).await;
-    let api = with_peer(&test, copyright);
-    Fixture { test, api, asked }
+    let upload = Upload::new(test.store.clone(), copyright);
+    let api = ContentApi::new(test.store.clone(), upload.clone());
+    Fixture {
+        test,
+        api,
+        upload,
+        asked,
+    }
 }
 
 fn create(id: &str, kind: &str, original: &str) -> Request<pb::CreateContentRequest> {
@@ -329,4 +337,41 @@ async fn a_failed_upload_cannot_be_deleted_nor_released() {
     let event = delivered("music.copyright", &released, "c1", 2);
     f.test.deliver(&crate::policies(), &event).await.unwrap();
     assert_eq!(status_of(&f.api, "c1").await, Ok("FAILED".into()));
+}
+
+#[tokio::test]
+async fn an_upload_a_crash_left_pending_is_settled_by_the_sweep() {
+    use mediamesh_mesh::calls::saga::SyncSaga;
+
+    use crate::domain::{Content, Details};
+
+    let f = content(Answer::Approve).await;
+    // Recorded UPLOADED long ago, and nobody answered for it (the process crashed).
+    let left = Content::upload(Details {
+        id: "c1".into(),
+        creator_name: "TIKITIK".into(),
+        title: "The Song Of Today".into(),
+        kind: "New Music".into(),
+        description: String::new(),
+        original_content_id: String::new(),
+        create_time: "2000-01-01T00:00:00Z".into(),
+    })
+    .unwrap();
+    f.test
+        .store
+        .write(move |tx| Box::pin(async move { crate::store::insert(tx, &left).await }))
+        .await
+        .unwrap();
+    let cutoff = mediamesh_mesh::observe::telemetry::now_rfc3339();
+    let pending = f.upload.pending_before(&cutoff).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    // What the sweep does for each: ask again with the same key, settle with the answer.
+    for pending in pending {
+        let answer = f.upload.ask(&pending).await;
+        let settled = f.upload.settle(pending, answer).await.unwrap();
+        assert_eq!(settled.status().as_str(), "APPROVED");
+    }
+    assert_eq!(status_of(&f.api, "c1").await, Ok("APPROVED".into()));
+    assert_eq!(f.asked.lock().unwrap()[0].content_id, "c1");
+    assert!(f.upload.pending_before(&cutoff).await.unwrap().is_empty());
 }
