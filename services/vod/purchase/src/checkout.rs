@@ -40,27 +40,27 @@ impl Checkout {
         // While payment's breaker is open, answer "pay later" before writing anything.
         precheck(self)?;
         let now = mediamesh_mesh::observe::telemetry::now_rfc3339();
-        let purchase = Purchase::place(id, &vod, customer_id, now);
+        let purchase = Purchase::place(id.clone(), &vod, customer_id, now);
         let recorded = self
             .store
             .write(move |tx| Box::pin(record(tx, purchase, may_be_free)))
             .await?;
-        let pending = recorded.map_err(Error::Exists)?;
+        let pending = recorded.ok_or(Error::Exists(id))?;
         complete(self, pending).await
     }
 }
 
-/// Records a new purchase, paid by a credit if the customer still holds one; the id back
-/// when it is taken.
+/// Records a new purchase, paid by a credit if the customer still holds one; None when its
+/// id is taken.
 async fn record(
     tx: &mut Tx,
     mut purchase: Purchase,
     may_be_free: bool,
-) -> Result<Result<Purchase, String>, sqlx::Error> {
+) -> Result<Option<Purchase>, sqlx::Error> {
     // Insert first, then spend: a copy of the same id sent at the same time waits here for
     // the first to commit and spends nothing.
     if !store::insert(tx.conn(), &purchase).await? {
-        return Ok(Err(purchase.id().to_owned()));
+        return Ok(None);
     }
     if may_be_free
         && !purchase.is_anonymous()
@@ -69,7 +69,7 @@ async fn record(
     {
         store::save_terms(tx, &purchase).await?;
     }
-    Ok(Ok(purchase))
+    Ok(Some(purchase))
 }
 
 /// Settles a pending purchase with the payment's answer (paid, or failed for a reason), in
