@@ -68,6 +68,13 @@ pub mod cinema {
 }
 
 #[allow(clippy::all)]
+pub mod video {
+    pub mod v1 {
+        tonic::include_proto!("mediamesh.video.v1");
+    }
+}
+
+#[allow(clippy::all)]
 pub mod music {
     pub mod v1 {
         tonic::include_proto!("mediamesh.music.v1");
