@@ -81,6 +81,13 @@ pub mod music {
     }
 }
 
+#[allow(clippy::all)]
+pub mod iptv {
+    pub mod v1 {
+        tonic::include_proto!("mediamesh.iptv.v1");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +99,7 @@ mod tests {
             internal,
             [
                 "/mediamesh.cinema.v1.PaymentService/Pay",
+                "/mediamesh.iptv.v1.InstallationService/WithdrawInstallation",
                 "/mediamesh.music.v1.CopyrightService/ApproveCopyright",
                 "/mediamesh.vod.v1.PaymentService/Pay",
             ]
@@ -117,6 +125,11 @@ mod tests {
             music::v1::copyright_service_server::SERVICE_NAME,
             music::v1::mypage_service_server::SERVICE_NAME,
             music::v1::source_service_server::SERVICE_NAME,
+            iptv::v1::assignment_service_server::SERVICE_NAME,
+            iptv::v1::installation_service_server::SERVICE_NAME,
+            iptv::v1::installer_service_server::SERVICE_NAME,
+            iptv::v1::join_order_service_server::SERVICE_NAME,
+            iptv::v1::order_status_service_server::SERVICE_NAME,
         ];
         let mut in_table: Vec<&str> = RPCS.iter().map(|r| r.service).collect();
         in_table.dedup();
