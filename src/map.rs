@@ -55,16 +55,6 @@ pub fn mermaid(contexts: &[Arc<dyn Context>]) -> String {
                 );
             }
         }
-        for subject in info.consumes {
-            let publisher = subject.rsplit_once('.').map(|(p, _)| p).unwrap_or(subject);
-            let event = subject.rsplit('.').next().unwrap_or(subject);
-            let _ = writeln!(
-                out,
-                "  {} -. \"{event}\" .-> {}",
-                node(publisher),
-                node(&info.id())
-            );
-        }
     }
     out
 }

@@ -15,6 +15,7 @@ use crate::cli::{ServeArgs, UpArgs};
 use crate::targets;
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    crate::contracts::verify()?;
     let contexts = targets::select(&args.target)?;
     let nats_url = args
         .nats_url
@@ -51,6 +52,7 @@ pub async fn rebuild_views(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+    crate::contracts::verify()?;
     let serve = &args.serve;
     let contexts = targets::select(&serve.target)?;
     std::fs::create_dir_all(&serve.data_dir)?;

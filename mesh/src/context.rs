@@ -1,6 +1,6 @@
 //! What a bounded context registers with the mesh: its identity and context-map edges
 //! (RPCs, sync calls, events published and consumed), its migrations, and a start function
-//! that mounts its gRPC services and returns its event subscriptions.
+//! that mounts its gRPC services; its typed event policies, from which its consumer is made.
 use std::collections::BTreeMap;
 
 use tonic::service::RoutesBuilder;
@@ -24,8 +24,6 @@ pub struct ContextInfo {
     pub calls: &'static [(&'static str, &'static str)],
     /// Events it raises (message names; subject `<app>.<name>.<Event>`).
     pub publishes: &'static [&'static str],
-    /// Subjects it consumes (`vod.payment.PaymentApproved`).
-    pub consumes: &'static [&'static str],
     pub migrations: &'static [Migration],
     /// Tables that are a read model rebuilt from events (`mediamesh views rebuild`).
     pub views: &'static [&'static str],
@@ -56,12 +54,6 @@ impl ContextEnv {
     }
 }
 
-/// What a started context gives back besides its mounted services.
-#[derive(Default)]
-pub struct Started {
-    pub subscriptions: Vec<Subscription>,
-}
-
 /// A bounded context on the mesh.
 #[async_trait::async_trait]
 pub trait Context: Send + Sync {
@@ -73,17 +65,15 @@ pub trait Context: Send + Sync {
         None
     }
 
-    /// Mounts the context's gRPC services on `routes` and returns its subscriptions.
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started>;
+    /// Mounts the context's gRPC services on `routes` and starts its own background work on
+    /// `env.tasks`.
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()>;
 }
 
-/// The durable consumers of a started context: the one of its typed policies, and any
-/// `start` returned itself.
-pub fn subscriptions(context: &dyn Context, started: Started) -> Vec<Subscription> {
+/// The durable consumer of a context: the one of its typed policies, if it has any.
+pub fn subscription(context: &dyn Context) -> Option<Subscription> {
     let info = context.info();
-    let mut subscriptions = started.subscriptions;
-    if let Some(policies) = context.policies() {
-        subscriptions.push(Subscription::for_policies(info.app, info.name, policies));
-    }
-    subscriptions
+    context
+        .policies()
+        .map(|policies| Subscription::of(info.app, info.name, policies))
 }

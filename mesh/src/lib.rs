@@ -33,7 +33,7 @@ pub mod serving;
 pub mod testkit;
 
 pub use calls::resilience::{CallError, CallPolicy, Peer, Retry};
-pub use context::{Context, ContextEnv, ContextInfo, Started};
+pub use context::{Context, ContextEnv, ContextInfo};
 pub use events::consumer::{Handler, HandlerError, Subscription};
 pub use events::event::{Delivered, Event};
 pub use events::outbox::Raise;

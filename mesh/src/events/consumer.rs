@@ -60,9 +60,7 @@ pub trait Handler: Send + Sync {
     async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError>;
 
     /// The event types it handles; its consumer's subjects are derived from them.
-    fn events(&self) -> Vec<crate::events::policy::EventType> {
-        Vec::new()
-    }
+    fn events(&self) -> Vec<crate::events::policy::EventType>;
 }
 
 /// One durable consumer of a context.
@@ -72,26 +70,15 @@ pub struct Subscription {
     pub durable: String,
     /// The app whose stream is read.
     pub app: String,
-    /// Subjects, e.g. `vod.payment.PaymentApproved`.
+    /// Subjects, e.g. `vod.*.PaymentApproved`.
     pub subjects: Vec<String>,
     pub handler: Arc<dyn Handler>,
 }
 
 impl Subscription {
-    /// The context's one durable consumer (`<app>_<context>`) of everything it registered
-    /// as consumed.
-    pub fn of(info: &crate::ContextInfo, handler: impl Handler + 'static) -> Subscription {
-        Subscription {
-            durable: format!("{}_{}", info.app, info.name),
-            app: info.app.to_owned(),
-            subjects: info.consumes.iter().map(|s| s.to_string()).collect(),
-            handler: Arc::new(handler),
-        }
-    }
-
     /// The one durable consumer (`<app>_<context>`) of context `app.name`, on the subjects
     /// its typed policies registered.
-    pub fn for_policies(app: &str, name: &str, handler: Arc<dyn Handler>) -> Subscription {
+    pub fn of(app: &str, name: &str, handler: Arc<dyn Handler>) -> Subscription {
         Subscription {
             durable: format!("{app}_{name}"),
             app: app.to_owned(),

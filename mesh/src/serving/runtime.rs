@@ -84,7 +84,7 @@ pub async fn run(
     let mut consumers = JoinSet::new();
     let mut relays = JoinSet::new();
     let mut watched = Vec::new();
-    let tasks = crate::tasks::Tasks::default();
+    let context_tasks = crate::tasks::Tasks::default();
     let max_payload = nats.server_info().max_payload;
     for context in &contexts {
         let info = context.info();
@@ -99,19 +99,19 @@ pub async fn run(
                 Peer::connect(callee, &url, config.call_policy.clone())?,
             );
         }
-        let started = context
+        context
             .start(
                 ContextEnv {
                     store: store.clone(),
                     peers,
-                    tasks: tasks.clone(),
+                    tasks: context_tasks.clone(),
                 },
                 &mut routes,
             )
             .await?;
         let mut tasks = Vec::new();
         let mut durables = Vec::new();
-        for sub in crate::context::subscriptions(context.as_ref(), started) {
+        if let Some(sub) = crate::context::subscription(context.as_ref()) {
             let running = Running::default();
             let name = format!("consumer {}", sub.durable);
             tasks.push((name.clone(), running.clone()));
@@ -188,7 +188,7 @@ pub async fn run(
             stop_consumers.cancel();
             stop_relays.cancel();
             stop_watch.cancel();
-            tasks.shutdown().await;
+            context_tasks.shutdown().await;
             return match ended {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(error)) => Err(error),
@@ -223,7 +223,7 @@ pub async fn run(
     }
     stop_consumers.cancel();
     while consumers.join_next().await.is_some() {}
-    tasks.shutdown().await;
+    context_tasks.shutdown().await;
     stop_relays.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
         while relays.join_next().await.is_some() {}

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tonic::service::RoutesBuilder;
 
-use crate::context::{Context, ContextEnv};
+use crate::context::Context;
 use crate::serving::runtime::MeshConfig;
 use crate::storage::store::Store;
 
@@ -25,16 +24,10 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
     let stream = crate::events::nats::ensure_stream(&js, info.app, config.stream_replicas).await?;
     let store = Store::open(&config.database, &info.id()).await?;
     crate::events::migrate(&store, info.migrations).await?;
-    let tasks = crate::tasks::Tasks::default();
-    let env = ContextEnv {
-        store: store.clone(),
-        peers: Default::default(),
-        tasks: tasks.clone(),
-    };
-    let started = context.start(env, &mut RoutesBuilder::default()).await?;
-    // Only the consumers replay: whatever else the context started stops now.
-    tasks.shutdown().await;
-    let subscriptions = crate::context::subscriptions(context.as_ref(), started);
+    // Only the consumer replays: the context itself is not started.
+    let subscriptions: Vec<_> = crate::context::subscription(context.as_ref())
+        .into_iter()
+        .collect();
 
     let mut tx = store.begin().await?;
     for table in info.views {

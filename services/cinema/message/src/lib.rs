@@ -12,7 +12,7 @@ mod tests;
 use std::sync::Arc;
 
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::message_service_server::MessageServiceServer;
 use tonic::service::RoutesBuilder;
@@ -24,7 +24,6 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.cinema.v1.MessageService", &["ListMessages"])],
     calls: &[],
     publishes: &[],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -37,9 +36,9 @@ impl Context for Message {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         routes.add_service(MessageServiceServer::new(grpc::MessageApi::new(env.store)));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

@@ -14,7 +14,7 @@ mod tests;
 use std::sync::Arc;
 
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::movie_service_server::MovieServiceServer;
 use tonic::service::RoutesBuilder;
@@ -35,7 +35,6 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[],
     publishes: &["MovieRegistered", "MovieUpdated", "MovieDeleted"],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -48,9 +47,9 @@ impl Context for Movie {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         routes.add_service(MovieServiceServer::new(grpc::MovieApi::new(env.store)));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

@@ -13,7 +13,7 @@ mod tests;
 use std::sync::Arc;
 
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::payment_service_server::PaymentServiceServer;
 use tonic::service::RoutesBuilder;
@@ -25,7 +25,6 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.cinema.v1.PaymentService", &["Pay", "GetPayment"])],
     calls: &[],
     publishes: &["PaymentApproved", "PaymentCancelled"],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -38,9 +37,9 @@ impl Context for Payment {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         routes.add_service(PaymentServiceServer::new(grpc::PaymentApi::new(env.store)));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use mediamesh_mesh::calls::saga::sweep;
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::reservation_service_server::ReservationServiceServer;
 use tonic::service::RoutesBuilder;
@@ -42,7 +42,6 @@ pub static INFO: ContextInfo = ContextInfo {
         "ReservationCancelRequested",
         "ReservationCancelled",
     ],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -55,7 +54,7 @@ impl Context for Reservation {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         let booking = booking::Booking::new(
             env.store.clone(),
             env.peer("cinema.payment")?,
@@ -69,7 +68,7 @@ impl Context for Reservation {
         routes.add_service(ReservationServiceServer::new(grpc::ReservationApi::new(
             env.store, booking,
         )));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

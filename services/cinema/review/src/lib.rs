@@ -16,7 +16,7 @@ mod tests;
 use std::sync::Arc;
 
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::review_service_server::ReviewServiceServer;
 use tonic::service::RoutesBuilder;
@@ -31,7 +31,6 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[("cinema.movie", "GetMovie")],
     publishes: &["ReviewCreated", "ReviewDeleted"],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -44,12 +43,12 @@ impl Context for Review {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         let movie = env.peer("cinema.movie")?;
         routes.add_service(ReviewServiceServer::new(grpc::ReviewApi::new(
             env.store, movie,
         )));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

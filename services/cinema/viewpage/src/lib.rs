@@ -13,7 +13,7 @@ mod tests;
 use std::sync::Arc;
 
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::viewpage_service_server::ViewpageServiceServer;
 use tonic::service::RoutesBuilder;
@@ -25,7 +25,6 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.cinema.v1.ViewpageService", &["ListViewpages"])],
     calls: &[],
     publishes: &[],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &["vp_movies", "vp_reservations", "mesh_tally"],
 };
@@ -38,11 +37,11 @@ impl Context for Viewpage {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         routes.add_service(ViewpageServiceServer::new(grpc::ViewpageApi::new(
             env.store,
         )));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

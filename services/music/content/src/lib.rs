@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use mediamesh_mesh::calls::saga::sweep;
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::content_service_server::ContentServiceServer;
 use tonic::service::RoutesBuilder;
@@ -35,7 +35,6 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[("music.copyright", "ApproveCopyright")],
     publishes: &["ContentUploadFailed", "ContentDeleted"],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -48,7 +47,7 @@ impl Context for Content {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         let upload = upload::Upload::new(env.store.clone(), env.peer("music.copyright")?);
         let saga = upload.clone();
         env.tasks.spawn("music.content recovery", move |stop| {
@@ -58,7 +57,7 @@ impl Context for Content {
         routes.add_service(ContentServiceServer::new(grpc::ContentApi::new(
             env.store, upload,
         )));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

@@ -13,7 +13,7 @@ mod tests;
 use std::sync::Arc;
 
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::copyright_service_server::CopyrightServiceServer;
 use tonic::service::RoutesBuilder;
@@ -28,7 +28,6 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[],
     publishes: &["CopyrightApproved", "CopyrightReleased"],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -41,11 +40,11 @@ impl Context for Copyright {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         routes.add_service(CopyrightServiceServer::new(grpc::CopyrightApi::new(
             env.store,
         )));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

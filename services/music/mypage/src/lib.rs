@@ -12,7 +12,7 @@ mod tests;
 use std::sync::Arc;
 
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::mypage_service_server::MypageServiceServer;
 use tonic::service::RoutesBuilder;
@@ -24,7 +24,6 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.music.v1.MypageService", &["ListMypages"])],
     calls: &[],
     publishes: &[],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &["mypages", "mypage_covers"],
 };
@@ -37,9 +36,9 @@ impl Context for Mypage {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         routes.add_service(MypageServiceServer::new(grpc::MypageApi::new(env.store)));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

@@ -12,7 +12,7 @@ mod tests;
 use std::sync::Arc;
 
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::source_service_server::SourceServiceServer;
 use tonic::service::RoutesBuilder;
@@ -24,7 +24,6 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.music.v1.SourceService", &["ListSources"])],
     calls: &[],
     publishes: &["SourceRegistered"],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -37,9 +36,9 @@ impl Context for Source {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         routes.add_service(SourceServiceServer::new(grpc::SourceApi::new(env.store)));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

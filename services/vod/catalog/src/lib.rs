@@ -8,7 +8,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo};
 use mediamesh_proto::vod::v1::catalog_service_server::CatalogServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -22,7 +22,6 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[],
     publishes: &["VodRegistered"],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -35,8 +34,8 @@ impl Context for Catalog {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         routes.add_service(CatalogServiceServer::new(grpc::CatalogApi::new(env.store)));
-        Ok(Started::default())
+        Ok(())
     }
 }

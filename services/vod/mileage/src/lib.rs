@@ -13,7 +13,7 @@ mod tests;
 use std::sync::Arc;
 
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::mileage_service_server::MileageServiceServer;
 use tonic::service::RoutesBuilder;
@@ -25,7 +25,6 @@ pub static INFO: ContextInfo = ContextInfo {
     services: &[("mediamesh.vod.v1.MileageService", &["GetMileage"])],
     calls: &[],
     publishes: &["MileageCredited", "MileageReversed", "FreeVodCreditIssued"],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -38,9 +37,9 @@ impl Context for Mileage {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         routes.add_service(MileageServiceServer::new(grpc::MileageApi::new(env.store)));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {

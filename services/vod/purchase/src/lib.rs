@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use mediamesh_mesh::calls::saga::sweep;
 use mediamesh_mesh::events::policy::Policies;
-use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler, Started};
+use mediamesh_mesh::{Context, ContextEnv, ContextInfo, Handler};
 use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::purchase_service_server::PurchaseServiceServer;
 use tonic::service::RoutesBuilder;
@@ -38,7 +38,6 @@ pub static INFO: ContextInfo = ContextInfo {
     )],
     calls: &[("vod.payment", "Pay"), ("vod.catalog", "GetVod")],
     publishes: &["PurchasePlaced", "PurchaseCancelled", "PurchaseFailed"],
-    consumes: &[],
     migrations: store::MIGRATIONS,
     views: &[],
 };
@@ -51,7 +50,7 @@ impl Context for Purchase {
         &INFO
     }
 
-    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<Started> {
+    async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
         let checkout = checkout::Checkout::new(env.store.clone(), env.peer("vod.payment")?);
         let saga = checkout.clone();
         env.tasks.spawn("vod.purchase recovery", move |stop| {
@@ -62,7 +61,7 @@ impl Context for Purchase {
         routes.add_service(PurchaseServiceServer::new(grpc::PurchaseApi::new(
             env.store, checkout, titles,
         )));
-        Ok(Started::default())
+        Ok(())
     }
 
     fn policies(&self) -> Option<Arc<dyn Handler>> {
