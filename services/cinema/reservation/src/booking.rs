@@ -10,7 +10,9 @@ use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::movie_service_client::MovieServiceClient;
 use mediamesh_proto::cinema::v1::payment_service_client::PaymentServiceClient;
 
-use crate::domain::Reservation;
+use tracing::Instrument;
+
+use crate::domain::{Reservation, Status};
 use crate::error::Error;
 use crate::events::event;
 use crate::store::{self, Hold};
@@ -32,7 +34,21 @@ impl Booking {
     }
 
     /// Reserves a seat; answers the reservation confirmed, or why not.
+    ///
+    /// Runs detached from the caller: a client whose deadline expires (or whose stream is
+    /// reset) drops the request future, and a saga dropped between holding the seat and
+    /// settling would stay PENDING until the recovery sweep settled it seconds later, behind
+    /// the back of a client told it failed. Spawned, the saga settles at once either way;
+    /// its peer calls then use their own timeout, not the departed caller's deadline.
     pub async fn reserve(&self, reservation: Reservation) -> Result<Reservation, Error> {
+        let booking = self.clone();
+        let run = async move { booking.run(reservation).await };
+        tokio::spawn(run.in_current_span())
+            .await
+            .map_err(|e| Error::Interrupted(e.to_string()))?
+    }
+
+    async fn run(&self, reservation: Reservation) -> Result<Reservation, Error> {
         // While payment's breaker is open, answer "pay later" before holding anything.
         precheck(self)?;
         let mut hold = self.hold(reservation.clone(), None).await?;
@@ -45,6 +61,25 @@ impl Booking {
             Hold::Held => complete(self, reservation).await,
             Hold::Full => Err(Error::NoSeats(movie_id)),
             Hold::Deleted | Hold::Unknown => Err(Error::MovieNotFound(movie_id)),
+            Hold::Taken => self.replay(&reservation).await,
+        }
+    }
+
+    /// A create under an id already taken (AIP-155): the same request again (a client
+    /// retrying after a lost answer) is answered what the first one came to, as it is now,
+    /// without holding or paying anything twice; another request under that id is refused.
+    async fn replay(&self, retry: &Reservation) -> Result<Reservation, Error> {
+        let id = retry.id().to_owned();
+        let Some(existing) = store::get(&self.store, &id).await? else {
+            // Recorded and taken back in one transaction meanwhile: never visible.
+            return Err(Error::Changed);
+        };
+        if !existing.same_request(retry) {
+            return Err(Error::Exists(id));
+        }
+        match existing.status() {
+            Status::Failed => Err(Error::Failed(id)),
+            _ => Ok(existing),
         }
     }
 
@@ -53,13 +88,12 @@ impl Booking {
     /// so the same id created twice at once holds one seat. `learned`: the seats movie
     /// answered for a movie the ledger had not heard of.
     async fn hold(&self, reservation: Reservation, learned: Option<i64>) -> Result<Hold, Error> {
-        let id = reservation.id().to_owned();
         let hold = self
             .store
             .write(move |tx| {
                 Box::pin(async move {
                     if !store::insert(tx, &reservation).await? {
-                        return Ok(None);
+                        return Ok(Hold::Taken);
                     }
                     let movie_id = reservation.movie_id();
                     if let Some(seats) = learned {
@@ -69,11 +103,11 @@ impl Booking {
                     if hold != Hold::Held {
                         store::forget(tx, reservation.id()).await?;
                     }
-                    Ok(Some(hold))
+                    Ok(hold)
                 })
             })
             .await?;
-        hold.ok_or(Error::Exists(id))
+        Ok(hold)
     }
 
     /// Movie's seats for `movie_id`, asked through movie's breaker.

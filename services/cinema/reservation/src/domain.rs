@@ -200,6 +200,13 @@ impl Reservation {
             .ok()
     }
 
+    /// Whether `other` asks for what this reservation was asked for (same movie, same
+    /// customer): a retry of it, rather than another request under the same id.
+    pub fn same_request(&self, other: &Reservation) -> bool {
+        (self.movie_id.as_str(), self.customer_id.as_str())
+            == (other.movie_id.as_str(), other.customer_id.as_str())
+    }
+
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -297,6 +304,21 @@ mod tests {
         let closed = r.close().unwrap();
         assert!(closed.kind.releases_seat());
         assert_eq!(r.close(), None, "closed once");
+    }
+
+    #[test]
+    fn a_retry_asks_for_the_same_movie_for_the_same_customer() {
+        let mut first = held();
+        first.confirm().unwrap();
+        let retry = Reservation::hold("r".into(), "m".into(), GUEST.into(), "later".into());
+        assert!(
+            first.same_request(&retry),
+            "status and time are not the request"
+        );
+        let other_movie = Reservation::hold("r".into(), "m2".into(), GUEST.into(), String::new());
+        let other_customer = Reservation::hold("r".into(), "m".into(), "kim".into(), String::new());
+        assert!(!first.same_request(&other_movie));
+        assert!(!first.same_request(&other_customer));
     }
 
     #[test]

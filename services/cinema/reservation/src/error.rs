@@ -15,7 +15,8 @@ pub enum Error {
     Exists(String),
     #[error("movie {0:?} has no seats left")]
     NoSeats(String),
-    #[error("movie {0:?} not found")]
+    /// The movie a reservation names: the message starts with the field it came in.
+    #[error("movie_id: movie {0:?} not found")]
     MovieNotFound(String),
     #[error("reservation {0:?} not found")]
     NotFound(String),
@@ -23,6 +24,14 @@ pub enum Error {
     NotPaid(String, String),
     #[error("reservation changed meanwhile; try again")]
     Changed,
+    /// A retried create of a reservation whose payment failed.
+    #[error(
+        "reservation {0:?} failed (its payment did not go through); reserve again under a new rsv_id"
+    )]
+    Failed(String),
+    /// The detached saga did not run to its end (a panic, or shutdown).
+    #[error("the reservation was interrupted: {0}")]
+    Interrupted(String),
     #[error(transparent)]
     Peer(#[from] CallError),
     #[error(transparent)]
@@ -41,9 +50,11 @@ impl From<Error> for Status {
             full @ (Error::NoSeats(_) | Error::NotPaid(..)) => {
                 Status::failed_precondition(full.to_string())
             }
-            Error::MovieNotFound(id) => not_found("movie", &id),
+            missing @ Error::MovieNotFound(_) => Status::not_found(missing.to_string()),
             Error::NotFound(id) => not_found("reservation", &id),
             changed @ Error::Changed => Status::aborted(changed.to_string()),
+            failed @ Error::Failed(_) => Status::failed_precondition(failed.to_string()),
+            Error::Interrupted(error) => mediamesh_mesh::error::internal(error),
             Error::Peer(error) => error.into(),
             Error::Storage(error) => mediamesh_mesh::storage::to_status(error),
         }

@@ -56,6 +56,8 @@ pub enum Hold {
     Deleted,
     /// The ledger has not heard of the movie.
     Unknown,
+    /// The reservation id is taken: nothing was recorded or held.
+    Taken,
 }
 
 /// Holds one seat: a single conditional update, so concurrent holds can never take

@@ -26,7 +26,10 @@ impl From<Error> for Status {
     fn from(error: Error) -> Status {
         match error {
             Error::Invalid(violation) => violation.into(),
-            Error::Rule(ReviewError::MovieNotFound(id)) => not_found("movie", &id),
+            // The movie a review names: the message starts with the field it came in.
+            Error::Rule(ReviewError::MovieNotFound(id)) => {
+                Status::not_found(format!("movie_id: movie {id:?} not found"))
+            }
             taken @ Error::IdTaken(_) => Status::already_exists(taken.to_string()),
             Error::NotFound(id) => not_found("review", &id),
             Error::Movie(error) => error.into(),
