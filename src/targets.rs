@@ -20,6 +20,9 @@ pub fn all_contexts() -> Vec<Arc<dyn Context>> {
         Arc::new(music_content::Content),
         Arc::new(music_source::Source),
         Arc::new(music_mypage::Mypage),
+        Arc::new(video_channel::Channel),
+        Arc::new(video_client::Client),
+        Arc::new(video_video::Video),
     ]
 }
 

@@ -1,0 +1,351 @@
+//! A client, its channels' shares of its total, and its refund requests. Field bounds are
+//! checked at the edge (`mediamesh_mesh::input`); the rules here: a client's total is
+//! computed (sent only as 0 on registration, as the seed does, never on a change), every
+//! change of a client moves its version on, each channel counts at its latest version and a
+//! deleted channel counts no more, and a refund request is decided once.
+
+/// A client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    id: String,
+    total_view: i64,
+    version: i64,
+}
+
+/// What a client's events carry (`ClientRegistered`, `ClientTotalChanged`, `ClientDeleted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub client_id: String,
+    pub total_view: i64,
+    pub version: i64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ClientError {
+    #[error("is computed from the client's channels; send 0 or leave it out")]
+    Computed,
+    #[error("must be APPROVED or REJECTED")]
+    Decision,
+}
+
+impl ClientError {
+    pub fn field(&self) -> &'static str {
+        match self {
+            ClientError::Computed => "total_view",
+            ClientError::Decision => "status",
+        }
+    }
+}
+
+/// A computed total a client sent: accepted on registration only as 0, on a change never.
+pub fn computed(sent: Option<i32>, creating: bool) -> Result<(), ClientError> {
+    match sent {
+        None => Ok(()),
+        Some(0) if creating => Ok(()),
+        Some(_) => Err(ClientError::Computed),
+    }
+}
+
+impl Client {
+    /// Registers a client; its channels may have been heard of first (`total_view`).
+    pub fn register(id: String, total_view: i64) -> (Client, Changed) {
+        let client = Client {
+            id,
+            total_view,
+            version: 1,
+        };
+        let changed = client.changed();
+        (client, changed)
+    }
+
+    pub fn restore(id: String, total_view: i64, version: i64) -> Client {
+        Client {
+            id,
+            total_view,
+            version,
+        }
+    }
+
+    /// Its channels now add up to `total_view`; what to publish if that moved it.
+    pub fn retotal(&mut self, total_view: i64) -> Option<Changed> {
+        if total_view == self.total_view {
+            return None;
+        }
+        self.total_view = total_view;
+        self.version += 1;
+        Some(self.changed())
+    }
+
+    /// The client deleted, one version on (the store retires its id).
+    pub fn delete(&mut self) -> Changed {
+        self.version += 1;
+        self.changed()
+    }
+
+    fn changed(&self) -> Changed {
+        Changed {
+            client_id: self.id.clone(),
+            total_view: self.total_view,
+            version: self.version,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    pub fn total_view(&self) -> i64 {
+        self.total_view
+    }
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+/// A channel's share of its client's total, at the channel's latest version heard of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelShare {
+    channel_id: String,
+    client_id: String,
+    total_view: i64,
+    version: i64,
+    deleted: bool,
+}
+
+impl ChannelShare {
+    /// A channel not heard of yet: counts for nobody, below every real version.
+    #[cfg(test)]
+    pub fn unheard(channel_id: &str) -> ChannelShare {
+        ChannelShare {
+            channel_id: channel_id.to_owned(),
+            client_id: String::new(),
+            total_view: 0,
+            version: 0,
+            deleted: false,
+        }
+    }
+
+    pub fn restore(
+        channel_id: String,
+        client_id: String,
+        total_view: i64,
+        version: i64,
+        deleted: bool,
+    ) -> ChannelShare {
+        ChannelShare {
+            channel_id,
+            client_id,
+            total_view,
+            version,
+            deleted,
+        }
+    }
+
+    /// The channel's total at `version`; false (nothing moves) for a stale or repeated
+    /// version, or a channel already deleted.
+    pub fn total(&mut self, client_id: &str, total_view: i64, version: i64) -> bool {
+        if version <= self.version || self.deleted {
+            return false;
+        }
+        self.client_id = client_id.to_owned();
+        self.total_view = total_view.max(0);
+        self.version = version;
+        true
+    }
+
+    /// The channel deleted: it counts no more, for good. False if it already was.
+    pub fn delete(&mut self, client_id: &str, version: i64) -> bool {
+        if self.deleted {
+            return false;
+        }
+        self.client_id = client_id.to_owned();
+        self.total_view = 0;
+        self.deleted = true;
+        self.version = self.version.max(version);
+        true
+    }
+
+    pub fn channel_id(&self) -> &str {
+        &self.channel_id
+    }
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+    pub fn total_view(&self) -> i64 {
+        self.total_view
+    }
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+}
+
+/// Where a refund request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundStatus {
+    Requested,
+    Approved,
+    Rejected,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Requested => "REQUESTED",
+            RefundStatus::Approved => "APPROVED",
+            RefundStatus::Rejected => "REJECTED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RefundStatus> {
+        match s {
+            "REQUESTED" => Some(RefundStatus::Requested),
+            "APPROVED" => Some(RefundStatus::Approved),
+            "REJECTED" => Some(RefundStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A client's refund request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    id: String,
+    client_id: String,
+    status: RefundStatus,
+    total_view: i64,
+    refund_policy: i64,
+}
+
+/// What a new request publishes (`RefundRequested`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requested {
+    pub refund_request_id: String,
+    pub client_id: String,
+    pub total_view: i64,
+}
+
+impl Refund {
+    /// A client asks for a refund with `total_view` views to its name.
+    pub fn request(id: String, client: &Client) -> (Refund, Requested) {
+        let refund = Refund {
+            id,
+            client_id: client.id().to_owned(),
+            status: RefundStatus::Requested,
+            total_view: client.total_view(),
+            refund_policy: 0,
+        };
+        let requested = Requested {
+            refund_request_id: refund.id.clone(),
+            client_id: refund.client_id.clone(),
+            total_view: refund.total_view,
+        };
+        (refund, requested)
+    }
+
+    pub fn restore(
+        id: String,
+        client_id: String,
+        status: RefundStatus,
+        total_view: i64,
+        refund_policy: i64,
+    ) -> Refund {
+        Refund {
+            id,
+            client_id,
+            status,
+            total_view,
+            refund_policy,
+        }
+    }
+
+    /// Policy's decision; false if the request was decided already (a decision counts once).
+    pub fn decide(
+        &mut self,
+        status: &str,
+        total_view: i64,
+        refund_policy: i64,
+    ) -> Result<bool, ClientError> {
+        let decided = match RefundStatus::parse(status) {
+            Some(s @ (RefundStatus::Approved | RefundStatus::Rejected)) => s,
+            _ => return Err(ClientError::Decision),
+        };
+        if self.status != RefundStatus::Requested {
+            return Ok(false);
+        }
+        self.status = decided;
+        self.total_view = total_view;
+        self.refund_policy = refund_policy;
+        Ok(true)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+    pub fn status(&self) -> RefundStatus {
+        self.status
+    }
+    pub fn total_view(&self) -> i64 {
+        self.total_view
+    }
+    pub fn refund_policy(&self) -> i64 {
+        self.refund_policy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_total_is_computed_so_only_zero_is_accepted_on_registration() {
+        assert_eq!(computed(Some(0), true), Ok(()));
+        assert_eq!(computed(None, false), Ok(()));
+        assert_eq!(computed(Some(3), true), Err(ClientError::Computed));
+        assert_eq!(computed(Some(0), false), Err(ClientError::Computed));
+    }
+
+    #[test]
+    fn a_moved_total_moves_the_version_once() {
+        let (mut c, registered) = Client::register("1".into(), 0);
+        assert_eq!(registered.version, 1);
+        assert_eq!(c.retotal(0), None);
+        assert_eq!(c.retotal(5).unwrap().version, 2);
+        assert_eq!(c.delete().version, 3);
+    }
+
+    #[test]
+    fn a_channel_counts_at_its_latest_version_and_not_after_deletion() {
+        let mut s = ChannelShare::unheard("ch");
+        assert!(s.total("c", 5, 3));
+        assert!(!s.total("c", 2, 2), "older total arrives late");
+        assert!(!s.total("c", 5, 3), "same total again");
+        assert!(s.delete("c", 4));
+        assert!(!s.total("c", 9, 5), "deleted for good");
+        assert_eq!((s.total_view(), s.is_deleted()), (0, true));
+        let mut early = ChannelShare::unheard("ch2");
+        assert!(early.delete("c", 4));
+        assert!(
+            !early.total("c", 1, 2),
+            "a total before the deletion arrives late"
+        );
+    }
+
+    #[test]
+    fn a_refund_is_decided_once() {
+        let (client, _) = Client::register("1".into(), 7);
+        let (mut r, requested) = Refund::request("r".into(), &client);
+        assert_eq!(
+            (requested.total_view, r.status()),
+            (7, RefundStatus::Requested)
+        );
+        assert_eq!(r.decide("MAYBE", 7, 5), Err(ClientError::Decision));
+        assert_eq!(r.decide("APPROVED", 7, 5), Ok(true));
+        assert_eq!(r.decide("REJECTED", 7, 50), Ok(false));
+        assert_eq!((r.status(), r.refund_policy()), (RefundStatus::Approved, 5));
+    }
+}

@@ -1,0 +1,96 @@
+//! Client's event policies: a channel's total (or its deletion) sets that channel's share at
+//! the channel's version (stale and repeated versions change nothing), then its client is
+//! recounted; a moved total raises ClientTotalChanged. Policy's decisions settle refund
+//! requests, once.
+use mediamesh_mesh::events::policy::On;
+use mediamesh_mesh::{Delivered, Event, HandlerError, Raise, Tx};
+use mediamesh_proto::video::v1 as pb;
+
+use crate::domain::Changed;
+use crate::store;
+
+const CONTEXT: &str = "video.client";
+
+pub struct Follow;
+
+/// Recounts a live client from its channels' shares (a client not registered yet is
+/// counted when it registers).
+async fn recount(tx: &mut Tx, client_id: &str) -> Result<(), HandlerError> {
+    let Some(mut client) = store::lock(tx, client_id).await? else {
+        return Ok(());
+    };
+    let total = store::sum_channels(tx, client_id).await?;
+    if let Some(changed) = client.retotal(total) {
+        store::save(tx, &client, false).await?;
+        tx.raise(total_changed(&changed)).await?;
+    }
+    Ok(())
+}
+
+pub fn total_changed(c: &Changed) -> Event {
+    let event = pb::ClientTotalChanged {
+        client_id: c.client_id.clone(),
+        total_view: c.total_view,
+    };
+    Event::new(CONTEXT, &event, &c.client_id, c.version, &c.client_id)
+}
+
+#[async_trait::async_trait]
+impl On<pb::ChannelTotalChanged> for Follow {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::ChannelTotalChanged,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let mut share = store::lock_share(tx, &e.channel_id).await?;
+        if share.total(&e.client_id, e.total_view, d.aggregate_version()) {
+            store::save_share(tx, &share).await?;
+            recount(tx, &e.client_id).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::ChannelDeleted> for Follow {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::ChannelDeleted,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        let mut share = store::lock_share(tx, &e.channel_id).await?;
+        if share.delete(&e.client_id, d.aggregate_version()) {
+            store::save_share(tx, &share).await?;
+            recount(tx, &e.client_id).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::RefundDecided> for Follow {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::RefundDecided,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        // The request is recorded in the transaction that raised RefundRequested, so policy
+        // cannot decide one client does not hold.
+        let Some(mut refund) = store::lock_refund(tx, &e.refund_request_id).await? else {
+            return Err(HandlerError::Poison(format!(
+                "refund request {:?} was never requested here",
+                e.refund_request_id
+            )));
+        };
+        let decided = refund
+            .decide(&e.status, e.total_view, e.refund_policy)
+            .map_err(|error| HandlerError::Poison(format!("RefundDecided status: {error}")))?;
+        if decided {
+            store::save_refund(tx, &refund).await?;
+        }
+        Ok(())
+    }
+}

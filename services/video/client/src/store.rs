@@ -1,0 +1,254 @@
+//! Client's tables: the clients (a deleted client keeps its row so its id stays retired),
+//! each channel's share of its client's total at the channel's latest version, and the
+//! refund requests. Changes are decided by the domain on a locked row (an UPDATE takes the
+//! row lock on PostgreSQL; SQLite has one writer).
+use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::{Migration, Store, Tx};
+use sqlx::Row;
+
+use crate::domain::{ChannelShare, Client, Refund, RefundStatus};
+
+pub const MIGRATIONS: &[Migration] = &["
+CREATE TABLE IF NOT EXISTS clients (
+    client_id TEXT PRIMARY KEY,
+    total_view BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    deleted BIGINT NOT NULL,
+    create_time TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS client_channels (
+    channel_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    total_view BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    deleted BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS client_channels_by_client ON client_channels (client_id);
+CREATE TABLE IF NOT EXISTS refund_requests (
+    refund_request_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    total_view BIGINT NOT NULL,
+    refund_policy BIGINT NOT NULL,
+    create_time TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refund_requests_by_client ON refund_requests (client_id, create_time);
+"];
+
+fn client(row: &sqlx::any::AnyRow) -> Result<Client, sqlx::Error> {
+    Ok(Client::restore(
+        row.try_get("client_id")?,
+        row.try_get("total_view")?,
+        row.try_get("version")?,
+    ))
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<Option<Client>, sqlx::Error> {
+    sqlx::query(
+        "SELECT client_id, total_view, version FROM clients WHERE client_id = $1 AND deleted = 0",
+    )
+    .bind(id.to_owned())
+    .fetch_optional(store.reader())
+    .await?
+    .map(|r| client(&r))
+    .transpose()
+}
+
+pub async fn list(store: &Store, page: Page) -> Result<Vec<Client>, sqlx::Error> {
+    sqlx::query(
+        "SELECT client_id, total_view, version FROM clients WHERE deleted = 0 \
+         ORDER BY create_time, client_id LIMIT $1 OFFSET $2",
+    )
+    .bind(page.fetch_limit())
+    .bind(page.offset)
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(client)
+    .collect()
+}
+
+/// Records a new client; false if the id is taken, by a live client or a deleted one.
+pub async fn insert(tx: &mut Tx, c: &Client) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO clients (client_id, total_view, version, deleted, create_time) \
+         VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(c.id().to_owned())
+    .bind(c.total_view())
+    .bind(c.version())
+    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Reads a live client and locks it until the transaction ends.
+pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Client>, sqlx::Error> {
+    sqlx::query(
+        "UPDATE clients SET version = version WHERE client_id = $1 AND deleted = 0 \
+         RETURNING client_id, total_view, version",
+    )
+    .bind(id.to_owned())
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| client(&r))
+    .transpose()
+}
+
+/// Writes a locked client after a transition (`deleted`: for good).
+pub async fn save(tx: &mut Tx, c: &Client, deleted: bool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE clients SET total_view = $2, version = $3, deleted = $4 WHERE client_id = $1",
+    )
+    .bind(c.id().to_owned())
+    .bind(c.total_view())
+    .bind(c.version())
+    .bind(i64::from(deleted))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Locks client's row of a channel, inserting a stand-in first (so a concurrent first event
+/// about the same channel waits for this one instead of missing the row).
+pub async fn lock_share(tx: &mut Tx, channel_id: &str) -> Result<ChannelShare, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO client_channels (channel_id, client_id, total_view, version, deleted) \
+         VALUES ($1, '', 0, 0, 0) ON CONFLICT DO NOTHING",
+    )
+    .bind(channel_id.to_owned())
+    .execute(tx.conn())
+    .await?;
+    let row = sqlx::query(
+        "UPDATE client_channels SET version = version WHERE channel_id = $1 \
+         RETURNING channel_id, client_id, total_view, version, deleted",
+    )
+    .bind(channel_id.to_owned())
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(ChannelShare::restore(
+        row.try_get("channel_id")?,
+        row.try_get("client_id")?,
+        row.try_get("total_view")?,
+        row.try_get("version")?,
+        row.try_get::<i64, _>("deleted")? != 0,
+    ))
+}
+
+pub async fn save_share(tx: &mut Tx, s: &ChannelShare) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE client_channels SET client_id = $2, total_view = $3, version = $4, deleted = $5 \
+         WHERE channel_id = $1",
+    )
+    .bind(s.channel_id().to_owned())
+    .bind(s.client_id().to_owned())
+    .bind(s.total_view())
+    .bind(s.version())
+    .bind(i64::from(s.is_deleted()))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The sum of a client's live channels' totals, as client has heard of them.
+pub async fn sum_channels(tx: &mut Tx, client_id: &str) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(total_view), 0) AS BIGINT) AS total \
+         FROM client_channels WHERE client_id = $1 AND deleted = 0",
+    )
+    .bind(client_id.to_owned())
+    .fetch_one(tx.conn())
+    .await?;
+    row.try_get("total")
+}
+
+const REFUND: &str = "refund_request_id, client_id, status, total_view, refund_policy";
+
+fn refund(row: &sqlx::any::AnyRow) -> Result<Refund, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    let status = RefundStatus::parse(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("refund status {status:?}").into()))?;
+    Ok(Refund::restore(
+        row.try_get("refund_request_id")?,
+        row.try_get("client_id")?,
+        status,
+        row.try_get("total_view")?,
+        row.try_get("refund_policy")?,
+    ))
+}
+
+/// Records a refund request; false if the id is taken.
+pub async fn insert_refund(tx: &mut Tx, r: &Refund) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO refund_requests ({REFUND}, create_time) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT DO NOTHING"
+    ))
+    .bind(r.id().to_owned())
+    .bind(r.client_id().to_owned())
+    .bind(r.status().as_str())
+    .bind(r.total_view())
+    .bind(r.refund_policy())
+    .bind(mediamesh_mesh::observe::telemetry::now_rfc3339())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+pub async fn get_refund(store: &Store, id: &str) -> Result<Option<Refund>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {REFUND} FROM refund_requests WHERE refund_request_id = $1"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(store.reader())
+    .await?
+    .map(|r| refund(&r))
+    .transpose()
+}
+
+/// Reads a refund request and locks it until the transaction ends.
+pub async fn lock_refund(tx: &mut Tx, id: &str) -> Result<Option<Refund>, sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE refund_requests SET status = status WHERE refund_request_id = $1 RETURNING {REFUND}"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| refund(&r))
+    .transpose()
+}
+
+pub async fn save_refund(tx: &mut Tx, r: &Refund) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE refund_requests SET status = $2, total_view = $3, refund_policy = $4 \
+         WHERE refund_request_id = $1",
+    )
+    .bind(r.id().to_owned())
+    .bind(r.status().as_str())
+    .bind(r.total_view())
+    .bind(r.refund_policy())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn list_refunds(
+    store: &Store,
+    page: Page,
+    client_id: &str,
+) -> Result<Vec<Refund>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {REFUND} FROM refund_requests WHERE ($3 = '' OR client_id = $3) \
+         ORDER BY create_time, refund_request_id LIMIT $1 OFFSET $2"
+    ))
+    .bind(page.fetch_limit())
+    .bind(page.offset)
+    .bind(client_id.to_owned())
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(refund)
+    .collect()
+}

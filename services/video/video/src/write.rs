@@ -1,0 +1,181 @@
+//! Uploading, editing, viewing and deleting videos. The channel is checked against the
+//! replica, or asked of channel on a miss (the replica learns the answer); the check is made
+//! again on the locked replica row in the transaction that writes the video, so an upload
+//! racing its channel's deletion either lands before it (and is deleted with it) or is
+//! refused. A video and the event it raises commit together.
+use mediamesh_mesh::{Event, Peer, Raise, Retry, Store, Tx};
+use mediamesh_proto::video::v1 as pb;
+use mediamesh_proto::video::v1::channel_service_client::ChannelServiceClient;
+
+use crate::domain::{Changed, ChannelCheck, LiveChannel, ReplicaChannel, Video, VideoError, Views};
+use crate::error::Error;
+use crate::store;
+
+pub const CONTEXT: &str = "video.video";
+
+/// A video as asked for (fields checked at the edge).
+pub struct Upload {
+    pub video_id: String,
+    pub client_id: String,
+    pub channel_id: String,
+    pub title: String,
+    pub views: Views,
+}
+
+/// An edit as asked for (fields checked at the edge).
+pub struct Edit {
+    pub video_id: String,
+    pub title: Option<String>,
+    pub channel_id: Option<String>,
+    pub views: Option<Views>,
+}
+
+pub async fn upload(store: &Store, channel: &Peer, new: Upload) -> Result<Video, Error> {
+    let asked = resolve(store, channel, &new.channel_id).await?;
+    let mut tx = store.begin().await?;
+    let live = live_channel(&mut tx, &new.channel_id, asked.as_ref()).await?;
+    let (video, uploaded) =
+        Video::upload(new.video_id, &new.client_id, &live, new.title, new.views)?;
+    if !store::insert(&mut tx, &video).await? {
+        return Err(Error::Exists(video.id().to_owned()));
+    }
+    let event = pb::VideoUploaded {
+        video_id: uploaded.video_id.clone(),
+        client_id: uploaded.client_id.clone(),
+        channel_id: uploaded.channel_id.clone(),
+        title: uploaded.title.clone(),
+        view_count: uploaded.view_count,
+    };
+    tx.raise(event_of(&event, &uploaded)).await?;
+    tx.commit().await?;
+    Ok(video)
+}
+
+pub async fn edit(store: &Store, channel: &Peer, edit: Edit) -> Result<Video, Error> {
+    let asked = match &edit.channel_id {
+        Some(channel_id) => resolve(store, channel, channel_id).await?,
+        None => None,
+    };
+    let mut tx = store.begin().await?;
+    let mut video = store::lock(&mut tx, &edit.video_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(edit.video_id.clone()))?;
+    let target = match &edit.channel_id {
+        Some(channel_id) => Some(live_channel(&mut tx, channel_id, asked.as_ref()).await?),
+        None => None,
+    };
+    let edited = video.edit(edit.title, target.as_ref(), edit.views)?;
+    store::save(&mut tx, &video, false).await?;
+    tx.raise(edited_event(&edited)).await?;
+    tx.commit().await?;
+    Ok(video)
+}
+
+pub async fn view(store: &Store, video_id: &str) -> Result<Video, Error> {
+    let mut tx = store.begin().await?;
+    let mut video = store::lock(&mut tx, video_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(video_id.to_owned()))?;
+    let viewed = video.view()?;
+    store::save(&mut tx, &video, false).await?;
+    tx.raise(edited_event(&viewed)).await?;
+    tx.commit().await?;
+    Ok(video)
+}
+
+pub async fn delete(store: &Store, video_id: &str) -> Result<(), Error> {
+    let mut tx = store.begin().await?;
+    let mut video = store::lock(&mut tx, video_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(video_id.to_owned()))?;
+    delete_locked(&mut tx, &mut video).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a locked video for good and raises VideoDeleted (by its owner, or with its channel).
+pub async fn delete_locked(tx: &mut Tx, video: &mut Video) -> Result<(), sqlx::Error> {
+    let deleted = video.delete();
+    store::save(tx, video, true).await?;
+    let event = pb::VideoDeleted {
+        video_id: deleted.video_id.clone(),
+        client_id: deleted.client_id.clone(),
+        channel_id: deleted.channel_id.clone(),
+    };
+    tx.raise(event_of(&event, &deleted)).await
+}
+
+/// What channel answered about a channel the replica has not heard of (None: the replica
+/// knew it). Asked before any transaction opens: a call never holds the writer.
+async fn resolve(
+    store: &Store,
+    channel: &Peer,
+    channel_id: &str,
+) -> Result<Option<LiveChannel>, Error> {
+    let replica = store::channel(store, channel_id).await?;
+    match ReplicaChannel::check(replica.as_ref(), channel_id)? {
+        ChannelCheck::Live(_) => Ok(None),
+        ChannelCheck::Ask => ask_channel(channel, channel_id).await.map(Some),
+    }
+}
+
+/// The channel, checked again on its locked replica row; a channel channel confirmed is
+/// learned unless the replica has heard of it meanwhile.
+async fn live_channel(
+    tx: &mut Tx,
+    channel_id: &str,
+    asked: Option<&LiveChannel>,
+) -> Result<LiveChannel, Error> {
+    let mut replica = store::lock_channel(tx, channel_id).await?;
+    if !replica.is_heard() {
+        let Some(asked) = asked else {
+            // Heard of a moment ago, then forgotten: cannot happen (rows are never removed).
+            return Err(VideoError::ChannelNotFound(channel_id.to_owned()).into());
+        };
+        replica = ReplicaChannel::learned(channel_id, &asked.client_id);
+        store::save_channel(tx, &replica).await?;
+    }
+    match ReplicaChannel::check(Some(&replica), channel_id)? {
+        ChannelCheck::Live(live) => Ok(live),
+        ChannelCheck::Ask => Err(VideoError::ChannelNotFound(channel_id.to_owned()).into()),
+    }
+}
+
+/// Asks channel about a channel the replica has not heard of (created a moment ago?).
+async fn ask_channel(channel: &Peer, channel_id: &str) -> Result<LiveChannel, Error> {
+    let request = pb::GetChannelRequest {
+        channel_id: channel_id.to_owned(),
+    };
+    let answer = channel
+        .call(Retry::Safe, |ch| {
+            let request = channel.request(request.clone());
+            async move { ChannelServiceClient::new(ch).get_channel(request).await }
+        })
+        .await;
+    match answer {
+        Ok(found) => Ok(LiveChannel {
+            channel_id: channel_id.to_owned(),
+            client_id: found.client_id,
+        }),
+        Err(error) if error.is_not_found() => {
+            Err(VideoError::ChannelNotFound(channel_id.to_owned()).into())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub fn event_of<M: prost::Message + prost::Name>(event: &M, c: &Changed) -> Event {
+    Event::new(CONTEXT, event, &c.video_id, c.version, &c.video_id)
+}
+
+fn edited_event(c: &Changed) -> Event {
+    let event = pb::VideoEdited {
+        video_id: c.video_id.clone(),
+        client_id: c.client_id.clone(),
+        channel_id: c.channel_id.clone(),
+        title: c.title.clone(),
+        view_count: c.view_count,
+        previous_channel_id: c.previous_channel_id.clone(),
+    };
+    event_of(&event, c)
+}
