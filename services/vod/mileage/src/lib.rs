@@ -24,7 +24,12 @@ pub static INFO: ContextInfo = ContextInfo {
     role: "supporting",
     services: &[("mediamesh.vod.v1.MileageService", &["GetMileage"])],
     calls: &[],
-    publishes: &["MileageCredited", "MileageReversed", "FreeVodCreditIssued"],
+    publishes: &[
+        "MileageCredited",
+        "MileageReversed",
+        "FreeVodCreditIssued",
+        "FreeVodCreditRevoked",
+    ],
     migrations: store::MIGRATIONS,
     views: &[],
 };

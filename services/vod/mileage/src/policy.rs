@@ -4,7 +4,7 @@ use mediamesh_mesh::events::policy::On;
 use mediamesh_mesh::{Delivered, Event, HandlerError, Raise, Tx};
 use mediamesh_proto::vod::v1 as pb;
 
-use crate::domain::{CreditError, Earning, wire};
+use crate::domain::{CreditError, Earning, FREE_VOD_PRICE, Spent, wire};
 use crate::store::{self, Reversal};
 
 const CONTEXT: &str = "vod.mileage";
@@ -52,7 +52,11 @@ async fn approved(tx: &mut Tx, e: pb::PaymentApproved) -> Result<(), HandlerErro
     }
     let mut account = store::lock(tx, id).await?;
     if e.free_vod {
-        account.use_credit().map_err(broken)?;
+        if let Spent::Debt { .. } = account.use_credit() {
+            // Its credit was taken back meanwhile: the ledger keeps the debt, so a
+            // cancellation of this purchase refunds points, not a credit.
+            store::record_debt(tx, purchase, -FREE_VOD_PRICE).await?;
+        }
         store::save(tx, &account).await?;
         return Ok(());
     }
@@ -101,5 +105,15 @@ async fn cancelled(tx: &mut Tx, e: pb::PaymentCancelled) -> Result<(), HandlerEr
     };
     tx.raise(Event::new(CONTEXT, &event, id, version, purchase))
         .await?;
+    if reversed.credit_revoked {
+        // Purchase's replica of the credits loses it too (if it was not spent meanwhile).
+        let revoked = pb::FreeVodCreditRevoked {
+            customer_id: id.clone(),
+            purchase_id: purchase.clone(),
+            points: wire(reversed.points),
+        };
+        tx.raise(Event::new(CONTEXT, &revoked, id, version, purchase))
+            .await?;
+    }
     Ok(())
 }

@@ -148,3 +148,14 @@ pub async fn record_reversal(
         None => Ok(Reversal::Nothing),
     }
 }
+
+/// A free purchase whose credit was taken back before it arrived: the ledger records its
+/// price as points owed, so its reversal refunds them.
+pub async fn record_debt(tx: &mut Tx, purchase_id: &str, points: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE mileage_ledger SET points = $2, free_vod = 0 WHERE purchase_id = $1")
+        .bind(purchase_id.to_owned())
+        .bind(points)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}

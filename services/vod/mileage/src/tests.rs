@@ -154,15 +154,108 @@ async fn anonymous_and_unpaid_purchases_earn_nothing() {
     assert!(test.raised().await.is_empty());
 }
 
+/// A free VOD whose credit a cancellation took back meanwhile (the two crossed in flight):
+/// charged as a 5000-point debt, never a negative credit; its own cancellation refunds it.
 #[tokio::test]
-async fn a_free_vod_without_a_credit_is_poison_and_changes_nothing() {
+async fn a_free_vod_without_a_credit_is_a_debt_refunded_by_its_cancellation() {
     let (test, api) = mileage().await;
     deliver(&test, &approved("p1", "kim", 1000, false))
         .await
         .unwrap();
-    let poison = deliver(&test, &approved("p2", "kim", 0, true)).await;
-    assert!(matches!(poison, Err(HandlerError::Poison(_))), "{poison:?}");
+    deliver(&test, &approved("p2", "kim", 0, true))
+        .await
+        .unwrap();
+    assert_eq!(balance(&api, "kim").await, Ok((-4000, 0)));
+    deliver(&test, &cancelled("p2", "kim", 0, true))
+        .await
+        .unwrap();
     assert_eq!(balance(&api, "kim").await, Ok((1000, 0)));
+    assert!(
+        test.raised_of::<pb::FreeVodCreditRevoked>()
+            .await
+            .is_empty()
+    );
+}
+
+/// Five 1-won purchases earn 5 points, not a free VOD (issue 6 follow-up: credits minted
+/// for 5 won).
+#[tokio::test]
+async fn a_purchase_earns_what_was_paid_so_cheap_purchases_mint_no_credit() {
+    let (test, api) = mileage().await;
+    for n in 1..=5 {
+        deliver(&test, &approved(&format!("p{n}"), "kim", 1, false))
+            .await
+            .unwrap();
+    }
+    assert_eq!(balance(&api, "kim").await, Ok((5, 0)));
+    assert!(test.raised_of::<pb::FreeVodCreditIssued>().await.is_empty());
+    // A normal price still earns the seed's 1000.
+    deliver(&test, &approved("p6", "kim", 1_000_000, false))
+        .await
+        .unwrap();
+    assert_eq!(balance(&api, "kim").await, Ok((1005, 0)));
+}
+
+/// Buy five, cancel five: the first reversal takes the unused credit back (and tells
+/// purchase), the balance ends at zero with no credit.
+#[tokio::test]
+async fn cancelling_the_purchases_that_earned_a_credit_takes_it_back() {
+    let (test, api) = mileage().await;
+    for n in 1..=5 {
+        deliver(&test, &approved(&format!("p{n}"), "kim", 1000, false))
+            .await
+            .unwrap();
+    }
+    assert_eq!(balance(&api, "kim").await, Ok((0, 1)));
+    let first = cancelled("p1", "kim", 1000, false);
+    deliver(&test, &first).await.unwrap();
+    deliver(&test, &first).await.unwrap(); // replayed: nothing more
+    assert_eq!(balance(&api, "kim").await, Ok((4000, 0)));
+    for n in 2..=5 {
+        deliver(&test, &cancelled(&format!("p{n}"), "kim", 1000, false))
+            .await
+            .unwrap();
+    }
+    assert_eq!(balance(&api, "kim").await, Ok((0, 0)));
+    let revoked: Vec<pb::FreeVodCreditRevoked> = test.raised_of().await;
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        (revoked[0].purchase_id.as_str(), revoked[0].points),
+        ("p1", 4000)
+    );
+}
+
+/// The credit was spent before the cancellations: the points go negative (a debt), and no
+/// new credit is issued until the balance is paid back.
+#[tokio::test]
+async fn a_spent_credit_leaves_a_debt_paid_back_before_the_next_credit() {
+    let (test, api) = mileage().await;
+    for n in 1..=5 {
+        deliver(&test, &approved(&format!("p{n}"), "kim", 1000, false))
+            .await
+            .unwrap();
+    }
+    deliver(&test, &approved("free", "kim", 0, true))
+        .await
+        .unwrap();
+    for n in 1..=5 {
+        deliver(&test, &cancelled(&format!("p{n}"), "kim", 1000, false))
+            .await
+            .unwrap();
+    }
+    assert_eq!(balance(&api, "kim").await, Ok((-5000, 0)));
+    assert!(
+        test.raised_of::<pb::FreeVodCreditRevoked>()
+            .await
+            .is_empty()
+    );
+    for n in 6..=14 {
+        deliver(&test, &approved(&format!("p{n}"), "kim", 1000, false))
+            .await
+            .unwrap();
+    }
+    assert_eq!(balance(&api, "kim").await, Ok((4000, 0)));
+    assert_eq!(test.raised_of::<pb::FreeVodCreditIssued>().await.len(), 1);
 }
 
 #[tokio::test]

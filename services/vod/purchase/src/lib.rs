@@ -74,5 +74,6 @@ fn policies() -> Arc<dyn Handler> {
     Policies::new(policy::Replicate)
         .on::<pb::VodRegistered>()
         .on::<pb::FreeVodCreditIssued>()
+        .on::<pb::FreeVodCreditRevoked>()
         .into_handler()
 }

@@ -1,4 +1,6 @@
 //! Purchase's event policies: keep the catalog replica and the free-VOD credits current.
+//! A credit mileage took back is removed if still unspent; one spent meanwhile stays spent
+//! (mileage charges it as a debt), so the two never disagree on what was paid.
 use mediamesh_mesh::events::policy::On;
 use mediamesh_mesh::{Delivered, HandlerError, Tx};
 use mediamesh_proto::vod::v1 as pb;
@@ -42,6 +44,23 @@ impl On<pb::FreeVodCreditIssued> for Replicate {
             return Err(HandlerError::Poison("credit without a customer".into()));
         }
         store::add_credit(tx, &e.customer_id).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl On<pb::FreeVodCreditRevoked> for Replicate {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::FreeVodCreditRevoked,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        if e.customer_id.is_empty() {
+            return Err(HandlerError::Poison("credit without a customer".into()));
+        }
+        // Never below zero: a credit spent already is mileage's debt, not a negative balance.
+        store::take_credit(tx, &e.customer_id).await?;
         Ok(())
     }
 }

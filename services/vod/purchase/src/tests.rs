@@ -356,6 +356,37 @@ async fn a_cancelled_free_purchase_returns_its_credit_once() {
     assert!(events[0].free_vod);
 }
 
+/// Mileage revoked `customer`'s credit (a cancellation took it back), as event `version`.
+async fn revoke(f: &Fixture, customer: &str, version: i64) {
+    let revoked = pb::FreeVodCreditRevoked {
+        customer_id: customer.into(),
+        purchase_id: "cancelled".into(),
+        points: 4000,
+    };
+    let event = delivered("vod.mileage", &revoked, customer, version);
+    f.test.deliver(&crate::policies(), &event).await.unwrap();
+}
+
+/// A credit mileage took back is gone: the next purchase is paid. Revoking one already spent
+/// leaves the balance at zero (mileage charges that free VOD as a debt).
+#[tokio::test]
+async fn a_revoked_credit_pays_for_nothing_and_never_goes_negative() {
+    let f = purchase(Answer::Approve).await;
+    credit(&f, "kim").await;
+    revoke(&f, "kim", 6).await;
+    revoke(&f, "kim", 6).await; // replayed: nothing more
+    assert_eq!(credits(&f, "kim").await, 0);
+    let paid = f
+        .api
+        .create_purchase(buy("p1", "2", "kim"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((paid.free_vod, paid.amount), (false, 1500));
+    revoke(&f, "kim", 7).await;
+    assert_eq!(credits(&f, "kim").await, 0);
+}
+
 #[tokio::test]
 async fn anonymous_purchases_spend_no_credit_and_failed_ones_cannot_be_cancelled() {
     let f = purchase(Answer::Void).await;
