@@ -101,10 +101,37 @@ pub struct Deleted {
     pub creator_name: String,
 }
 
+/// Words that mark a work made from another one. `type` is free text in the contract, so
+/// the rule reads what the label says rather than matching a closed set: any word of it
+/// (split at anything not a letter or digit, case-insensitive) that starts with one of
+/// these makes the upload a derivative ("Cover song", "COVERS", "derivative-work",
+/// "Remix", "커버곡"). Words that merely contain one ("Discovery", "recovered") do not.
+const DERIVATIVE_MARKERS: &[&str] = &[
+    "cover",
+    "derivative",
+    "remix",
+    "remake",
+    "parody",
+    "mashup",
+    "커버",
+    "리믹스",
+    "리메이크",
+];
+
+/// Invisible characters that would otherwise split a word in two ("Co\u{200B}ver").
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+    )
+}
+
 /// Whether `kind` is a cover or derivative work, which must name a registered original.
 pub fn is_derivative(kind: &str) -> bool {
-    let kind = kind.trim().to_ascii_lowercase();
-    kind == "cover" || kind.starts_with("derivative")
+    let kind: String = kind.chars().filter(|c| !invisible(*c)).collect();
+    kind.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|word| DERIVATIVE_MARKERS.iter().any(|m| word.starts_with(m)))
 }
 
 /// The statuses a content can be deleted from (its copyright is approved).
@@ -133,6 +160,25 @@ impl Content {
 
     pub fn details(&self) -> &Details {
         &self.details
+    }
+
+    /// Whether `other` uploads what this content was uploaded as (every field the creator
+    /// sent): a retry of it, rather than another upload under the same id.
+    pub fn same_request(&self, other: &Content) -> bool {
+        let (a, b) = (&self.details, &other.details);
+        (
+            &a.creator_name,
+            &a.title,
+            &a.kind,
+            &a.description,
+            &a.original_content_id,
+        ) == (
+            &b.creator_name,
+            &b.title,
+            &b.kind,
+            &b.description,
+            &b.original_content_id,
+        )
     }
 
     pub fn id(&self) -> &str {
@@ -228,6 +274,49 @@ mod tests {
             Err(ContentError::CoverWithoutOriginal)
         );
         assert_eq!(upload("3", "Cover", "3"), Err(ContentError::OwnOriginal));
+    }
+
+    #[test]
+    fn a_retry_uploads_the_same_fields() {
+        let mut first = upload("1", "New Music", "").unwrap();
+        first.approve();
+        let mut later = upload("1", "New Music", "").unwrap();
+        later.details.create_time = "later".into();
+        assert!(
+            first.same_request(&later),
+            "status and time are not the request"
+        );
+        let other = upload("1", "Other Music", "").unwrap();
+        assert!(!first.same_request(&other));
+    }
+
+    #[test]
+    fn any_type_that_says_cover_or_derivative_is_one() {
+        for kind in [
+            "cover",
+            "Cover song",
+            "COVERS",
+            "A cover",
+            "cover-version",
+            "Acoustic (cover)",
+            "derivative",
+            "Derivative work",
+            "a derivative",
+            "Remix",
+            "live remake",
+            "커버곡",
+            "Co\u{200B}ver song",
+        ] {
+            assert!(is_derivative(kind), "{kind:?}");
+            assert_eq!(
+                upload("2", kind, ""),
+                Err(ContentError::CoverWithoutOriginal),
+                "{kind:?}"
+            );
+        }
+        for kind in ["", "New Music", "Discovery", "recovered tapes", "original"] {
+            assert!(!is_derivative(kind), "{kind:?}");
+        }
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum Error {
     NotApproved(String),
     #[error("the copyright approval failed; upload again under a new id")]
     UploadFailed,
+    /// The detached saga did not run to its end (a panic, or shutdown).
+    #[error("the upload was interrupted: {0}")]
+    Interrupted(String),
     #[error(transparent)]
     Copyright(#[from] CallError),
     #[error(transparent)]
@@ -52,6 +55,7 @@ impl From<Error> for Status {
                 Status::failed_precondition(e.to_string())
             }
             Error::Copyright(error) => error.into(),
+            Error::Interrupted(error) => mediamesh_mesh::error::internal(error),
             Error::Storage(error) => mediamesh_mesh::storage::to_status(error),
         }
     }

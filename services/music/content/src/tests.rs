@@ -23,6 +23,8 @@ enum Answer {
     Refuse,
     KeyTaken,
     Hang,
+    /// Approves after 200 ms: longer than a hurried client waits.
+    Slow,
 }
 
 /// Copyright as content sees it: answers every approval the same way and keeps the requests.
@@ -48,14 +50,19 @@ impl CopyrightService for FakeCopyright {
                 .await
                 .map_err(|e| Status::internal(e.to_string()))?;
         }
+        if let Answer::Slow = self.answer {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         match self.answer {
-            Answer::Approve | Answer::ApproveAfterSource => Ok(Response::new(pb::Copyright {
-                content_id: r.content_id,
-                creator_name: r.creator_name,
-                title: r.title,
-                original_content_id: r.original_content_id,
-                status: "APPROVED".into(),
-            })),
+            Answer::Approve | Answer::ApproveAfterSource | Answer::Slow => {
+                Ok(Response::new(pb::Copyright {
+                    content_id: r.content_id,
+                    creator_name: r.creator_name,
+                    title: r.title,
+                    original_content_id: r.original_content_id,
+                    status: "APPROVED".into(),
+                }))
+            }
             Answer::Refuse => Err(Status::invalid_argument("title: refused")),
             Answer::KeyTaken => Err(Status::already_exists("content_id: another request")),
             Answer::Hang => std::future::pending().await,
@@ -96,6 +103,10 @@ fn with_peer(test: &TestStore, copyright: Peer) -> ContentApi {
 }
 
 async fn content(answer: Answer) -> Fixture {
+    content_within(answer, policy()).await
+}
+
+async fn content_within(answer: Answer, policy: CallPolicy) -> Fixture {
     let test = Arc::new(TestStore::new(crate::store::MIGRATIONS).await);
     let asked = Arc::new(Mutex::new(Vec::new()));
     let fake = FakeCopyright {
@@ -104,7 +115,7 @@ async fn content(answer: Answer) -> Fixture {
         content: test.clone(),
     };
     let routes = tonic::service::Routes::new(CopyrightServiceServer::new(fake));
-    let copyright = peer_in_memory("music.copyright", routes, policy()).await;
+    let copyright = peer_in_memory("music.copyright", routes, policy).await;
     let upload = Upload::new(test.store.clone(), copyright);
     let api = ContentApi::new(test.store.clone(), upload.clone());
     Fixture {
@@ -222,19 +233,49 @@ async fn an_open_breaker_refuses_before_recording() {
     assert_eq!(status_of(&api, "c2").await, Err(Code::NotFound));
 }
 
+/// AIP-155: the same upload again under its id answers the content as it is; another upload
+/// under that id is refused, naming the field. Copyright is asked once.
 #[tokio::test]
-async fn a_duplicate_content_id_is_refused_and_asks_copyright_once() {
+async fn a_retried_content_id_answers_the_content_and_asks_copyright_once() {
     let f = content(Answer::Approve).await;
-    f.api
-        .create_content(create("c1", "New Music", ""))
-        .await
-        .unwrap();
+    let first = f.api.create_content(create("c1", "New Music", "")).await;
+    let first = first.unwrap().into_inner();
     let again = f.api.create_content(create("c1", "New Music", "")).await;
-    let again = again.unwrap_err();
-    assert_eq!(again.code(), Code::AlreadyExists);
-    assert!(again.message().starts_with("content_id"));
+    assert_eq!(
+        again.unwrap().into_inner(),
+        first,
+        "the same content, as it is"
+    );
+    let other = f.api.create_content(create("c1", "Other Music", "")).await;
+    let other = other.unwrap_err();
+    assert_eq!(other.code(), Code::AlreadyExists);
+    assert!(other.message().starts_with("content_id: "), "{other:?}");
     assert_eq!(f.asked.lock().unwrap().len(), 1);
     assert_eq!(status_of(&f.api, "c1").await, Ok("APPROVED".into()));
+}
+
+/// A client that gives up (deadline 50 ms, copyright answers in 200 ms) drops its request;
+/// the upload still settles at once (not 10-15 s later by the recovery sweep, which does not
+/// run here), and the client's retry under the same id is answered the outcome.
+#[tokio::test]
+async fn a_caller_that_gives_up_leaves_no_pending_upload() {
+    let patient = CallPolicy {
+        timeout: Duration::from_secs(2),
+        ..policy()
+    };
+    let f = content_within(Answer::Slow, patient).await;
+    let hurried = f.api.create_content(create("c1", "New Music", ""));
+    let hurried = tokio::time::timeout(Duration::from_millis(50), hurried).await;
+    assert!(hurried.is_err(), "the client gave up first");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while status_of(&f.api, "c1").await == Ok("UPLOADED".into()) {
+        assert!(tokio::time::Instant::now() < deadline, "still UPLOADED");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status_of(&f.api, "c1").await, Ok("APPROVED".into()));
+    let retry = f.api.create_content(create("c1", "New Music", "")).await;
+    assert_eq!(retry.unwrap().into_inner().status, "APPROVED");
+    assert_eq!(f.asked.lock().unwrap().len(), 1, "asked once");
 }
 
 #[tokio::test]

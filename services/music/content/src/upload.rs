@@ -7,6 +7,8 @@ use mediamesh_mesh::{CallError, Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::copyright_service_client::CopyrightServiceClient;
 
+use tracing::Instrument;
+
 use crate::domain::{Content, Status, UploadFailed};
 use crate::error::Error;
 use crate::store;
@@ -33,11 +35,25 @@ impl Upload {
 
     /// Uploads `content`; answers it APPROVED, or an error (never registered unapproved).
     /// `original_creator_name`: the creator of the original a cover names.
+    ///
+    /// Runs detached from the caller: a client whose deadline expires (or whose stream is
+    /// reset) drops the request future, and an upload dropped between recording and settling
+    /// would stay UPLOADED until the recovery sweep settled it seconds later, behind the back
+    /// of a client told it failed. Spawned, it settles at once either way; the copyright call
+    /// then uses its own timeout, not the departed caller's deadline.
     pub async fn upload(
         &self,
         content: Content,
         original_creator_name: String,
     ) -> Result<Content, Error> {
+        let upload = self.clone();
+        let run = async move { upload.run(content, original_creator_name).await };
+        tokio::spawn(run.in_current_span())
+            .await
+            .map_err(|e| Error::Interrupted(e.to_string()))?
+    }
+
+    async fn run(&self, content: Content, original_creator_name: String) -> Result<Content, Error> {
         precheck(self)?;
         let recorded = content.clone();
         let inserted = self
@@ -45,13 +61,24 @@ impl Upload {
             .write(move |tx| Box::pin(async move { store::insert(tx, &recorded).await }))
             .await?;
         if !inserted {
-            return Err(Error::Exists(content.id().to_owned()));
+            return self.replay(&content).await;
         }
         let pending = Pending {
             content,
             original_creator_name,
         };
         complete(self, pending).await
+    }
+
+    /// A create under an id already taken (AIP-155): the same request again (a client
+    /// retrying after a lost answer) is answered what the first one came to, as it is now,
+    /// without asking copyright twice; another request under that id is refused.
+    async fn replay(&self, retry: &Content) -> Result<Content, Error> {
+        let id = retry.id().to_owned();
+        match store::get(&self.store, &id).await? {
+            Some(existing) if existing.same_request(retry) => self.recorded(&id).await,
+            _ => Err(Error::Exists(id)),
+        }
     }
 
     /// A content as recorded: an answer when APPROVED or further, else why not.

@@ -79,10 +79,28 @@ impl ApprovalError {
     }
 }
 
-/// Covers and derivative works name their original (the same rule as content's).
+/// Words that mark a work made from another one: the same rule as content's (content checks
+/// first; copyright checks again as the one that approves). A word of the type (split at
+/// anything not a letter or digit, case-insensitive) starting with one of these.
+const DERIVATIVE_MARKERS: &[&str] = &[
+    "cover",
+    "derivative",
+    "remix",
+    "remake",
+    "parody",
+    "mashup",
+    "커버",
+    "리믹스",
+    "리메이크",
+];
+
+/// Covers and derivative works name their original.
 fn is_derivative(kind: &str) -> bool {
-    let kind = kind.trim().to_ascii_lowercase();
-    kind == "cover" || kind.starts_with("derivative")
+    let invisible = |c: char| matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}');
+    let kind: String = kind.chars().filter(|c| !invisible(*c)).collect();
+    kind.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|word| DERIVATIVE_MARKERS.iter().any(|m| word.starts_with(m)))
 }
 
 impl Approval {
@@ -182,6 +200,16 @@ mod tests {
             title: "Today".into(),
             kind: "New Music".into(),
             original_content_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn any_type_that_says_cover_or_derivative_needs_an_original() {
+        for kind in ["Cover song", "COVERS", "derivative-work", "Remix", "커버곡"] {
+            assert!(is_derivative(kind), "{kind:?}");
+        }
+        for kind in ["New Music", "Discovery", "recovered tapes"] {
+            assert!(!is_derivative(kind), "{kind:?}");
         }
     }
 
