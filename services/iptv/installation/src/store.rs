@@ -1,0 +1,114 @@
+//! Installation's table. Every change locks the row first (an UPDATE takes the row lock on
+//! PostgreSQL; SQLite has one writer), so a withdrawal and the installer's completion of the
+//! same order are decided one after the other, never both.
+use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::{Migration, Store, Tx};
+use sqlx::Row;
+
+use crate::domain::{Installation, Status, Work};
+
+pub const MIGRATIONS: &[Migration] = &["
+CREATE TABLE IF NOT EXISTS installations (
+    join_order_id TEXT PRIMARY KEY,
+    installer_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    address TEXT NOT NULL,
+    product TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS installations_by_installer ON installations (installer_id, join_order_id);
+"];
+
+const COLUMNS: &str = "join_order_id, installer_id, customer_id, address, product, status, version";
+
+fn installation(row: &sqlx::any::AnyRow) -> Result<Installation, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(Installation::restore(
+        row.try_get("join_order_id")?,
+        Work {
+            installer_id: row.try_get("installer_id")?,
+            customer_id: row.try_get("customer_id")?,
+            address: row.try_get("address")?,
+            product: row.try_get("product")?,
+        },
+        Status::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?,
+        row.try_get("version")?,
+    ))
+}
+
+/// Inserts the installation unless the order has one (or was withdrawn in advance).
+pub async fn insert(tx: &mut Tx, i: &Installation) -> Result<bool, sqlx::Error> {
+    let w = i.work();
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO installations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT DO NOTHING"
+    ))
+    .bind(i.id().to_owned())
+    .bind(w.installer_id.clone())
+    .bind(w.customer_id.clone())
+    .bind(w.address.clone())
+    .bind(w.product.clone())
+    .bind(i.status().as_str())
+    .bind(i.version())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// The installation, its row locked until the transaction ends.
+pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Installation>, sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE installations SET version = version WHERE join_order_id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| installation(&r))
+    .transpose()
+}
+
+/// Saves a locked installation's change.
+pub async fn save(tx: &mut Tx, i: &Installation) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE installations SET status = $1, version = $2 WHERE join_order_id = $3")
+        .bind(i.status().as_str())
+        .bind(i.version())
+        .bind(i.id().to_owned())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<Option<Installation>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM installations WHERE join_order_id = $1"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(store.reader())
+    .await?
+    .map(|r| installation(&r))
+    .transpose()
+}
+
+/// An installer's installations (withdrawn-in-advance ones have no installer and are not
+/// listed unless every installation is asked for).
+pub async fn list(
+    store: &Store,
+    page: Page,
+    installer_id: &str,
+) -> Result<Vec<Installation>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM installations WHERE ($3 = '' OR installer_id = $3) \
+         ORDER BY join_order_id LIMIT $1 OFFSET $2"
+    ))
+    .bind(page.fetch_limit())
+    .bind(page.offset)
+    .bind(installer_id.to_owned())
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(installation)
+    .collect()
+}

@@ -1,0 +1,166 @@
+//! The order status view in process: events delivered as the consumer would (twice, out of
+//! order), the view read through the gRPC adapter, and a miss asked of order (served in
+//! memory) instead of a false 404.
+use mediamesh_mesh::CallPolicy;
+use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_proto::iptv::v1 as pb;
+use pb::order_status_service_server::OrderStatusService;
+use tonic::{Code, Request, Response, Status};
+
+use crate::grpc::OrderStatusApi;
+
+/// Order, as far as the view asks it: knows "placed" only.
+struct FakeOrder;
+
+#[tonic::async_trait]
+impl pb::join_order_service_server::JoinOrderService for FakeOrder {
+    async fn create_join_order(
+        &self,
+        _: Request<pb::CreateJoinOrderRequest>,
+    ) -> Result<Response<pb::JoinOrder>, Status> {
+        Err(Status::unimplemented("not asked"))
+    }
+    async fn get_join_order(
+        &self,
+        request: Request<pb::GetJoinOrderRequest>,
+    ) -> Result<Response<pb::JoinOrder>, Status> {
+        let id = request.into_inner().join_order_id;
+        if id != "placed" {
+            return Err(Status::not_found("no such order"));
+        }
+        Ok(Response::new(pb::JoinOrder {
+            join_order_id: id,
+            customer_id: "kim".into(),
+            product: "INTERNET".into(),
+            status: "REQUESTED".into(),
+            create_time: "2026-01-01T00:00:00Z".into(),
+            ..Default::default()
+        }))
+    }
+    async fn list_join_orders(
+        &self,
+        _: Request<pb::ListJoinOrdersRequest>,
+    ) -> Result<Response<pb::ListJoinOrdersResponse>, Status> {
+        Err(Status::unimplemented("not asked"))
+    }
+    async fn update_join_order(
+        &self,
+        _: Request<pb::UpdateJoinOrderRequest>,
+    ) -> Result<Response<pb::JoinOrder>, Status> {
+        Err(Status::unimplemented("not asked"))
+    }
+}
+
+async fn view() -> (TestStore, OrderStatusApi) {
+    let test = TestStore::new(crate::store::MIGRATIONS).await;
+    let routes = tonic::service::Routes::new(
+        pb::join_order_service_server::JoinOrderServiceServer::new(FakeOrder),
+    );
+    let order = peer_in_memory("iptv.order", routes, CallPolicy::default()).await;
+    let api = OrderStatusApi::new(test.store.clone(), order);
+    (test, api)
+}
+
+async fn get(api: &OrderStatusApi, id: &str) -> Result<pb::OrderStatus, Status> {
+    let request = pb::GetOrderStatusRequest {
+        join_order_id: id.into(),
+    };
+    api.get_order_status(Request::new(request))
+        .await
+        .map(|r| r.into_inner())
+}
+
+fn requested(id: &str) -> mediamesh_mesh::Delivered {
+    let e = pb::JoinOrderRequested {
+        join_order_id: id.into(),
+        customer_id: "kim".into(),
+        product: "INTERNET_TV".into(),
+        ..Default::default()
+    };
+    delivered("iptv.order", &e, id, 1)
+}
+
+fn steps(s: &pb::OrderStatus) -> Vec<&str> {
+    s.steps.iter().map(|s| s.step.as_str()).collect()
+}
+
+#[tokio::test]
+async fn every_step_once_in_process_order_whatever_the_delivery() {
+    let (test, api) = view().await;
+    let policies = crate::policies();
+    let completed = pb::InstallationCompleted {
+        join_order_id: "o1".into(),
+        customer_id: "kim".into(),
+        installer_id: "i1".into(),
+    };
+    let completed = delivered("iptv.installation", &completed, "o1", 3);
+    let assigned = pb::InstallerAssigned {
+        join_order_id: "o1".into(),
+        customer_id: "kim".into(),
+        installer_id: "i1".into(),
+        product: "INTERNET_TV".into(),
+        ..Default::default()
+    };
+    // Reordered, and the same change raised twice under two event ids.
+    test.deliver(&policies, &completed).await.unwrap();
+    test.deliver(&policies, &completed).await.unwrap();
+    test.deliver(&policies, &delivered("iptv.assignment", &assigned, "o1", 2))
+        .await
+        .unwrap();
+    test.deliver(&policies, &requested("o1")).await.unwrap();
+    test.deliver(&policies, &requested("o1")).await.unwrap();
+    let s = get(&api, "o1").await.unwrap();
+    assert_eq!(steps(&s), ["REQUESTED", "ASSIGNED", "INSTALLED"]);
+    assert_eq!(
+        (s.status.as_str(), s.product.as_str()),
+        ("INSTALLED", "INTERNET_TV")
+    );
+    assert!(s.steps.iter().all(|s| !s.time.is_empty()));
+
+    let rejected = pb::CancellationRejected {
+        join_order_id: "o1".into(),
+        customer_id: "kim".into(),
+    };
+    test.deliver(&policies, &delivered("iptv.assignment", &rejected, "o1", 5))
+        .await
+        .unwrap();
+    let s = get(&api, "o1").await.unwrap();
+    assert_eq!(s.status, "INSTALLED", "the order keeps its state");
+    assert!(s.notice.contains("cannot"), "{}", s.notice);
+
+    let request = pb::ListOrderStatusesRequest {
+        customer_id: "kim".into(),
+        ..Default::default()
+    };
+    let mine = api
+        .list_order_statuses(Request::new(request))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mine.order_statuses.len(), 1);
+}
+
+#[tokio::test]
+async fn a_miss_asks_order_and_an_unknown_id_is_a_404() {
+    let (_test, api) = view().await;
+    let placed = get(&api, "placed").await.unwrap();
+    assert_eq!(
+        (steps(&placed), placed.status.as_str()),
+        (vec!["REQUESTED"], "REQUESTED")
+    );
+    assert_eq!(get(&api, "nope").await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        get(&api, "a b").await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+
+    let test = TestStore::new(crate::store::MIGRATIONS).await;
+    let down = OrderStatusApi::new(
+        test.store.clone(),
+        peer_down("iptv.order", CallPolicy::default()),
+    );
+    assert_eq!(
+        get(&down, "placed").await.unwrap_err().code(),
+        Code::Unavailable
+    );
+}
