@@ -27,6 +27,10 @@ pub fn all_contexts() -> Vec<Arc<dyn Context>> {
         Arc::new(video_channel::Channel),
         Arc::new(video_client::Client),
         Arc::new(video_video::Video),
+        Arc::new(video_policy::Policy),
+        Arc::new(video_notification::Notification),
+        Arc::new(video_comment::Comment),
+        Arc::new(video_channelview::ChannelView),
     ]
 }
 

@@ -1,0 +1,35 @@
+//! gRPC inbound adapter of the channel view.
+use mediamesh_mesh::Store;
+use mediamesh_mesh::input;
+use mediamesh_proto::video::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::error::Error;
+use crate::store;
+
+pub struct ChannelViewApi {
+    store: Store,
+}
+
+impl ChannelViewApi {
+    pub fn new(store: Store) -> ChannelViewApi {
+        ChannelViewApi { store }
+    }
+
+    async fn get(&self, r: pb::GetChannelViewRequest) -> Result<pb::ChannelView, Error> {
+        let client_id = input::id("client_id", &r.client_id)?;
+        store::screen(&self.store, &client_id)
+            .await?
+            .ok_or(Error::NotFound(client_id))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::channel_view_service_server::ChannelViewService for ChannelViewApi {
+    async fn get_channel_view(
+        &self,
+        request: Request<pb::GetChannelViewRequest>,
+    ) -> Result<Response<pb::ChannelView>, Status> {
+        Ok(Response::new(self.get(request.into_inner()).await?))
+    }
+}

@@ -1,0 +1,43 @@
+//! gRPC inbound adapter of notification.
+use mediamesh_mesh::Store;
+use mediamesh_mesh::input;
+use mediamesh_mesh::storage::page::Page;
+use mediamesh_proto::video::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::error::Error;
+use crate::store;
+
+pub struct NotificationApi {
+    store: Store,
+}
+
+impl NotificationApi {
+    pub fn new(store: Store) -> NotificationApi {
+        NotificationApi { store }
+    }
+
+    async fn list(
+        &self,
+        r: pb::ListNotificationsRequest,
+    ) -> Result<pb::ListNotificationsResponse, Error> {
+        let client_id = input::id("client_id", &r.client_id)?;
+        let page = Page::parse(r.page_size, &r.page_token)?;
+        let mut notifications = store::list(&self.store, page, &client_id).await?;
+        let next_page_token = page.finish(&mut notifications);
+        Ok(pb::ListNotificationsResponse {
+            notifications,
+            next_page_token,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl pb::notification_service_server::NotificationService for NotificationApi {
+    async fn list_notifications(
+        &self,
+        request: Request<pb::ListNotificationsRequest>,
+    ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
+        Ok(Response::new(self.list(request.into_inner()).await?))
+    }
+}
