@@ -30,38 +30,83 @@ pub fn find_tool(name: &str) -> anyhow::Result<PathBuf> {
         })
 }
 
-/// A child that is killed when dropped, and by the kernel when this process dies.
+/// A child that is killed when dropped, and by the kernel when this process dies; one that
+/// exits on its own is started again (`restart_if_exited`), so `up` never runs on without its
+/// broker or gateway.
 pub struct Supervised {
     name: &'static str,
     child: Child,
+    program: PathBuf,
+    args: Vec<std::ffi::OsString>,
+    env: Vec<(String, String)>,
+    log: PathBuf,
 }
 
 impl Supervised {
-    /// Starts `command`, its output appended to `log`.
+    /// Starts `program` with `args` and extra `env`, its output appended to `log`.
     pub fn spawn(
         name: &'static str,
-        command: &mut Command,
+        program: PathBuf,
+        args: Vec<std::ffi::OsString>,
+        env: &[(&str, &str)],
         log: &Path,
     ) -> anyhow::Result<Supervised> {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)?;
-        command
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out);
-        die_with_parent(command);
-        // Its own process group: a Ctrl-C at the terminal reaches only `mediamesh up`, which
-        // then stops the children in order (NATS last, after the relays flushed).
-        std::os::unix::process::CommandExt::process_group(command, 0);
-        let child = command
-            .spawn()
-            .map_err(|e| anyhow::anyhow!("cannot start {name}: {e}"))?;
-        tracing::info!(child = name, pid = child.id(), "started");
-        Ok(Supervised { name, child })
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = start(name, &program, &args, &env, log)?;
+        Ok(Supervised {
+            name,
+            child,
+            program,
+            args,
+            env,
+            log: log.to_owned(),
+        })
     }
 
+    /// Starts the child again if it exited; says how it ended.
+    pub fn restart_if_exited(&mut self) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        let Some(status) = self.child.try_wait()? else {
+            return Ok(None);
+        };
+        tracing::error!(child = self.name, %status, "child exited; starting it again");
+        self.child = start(self.name, &self.program, &self.args, &self.env, &self.log)?;
+        Ok(Some(status))
+    }
+}
+
+fn start(
+    name: &'static str,
+    program: &Path,
+    args: &[std::ffi::OsString],
+    env: &[(String, String)],
+    log: &Path,
+) -> anyhow::Result<Child> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    die_with_parent(&mut command);
+    // Its own process group: a Ctrl-C at the terminal reaches only `mediamesh up`, which
+    // then stops the children in order (NATS last, after the relays flushed).
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let child = command
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start {name}: {e}"))?;
+    tracing::info!(child = name, pid = child.id(), "started");
+    Ok(child)
+}
+
+impl Supervised {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -43,6 +43,12 @@ pub async fn run(command: DeadlettersCommand) -> anyhow::Result<()> {
             synchronous_full: false,
         },
     };
+    if args.database_url.is_none() && !args.data_dir.is_dir() {
+        anyhow::bail!(
+            "no data folder at {} (--data-dir, MEDIAMESH_DATA_DIR)",
+            args.data_dir.display()
+        );
+    }
     let mut replayed = 0;
     for context in crate::targets::select(&args.context)? {
         let info = context.info();

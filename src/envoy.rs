@@ -50,11 +50,21 @@ pub fn write_config(
     std::fs::create_dir_all(dir)?;
     let descriptor = dir.join("descriptor.pb");
     std::fs::write(&descriptor, mediamesh_proto::FILE_DESCRIPTOR_SET)?;
-    let mut yaml = format!(
-        "admin:\n  address:\n    socket_address: {{ address: 127.0.0.1, port_value: {} }}\n\
-         static_resources:\n  listeners:\n",
-        gateway.admin_port
-    );
+    // The admin interface can stop Envoy (`/quitquitquit`): on a socket file only this user
+    // can open, unless a port is asked for.
+    let admin = if gateway.admin_port == 0 {
+        format!(
+            "pipe: {{ path: \"{}\", mode: 384 }}",
+            dir.join("envoy-admin.sock").display()
+        )
+    } else {
+        format!(
+            "socket_address: {{ address: 127.0.0.1, port_value: {} }}",
+            gateway.admin_port
+        )
+    };
+    let mut yaml = format!("admin:\n  address:\n    {admin}\nstatic_resources:\n  listeners:\n");
+    let mut apps = Vec::new();
     for (app, port) in gateway.rest_ports {
         let services: Vec<&str> = contexts
             .iter()
@@ -66,8 +76,12 @@ pub fn write_config(
         }
         let listen = SocketAddr::new(gateway.rest_ip, *port);
         listener(&mut yaml, app, listen, &services, &descriptor);
+        apps.push(app.as_str());
     }
-    cluster(&mut yaml, gateway.grpc);
+    yaml.push_str("  clusters:\n");
+    for app in apps {
+        cluster(&mut yaml, app, gateway.grpc);
+    }
     let path = dir.join("envoy.yaml");
     std::fs::write(&path, yaml)?;
     Ok(path)
@@ -94,7 +108,7 @@ fn listener(
         .map(|path| {
             format!(
                 "              - match: {{ path: \"{path}\" }}\n\
-                 \x20               route: {{ cluster: mediamesh, timeout: 30s }}\n"
+                 \x20               route: {{ cluster: mediamesh_{app}, timeout: 30s }}\n"
             )
         })
         .collect();
@@ -114,6 +128,11 @@ fn listener(
          \x20         \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n\
          \x20         stat_prefix: {app}\n          codec_type: AUTO\n\
          \x20         http_protocol_options: {{ accept_http_10: true }}\n\
+         \x20         request_headers_timeout: 10s\n\
+         \x20         request_timeout: 40s\n\
+         \x20         local_reply_config:\n\
+         \x20           body_format:\n\
+         \x20             json_format: {{ code: \"%RESPONSE_CODE%\", message: \"%LOCAL_REPLY_BODY%\" }}\n\
          \x20         route_config:\n            virtual_hosts:\n            - name: {app}\n              domains: [\"*\"]\n\
          \x20             routes:\n{routes}\
          \x20         http_filters:\n\
@@ -133,7 +152,9 @@ fn listener(
     );
 }
 
-fn cluster(yaml: &mut String, grpc: SocketAddr) {
+/// One cluster per app, all to the mesh's gRPC port: each has its own circuit-breaker
+/// budget, so a flood through one app's port cannot take the requests of another's.
+fn cluster(yaml: &mut String, app: &str, grpc: SocketAddr) {
     let grpc_host = if grpc.ip().is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
@@ -141,12 +162,14 @@ fn cluster(yaml: &mut String, grpc: SocketAddr) {
     };
     let _ = write!(
         yaml,
-        "  clusters:\n  - name: mediamesh\n    type: STATIC\n    connect_timeout: 1s\n\
+        "  - name: mediamesh_{app}\n    type: STATIC\n    connect_timeout: 1s\n\
+         \x20   circuit_breakers:\n      thresholds:\n\
+         \x20     - {{ max_connections: 1024, max_pending_requests: 1024, max_requests: 1024 }}\n\
          \x20   typed_extension_protocol_options:\n\
          \x20     envoy.extensions.upstreams.http.v3.HttpProtocolOptions:\n\
          \x20       \"@type\": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions\n\
          \x20       explicit_http_config: {{ http2_protocol_options: {{}} }}\n\
-         \x20   load_assignment:\n      cluster_name: mediamesh\n      endpoints:\n\
+         \x20   load_assignment:\n      cluster_name: mediamesh_{app}\n      endpoints:\n\
          \x20     - lb_endpoints:\n        - endpoint:\n            address:\n\
          \x20             socket_address: {{ address: \"{grpc_host}\", port_value: {} }}\n",
         grpc.port()

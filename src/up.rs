@@ -1,7 +1,6 @@
 //! `mediamesh up` (everything, with nats-server and Envoy as children) and `mediamesh serve`
 //! (some contexts, external NATS: what containers run).
 use std::net::{IpAddr, SocketAddr};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mediamesh_mesh::serving::runtime;
@@ -62,18 +61,31 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let nats_url = match &serve.nats_url {
         Some(url) => url.clone(),
         None => {
+            // The local broker takes only this process: a token made for this run.
+            let token = uuid::Uuid::new_v4().simple().to_string();
             let addr = SocketAddr::from(([127, 0, 0, 1], args.nats_port));
+            let nats_args: Vec<std::ffi::OsString> = [
+                "-js".into(),
+                "-a".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                args.nats_port.to_string().into(),
+                "--auth".into(),
+                token.clone().into(),
+                "-sd".into(),
+                data_dir.join("nats").into_os_string(),
+            ]
+            .to_vec();
             let mut child = Supervised::spawn(
                 "nats-server",
-                Command::new(find_tool("nats-server")?)
-                    .args(["-js", "-a", "127.0.0.1", "-p", &args.nats_port.to_string()])
-                    .arg("-sd")
-                    .arg(data_dir.join("nats")),
+                find_tool("nats-server")?,
+                nats_args,
+                &[],
                 &data_dir.join("nats.log"),
             )?;
             child.wait_for_port(addr, Duration::from_secs(10))?;
             nats = Some(child);
-            format!("nats://{addr}")
+            format!("nats://{token}@{addr}")
         }
     };
 
@@ -86,17 +98,19 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         admin_port: args.envoy_admin_port,
     };
     let envoy_yaml = crate::envoy::write_config(&data_dir.join("envoy"), &contexts, &gateway)?;
+    let envoy_args: Vec<std::ffi::OsString> = vec![
+        "-c".into(),
+        envoy_yaml.into_os_string(),
+        "--use-dynamic-base-id".into(),
+        "-l".into(),
+        "warning".into(),
+        "--disable-hot-restart".into(),
+    ];
     let mut envoy = Supervised::spawn(
         "envoy",
-        Command::new(find_tool("envoy")?)
-            .arg("-c")
-            .arg(&envoy_yaml)
-            .args([
-                "--use-dynamic-base-id",
-                "-l",
-                "warning",
-                "--disable-hot-restart",
-            ]),
+        find_tool("envoy")?,
+        envoy_args,
+        &[],
         &data_dir.join("envoy.log"),
     )?;
     let served_apps: Vec<(String, u16)> = args
@@ -127,12 +141,34 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         let url = format!("http://{}", SocketAddr::new(rest_host, *port));
         println!("  REST {app:<5} {url}  ({app}'s public RPCs, REST and gRPC)");
     }
-    println!("  NATS       {nats_url}");
+    println!("  NATS       {}", redact(&nats_url));
     println!("  data       {}", data_dir.display());
-    let result = mesh.await?;
+    // Until the mesh stops: a child that exits (killed, crashed) is started again at once.
+    let result = loop {
+        tokio::select! {
+            ended = &mut mesh => break ended?,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                envoy.restart_if_exited()?;
+                if let Some(nats) = nats.as_mut() {
+                    nats.restart_if_exited()?;
+                }
+            }
+        }
+    };
+    // The mesh has flushed its outbox: now the gateway, and the broker last.
     drop(envoy);
     drop(nats);
     result
+}
+
+/// A NATS URL without its credentials, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Polls gRPC health until the whole server reports SERVING.

@@ -12,11 +12,14 @@ pub const NAME_MAX: usize = 200;
 /// Free text (descriptions, reviews, comments): a few paragraphs.
 pub const TEXT_MAX: usize = 2000;
 
-const ID_RULE: &str = "must be 1 to 64 letters, digits, '-', '_' or '.'";
+const ID_RULE: &str = "must be 1 to 64 letters, digits, '-', '_' or '.' (not . or ..)";
 
-/// True when `value` follows the one id rule.
+/// True when `value` follows the one id rule. `.` and `..` are refused too: clients and
+/// proxies collapse them in a path, so such a resource could never be addressed.
 pub fn is_id(value: &str) -> bool {
     !value.is_empty()
+        && value != "."
+        && value != ".."
         && value.len() <= ID_MAX
         && value
             .bytes()

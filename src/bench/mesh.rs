@@ -1,7 +1,6 @@
 //! The mesh under test: started as child processes, or an external one.
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
@@ -47,12 +46,20 @@ impl OwnMesh {
         let dir = std::env::temp_dir().join(format!("mediamesh-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let nats_port = free_port()?;
+        let nats_args: Vec<std::ffi::OsString> = vec![
+            "-js".into(),
+            "-a".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            nats_port.to_string().into(),
+            "-sd".into(),
+            dir.join("nats").into_os_string(),
+        ];
         let mut nats = Supervised::spawn(
             "nats-server",
-            Command::new(find_tool("nats-server")?)
-                .args(["-js", "-a", "127.0.0.1", "-p", &nats_port.to_string()])
-                .arg("-sd")
-                .arg(dir.join("nats")),
+            find_tool("nats-server")?,
+            nats_args,
+            &[],
             &dir.join("nats.log"),
         )?;
         nats.wait_for_port(
@@ -61,22 +68,24 @@ impl OwnMesh {
         )?;
         let nats_url = format!("nats://127.0.0.1:{nats_port}");
         let grpc = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let mesh_args: Vec<std::ffi::OsString> = vec![
+            "serve".into(),
+            "--target".into(),
+            target.into(),
+            "--grpc-addr".into(),
+            grpc.to_string().into(),
+            "--nats-url".into(),
+            nats_url.clone().into(),
+            "--admin-addr".into(),
+            format!("127.0.0.1:{}", free_port()?).into(),
+            "--data-dir".into(),
+            dir.join("data").into_os_string(),
+        ];
         let mut mesh = Supervised::spawn(
             "mediamesh",
-            Command::new(std::env::current_exe()?)
-                .args([
-                    "serve",
-                    "--target",
-                    target,
-                    "--grpc-addr",
-                    &grpc.to_string(),
-                    "--nats-url",
-                    &nats_url,
-                ])
-                .args(["--admin-addr", &format!("127.0.0.1:{}", free_port()?)])
-                .arg("--data-dir")
-                .arg(dir.join("data"))
-                .env("MEDIAMESH_LOG", "warn"),
+            std::env::current_exe()?,
+            mesh_args,
+            &[("MEDIAMESH_LOG", "warn")],
             &dir.join("mesh.log"),
         )?;
         mesh.wait_for_port(grpc, Duration::from_secs(30))?;

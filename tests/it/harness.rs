@@ -184,6 +184,11 @@ impl Nats {
         Nats::start_on(free_port())
     }
 
+    /// Sends `signal` to the server (SIGSTOP hangs it, SIGCONT resumes it).
+    pub fn signal(&self, signal: i32) {
+        self._proc.signal(signal);
+    }
+
     pub fn start_on(port: u16) -> Nats {
         let dir = TempDir::new("nats");
         let proc = Proc::spawn(
@@ -230,6 +235,8 @@ pub struct Mesh {
     pub cinema_port: Option<u16>,
     /// music's REST port (Envoy), for `up`.
     pub music_port: Option<u16>,
+    /// video's REST port (Envoy), for `up`.
+    pub video_port: Option<u16>,
     pub proc: Proc,
     pub log: PathBuf,
 }
@@ -264,6 +271,7 @@ impl Mesh {
             rest_port: None,
             cinema_port: None,
             music_port: None,
+            video_port: None,
             proc,
             log,
         };
@@ -294,13 +302,16 @@ impl Mesh {
         let admin_port = free_port();
         let cinema_port = free_port();
         let music_port = free_port();
+        let video_port = free_port();
         let mut command = Command::new(BIN);
         command
             .args(["up", "--grpc-addr", &format!("127.0.0.1:{grpc_port}")])
             .args(["--admin-addr", &format!("127.0.0.1:{admin_port}")])
             .args([
                 "--rest-ports",
-                &format!("vod={rest_port},cinema={cinema_port},music={music_port}"),
+                &format!(
+                    "vod={rest_port},cinema={cinema_port},music={music_port},video={video_port}"
+                ),
             ])
             .args(db.args());
         if let Some(nats) = nats {
@@ -322,6 +333,7 @@ impl Mesh {
             rest_port: Some(rest_port),
             cinema_port: Some(cinema_port),
             music_port: Some(music_port),
+            video_port: Some(video_port),
             proc,
             log,
         };
@@ -329,6 +341,7 @@ impl Mesh {
         wait_for_port(rest_port, Duration::from_secs(20));
         wait_for_port(cinema_port, Duration::from_secs(20));
         wait_for_port(music_port, Duration::from_secs(20));
+        wait_for_port(video_port, Duration::from_secs(20));
         mesh
     }
 
@@ -340,6 +353,13 @@ impl Mesh {
         format!(
             "http://127.0.0.1:{}",
             self.music_port.expect("up has music REST")
+        )
+    }
+
+    pub fn video(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}",
+            self.video_port.expect("up has video REST")
         )
     }
 

@@ -7,6 +7,7 @@ mod cinema;
 mod cinema_hardening;
 mod gateway;
 mod mesh_deadletters;
+mod mesh_faults;
 mod mesh_health;
 mod mesh_ops;
 mod music;

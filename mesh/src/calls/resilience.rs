@@ -209,7 +209,24 @@ impl Peer {
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
             let timeout = crate::calls::deadline::bounded(self.policy.timeout);
+            // The caller's own deadline, not the peer, limits this attempt: running out of it
+            // says nothing about the peer's health, so it never counts toward the breaker
+            // (else any client with a short deadline could open the breaker for everyone).
+            let cut_short = timeout < self.policy.timeout;
+            if cut_short && timeout <= MIN_ATTEMPT {
+                return Err(caller_out_of_time(&self.name));
+            }
             let outcome = tokio::time::timeout(timeout, call(self.channel.clone())).await;
+            let timed_out = match &outcome {
+                Err(_) => true,
+                Ok(Err(status)) => {
+                    matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled)
+                }
+                Ok(Ok(_)) => false,
+            };
+            if cut_short && timed_out {
+                return Err(caller_out_of_time(&self.name));
+            }
             let status = match outcome {
                 Ok(Ok(response)) => {
                     self.breaker.record(true);
@@ -252,6 +269,15 @@ impl Peer {
             self.policy.open_for,
         ))
     }
+}
+
+/// Below this, an attempt cut short by the caller's deadline is not even sent.
+const MIN_ATTEMPT: Duration = Duration::from_millis(5);
+
+fn caller_out_of_time(peer: &str) -> Status {
+    Status::deadline_exceeded(format!(
+        "the caller's deadline ran out before {peer} answered"
+    ))
 }
 
 fn code_label(code: Code) -> &'static str {
@@ -439,6 +465,27 @@ mod tests {
                 .is_err()
         );
         assert_eq!(peer.breaker.admit(), Ok(true), "probe slot released");
+    }
+
+    #[tokio::test]
+    async fn a_callers_short_deadline_never_opens_the_breaker() {
+        let policy = CallPolicy {
+            failure_threshold: 1,
+            ..CallPolicy::default()
+        };
+        let peer = Peer::connect("test.peer", "http://127.0.0.1:9", policy).unwrap();
+        for _ in 0..5 {
+            let call = peer.call(Retry::Safe, |_channel| {
+                std::future::pending::<Result<Response<()>, Status>>()
+            });
+            let short = crate::calls::deadline::within(Some(Duration::from_millis(30)), call);
+            let status: Status = short.await.unwrap_err().into();
+            assert_eq!(status.code(), Code::DeadlineExceeded);
+        }
+        assert!(
+            peer.check().is_ok(),
+            "the peer was never given its own timeout"
+        );
     }
 
     #[test]

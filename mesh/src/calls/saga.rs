@@ -47,6 +47,29 @@ pub trait SyncSaga: Send + Sync + 'static {
     async fn pending_before(&self, cutoff: &str) -> Result<Vec<Self::Pending>, sqlx::Error>;
 }
 
+/// Runs `work` on its own task, so a saga finishes even when the caller that started it goes
+/// away (its deadline, a reset stream), in the caller's trace (task-locals do not cross
+/// `tokio::spawn` by themselves). The caller's deadline stays behind: the saga's peer calls
+/// keep their own timeout.
+pub fn detached<F>(work: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    use tracing::Instrument;
+    let trace = crate::observe::telemetry::current_traceparent();
+    let span = tracing::Span::current();
+    tokio::spawn(
+        async move {
+            match trace {
+                Some(traceparent) => crate::observe::telemetry::in_trace(traceparent, work).await,
+                None => work.await,
+            }
+        }
+        .instrument(span),
+    )
+}
+
 /// Fails fast, before anything is recorded, while the peer's breaker is open.
 pub fn precheck<S: SyncSaga>(saga: &S) -> Result<(), S::Error> {
     saga.peer().check().map_err(S::Error::from)

@@ -5,6 +5,18 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 
+/// Connection options for `url`, with the credentials it carries: `nats://TOKEN@host:port` for
+/// a token, `nats://USER:PASS@host:port` for a user (async-nats reads neither from the URL).
+pub fn options(url: &str) -> anyhow::Result<async_nats::ConnectOptions> {
+    let addr: async_nats::ServerAddr = url.parse().map_err(|e| anyhow::anyhow!("NATS URL: {e}"))?;
+    let options = async_nats::ConnectOptions::new().name("mediamesh");
+    Ok(match (addr.username(), addr.password()) {
+        (Some(user), Some(pass)) => options.user_and_password(user.to_owned(), pass.to_owned()),
+        (Some(token), None) => options.token(token.to_owned()),
+        _ => options,
+    })
+}
+
 /// The stream that holds `app`'s events.
 pub fn stream_name(app: &str) -> String {
     format!("MEDIAMESH_{}", app.to_ascii_uppercase())

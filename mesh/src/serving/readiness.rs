@@ -21,6 +21,7 @@ const EVERY: Duration = Duration::from_secs(1);
 const WRITER_PING: Duration = Duration::from_secs(3);
 
 /// One context as health sees it.
+#[derive(Clone)]
 pub struct Watched {
     /// `vod.payment`.
     pub context: String,
@@ -47,6 +48,12 @@ pub async fn watch(
     watched: Vec<Watched>,
     stop: CancellationToken,
 ) {
+    // The gauges are sampled on their own: a broker that hangs must never hold up health.
+    tokio::spawn(sample_every_second(
+        jetstream::new(nats.clone()),
+        watched.clone(),
+        stop.clone(),
+    ));
     let js = jetstream::new(nats.clone());
     let mut serving: Vec<bool> = vec![true; watched.len()];
     let mut all_serving = true;
@@ -55,10 +62,16 @@ pub async fn watch(
             _ = tokio::time::sleep(EVERY) => {}
             _ = stop.cancelled() => return,
         }
-        let connected = nats.connection_state() == State::Connected;
+        // A JetStream round trip, not just the connection state: a broker that hangs
+        // (stopped, out of disk, partitioned) keeps the TCP connection open long after it
+        // stopped answering.
+        let connected = nats.connection_state() == State::Connected
+            && matches!(
+                tokio::time::timeout(EVERY, js.query_account()).await,
+                Ok(Ok(_))
+            );
         for (i, context) in watched.iter().enumerate() {
             let ready = connected && context_ready(context).await;
-            sample(&js, context).await;
             if ready != serving[i] {
                 serving[i] = ready;
                 let down: Vec<&str> = context
@@ -103,14 +116,32 @@ async fn context_ready(context: &Watched) -> bool {
         && matches!(tokio::time::timeout(WRITER_PING, write).await, Ok(Ok(_)))
 }
 
-/// Backlog gauges for one context; a failed sample is skipped, never fatal.
+async fn sample_every_second(
+    js: jetstream::Context,
+    watched: Vec<Watched>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stop.cancelled() => return,
+        }
+        for context in &watched {
+            sample(&js, context).await;
+        }
+    }
+}
+
+/// The longest a gauge waits for the broker or a store.
+const SAMPLE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Backlog gauges for one context; a failed or slow sample is skipped, never fatal.
 async fn sample(js: &jetstream::Context, context: &Watched) {
     use crate::observe::metrics::*;
     let label = context.context.clone();
     let outbox = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mesh_outbox")
-        .fetch_one(context.store.reader())
-        .await;
-    if let Ok(row) = outbox {
+        .fetch_one(context.store.reader());
+    if let Ok(Ok(row)) = tokio::time::timeout(SAMPLE_TIMEOUT, outbox).await {
         let n: i64 = row.try_get("n").unwrap_or(0);
         let oldest: Option<i64> = row.try_get("oldest").ok().flatten();
         let age = match oldest {
@@ -123,9 +154,8 @@ async fn sample(js: &jetstream::Context, context: &Watched) {
         metrics::gauge!(OUTBOX_OLDEST_SECONDS, "context" => label.clone()).set(age);
     }
     let letters = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM mesh_dead_letters")
-        .fetch_one(context.store.reader())
-        .await;
-    if let Ok(n) = letters {
+        .fetch_one(context.store.reader());
+    if let Ok(Ok(n)) = tokio::time::timeout(SAMPLE_TIMEOUT, letters).await {
         metrics::gauge!(DEAD_LETTERS, "context" => label.clone()).set(n as f64);
     }
     for (name, running) in &context.tasks {
@@ -133,10 +163,12 @@ async fn sample(js: &jetstream::Context, context: &Watched) {
         metrics::gauge!(TASK_RUNNING, "task" => name.clone()).set(up);
     }
     for (app, durable) in &context.durables {
-        let Ok(stream) = js.get_stream(crate::events::nats::stream_name(app)).await else {
+        let stream = js.get_stream(crate::events::nats::stream_name(app));
+        let Ok(Ok(stream)) = tokio::time::timeout(SAMPLE_TIMEOUT, stream).await else {
             continue;
         };
-        if let Ok(info) = stream.consumer_info(durable).await {
+        let info = stream.consumer_info(durable);
+        if let Ok(Ok(info)) = tokio::time::timeout(SAMPLE_TIMEOUT, info).await {
             metrics::gauge!(CONSUMER_PENDING, "consumer" => durable.clone())
                 .set(info.num_pending as f64);
         }

@@ -62,8 +62,7 @@ pub async fn run(
         tonic::service::Routes::new(health_service.clone()),
     )?;
 
-    let nats = async_nats::ConnectOptions::new()
-        .name("mediamesh")
+    let nats = crate::events::nats::options(&config.nats_url)?
         .retry_on_initial_connect()
         .connect(config.nats_url.as_str())
         .await?;
@@ -199,7 +198,9 @@ pub async fn run(
     tracing::info!("shutting down: health NOT_SERVING, draining calls");
     // The watcher must be gone before NOT_SERVING is set, or its next pass could undo it.
     stop_watch.cancel();
-    let _ = watcher.await;
+    if tokio::time::timeout(STEP, watcher).await.is_err() {
+        tracing::warn!("health watcher did not stop in time");
+    }
     set_all(&health, &service_names, ServingStatus::NotServing).await;
     // Calls in flight may call contexts of this same process (a purchase's Pay): keep the
     // listener open until they are done, then stop accepting.
@@ -221,17 +222,40 @@ pub async fn run(
         Err(_) => tracing::warn!("connections still open after the drain; closing"),
         _ => {}
     }
+    // Every step below is bounded: a broker or database that hangs must not keep the process
+    // from exiting (what is not done is redone after the restart: inbox and outbox).
     stop_consumers.cancel();
-    while consumers.join_next().await.is_some() {}
-    context_tasks.shutdown().await;
+    if tokio::time::timeout(STEP, join_all(&mut consumers))
+        .await
+        .is_err()
+    {
+        tracing::warn!("consumers did not stop in time; abandoning them");
+    }
+    if tokio::time::timeout(STEP, context_tasks.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("context tasks did not stop in time; abandoning them");
+    }
     stop_relays.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), async {
-        while relays.join_next().await.is_some() {}
-    })
-    .await;
-    let _ = nats.flush().await;
+    if tokio::time::timeout(RELAY_FLUSH, join_all(&mut relays))
+        .await
+        .is_err()
+    {
+        tracing::warn!("outbox not flushed in time; the rest is published after the restart");
+    }
+    let _ = tokio::time::timeout(STEP, nats.flush()).await;
     tracing::info!("mesh stopped");
     Ok(())
+}
+
+/// The longest one shutdown step may take.
+const STEP: Duration = Duration::from_secs(5);
+/// How long the relays may take to publish what is left.
+const RELAY_FLUSH: Duration = Duration::from_secs(10);
+
+async fn join_all(set: &mut JoinSet<()>) {
+    while set.join_next().await.is_some() {}
 }
 
 /// How long shutdown lets calls in flight finish.

@@ -19,7 +19,9 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
         "{} keeps no views to rebuild",
         info.id()
     );
-    let nats = async_nats::connect(config.nats_url.as_str()).await?;
+    let nats = crate::events::nats::options(&config.nats_url)?
+        .connect(config.nats_url.as_str())
+        .await?;
     let js = async_nats::jetstream::new(nats.clone());
     let stream = crate::events::nats::ensure_stream(&js, info.app, config.stream_replicas).await?;
     let store = Store::open(&config.database, &info.id()).await?;

@@ -38,9 +38,17 @@ impl GroupCommit {
         F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, sqlx::Error>> + Send + 'static,
     {
         let (done, result) = oneshot::channel::<Result<T, String>>();
+        // The write runs on the committer's task: it keeps the submitter's trace, so the
+        // events it raises carry the caller's `traceparent`.
+        let trace = crate::observe::telemetry::current_traceparent();
         let job: Job = Box::new(move |tx| {
             Box::pin(async move {
-                let value = write(tx).await?;
+                let value = match trace {
+                    Some(traceparent) => {
+                        crate::observe::telemetry::in_trace(traceparent, write(tx)).await?
+                    }
+                    None => write(tx).await?,
+                };
                 let finish: Finish = Box::new(move |committed| {
                     let _ = done.send(committed.map(|()| value));
                 });
