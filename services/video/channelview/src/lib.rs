@@ -55,6 +55,7 @@ fn policies() -> Arc<dyn Handler> {
     Policies::new(policy::Project)
         .on::<pb::ClientRegistered>()
         .on::<pb::ClientTotalChanged>()
+        .on::<pb::ClientDeleted>()
         .on::<pb::ChannelCreated>()
         .on::<pb::ChannelRenamed>()
         .on::<pb::ChannelTotalChanged>()

@@ -22,6 +22,18 @@ impl On<pb::ClientRegistered> for Project {
 }
 
 #[async_trait::async_trait]
+impl On<pb::ClientDeleted> for Project {
+    async fn on(
+        &self,
+        tx: &mut Tx,
+        e: pb::ClientDeleted,
+        _: &Delivered,
+    ) -> Result<(), HandlerError> {
+        Ok(store::client_deleted(tx, &e.client_id).await?)
+    }
+}
+
+#[async_trait::async_trait]
 impl On<pb::ClientTotalChanged> for Project {
     async fn on(
         &self,

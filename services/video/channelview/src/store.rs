@@ -12,7 +12,8 @@ use crate::domain::{
     VideoStatus, refund_applies,
 };
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS cv_clients (
     client_id TEXT PRIMARY KEY,
     total_view BIGINT NOT NULL,
@@ -48,7 +49,10 @@ CREATE TABLE IF NOT EXISTS cv_refunds (
     refund_policy BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cv_refunds_by_client ON cv_refunds (client_id, refund_request_id);
-"];
+",
+    // A deleted client has no screen any more (its id is retired by client).
+    "ALTER TABLE cv_clients ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0",
+];
 
 /// The tables `mediamesh views rebuild` empties.
 pub const VIEWS: &[&str] = &["cv_clients", "cv_channels", "cv_videos", "cv_refunds"];
@@ -79,6 +83,16 @@ pub async fn client_total(
     .bind(version)
     .execute(tx.conn())
     .await?;
+    Ok(())
+}
+
+/// A client deleted: its screen is gone for good, whatever arrives after.
+pub async fn client_deleted(tx: &mut Tx, client_id: &str) -> Result<(), sqlx::Error> {
+    client_seen(tx, client_id).await?;
+    sqlx::query("UPDATE cv_clients SET deleted = 1 WHERE client_id = $1")
+        .bind(client_id.to_owned())
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }
 
@@ -269,10 +283,15 @@ pub async fn screen(
     store: &Store,
     client_id: &str,
 ) -> Result<Option<pb::ChannelView>, sqlx::Error> {
-    let client = sqlx::query("SELECT total_view FROM cv_clients WHERE client_id = $1")
+    let client = sqlx::query("SELECT total_view, deleted FROM cv_clients WHERE client_id = $1")
         .bind(client_id.to_owned())
         .fetch_optional(store.reader())
         .await?;
+    if let Some(row) = &client
+        && row.try_get::<i64, _>("deleted")? != 0
+    {
+        return Ok(None);
+    }
     let channels: Vec<pb::ChannelViewChannel> = sqlx::query(&format!(
         "SELECT {CHANNEL} FROM cv_channels WHERE client_id = $1 AND deleted = 0 \
          AND name_version >= 0 ORDER BY channel_id LIMIT $2"

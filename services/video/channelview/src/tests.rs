@@ -248,6 +248,20 @@ async fn a_screen_shows_bounded_lists() {
 }
 
 #[tokio::test]
+async fn a_deleted_client_has_no_screen_whatever_arrives_after() {
+    let c = Ctx::new().await;
+    c.deliver(&seed()).await;
+    let gone = pb::ClientDeleted {
+        client_id: "1".into(),
+    };
+    c.deliver(&[delivered("video.client", &gone, "1", 9)]).await;
+    assert_eq!(c.screen("1").await.unwrap_err().code(), Code::NotFound);
+    c.deliver(&[client_total(5, 10), uploaded("9", "late", 1)])
+        .await;
+    assert_eq!(c.screen("1").await.unwrap_err().code(), Code::NotFound);
+}
+
+#[tokio::test]
 async fn an_unknown_client_is_404_and_a_bad_id_names_the_field() {
     let c = Ctx::new().await;
     assert_eq!(c.screen("nobody").await.unwrap_err().code(), Code::NotFound);

@@ -146,6 +146,16 @@ impl Comment {
         }
     }
 
+    /// Whether `asked` (a comment under this one's id) asks for this comment as it is: a
+    /// client retrying after a lost answer (AIP-155) is answered the comment, anything else
+    /// under a taken id is refused.
+    pub fn same_request(&self, asked: &Comment) -> bool {
+        !self.deleted
+            && self.video_id == asked.video_id
+            && self.client_id == asked.client_id
+            && self.contents == asked.contents
+    }
+
     /// New contents for a live comment; false for a deleted one (it is gone).
     pub fn edit(&mut self, contents: String) -> bool {
         if self.deleted {

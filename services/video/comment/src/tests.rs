@@ -194,6 +194,11 @@ async fn a_comment_on_a_replicated_video_needs_no_call_and_is_edited_and_deleted
         ("v1", "work hard")
     );
     assert_eq!(c.video.asked(), 0, "the replica answered");
+    let retry = c.create("1", "v1").await.unwrap();
+    assert_eq!(
+        retry, comment,
+        "AIP-155: a retry is answered the comment as it is"
+    );
     let patch = Request::new(pb::UpdateCommentRequest {
         comment_id: "1".into(),
         contents: "hello world".into(),

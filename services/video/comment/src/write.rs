@@ -43,10 +43,21 @@ pub async fn create(store: &Store, video: &Peer, new: NewComment) -> Result<Comm
         }
     }
     if !store::insert(&mut tx, &comment).await? {
-        return Err(Error::IdTaken(comment.comment_id().to_owned()));
+        drop(tx);
+        return replay(store, &comment).await;
     }
     tx.commit().await?;
     Ok(comment)
+}
+
+/// A comment under a taken id (AIP-155): the same request again is answered the comment as
+/// it is; another request under that id is refused.
+async fn replay(store: &Store, asked: &Comment) -> Result<Comment, Error> {
+    let id = asked.comment_id().to_owned();
+    match store::get(store, &id).await? {
+        Some(existing) if existing.same_request(asked) => Ok(existing),
+        _ => Err(Error::IdTaken(id)),
+    }
 }
 
 /// Asks video whether a video the replica has not heard of exists and is live.

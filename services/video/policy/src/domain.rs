@@ -141,6 +141,16 @@ impl Policy {
         }
     }
 
+    /// Whether `asked` (a registration under this policy's id) asks for this policy as it is:
+    /// a client retrying after a lost answer (AIP-155) is answered the policy, anything else
+    /// under a taken id is refused.
+    pub fn same_request(&self, asked: &Policy) -> bool {
+        !self.deleted
+            && self.refund_policy == asked.refund_policy
+            && self.delete_video_id == asked.delete_video_id
+            && self.banned_words == asked.banned_words
+    }
+
     /// The first of this policy's banned words `title` contains, ignoring case.
     pub fn banned_word_in(&self, title: &str) -> Option<&str> {
         let title = title.to_lowercase();
@@ -280,6 +290,18 @@ mod tests {
             ),
             (2, 5, "1".to_string())
         );
+    }
+
+    #[test]
+    fn a_retried_registration_is_the_same_request_until_the_policy_changes() {
+        let words = || vec!["a".to_string(), "A".to_string()];
+        let (mut p, _) = Policy::register("1".into(), 10, "v1".into(), words());
+        let (retry, _) = Policy::register("1".into(), 10, "v1".into(), words());
+        assert!(p.same_request(&retry));
+        let (other, _) = Policy::register("1".into(), 11, "v1".into(), words());
+        assert!(!p.same_request(&other));
+        p.delete();
+        assert!(!p.same_request(&retry), "a deleted policy's id is retired");
     }
 
     #[test]

@@ -104,6 +104,15 @@ fn refund(request: &str, total: i64) -> Delivered {
 async fn the_seed_policy_is_registered_changed_and_deleted_taking_its_video_down() {
     let c = Ctx::new().await;
     let policy = c.create("1", 10, "1", &[]).await.unwrap();
+    let retry = c.create("1", 10, "1", &[]).await.unwrap();
+    assert_eq!(
+        retry, policy,
+        "AIP-155: a retry is answered the policy as it is"
+    );
+    let other = c.create("1", 11, "1", &[]).await.unwrap_err();
+    assert_eq!(other.code(), Code::AlreadyExists);
+    assert!(other.message().starts_with("policy_id"));
+    assert_eq!(c.test.raised_of::<pb::PolicyChanged>().await.len(), 1);
     assert_eq!(
         (policy.refund_policy, policy.delete_video_id.as_str()),
         (10, "1")

@@ -23,11 +23,22 @@ pub async fn create(store: &Store, new: NewPolicy) -> Result<Policy, Error> {
     );
     let mut tx = store.begin().await?;
     if !store::insert(&mut tx, &policy).await? {
-        return Err(Error::IdTaken(policy.policy_id().to_owned()));
+        drop(tx);
+        return replay(store, &policy).await;
     }
     tx.raise(events::changed(&changed)).await?;
     tx.commit().await?;
     Ok(policy)
+}
+
+/// A registration under a taken id (AIP-155): the same request again is answered the policy
+/// as it is, without raising anything twice; another request under that id is refused.
+async fn replay(store: &Store, asked: &Policy) -> Result<Policy, Error> {
+    let id = asked.policy_id().to_owned();
+    match store::get(store, &id).await? {
+        Some(existing) if existing.same_request(asked) => Ok(existing),
+        _ => Err(Error::IdTaken(id)),
+    }
 }
 
 pub async fn update(store: &Store, policy_id: &str, patch: Patch) -> Result<Policy, Error> {
