@@ -100,6 +100,14 @@ async fn the_channel_view_rebuilds_by_replay_to_the_same_screen() {
         "{printed}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let applied: u64 = printed
+        .split("from ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {printed:?}"));
+    // 1 client, 2 channels, 3 uploads, a deletion, a takedown, and the totals they moved.
+    assert!(applied >= 10, "replayed every event of the view: {printed}");
     let mesh = sandbox.serve("video").await;
     let rebuilt = eventually("rebuilt screen served", WAIT, || screen(&mesh, "1")).await;
     assert_eq!(rebuilt, live, "the rebuilt screen equals the live one");
