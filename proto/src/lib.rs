@@ -99,6 +99,7 @@ mod tests {
             internal,
             [
                 "/mediamesh.cinema.v1.PaymentService/Pay",
+                "/mediamesh.cinema.v1.ReservationService/SetCapacity",
                 "/mediamesh.iptv.v1.InstallationService/WithdrawInstallation",
                 "/mediamesh.music.v1.CopyrightService/ApproveCopyright",
                 "/mediamesh.vod.v1.PaymentService/Pay",

@@ -470,6 +470,57 @@ async fn seats_cannot_drop_below_confirmed_reservations() {
     .await;
 }
 
+/// Five reservations and, 0-5 ms later, `PATCH seats 1`, many rounds: movie's confirmed
+/// count lags behind (it comes from events), so the seat ledger decides. Either the lowering
+/// came first (200, and at most one reservation went through) or the seats were held (400
+/// FAILED_PRECONDITION naming `seats`, the movie unchanged): never seats 1 with five
+/// confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_cannot_drop_below_reservations_in_flight() {
+    let sandbox = Sandbox::sqlite("cinema-seat-race");
+    let mesh = sandbox.up().await;
+    let (c, channel) = (mesh.cinema(), mesh.channel().await);
+    let (mut lowered, mut refused) = (0, 0);
+    for round in 0..12u64 {
+        let movie = format!("race{round}");
+        create_movie(&channel, &movie, 5).await;
+        let reserves: Vec<_> = (0..5)
+            .map(|_| {
+                let (channel, movie) = (channel.clone(), movie.clone());
+                tokio::spawn(async move { reserve(&channel, &movie).await })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(round % 6)).await;
+        let (status, body) = patch(format!("{c}/movies/{movie}"), json!({"seats": 1})).await;
+        let mut confirmed = 0;
+        for r in reserves {
+            if r.await.unwrap().is_ok_and(|r| r.status == "CONFIRMED") {
+                confirmed += 1;
+            }
+        }
+        let (_, now) = get(format!("{c}/movies/{movie}")).await;
+        match status {
+            200 => {
+                lowered += 1;
+                assert!(
+                    confirmed <= 1,
+                    "round {round}: seats 1, {confirmed} confirmed"
+                );
+                assert_eq!(now["seats"], 1, "{now}");
+            }
+            400 => {
+                refused += 1;
+                assert_eq!(body["code"], 9, "FAILED_PRECONDITION: {body}");
+                let message = body["message"].as_str().unwrap_or_default();
+                assert!(message.starts_with("seats: "), "{body}");
+                assert_eq!(now["seats"], 5, "unchanged: {now}");
+            }
+            other => panic!("round {round}: {other} {body}"),
+        }
+    }
+    println!("seat race: {lowered} lowered first, {refused} refused");
+}
+
 /// A review of an unknown movie is 404; ids of deleted movies and reviews are retired
 /// (ALREADY_EXISTS), so nothing downstream ever sees a re-created id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
 //! Why movie refuses a request, and how each reason reaches a gRPC client.
+use mediamesh_mesh::CallError;
 use mediamesh_mesh::error::{FieldViolation, invalid_argument, not_found};
 use tonic::Status;
 
@@ -17,6 +18,12 @@ pub enum Error {
     NotFound(String),
     #[error("movie keeps changing meanwhile; try again")]
     Busy,
+    /// The seat ledger refused a lower capacity; its message names `seats`.
+    #[error("{0}")]
+    SeatsHeld(String),
+    /// The seat ledger could not be asked.
+    #[error(transparent)]
+    Ledger(#[from] CallError),
     #[error(transparent)]
     Storage(#[from] sqlx::Error),
 }
@@ -32,6 +39,8 @@ impl From<Error> for Status {
             exists @ Error::Exists(_) => Status::already_exists(exists.to_string()),
             Error::NotFound(id) => not_found("movie", &id),
             busy @ Error::Busy => Status::aborted(busy.to_string()),
+            Error::SeatsHeld(message) => Status::failed_precondition(message),
+            Error::Ledger(error) => error.into(),
             Error::Storage(error) => mediamesh_mesh::storage::to_status(error),
         }
     }

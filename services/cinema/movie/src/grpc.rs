@@ -2,11 +2,12 @@
 //! domain decides, and this adapter persists and publishes what it returns.
 use mediamesh_mesh::input::{self, NAME_MAX, TEXT_MAX};
 use mediamesh_mesh::storage::page::Page;
-use mediamesh_mesh::{Event, Raise, Store};
+use mediamesh_mesh::{Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::cinema::v1 as pb;
-use tonic::{Request, Response, Status};
+use mediamesh_proto::cinema::v1::reservation_service_client::ReservationServiceClient;
+use tonic::{Code, Request, Response, Status};
 
-use crate::domain::Movie;
+use crate::domain::{Movie, Published};
 use crate::error::Error;
 use crate::store;
 
@@ -16,11 +17,54 @@ const ATTEMPTS: usize = 3;
 
 pub struct MovieApi {
     store: Store,
+    /// Reservation's seat ledger: the authority on seats held, asked before lowering seats.
+    reservation: Peer,
+}
+
+/// What the seat ledger said to a lower capacity.
+enum Ledger {
+    Set,
+    /// It already reflects a later change of the movie: load and decide again.
+    Moved,
 }
 
 impl MovieApi {
-    pub fn new(store: Store) -> MovieApi {
-        MovieApi { store }
+    pub fn new(store: Store, reservation: Peer) -> MovieApi {
+        MovieApi { store, reservation }
+    }
+
+    /// Asks the seat ledger to take `seats` at the version the change brings the movie to.
+    /// Movie's own confirmed count comes from events and lags behind holds and
+    /// confirmations in flight, so only the ledger can say whether the seats are free; an
+    /// unreachable ledger refuses the change (UNAVAILABLE, retry later), never lowers blind.
+    async fn ask_ledger(&self, published: &Published) -> Result<Ledger, Error> {
+        let request = pb::SetCapacityRequest {
+            movie_id: published.movie_id.clone(),
+            seats: published.seats.get(),
+            movie_version: published.version,
+        };
+        // Idempotent: the same capacity at the same version sets the same thing again.
+        let answer = self
+            .reservation
+            .call(Retry::Safe, |channel| {
+                let request = self.reservation.request(request.clone());
+                async move {
+                    ReservationServiceClient::new(channel)
+                        .set_capacity(request)
+                        .await
+                }
+            })
+            .await;
+        let Err(error) = answer else {
+            return Ok(Ledger::Set);
+        };
+        let status = Status::from(error.clone());
+        match status.code() {
+            Code::FailedPrecondition => Err(Error::SeatsHeld(status.message().to_owned())),
+            Code::Aborted => Ok(Ledger::Moved),
+            Code::NotFound => Err(Error::NotFound(published.movie_id.clone())),
+            _ => Err(Error::Ledger(error)),
+        }
     }
 
     async fn load(&self, id: &str) -> Result<Movie, Error> {
@@ -65,7 +109,15 @@ impl MovieApi {
             .transpose()?;
         for _ in 0..ATTEMPTS {
             let mut movie = self.load(&id).await?;
+            let before = movie.seats();
             let updated = movie.change(title.clone(), desc.clone(), r.seats.map(i64::from))?;
+            // Fewer seats: the seat ledger decides first. More seats need no ask: the event
+            // raises the ledger's capacity after the fact, which can only refuse too long.
+            if updated.seats < before
+                && let Ledger::Moved = self.ask_ledger(&updated).await?
+            {
+                continue;
+            }
             let event = pb::MovieUpdated {
                 movie_id: updated.movie_id.clone(),
                 title: updated.title.clone(),

@@ -1,7 +1,9 @@
 //! Movie reservation, movie context: theaters register, change and remove movies (with
 //! their seat capacity); the review count moves with review events, once per review, and
-//! the confirmed count with reservation events, so seats never go below it. Every movie
-//! event carries the movie's version; ids of deleted movies are retired.
+//! the confirmed count with reservation events. Seats are lowered only once reservation's
+//! seat ledger (the authority on seats held) has taken the new capacity (`SetCapacity`),
+//! so they never go below the reservations held or confirmed. Every movie event carries the
+//! movie's version; ids of deleted movies are retired.
 mod domain;
 mod error;
 mod grpc;
@@ -33,7 +35,7 @@ pub static INFO: ContextInfo = ContextInfo {
             "DeleteMovie",
         ],
     )],
-    calls: &[],
+    calls: &[("cinema.reservation", "SetCapacity")],
     publishes: &["MovieRegistered", "MovieUpdated", "MovieDeleted"],
     migrations: store::MIGRATIONS,
     views: &[],
@@ -48,7 +50,11 @@ impl Context for Movie {
     }
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
-        routes.add_service(MovieServiceServer::new(grpc::MovieApi::new(env.store)));
+        let reservation = env.peer("cinema.reservation")?;
+        routes.add_service(MovieServiceServer::new(grpc::MovieApi::new(
+            env.store,
+            reservation,
+        )));
         Ok(())
     }
 

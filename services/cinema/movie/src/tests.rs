@@ -1,30 +1,137 @@
 //! Movie's rules in process: a real SQLite store in a temporary folder, the gRPC adapter
 //! called directly, review and reservation events delivered to the policies as the consumer
 //! would (redelivered, duplicated, reordered).
-use mediamesh_mesh::testkit::{TestStore, delivered};
-use mediamesh_mesh::{Delivered, Handler};
+use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::{CallPolicy, Delivered, Handler, Peer};
 use mediamesh_proto::cinema::v1 as pb;
 use pb::movie_service_server::MovieService;
-use std::sync::Arc;
-use tonic::{Code, Request, Status};
+use pb::reservation_service_server::{ReservationService, ReservationServiceServer};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tonic::service::Routes;
+use tonic::{Code, Request, Response, Status};
 
 use crate::grpc::MovieApi;
+
+/// What the fake seat ledger answers to `SetCapacity`.
+#[derive(Clone, Copy)]
+enum Ledger {
+    Sets,
+    /// This many seats are held: any capacity below is refused.
+    Holds(i64),
+    /// Answers once that the movie moved on, then sets.
+    MovedOnce,
+}
+
+/// Reservation's seat ledger as movie sees it: answers `SetCapacity`, keeps what was asked.
+#[derive(Clone)]
+struct FakeLedger {
+    mode: Arc<Mutex<Ledger>>,
+    asked: Arc<Mutex<Vec<pb::SetCapacityRequest>>>,
+}
+
+#[tonic::async_trait]
+impl ReservationService for FakeLedger {
+    async fn set_capacity(
+        &self,
+        r: Request<pb::SetCapacityRequest>,
+    ) -> Result<Response<pb::SetCapacityResponse>, Status> {
+        let r = r.into_inner();
+        self.asked.lock().unwrap().push(r.clone());
+        let mode = *self.mode.lock().unwrap();
+        match mode {
+            Ledger::Holds(held) if i64::from(r.seats) < held => Err(Status::failed_precondition(
+                format!("seats: {held} seats are held or confirmed; seats cannot go below that"),
+            )),
+            Ledger::MovedOnce => {
+                *self.mode.lock().unwrap() = Ledger::Sets;
+                Err(Status::aborted("reservation changed meanwhile; try again"))
+            }
+            _ => Ok(Response::new(pb::SetCapacityResponse {
+                movie_id: r.movie_id,
+                seats: r.seats,
+                reserved: 0,
+            })),
+        }
+    }
+
+    async fn create_reservation(
+        &self,
+        _: Request<pb::CreateReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        Err(Status::unimplemented("not used by movie"))
+    }
+
+    async fn get_reservation(
+        &self,
+        _: Request<pb::GetReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        Err(Status::unimplemented("not used by movie"))
+    }
+
+    async fn list_reservations(
+        &self,
+        _: Request<pb::ListReservationsRequest>,
+    ) -> Result<Response<pb::ListReservationsResponse>, Status> {
+        Err(Status::unimplemented("not used by movie"))
+    }
+
+    async fn update_reservation(
+        &self,
+        _: Request<pb::UpdateReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        Err(Status::unimplemented("not used by movie"))
+    }
+}
+
+fn policy() -> CallPolicy {
+    CallPolicy {
+        timeout: Duration::from_millis(500),
+        retries: 0,
+        failure_threshold: 1,
+        open_for: Duration::from_secs(60),
+        ..CallPolicy::default()
+    }
+}
 
 struct World {
     test: TestStore,
     api: MovieApi,
     policies: Arc<dyn Handler>,
+    ledger: FakeLedger,
 }
 
 impl World {
     async fn new() -> World {
+        World::with(Ledger::Sets, None).await
+    }
+
+    /// A movie whose seat ledger answers `mode`, or is `down`.
+    async fn with(mode: Ledger, down: Option<Peer>) -> World {
         let test = TestStore::new(crate::store::MIGRATIONS).await;
-        let api = MovieApi::new(test.store.clone());
+        let ledger = FakeLedger {
+            mode: Arc::new(Mutex::new(mode)),
+            asked: Arc::default(),
+        };
+        let peer = match down {
+            Some(peer) => peer,
+            None => {
+                let routes = Routes::new(ReservationServiceServer::new(ledger.clone()));
+                peer_in_memory("cinema.reservation", routes, policy()).await
+            }
+        };
+        let api = MovieApi::new(test.store.clone(), peer);
         World {
             test,
             api,
             policies: crate::policies(),
+            ledger,
         }
+    }
+
+    fn asked(&self) -> Vec<(i32, i64)> {
+        let asked = self.ledger.asked.lock().unwrap();
+        asked.iter().map(|r| (r.seats, r.movie_version)).collect()
     }
 
     async fn create(&self, id: &str, seats: i32) -> Result<pb::Movie, Status> {
@@ -254,4 +361,57 @@ async fn bad_requests_name_the_field() {
         w.test.raised().await.is_empty(),
         "nothing refused is recorded"
     );
+}
+
+/// Movie's confirmed count lags (it comes from events): the seat ledger, asked first, is
+/// what refuses seats below the reservations held, naming `seats`; nothing changes.
+#[tokio::test]
+async fn lowering_seats_asks_the_seat_ledger_first() {
+    let w = World::with(Ledger::Holds(5), None).await;
+    w.create("m1", 5).await.unwrap();
+    let below = w.seats("m1", 1).await.unwrap_err();
+    assert_eq!(below.code(), Code::FailedPrecondition, "{below:?}");
+    assert!(below.message().starts_with("seats: 5 seats"), "{below:?}");
+    assert_eq!(w.get("m1").await.unwrap().seats, 5, "unchanged");
+    assert_eq!(
+        w.asked(),
+        [(1, 2)],
+        "asked at the version the change brings"
+    );
+    assert_eq!(w.test.raised_of::<pb::MovieUpdated>().await.len(), 0);
+    // Down to the held seats is fine; raising needs no ask.
+    assert_eq!(w.seats("m1", 5).await.unwrap().seats, 5);
+    assert_eq!(w.seats("m1", 8).await.unwrap().seats, 8);
+    assert_eq!(w.seats("m1", 6).await.unwrap().seats, 6);
+    assert_eq!(w.asked(), [(1, 2), (6, 4)]);
+    let updated: Vec<pb::MovieUpdated> = w.test.raised_of().await;
+    let seats: Vec<i32> = updated.iter().map(|u| u.seats).collect();
+    assert_eq!(seats, [5, 8, 6]);
+}
+
+/// An unreachable seat ledger refuses the lowering (UNAVAILABLE with RetryInfo), never
+/// lowers blind; a raise still goes through.
+#[tokio::test]
+async fn an_unreachable_seat_ledger_never_lets_seats_go_down() {
+    let down = peer_down("cinema.reservation", policy());
+    let w = World::with(Ledger::Sets, Some(down)).await;
+    w.create("m1", 5).await.unwrap();
+    let refused = w.seats("m1", 1).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert!(
+        !refused.details().is_empty(),
+        "RetryInfo attached: {refused:?}"
+    );
+    assert_eq!(w.get("m1").await.unwrap().seats, 5, "unchanged");
+    assert_eq!(w.seats("m1", 7).await.unwrap().seats, 7);
+}
+
+/// A ledger that heard of a later change answers ABORTED: movie loads again and asks at
+/// the new version.
+#[tokio::test]
+async fn a_ledger_ahead_of_the_loaded_movie_is_asked_again() {
+    let w = World::with(Ledger::MovedOnce, None).await;
+    w.create("m1", 5).await.unwrap();
+    assert_eq!(w.seats("m1", 2).await.unwrap().seats, 2);
+    assert_eq!(w.asked(), [(2, 2), (2, 2)]);
 }

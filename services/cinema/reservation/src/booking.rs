@@ -10,8 +10,6 @@ use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::movie_service_client::MovieServiceClient;
 use mediamesh_proto::cinema::v1::payment_service_client::PaymentServiceClient;
 
-use tracing::Instrument;
-
 use crate::domain::{Reservation, Status};
 use crate::error::Error;
 use crate::events::event;
@@ -43,7 +41,7 @@ impl Booking {
     pub async fn reserve(&self, reservation: Reservation) -> Result<Reservation, Error> {
         let booking = self.clone();
         let run = async move { booking.run(reservation).await };
-        tokio::spawn(run.in_current_span())
+        mediamesh_mesh::calls::saga::detached(run)
             .await
             .map_err(|e| Error::Interrupted(e.to_string()))?
     }

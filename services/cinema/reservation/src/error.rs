@@ -24,6 +24,9 @@ pub enum Error {
     NotPaid(String, String),
     #[error("reservation changed meanwhile; try again")]
     Changed,
+    /// A capacity below the seats held or confirmed (`SetCapacity`).
+    #[error("seats: {0} seats are held or confirmed; seats cannot go below that")]
+    SeatsHeld(i64),
     /// A retried create of a reservation whose payment failed.
     #[error(
         "reservation {0:?} failed (its payment did not go through); reserve again under a new rsv_id"
@@ -53,6 +56,7 @@ impl From<Error> for Status {
             missing @ Error::MovieNotFound(_) => Status::not_found(missing.to_string()),
             Error::NotFound(id) => not_found("reservation", &id),
             changed @ Error::Changed => Status::aborted(changed.to_string()),
+            held @ Error::SeatsHeld(_) => Status::failed_precondition(held.to_string()),
             failed @ Error::Failed(_) => Status::failed_precondition(failed.to_string()),
             Error::Interrupted(error) => mediamesh_mesh::error::internal(error),
             Error::Peer(error) => error.into(),

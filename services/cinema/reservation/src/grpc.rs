@@ -1,4 +1,5 @@
 //! gRPC inbound adapter of reservation. Every field passes `mediamesh_mesh::input` first.
+use mediamesh_mesh::error::FieldViolation;
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Raise, Store};
@@ -9,7 +10,7 @@ use crate::booking::Booking;
 use crate::domain::{GUEST, Reservation, requested_cancel};
 use crate::error::Error;
 use crate::events::event;
-use crate::store;
+use crate::store::{self, Capacity};
 
 pub struct ReservationApi {
     store: Store,
@@ -43,6 +44,39 @@ impl ReservationApi {
         tx.raise(event(&requested)).await?;
         tx.commit().await?;
         Ok(reservation)
+    }
+}
+
+impl ReservationApi {
+    /// Movie's ask before it lowers a movie's seats (internal `SetCapacity`).
+    async fn set_capacity(
+        &self,
+        r: pb::SetCapacityRequest,
+    ) -> Result<pb::SetCapacityResponse, Error> {
+        let movie_id = input::id("movie_id", &r.movie_id)?;
+        if r.seats < 1 {
+            return Err(FieldViolation::new("seats", "must be at least 1").into());
+        }
+        if r.movie_version < 1 {
+            return Err(FieldViolation::new("movie_version", "must be at least 1").into());
+        }
+        let (id, seats, version) = (movie_id.clone(), i64::from(r.seats), r.movie_version);
+        let capacity = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move { store::set_capacity(tx, &id, seats, version).await })
+            })
+            .await?;
+        match capacity {
+            Capacity::Set { reserved } => Ok(pb::SetCapacityResponse {
+                movie_id,
+                seats: r.seats,
+                reserved,
+            }),
+            Capacity::Held { reserved } => Err(Error::SeatsHeld(reserved)),
+            Capacity::Stale => Err(Error::Changed),
+            Capacity::Deleted => Err(Error::MovieNotFound(movie_id)),
+        }
     }
 }
 
@@ -100,6 +134,15 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
             reservations: reservations.into_iter().map(to_pb).collect(),
             next_page_token,
         }))
+    }
+
+    async fn set_capacity(
+        &self,
+        request: Request<pb::SetCapacityRequest>,
+    ) -> Result<Response<pb::SetCapacityResponse>, Status> {
+        Ok(Response::new(
+            self.set_capacity(request.into_inner()).await?,
+        ))
     }
 
     async fn update_reservation(

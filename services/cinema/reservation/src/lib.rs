@@ -33,6 +33,7 @@ pub static INFO: ContextInfo = ContextInfo {
             "GetReservation",
             "ListReservations",
             "UpdateReservation",
+            "SetCapacity",
         ],
     )],
     calls: &[("cinema.payment", "Pay"), ("cinema.movie", "GetMovie")],

@@ -96,9 +96,12 @@ pub async fn release_seat(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error
 }
 
 /// Applies a registered or changed movie at `version`, unless the ledger already reflects
-/// that version or a later one (a stale event, delivered late). Version 0 (unversioned)
-/// always applies. A lower capacity is kept as given even below `reserved`: holds then
-/// stop until cancellations bring `reserved` under it.
+/// a later version (a stale event, delivered late). Version 0 (unversioned) always applies.
+/// The same version applies again: a redelivered event sets what it set, and the event of a
+/// change whose capacity was set ahead by `set_capacity` (same version) is the movie's own
+/// word on it, so an attempt that set the ledger and then failed to commit at movie is
+/// overwritten by the change that did commit at that version. A lower capacity is kept as
+/// given even below `reserved`: holds then stop until cancellations bring `reserved` under it.
 pub async fn apply_movie(
     tx: &mut Tx,
     movie_id: &str,
@@ -109,7 +112,7 @@ pub async fn apply_movie(
         "INSERT INTO movie_seats (movie_id, seats, reserved, deleted, version) VALUES ($1, $2, 0, 0, $3) \
          ON CONFLICT (movie_id) DO UPDATE SET seats = excluded.seats, \
          version = CASE WHEN excluded.version > movie_seats.version THEN excluded.version ELSE movie_seats.version END \
-         WHERE excluded.version = 0 OR excluded.version > movie_seats.version",
+         WHERE excluded.version = 0 OR excluded.version >= movie_seats.version",
     )
     .bind(movie_id.to_owned())
     .bind(seats)
@@ -117,6 +120,79 @@ pub async fn apply_movie(
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// What setting a movie's capacity came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Capacity {
+    /// Set; `reserved` seats are held or confirmed.
+    Set { reserved: i64 },
+    /// Refused: more seats are held or confirmed than the capacity asked for.
+    Held { reserved: i64 },
+    /// The ledger already reflects a later movie version: movie changed meanwhile.
+    Stale,
+    /// The movie was deleted.
+    Deleted,
+}
+
+/// Sets a movie's capacity at movie `version` if no more than `seats` are held: one
+/// conditional update, so no hold can slip between the check and the write on either
+/// backend (a hold is a conditional update of the same row). The ledger takes `version`,
+/// so the stale events of earlier versions can no longer raise the capacity back. A movie
+/// the ledger has not heard of holds nothing yet: it is recorded as given.
+pub async fn set_capacity(
+    tx: &mut Tx,
+    movie_id: &str,
+    seats: i64,
+    version: i64,
+) -> Result<Capacity, sqlx::Error> {
+    let set: Option<i64> = sqlx::query_scalar(
+        "UPDATE movie_seats SET seats = $2, version = $3 \
+         WHERE movie_id = $1 AND deleted = 0 AND reserved <= $2 AND version <= $3 \
+         RETURNING reserved",
+    )
+    .bind(movie_id.to_owned())
+    .bind(seats)
+    .bind(version)
+    .fetch_optional(tx.conn())
+    .await?;
+    if let Some(reserved) = set {
+        return Ok(Capacity::Set { reserved });
+    }
+    let row = sqlx::query("SELECT reserved, deleted, version FROM movie_seats WHERE movie_id = $1")
+        .bind(movie_id.to_owned())
+        .fetch_optional(tx.conn())
+        .await?;
+    let Some(row) = row else {
+        let inserted = sqlx::query(
+            "INSERT INTO movie_seats (movie_id, seats, reserved, deleted, version) \
+             VALUES ($1, $2, 0, 0, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(movie_id.to_owned())
+        .bind(seats)
+        .bind(version)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        // Recorded meanwhile by a concurrent hold or event: movie asks again.
+        return Ok(if inserted == 1 {
+            Capacity::Set { reserved: 0 }
+        } else {
+            Capacity::Stale
+        });
+    };
+    let (reserved, deleted, known): (i64, i64, i64) = (
+        row.try_get("reserved")?,
+        row.try_get("deleted")?,
+        row.try_get("version")?,
+    );
+    Ok(if deleted != 0 {
+        Capacity::Deleted
+    } else if known > version {
+        Capacity::Stale
+    } else {
+        Capacity::Held { reserved }
+    })
 }
 
 /// What movie answered when asked about a movie the ledger had not heard of: recorded at

@@ -508,3 +508,102 @@ async fn bad_requests_name_the_field() {
     assert!(bad.message().starts_with("status"), "{}", bad.message());
     assert!(w.test.raised().await.is_empty());
 }
+
+fn capacity(movie: &str, seats: i32, version: i64) -> Request<pb::SetCapacityRequest> {
+    Request::new(pb::SetCapacityRequest {
+        movie_id: movie.into(),
+        seats,
+        movie_version: version,
+    })
+}
+
+/// The seat ledger is the authority on lowering seats: below the seats held (pending or
+/// confirmed) is refused naming `seats`; a version older than the ledger's is ABORTED (movie
+/// decides again); a deleted movie is NOT_FOUND; the capacity set holds against the stale
+/// events of earlier versions, and the change's own event (same version) still applies.
+#[tokio::test]
+async fn set_capacity_refuses_below_the_seats_held() {
+    let w = World::new(Pays::Approves, QUICK).await;
+    w.movie("m1", 5, 1).await;
+    w.reserve("r1", "m1").await.unwrap();
+    w.reserve("r2", "m1").await.unwrap();
+    let below = w.api.set_capacity(capacity("m1", 1, 2)).await.unwrap_err();
+    assert_eq!(below.code(), Code::FailedPrecondition);
+    assert!(below.message().starts_with("seats: 2 seats"), "{below:?}");
+    let set = w.api.set_capacity(capacity("m1", 2, 2)).await.unwrap();
+    assert_eq!(set.into_inner().reserved, 2);
+    assert_eq!(
+        w.reserve("r3", "m1").await.unwrap_err().code(),
+        Code::FailedPrecondition
+    );
+    // A stale registration (version 1) cannot raise it back; an older ask is ABORTED.
+    w.movie("m1", 5, 1).await;
+    assert_eq!(
+        w.reserve("r4", "m1").await.unwrap_err().code(),
+        Code::FailedPrecondition
+    );
+    let stale = w.api.set_capacity(capacity("m1", 3, 1)).await.unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+    // The change's own event, at the version the capacity was set at, is movie's word.
+    let updated = pb::MovieUpdated {
+        movie_id: "m1".into(),
+        title: "m1".into(),
+        seats: 3,
+    };
+    w.deliver(&delivered("cinema.movie", &updated, "m1", 2))
+        .await;
+    w.reserve("r5", "m1").await.expect("the third seat");
+    let deleted = pb::MovieDeleted {
+        movie_id: "m1".into(),
+    };
+    w.deliver(&delivered("cinema.movie", &deleted, "m1", 3))
+        .await;
+    let gone = w.api.set_capacity(capacity("m1", 9, 4)).await.unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    assert!(gone.message().starts_with("movie_id: "), "{gone:?}");
+    // A movie the ledger has not heard of holds nothing: recorded as given.
+    w.api.set_capacity(capacity("m-new", 1, 2)).await.unwrap();
+    w.movie("m-new", 5, 1).await;
+    w.reserve("r6", "m-new").await.unwrap();
+    assert_eq!(
+        w.reserve("r7", "m-new").await.unwrap_err().code(),
+        Code::FailedPrecondition
+    );
+}
+
+/// Reservations and a lowering at once, many rounds: whichever comes first, the ledger
+/// never ends with more reservations confirmed than its capacity, and the lowering is
+/// answered yes exactly when the capacity went down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lowering_racing_reservations_never_leaves_more_confirmed_than_seats() {
+    let w = Arc::new(World::new(Pays::Approves, Duration::from_secs(2)).await);
+    for round in 0..20 {
+        let movie = format!("m{round}");
+        w.movie(&movie, 5, 1).await;
+        let reserves = (0..5).map(|i| {
+            let (w, movie) = (w.clone(), movie.clone());
+            tokio::spawn(async move { w.reserve(&format!("{movie}-r{i}"), &movie).await })
+        });
+        let reserves: Vec<_> = reserves.collect();
+        let lowered = w.api.set_capacity(capacity(&movie, 1, 2)).await;
+        let mut confirmed = 0;
+        for r in reserves {
+            if r.await.unwrap().is_ok() {
+                confirmed += 1;
+            }
+        }
+        match lowered {
+            Ok(_) => assert!(
+                confirmed <= 1,
+                "round {round}: {confirmed} confirmed of 1 seat"
+            ),
+            Err(refused) => {
+                assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+                assert!(
+                    confirmed >= 2,
+                    "round {round}: refused with {confirmed} confirmed"
+                );
+            }
+        }
+    }
+}

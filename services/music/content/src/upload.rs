@@ -7,8 +7,6 @@ use mediamesh_mesh::{CallError, Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::copyright_service_client::CopyrightServiceClient;
 
-use tracing::Instrument;
-
 use crate::domain::{Content, Status, UploadFailed};
 use crate::error::Error;
 use crate::store;
@@ -48,7 +46,7 @@ impl Upload {
     ) -> Result<Content, Error> {
         let upload = self.clone();
         let run = async move { upload.run(content, original_creator_name).await };
-        tokio::spawn(run.in_current_span())
+        mediamesh_mesh::calls::saga::detached(run)
             .await
             .map_err(|e| Error::Interrupted(e.to_string()))?
     }
