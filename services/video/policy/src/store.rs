@@ -126,17 +126,27 @@ pub async fn list(store: &Store, page: Page) -> Result<Vec<Policy>, sqlx::Error>
     .collect()
 }
 
-/// Every live policy, read inside a consumer's transaction (policies are few: an operator
-/// registers them by hand).
-pub async fn live(tx: &mut Tx) -> Result<Vec<Policy>, sqlx::Error> {
+/// The live policies that ban words, read inside a consumer's transaction (every title is
+/// checked against them all; policies without banned words are not read).
+pub async fn banning(tx: &mut Tx) -> Result<Vec<Policy>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {POLICY} FROM policies WHERE deleted = 0 ORDER BY policy_id"
+        "SELECT {POLICY} FROM policies WHERE deleted = 0 AND banned_words <> '' \
+         ORDER BY policy_id"
     ))
     .fetch_all(tx.conn())
     .await?
     .iter()
     .map(policy)
     .collect()
+}
+
+/// The most lenient live policy's refund bar, the lowest `refund_policy` (`None`: no live
+/// policy).
+pub async fn lenient_bar(tx: &mut Tx) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query("SELECT MIN(refund_policy) AS bar FROM policies WHERE deleted = 0")
+        .fetch_one(tx.conn())
+        .await?;
+    row.try_get::<Option<i64>, _>("bar")
 }
 
 /// The video version last checked (`None`: never seen), the row locked until the
