@@ -139,7 +139,6 @@ mod tests {
             "Refund",
             "vod.paymnet",
             "PaymentAproved",
-            "PurchasePlacd",
             "MileageCredit",
         ] {
             assert!(found.contains(typo), "{typo} not caught:\n{found}");
