@@ -698,13 +698,15 @@ async fn a_replica_miss_asks_movie() {
     let sandbox = Sandbox::sqlite("cinema-miss");
     let elsewhere = Nats::start();
     let data = sandbox.logs.path().join("data");
-    let movie_port = free_port();
+    let (movie_port, rest_port) = (free_port(), free_port());
+    // Movie asks reservation's seat ledger before lowering seats: it names where it runs.
+    let ledger = format!("cinema.reservation=http://127.0.0.1:{rest_port}");
     let mut movie = Mesh::serve_env(
         movie_port,
         "cinema.movie",
         &elsewhere.url,
         &Db::Sqlite(data),
-        &[],
+        &["--peer", &ledger],
         &[],
         sandbox.logs.path(),
     )
@@ -712,7 +714,7 @@ async fn a_replica_miss_asks_movie() {
     let peer = format!("cinema.movie=http://127.0.0.1:{movie_port}");
     let rest = sandbox
         .serve_with(
-            free_port(),
+            rest_port,
             "cinema.reservation,cinema.payment,cinema.review",
             &["--peer", &peer],
             &[],

@@ -187,6 +187,19 @@ async fn hostile_uploads_are_refused_and_the_flow_goes_on() {
             "original_content_id",
             json!({"contentId": "bad-original", "type": "Cover", "originalContentId": "x\r\ny"}),
         ),
+        // A type that says cover or derivative in any words or case names an original.
+        (
+            "original_content_id",
+            json!({"contentId": "cover-song", "type": "Cover song"}),
+        ),
+        (
+            "original_content_id",
+            json!({"contentId": "shouted-cover", "type": "COVER"}),
+        ),
+        (
+            "original_content_id",
+            json!({"contentId": "a-derivative", "type": "a derivative-work"}),
+        ),
     ];
     for (field, changes) in refused {
         let (status, body) = post(format!("{m}/contents"), upload_body(changes)).await;
@@ -205,6 +218,9 @@ async fn hostile_uploads_are_refused_and_the_flow_goes_on() {
         "bell-type",
         "long-desc",
         "bad-original",
+        "cover-song",
+        "shouted-cover",
+        "a-derivative",
     ] {
         assert_eq!(
             get(format!("{m}/contents/{id}")).await.0,
@@ -367,7 +383,7 @@ async fn a_reused_approval_key_answers_its_own_request_only() {
         approval("song-1", "Someone else", "Today"),
         approval("song-1", "TIKITIK", "Tomorrow"),
         pb::ApproveCopyrightRequest {
-            r#type: "Remix".into(),
+            r#type: "Live".into(),
             ..asked.clone()
         },
         pb::ApproveCopyrightRequest {
@@ -421,8 +437,9 @@ async fn a_reused_approval_key_answers_its_own_request_only() {
     );
 }
 
-/// A deleted content's id is retired: creating it again, while DELETED or once RELEASED, is
-/// ALREADY_EXISTS and changes nothing anywhere.
+/// A deleted content's id is retired: creating another content under it, while DELETED or
+/// once RELEASED, is ALREADY_EXISTS naming `content_id`; the same upload again is a retry
+/// (AIP-155) answered the content as it is; neither changes anything anywhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_ids_stay_retired() {
     let sandbox = Sandbox::sqlite("music-retired");
@@ -442,8 +459,14 @@ async fn deleted_ids_stay_retired() {
         title: title.into(),
         ..request("gone", "New Music", "")
     };
+    let retried = content.create_content(again("gone title")).await.unwrap();
+    let retried = retried.into_inner().status;
+    assert!(
+        ["DELETED", "RELEASED"].contains(&retried.as_str()),
+        "{retried}"
+    );
     let status = content
-        .create_content(again("gone title"))
+        .create_content(again("another title"))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");

@@ -12,7 +12,8 @@ use crate::harness::rest::WAIT;
 use crate::harness::{Db, Sandbox, eventually};
 
 /// The same reservation id created several times at once: one reservation, one seat; the
-/// others are told ALREADY_EXISTS, and every other seat is still there.
+/// others are retries (AIP-155) answered that reservation as it is (perhaps still PENDING),
+/// another request under the id is ALREADY_EXISTS, and every other seat is still there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_rsv_id_created_at_once_holds_one_seat_on_postgres() {
     let sandbox = Sandbox::postgres("cinema-dup-rsv");
@@ -34,11 +35,30 @@ async fn one_rsv_id_created_at_once_holds_one_seat_on_postgres() {
             async move { client.create_reservation(request).await }
         };
         let results = join_all((0..4).map(attempt)).await;
-        let confirmed = results.iter().filter(|r| r.is_ok()).count();
-        assert_eq!(confirmed, 1, "round {round}: {results:?}");
-        for refused in results.iter().filter_map(|r| r.as_ref().err()) {
-            assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
-        }
+        let answered: Vec<pb::Reservation> = results
+            .into_iter()
+            .map(|r| r.expect("a retry is answered").into_inner())
+            .collect();
+        let statuses: Vec<&str> = answered.iter().map(|r| r.status.as_str()).collect();
+        assert!(
+            statuses.contains(&"CONFIRMED"),
+            "round {round}: {statuses:?}"
+        );
+        assert!(
+            answered
+                .iter()
+                .all(|r| r.create_time == answered[0].create_time),
+            "round {round}: one reservation: {answered:?}"
+        );
+        let other = pb::CreateReservationRequest {
+            rsv_id: format!("dup-{round}"),
+            movie_id: "dup".into(),
+            customer_id: "lee".into(),
+        };
+        let refused = reservations(&channel).create_reservation(other).await;
+        let refused = refused.unwrap_err();
+        assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+        assert!(refused.message().starts_with("rsv_id: "), "{refused:?}");
     }
     // 20 seats: one for the first reservation, five for the duplicated ids, 14 left.
     let mut left = 0;
