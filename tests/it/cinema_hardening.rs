@@ -477,7 +477,17 @@ async fn seats_cannot_drop_below_confirmed_reservations() {
 /// confirmed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seats_cannot_drop_below_reservations_in_flight() {
-    let sandbox = Sandbox::sqlite("cinema-seat-race");
+    seat_race(Sandbox::sqlite("cinema-seat-race")).await;
+}
+
+/// The same on PostgreSQL (READ COMMITTED): the ledger's conditional UPDATE re-reads the
+/// row a concurrent hold just changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_cannot_drop_below_reservations_in_flight_on_postgres() {
+    seat_race(Sandbox::postgres("cinema-seat-race-pg")).await;
+}
+
+async fn seat_race(sandbox: Sandbox) {
     let mesh = sandbox.up().await;
     let (c, channel) = (mesh.cinema(), mesh.channel().await);
     let (mut lowered, mut refused) = (0, 0);
