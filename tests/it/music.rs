@@ -124,7 +124,12 @@ async fn cover_names_a_registered_original(m: String) {
         "original_content_id"
     );
     let cover = json!({"creatorName": "Fan", "title": "Today (cover)", "type": "Cover", "originalContentId": "nope"});
-    assert_eq!(post(format!("{m}/contents"), cover).await.0, 400);
+    let (status, body) = post(format!("{m}/contents"), cover).await;
+    assert_eq!(status, 404, "an original that is no content: {body}");
+    assert_eq!(
+        body["message"],
+        "original_content_id: content \"nope\" not found"
+    );
     let cover = json!({"creatorName": "Fan", "title": "Today (cover)", "type": "Cover", "originalContentId": original});
     let (status, cover) = post(format!("{m}/contents"), cover).await;
     assert_eq!(

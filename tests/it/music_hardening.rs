@@ -539,18 +539,28 @@ async fn a_cover_names_a_registered_original() {
     );
 
     let refused = [
-        (request("c1", "Cover", "nope"), "names no content"),
         (request("c2", "Cover", "c2"), "own original"),
         (request("c3", "Cover", "pending"), "not yet REGISTERED"),
         (request("c4", "Cover", "gone-orig"), "was deleted"),
         (request("c5", "Derivative work", ""), "names its original"),
-        (request("c6", "New Music", "nope"), "names no content"),
     ];
     for (cover, why) in &refused {
         let status = content.create_content(cover.clone()).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
         assert_eq!(grpc_field(&status), "original_content_id", "{status:?}");
         assert!(status.message().contains(why), "{why}: {status:?}");
+    }
+    // An original that is no content is NOT_FOUND, naming the field it came in.
+    for (id, kind) in [("c1", "Cover"), ("c6", "New Music")] {
+        let status = content
+            .create_content(request(id, kind, "nope"))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        assert_eq!(
+            status.message(),
+            "original_content_id: content \"nope\" not found"
+        );
     }
     reaches(&mesh, "gone-orig", "RELEASED").await;
     let status = content

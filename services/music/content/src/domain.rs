@@ -69,8 +69,9 @@ pub enum ContentError {
     CoverWithoutOriginal,
     #[error("a content cannot be its own original")]
     OwnOriginal,
-    #[error("names no content")]
-    NoSuchOriginal,
+    /// The original named is not a content (its id): answered NOT_FOUND.
+    #[error("content {0:?} not found")]
+    NoSuchOriginal(String),
     #[error("the original was deleted")]
     OriginalDeleted,
     #[error("the original is {0}, not yet REGISTERED")]
@@ -198,7 +199,9 @@ impl Content {
     /// still fail) and not deleted (its copyright is released).
     pub fn check_original(&self, original: Option<&Content>) -> Result<(), ContentError> {
         match original.map(|o| o.status) {
-            None => Err(ContentError::NoSuchOriginal),
+            None => Err(ContentError::NoSuchOriginal(
+                self.details.original_content_id.clone(),
+            )),
             Some(Status::Registered) => Ok(()),
             Some(Status::Deleted | Status::Released) => Err(ContentError::OriginalDeleted),
             Some(other) => Err(ContentError::OriginalNotRegistered(other.as_str())),
@@ -325,7 +328,7 @@ mod tests {
         let original = upload("o", "New Music", "").unwrap();
         assert_eq!(
             cover.check_original(None),
-            Err(ContentError::NoSuchOriginal)
+            Err(ContentError::NoSuchOriginal("o".into()))
         );
         for (status, expected) in [
             (Status::Registered, Ok(())),

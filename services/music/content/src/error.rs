@@ -47,6 +47,10 @@ impl From<Error> for Status {
             Error::Rule(rule @ ContentError::NotDeletable(_)) => {
                 Status::failed_precondition(rule.to_string())
             }
+            // A referenced id that names nothing, like an unknown movie in a reservation.
+            Error::Rule(rule @ ContentError::NoSuchOriginal(_)) => {
+                Status::not_found(format!("{}: {rule}", rule.field()))
+            }
             Error::Rule(rule) => invalid_argument(rule.field(), rule.to_string()),
             exists @ Error::Exists(_) => Status::already_exists(exists.to_string()),
             Error::NotFound(id) => not_found("content", &id),

@@ -299,13 +299,20 @@ async fn a_cover_names_a_registered_original_whose_creator_is_told() {
     for (request, field) in [
         (create("c", "Cover", ""), "original_content_id"),
         (create("c", "Cover", "c"), "original_content_id"),
-        (create("c", "Cover", "nobody"), "original_content_id"),
         (create("c\r\n", "Cover", "o"), "content_id"),
     ] {
         let status = f.api.create_content(request).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(status.message().starts_with(field), "{}", status.message());
     }
+    // An original that is no content: NOT_FOUND, naming the field it came in.
+    let unknown = f.api.create_content(create("c", "Cover", "nobody")).await;
+    let unknown = unknown.unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert_eq!(
+        unknown.message(),
+        "original_content_id: content \"nobody\" not found"
+    );
     f.api
         .create_content(create("o", "New Music", ""))
         .await
