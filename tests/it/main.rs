@@ -17,6 +17,8 @@ mod video_channelview;
 mod video_comment;
 mod video_notification;
 mod video_policy;
+mod video_demo;
+mod video_rules;
 mod vod_crash;
 mod vod_faults;
 mod vod_flow;
