@@ -1,1 +1,204 @@
-//! component tests
+//! Channel's rules in process: a real SQLite store in a temporary folder, video events
+//! delivered as the consumer would (replayed, duplicated under another event id,
+//! reordered), the gRPC adapter called directly.
+use std::sync::Arc;
+
+use mediamesh_mesh::Handler;
+use mediamesh_mesh::testkit::{TestStore, delivered};
+use mediamesh_proto::video::v1 as pb;
+use pb::channel_service_server::ChannelService;
+use tonic::{Code, Request};
+
+use crate::grpc::ChannelApi;
+
+struct Channel {
+    test: TestStore,
+    api: ChannelApi,
+    policies: Arc<dyn Handler>,
+}
+
+const VIDEO: &str = "video.video";
+
+fn uploaded(video: &str, channel: &str, views: i64) -> pb::VideoUploaded {
+    pb::VideoUploaded {
+        video_id: video.into(),
+        client_id: "c".into(),
+        channel_id: channel.into(),
+        title: String::new(),
+        view_count: views,
+    }
+}
+
+fn edited(video: &str, channel: &str, views: i64, previous: &str) -> pb::VideoEdited {
+    pb::VideoEdited {
+        video_id: video.into(),
+        client_id: "c".into(),
+        channel_id: channel.into(),
+        title: String::new(),
+        view_count: views,
+        previous_channel_id: previous.into(),
+    }
+}
+
+impl Channel {
+    async fn new(channels: &[&str]) -> Channel {
+        let test = TestStore::new(crate::store::MIGRATIONS).await;
+        let ch = Channel {
+            api: ChannelApi::new(test.store.clone()),
+            test,
+            policies: crate::policies(),
+        };
+        for id in channels {
+            ch.api
+                .create_channel(Request::new(pb::CreateChannelRequest {
+                    channel_id: (*id).into(),
+                    channel_name: (*id).into(),
+                    client_id: "c".into(),
+                    total_view: Some(0),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap();
+        }
+        ch
+    }
+
+    async fn deliver(&self, event: &mediamesh_mesh::Delivered) {
+        self.test.deliver(&self.policies, event).await.unwrap();
+    }
+
+    async fn totals(&self, id: &str) -> (i32, i32) {
+        let c = self
+            .api
+            .get_channel(Request::new(pb::GetChannelRequest {
+                channel_id: id.into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        (c.total_view, c.video_count)
+    }
+}
+
+#[tokio::test]
+async fn totals_follow_uploads_edits_and_deletions() {
+    let ch = Channel::new(&["a"]).await;
+    ch.deliver(&delivered(VIDEO, &uploaded("1", "a", 2), "1", 1))
+        .await;
+    ch.deliver(&delivered(VIDEO, &uploaded("2", "a", 0), "2", 1))
+        .await;
+    ch.deliver(&delivered(VIDEO, &edited("2", "a", 3, ""), "2", 2))
+        .await;
+    assert_eq!(ch.totals("a").await, (5, 2));
+    let deleted = pb::VideoDeleted {
+        video_id: "2".into(),
+        client_id: "c".into(),
+        channel_id: "a".into(),
+    };
+    ch.deliver(&delivered(VIDEO, &deleted, "2", 3)).await;
+    assert_eq!(ch.totals("a").await, (2, 1));
+    let raised = ch.test.raised_of::<pb::ChannelTotalChanged>().await;
+    let last = raised.last().unwrap();
+    assert_eq!((last.total_view, last.video_count), (2, 1));
+}
+
+#[tokio::test]
+async fn a_replayed_or_duplicated_event_counts_once() {
+    let ch = Channel::new(&["a"]).await;
+    let upload = delivered(VIDEO, &uploaded("1", "a", 4), "1", 1);
+    ch.deliver(&upload).await;
+    ch.deliver(&upload).await;
+    // The same change raised again under another event id.
+    ch.deliver(&delivered(VIDEO, &uploaded("1", "a", 4), "1", 1))
+        .await;
+    assert_eq!(ch.totals("a").await, (4, 1));
+    assert_eq!(
+        ch.test.raised_of::<pb::ChannelTotalChanged>().await.len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn reordered_events_end_at_the_latest_version() {
+    let ch = Channel::new(&["a", "b"]).await;
+    // The move (version 3) arrives before the upload and the first edit.
+    ch.deliver(&delivered(VIDEO, &edited("1", "b", 9, "a"), "1", 3))
+        .await;
+    ch.deliver(&delivered(VIDEO, &edited("1", "a", 5, ""), "1", 2))
+        .await;
+    ch.deliver(&delivered(VIDEO, &uploaded("1", "a", 0), "1", 1))
+        .await;
+    assert_eq!(ch.totals("a").await, (0, 0));
+    assert_eq!(ch.totals("b").await, (9, 1));
+    // A deletion before the upload: the upload never counts.
+    let deleted = pb::VideoDeleted {
+        video_id: "2".into(),
+        client_id: "c".into(),
+        channel_id: "a".into(),
+    };
+    ch.deliver(&delivered(VIDEO, &deleted, "2", 2)).await;
+    ch.deliver(&delivered(VIDEO, &uploaded("2", "a", 7), "2", 1))
+        .await;
+    assert_eq!(ch.totals("a").await, (0, 0));
+}
+
+#[tokio::test]
+async fn a_takedown_leaves_every_total() {
+    let ch = Channel::new(&["a"]).await;
+    ch.deliver(&delivered(VIDEO, &uploaded("1", "a", 100), "1", 1))
+        .await;
+    let removed = pb::VideoRemovedByPolicy {
+        video_id: "1".into(),
+        client_id: "c".into(),
+        channel_id: "a".into(),
+        reason: "policy deleted".into(),
+    };
+    ch.deliver(&delivered(VIDEO, &removed, "1", 2)).await;
+    assert_eq!(ch.totals("a").await, (0, 0));
+}
+
+#[tokio::test]
+async fn computed_totals_and_retired_ids_are_refused() {
+    let ch = Channel::new(&["a"]).await;
+    let given = ch
+        .api
+        .create_channel(Request::new(pb::CreateChannelRequest {
+            channel_id: "b".into(),
+            channel_name: "b".into(),
+            client_id: "c".into(),
+            total_view: Some(3),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(given.code(), Code::InvalidArgument);
+    assert!(given.message().starts_with("total_view"), "{given:?}");
+    ch.api
+        .delete_channel(Request::new(pb::DeleteChannelRequest {
+            channel_id: "a".into(),
+        }))
+        .await
+        .unwrap();
+    let again = ch
+        .api
+        .create_channel(Request::new(pb::CreateChannelRequest {
+            channel_id: "a".into(),
+            channel_name: "a".into(),
+            client_id: "c".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::AlreadyExists);
+    let raised = ch.test.raised_of::<pb::ChannelDeleted>().await;
+    assert_eq!(raised[0].channel_id, "a");
+    // Events about its videos after the deletion count for nothing and raise nothing.
+    ch.deliver(&delivered(VIDEO, &uploaded("1", "a", 5), "1", 1))
+        .await;
+    assert!(
+        ch.test
+            .raised_of::<pb::ChannelTotalChanged>()
+            .await
+            .is_empty()
+    );
+}

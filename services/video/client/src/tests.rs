@@ -1,1 +1,179 @@
-//! component tests
+//! Client's rules in process: a real SQLite store in a temporary folder, channel and policy
+//! events delivered as the consumer would (replayed, duplicated, reordered), the gRPC
+//! adapter called directly.
+use std::sync::Arc;
+
+use mediamesh_mesh::testkit::{TestStore, delivered};
+use mediamesh_mesh::{Delivered, Handler};
+use mediamesh_proto::video::v1 as pb;
+use pb::client_service_server::ClientService;
+use tonic::{Code, Request};
+
+use crate::grpc::ClientApi;
+
+struct Client {
+    test: TestStore,
+    api: ClientApi,
+    policies: Arc<dyn Handler>,
+}
+
+fn channel_total(channel: &str, client: &str, views: i64, version: i64) -> Delivered {
+    let event = pb::ChannelTotalChanged {
+        channel_id: channel.into(),
+        client_id: client.into(),
+        total_view: views,
+        video_count: 1,
+    };
+    delivered("video.channel", &event, channel, version)
+}
+
+fn decided(id: &str, status: &str) -> Delivered {
+    let event = pb::RefundDecided {
+        refund_request_id: id.into(),
+        client_id: "1".into(),
+        status: status.into(),
+        total_view: 7,
+        refund_policy: 5,
+    };
+    delivered("video.policy", &event, id, 1)
+}
+
+impl Client {
+    async fn new() -> Client {
+        let test = TestStore::new(crate::store::MIGRATIONS).await;
+        Client {
+            api: ClientApi::new(test.store.clone()),
+            test,
+            policies: crate::policies(),
+        }
+    }
+
+    async fn register(&self, id: &str) {
+        self.api
+            .create_client(Request::new(pb::CreateClientRequest {
+                client_id: id.into(),
+                total_view: Some(0),
+            }))
+            .await
+            .unwrap();
+    }
+
+    async fn deliver(&self, event: &Delivered) {
+        self.test.deliver(&self.policies, event).await.unwrap();
+    }
+
+    async fn total(&self, id: &str) -> i32 {
+        self.api
+            .get_client(Request::new(pb::GetClientRequest {
+                client_id: id.into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .total_view
+    }
+}
+
+#[tokio::test]
+async fn the_total_is_the_sum_of_the_channels_at_their_latest_versions() {
+    let c = Client::new().await;
+    c.register("1").await;
+    c.deliver(&channel_total("a", "1", 3, 2)).await;
+    c.deliver(&channel_total("b", "1", 4, 2)).await;
+    assert_eq!(c.total("1").await, 7);
+    // Replayed, duplicated under another id, and an older total arriving late.
+    let newer = channel_total("a", "1", 10, 4);
+    c.deliver(&newer).await;
+    c.deliver(&newer).await;
+    c.deliver(&channel_total("a", "1", 10, 4)).await;
+    c.deliver(&channel_total("a", "1", 5, 3)).await;
+    assert_eq!(c.total("1").await, 14);
+    let raised = c.test.raised_of::<pb::ClientTotalChanged>().await;
+    assert_eq!(
+        raised.iter().map(|e| e.total_view).collect::<Vec<_>>(),
+        [3, 7, 14],
+        "one event per move"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_channel_counts_no_more_even_reordered() {
+    let c = Client::new().await;
+    c.register("1").await;
+    c.deliver(&channel_total("a", "1", 3, 2)).await;
+    let deleted = pb::ChannelDeleted {
+        channel_id: "a".into(),
+        client_id: "1".into(),
+    };
+    c.deliver(&delivered("video.channel", &deleted, "a", 5))
+        .await;
+    assert_eq!(c.total("1").await, 0);
+    c.deliver(&channel_total("a", "1", 8, 4)).await;
+    assert_eq!(c.total("1").await, 0, "a total from before the deletion");
+}
+
+#[tokio::test]
+async fn channels_heard_of_before_the_client_count_when_it_registers() {
+    let c = Client::new().await;
+    c.deliver(&channel_total("a", "1", 6, 2)).await;
+    c.register("1").await;
+    assert_eq!(c.total("1").await, 6);
+}
+
+#[tokio::test]
+async fn a_refund_request_is_decided_once() {
+    let c = Client::new().await;
+    c.register("1").await;
+    c.deliver(&channel_total("a", "1", 7, 2)).await;
+    let asked = c
+        .api
+        .create_refund_request(Request::new(pb::CreateRefundRequestRequest {
+            refund_request_id: "r".into(),
+            client_id: "1".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((asked.status.as_str(), asked.total_view), ("REQUESTED", 7));
+    let requested = c.test.raised_of::<pb::RefundRequested>().await;
+    assert_eq!(
+        (requested[0].total_view, requested[0].client_id.as_str()),
+        (7, "1")
+    );
+    c.deliver(&decided("r", "APPROVED")).await;
+    c.deliver(&decided("r", "REJECTED")).await;
+    let got = c
+        .api
+        .get_refund_request(Request::new(pb::GetRefundRequestRequest {
+            refund_request_id: "r".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((got.status.as_str(), got.refund_policy), ("APPROVED", 5));
+}
+
+#[tokio::test]
+async fn refunds_of_unknown_clients_and_given_totals_are_refused() {
+    let c = Client::new().await;
+    let unknown = c
+        .api
+        .create_refund_request(Request::new(pb::CreateRefundRequestRequest {
+            refund_request_id: String::new(),
+            client_id: "nobody".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    let given = c
+        .api
+        .create_client(Request::new(pb::CreateClientRequest {
+            client_id: "1".into(),
+            total_view: Some(5),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(given.code(), Code::InvalidArgument);
+    assert!(given.message().starts_with("total_view"), "{given:?}");
+    assert!(c.test.raised().await.is_empty());
+}

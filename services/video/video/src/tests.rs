@@ -1,1 +1,310 @@
-//! component tests
+//! Video's rules in process: a real SQLite store in a temporary folder, channel served in
+//! memory (a small fake ChannelService) or down, channel and policy events delivered as the
+//! consumer would (replayed, reordered), the gRPC adapter called directly.
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::{CallPolicy, Delivered, Handler};
+use mediamesh_proto::video::v1 as pb;
+use pb::channel_service_server::{ChannelService, ChannelServiceServer};
+use pb::video_service_server::VideoService;
+use tonic::{Code, Request, Response, Status};
+
+use crate::grpc::VideoApi;
+
+/// Channel as video sees it: `GetChannel` answers for the channels it holds (id -> owner),
+/// and counts the asks.
+#[derive(Clone, Default)]
+struct FakeChannel {
+    channels: Arc<Mutex<BTreeMap<String, String>>>,
+    asked: Arc<AtomicUsize>,
+}
+
+#[tonic::async_trait]
+impl ChannelService for FakeChannel {
+    async fn get_channel(
+        &self,
+        request: Request<pb::GetChannelRequest>,
+    ) -> Result<Response<pb::Channel>, Status> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        let id = request.into_inner().channel_id;
+        let Some(owner) = self.channels.lock().unwrap().get(&id).cloned() else {
+            return Err(Status::not_found(format!("channel {id:?} not found")));
+        };
+        Ok(Response::new(pb::Channel {
+            channel_id: id,
+            client_id: owner,
+            ..Default::default()
+        }))
+    }
+
+    async fn list_channels(
+        &self,
+        _: Request<pb::ListChannelsRequest>,
+    ) -> Result<Response<pb::ListChannelsResponse>, Status> {
+        Err(Status::unimplemented("not used by video"))
+    }
+
+    async fn create_channel(
+        &self,
+        _: Request<pb::CreateChannelRequest>,
+    ) -> Result<Response<pb::Channel>, Status> {
+        Err(Status::unimplemented("not used by video"))
+    }
+
+    async fn update_channel(
+        &self,
+        _: Request<pb::UpdateChannelRequest>,
+    ) -> Result<Response<pb::Channel>, Status> {
+        Err(Status::unimplemented("not used by video"))
+    }
+
+    async fn delete_channel(
+        &self,
+        _: Request<pb::DeleteChannelRequest>,
+    ) -> Result<Response<pb::DeleteChannelResponse>, Status> {
+        Err(Status::unimplemented("not used by video"))
+    }
+}
+
+fn policy() -> CallPolicy {
+    CallPolicy {
+        timeout: Duration::from_millis(500),
+        retries: 0,
+        ..CallPolicy::default()
+    }
+}
+
+struct Video {
+    test: TestStore,
+    api: VideoApi,
+    channel: FakeChannel,
+    policies: Arc<dyn Handler>,
+}
+
+fn created(channel: &str, owner: &str, version: i64) -> Delivered {
+    let event = pb::ChannelCreated {
+        channel_id: channel.into(),
+        channel_name: channel.into(),
+        client_id: owner.into(),
+    };
+    delivered("video.channel", &event, channel, version)
+}
+
+fn channel_deleted(channel: &str, version: i64) -> Delivered {
+    let event = pb::ChannelDeleted {
+        channel_id: channel.into(),
+        client_id: "1".into(),
+    };
+    delivered("video.channel", &event, channel, version)
+}
+
+fn upload(video: &str, channel: &str) -> Request<pb::CreateVideoRequest> {
+    Request::new(pb::CreateVideoRequest {
+        video_id: video.into(),
+        client_id: "1".into(),
+        channel_id: channel.into(),
+        view_count: Some(0),
+        ..Default::default()
+    })
+}
+
+impl Video {
+    async fn new(channels: &[&str]) -> Video {
+        let test = TestStore::new(crate::store::MIGRATIONS).await;
+        let channel = FakeChannel::default();
+        channel
+            .channels
+            .lock()
+            .unwrap()
+            .extend(channels.iter().map(|c| (c.to_string(), "1".to_owned())));
+        let routes = tonic::service::Routes::new(ChannelServiceServer::new(channel.clone()));
+        let peer = peer_in_memory("video.channel", routes, policy()).await;
+        Video {
+            api: VideoApi::new(test.store.clone(), peer),
+            test,
+            channel,
+            policies: crate::policies(),
+        }
+    }
+
+    async fn with_channel_down() -> Video {
+        let test = TestStore::new(crate::store::MIGRATIONS).await;
+        Video {
+            api: VideoApi::new(test.store.clone(), peer_down("video.channel", policy())),
+            test,
+            channel: FakeChannel::default(),
+            policies: crate::policies(),
+        }
+    }
+
+    async fn deliver(&self, event: &Delivered) {
+        self.test.deliver(&self.policies, event).await.unwrap();
+    }
+
+    fn asked(&self) -> usize {
+        self.channel.asked.load(Ordering::SeqCst)
+    }
+
+    async fn get(&self, id: &str) -> Result<pb::Video, Status> {
+        let request = Request::new(pb::GetVideoRequest {
+            video_id: id.into(),
+        });
+        self.api.get_video(request).await.map(Response::into_inner)
+    }
+}
+
+#[tokio::test]
+async fn a_channel_the_replica_knows_is_not_asked_and_a_miss_is_asked_once() {
+    let v = Video::new(&["b"]).await;
+    v.deliver(&created("a", "1", 1)).await;
+    v.api.create_video(upload("1", "a")).await.unwrap();
+    assert_eq!(v.asked(), 0);
+    // Created a moment ago, its event not here yet: asked, then learned.
+    v.api.create_video(upload("2", "b")).await.unwrap();
+    v.api.create_video(upload("3", "b")).await.unwrap();
+    assert_eq!(v.asked(), 1);
+    let uploaded = v.test.raised_of::<pb::VideoUploaded>().await;
+    assert_eq!(uploaded.len(), 3);
+    assert_eq!(
+        (
+            uploaded[1].channel_id.as_str(),
+            uploaded[1].client_id.as_str()
+        ),
+        ("b", "1")
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_channel_is_not_found_naming_channel_id() {
+    let v = Video::new(&[]).await;
+    let refused = v.api.create_video(upload("1", "nope")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound);
+    assert!(refused.message().starts_with("channel_id"), "{refused:?}");
+    assert!(v.test.raised().await.is_empty());
+}
+
+#[tokio::test]
+async fn channel_down_on_a_miss_is_unavailable_never_a_false_404() {
+    let v = Video::with_channel_down().await;
+    let refused = v.api.create_video(upload("1", "a")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    // Known through its event, the channel takes uploads with channel down.
+    v.deliver(&created("a", "1", 1)).await;
+    v.api.create_video(upload("1", "a")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_channel_deletes_its_videos_once() {
+    let v = Video::new(&[]).await;
+    v.deliver(&created("a", "1", 1)).await;
+    v.deliver(&created("b", "1", 1)).await;
+    for (video, channel) in [("1", "a"), ("2", "a"), ("3", "b")] {
+        v.api.create_video(upload(video, channel)).await.unwrap();
+    }
+    let deletion = channel_deleted("a", 2);
+    v.deliver(&deletion).await;
+    v.deliver(&deletion).await;
+    v.deliver(&channel_deleted("a", 2)).await;
+    let deleted = v.test.raised_of::<pb::VideoDeleted>().await;
+    let mut ids: Vec<_> = deleted.iter().map(|d| d.video_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["1", "2"]);
+    assert_eq!(v.get("1").await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(v.get("3").await.unwrap().status, "ACTIVE");
+    let refused = v.api.create_video(upload("4", "a")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn a_deletion_before_the_creation_is_for_good() {
+    let v = Video::new(&["a"]).await;
+    v.deliver(&channel_deleted("a", 2)).await;
+    v.deliver(&created("a", "1", 1)).await;
+    let refused = v.api.create_video(upload("1", "a")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound);
+    assert_eq!(v.asked(), 0, "the replica knows it is gone");
+}
+
+#[tokio::test]
+async fn a_takedown_removes_once_and_stops_edits() {
+    let v = Video::new(&["a"]).await;
+    v.api.create_video(upload("1", "a")).await.unwrap();
+    let order = pb::VideoTakedownOrdered {
+        video_id: "1".into(),
+        policy_id: "p".into(),
+        reason: "policy deleted".into(),
+    };
+    let takedown = delivered("video.policy", &order, "p", 1);
+    v.deliver(&takedown).await;
+    v.deliver(&delivered("video.policy", &order, "p", 2)).await;
+    assert_eq!(v.get("1").await.unwrap().status, "REMOVED_BY_POLICY");
+    let removed = v.test.raised_of::<pb::VideoRemovedByPolicy>().await;
+    assert_eq!(removed.len(), 1);
+    let view = v
+        .api
+        .view_video(Request::new(pb::ViewVideoRequest {
+            video_id: "1".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(view.code(), Code::FailedPrecondition);
+    // A takedown of a video that is not there changes nothing.
+    let unknown = pb::VideoTakedownOrdered {
+        video_id: "nope".into(),
+        ..order
+    };
+    v.deliver(&delivered("video.policy", &unknown, "p", 3))
+        .await;
+}
+
+#[tokio::test]
+async fn views_and_edits_raise_versioned_events() {
+    let v = Video::new(&["a", "b"]).await;
+    v.api.create_video(upload("1", "a")).await.unwrap();
+    v.api
+        .view_video(Request::new(pb::ViewVideoRequest {
+            video_id: "1".into(),
+        }))
+        .await
+        .unwrap();
+    let moved = v
+        .api
+        .update_video(Request::new(pb::UpdateVideoRequest {
+            video_id: "1".into(),
+            channel_id: Some("b".into()),
+            view_count: Some(100),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((moved.view_count, moved.channel_id.as_str()), (100, "b"));
+    let versions: Vec<i64> = v
+        .test
+        .raised()
+        .await
+        .iter()
+        .map(Delivered::aggregate_version)
+        .collect();
+    assert_eq!(versions, [1, 2, 3]);
+    let edits = v.test.raised_of::<pb::VideoEdited>().await;
+    assert_eq!(
+        (edits[0].view_count, edits[1].previous_channel_id.as_str()),
+        (1, "a")
+    );
+    let negative = v
+        .api
+        .update_video(Request::new(pb::UpdateVideoRequest {
+            video_id: "1".into(),
+            view_count: Some(-1),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(negative.code(), Code::InvalidArgument);
+    assert!(negative.message().starts_with("view_count"), "{negative:?}");
+}
