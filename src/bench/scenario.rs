@@ -2,6 +2,7 @@
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
+use mediamesh_proto::video::v1 as video;
 use mediamesh_proto::{cinema, vod};
 use prost::Message;
 use tonic::transport::Channel;
@@ -12,6 +13,8 @@ pub enum Scenario {
     VodPurchase,
     /// Movie reservation: CreateReservation (seat held, sync Pay, confirmed) plus events.
     CinemaReservation,
+    /// Video upload: CreateVideo into a live channel, with the totals following by events.
+    VideoUpload,
 }
 
 /// The movie every bench reservation is for: big enough never to fill up.
@@ -22,6 +25,7 @@ impl Scenario {
         match self {
             Scenario::VodPurchase => "vod-purchase",
             Scenario::CinemaReservation => "cinema-reservation",
+            Scenario::VideoUpload => "video-upload",
         }
     }
 
@@ -30,6 +34,7 @@ impl Scenario {
         match self {
             Scenario::VodPurchase => "vod",
             Scenario::CinemaReservation => "cinema",
+            Scenario::VideoUpload => "video",
         }
     }
 
@@ -37,6 +42,7 @@ impl Scenario {
         match self {
             Scenario::VodPurchase => "purchases",
             Scenario::CinemaReservation => "reservations",
+            Scenario::VideoUpload => "uploads",
         }
     }
 
@@ -44,6 +50,7 @@ impl Scenario {
         match self {
             Scenario::VodPurchase => "purchase->mileage",
             Scenario::CinemaReservation => "confirmed->event",
+            Scenario::VideoUpload => "upload->event",
         }
     }
 
@@ -52,6 +59,7 @@ impl Scenario {
         match self {
             Scenario::VodPurchase => "vod.mileage.MileageCredited",
             Scenario::CinemaReservation => "cinema.reservation.ReservationConfirmed",
+            Scenario::VideoUpload => "video.video.VideoUploaded",
         }
     }
 
@@ -67,11 +75,15 @@ impl Scenario {
                     .ok()
                     .map(|e| e.rsv_id)
             },
+            Scenario::VideoUpload => |b| video::VideoUploaded::decode(b).ok().map(|e| e.video_id),
         }
     }
 
     /// Sets up what the scenario needs (the bench movie, seen by reservation).
     pub async fn prepare(self, channel: &Channel) -> anyhow::Result<()> {
+        if let Scenario::VideoUpload = self {
+            return prepare_video(self, channel).await;
+        }
         let Scenario::CinemaReservation = self else {
             return Ok(());
         };
@@ -134,6 +146,50 @@ impl Scenario {
                     .into_inner()
                     .rsv_id)
             }
+            Scenario::VideoUpload => {
+                let mut client = video::video_service_client::VideoServiceClient::new(channel);
+                let request = video::CreateVideoRequest {
+                    channel_id: BENCH_CHANNEL.into(),
+                    title: format!("bench {worker} {n}"),
+                    view_count: Some(1),
+                    ..Default::default()
+                };
+                Ok(client.create_video(request).await?.into_inner().video_id)
+            }
         }
     }
+}
+
+/// The channel every bench upload goes into, and its client.
+const BENCH_CHANNEL: &str = "bench";
+
+/// Creates the bench client and channel (kept if there), then waits until video takes uploads.
+async fn prepare_video(scenario: Scenario, channel: &Channel) -> anyhow::Result<()> {
+    let exists = |r: Result<(), tonic::Status>| match r {
+        Err(status) if status.code() != tonic::Code::AlreadyExists => Err(status),
+        _ => Ok(()),
+    };
+    let mut clients = video::client_service_client::ClientServiceClient::new(channel.clone());
+    let client = video::CreateClientRequest {
+        client_id: BENCH_CHANNEL.into(),
+        total_view: None,
+    };
+    exists(clients.create_client(client).await.map(drop))?;
+    let mut channels = video::channel_service_client::ChannelServiceClient::new(channel.clone());
+    let bench = video::CreateChannelRequest {
+        channel_id: BENCH_CHANNEL.into(),
+        channel_name: "Bench".into(),
+        client_id: BENCH_CHANNEL.into(),
+        ..Default::default()
+    };
+    exists(channels.create_channel(bench).await.map(drop))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while scenario.call(channel.clone(), 0, 0).await.is_err() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the bench channel never took uploads"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
