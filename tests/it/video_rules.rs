@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL, as named scenarios side by side on one mesh per backend: totals
 //! computed by events (views, moves, deletions, a channel deleted with its videos), the
 //! rejects (400 naming the field, 404 naming the id, never a 5xx), paging, refund requests
-//! recorded; and client down never stopping uploads (its totals catch up when it returns).
+//! recorded and decided; and client down never stopping uploads (its totals catch up when it returns).
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -74,7 +74,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         Box::pin(bad_requests_are_refused_by_name(v))
     }),
     ("lists are paged", |v| Box::pin(lists_are_paged(v))),
-    ("a refund request is recorded", |v| {
+    ("a refund request is recorded and decided", |v| {
         Box::pin(a_refund_request_is_recorded(v))
     }),
 ];
@@ -314,6 +314,19 @@ async fn a_refund_request_is_recorded(v: String) {
     let (status, listed) = get(format!("{v}/refundRequests?clientId=r-c")).await;
     assert_eq!(status, 200);
     assert_eq!(listed["refundRequests"][0]["refundRequestId"], "r-r1");
+    // Policy decides it (no policy registered on this mesh: rejected); client applies the
+    // decision to the request it recorded, correlated by its id.
+    let decided = get_until(
+        format!("{v}/refundRequests/r-r1"),
+        "refund request r-r1 decided",
+        |r| r["status"] != "REQUESTED",
+    )
+    .await;
+    assert_eq!(
+        (&decided["status"], &decided["totalView"]),
+        (&json!("REJECTED"), &json!(7)),
+        "{decided}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
