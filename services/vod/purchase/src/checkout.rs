@@ -3,6 +3,10 @@
 //! then settle: PAID raises `PurchasePlaced`; a failed payment gives the credit back and
 //! raises `PurchaseFailed`, so a payment that went through after all is cancelled. The
 //! mesh's recovery sweep settles what a crash left pending the same way.
+//!
+//! The saga runs detached from the request: a caller that goes away (deadline, reset
+//! stream) drops only its wait, never the saga, so the purchase settles at once rather than
+//! minutes later by the sweep, and the client's retry with the same id answers it.
 use mediamesh_mesh::calls::saga::{SyncSaga, complete, precheck};
 use mediamesh_mesh::input::NAME_MAX;
 use mediamesh_mesh::{CallError, Event, Peer, Raise, Retry, Store, Tx};
@@ -29,7 +33,8 @@ impl Checkout {
     /// Places a purchase; answers it PAID, or an error (never an unpaid approved purchase).
     /// `may_be_free`: the customer held a free-VOD credit when the offer was read. Most
     /// buyers hold none; only then is the credit table written. A credit that arrives
-    /// meanwhile is simply kept for the next purchase.
+    /// meanwhile is simply kept for the next purchase. A retry of the same request under
+    /// the same id answers that purchase as it is now.
     pub async fn purchase(
         &self,
         id: String,
@@ -39,28 +44,72 @@ impl Checkout {
     ) -> Result<Purchase, Error> {
         // While payment's breaker is open, answer "pay later" before writing anything.
         precheck(self)?;
+        let saga = self.clone();
+        let run = async move { saga.place(id, vod, customer_id, may_be_free).await };
+        // Spawned, so dropping this request's future (the caller's deadline) leaves the
+        // saga running to its end; the peer call keeps its own deadline.
+        match mediamesh_mesh::calls::saga::detached(run).await {
+            Ok(answer) => answer,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // Only when the runtime shuts down; the sweep settles what it left pending.
+            Err(_) => Err(Error::Interrupted),
+        }
+    }
+
+    async fn place(
+        &self,
+        id: String,
+        vod: Vod,
+        customer_id: String,
+        may_be_free: bool,
+    ) -> Result<Purchase, Error> {
         let now = mediamesh_mesh::observe::telemetry::now_rfc3339();
-        let purchase = Purchase::place(id.clone(), &vod, customer_id, now);
+        let purchase = Purchase::place(id, &vod, customer_id, now);
         let recorded = self
             .store
             .write(move |tx| Box::pin(record(tx, purchase, may_be_free)))
             .await?;
-        let pending = recorded.ok_or(Error::Exists(id))?;
-        complete(self, pending).await
+        match recorded {
+            Recorded::New(pending) => complete(self, pending).await,
+            Recorded::Taken { existing, retry } => retried(existing, retry),
+        }
     }
 }
 
-/// Records a new purchase, paid by a credit if the customer still holds one; None when its
-/// id is taken.
+/// A purchase found under a client-chosen id: the same request again (AIP-155) answers it
+/// as it is now; another request under that id is refused naming the id.
+pub fn retried(existing: Purchase, same_request: bool) -> Result<Purchase, Error> {
+    match same_request {
+        true => Ok(existing),
+        false => Err(Error::Exists(existing.id().to_owned())),
+    }
+}
+
+/// What recording a purchase found.
+enum Recorded {
+    New(Purchase),
+    /// The id was taken (a retry, or a copy sent at the same time that got there first).
+    Taken {
+        existing: Purchase,
+        retry: bool,
+    },
+}
+
+/// Records a new purchase, paid by a credit if the customer still holds one; the purchase
+/// already holding its id otherwise.
 async fn record(
     tx: &mut Tx,
     mut purchase: Purchase,
     may_be_free: bool,
-) -> Result<Option<Purchase>, sqlx::Error> {
+) -> Result<Recorded, sqlx::Error> {
     // Insert first, then spend: a copy of the same id sent at the same time waits here for
     // the first to commit and spends nothing.
     if !store::insert(tx.conn(), &purchase).await? {
-        return Ok(None);
+        let existing = store::get_in(tx, purchase.id()).await?;
+        let existing = existing.ok_or_else(|| sqlx::Error::RowNotFound)?;
+        let order = purchase.order();
+        let retry = existing.same_request(&order.vod_id, &order.customer_id);
+        return Ok(Recorded::Taken { existing, retry });
     }
     if may_be_free
         && !purchase.is_anonymous()
@@ -69,7 +118,7 @@ async fn record(
     {
         store::save_terms(tx, &purchase).await?;
     }
-    Ok(Some(purchase))
+    Ok(Recorded::New(purchase))
 }
 
 /// Settles a pending purchase with the payment's answer (paid, or failed for a reason), in

@@ -155,6 +155,12 @@ impl Purchase {
         }
     }
 
+    /// Whether a create under this purchase's id asks for the same thing (AIP-155: a retry
+    /// answers this purchase); another VOD or customer under the id is another request.
+    pub fn same_request(&self, vod_id: &str, customer_id: &str) -> bool {
+        self.order.vod_id == vod_id && self.order.customer_id == customer_id
+    }
+
     /// Whether the buyer is anonymous (no account: no mileage, no credits).
     pub fn is_anonymous(&self) -> bool {
         self.order.customer_id.is_empty()
@@ -314,6 +320,15 @@ mod tests {
             failed.cancel(),
             Err(PurchaseError::NotCancellable("FAILED"))
         );
+    }
+
+    #[test]
+    fn a_retry_is_the_same_vod_for_the_same_customer() {
+        let p = place("kim");
+        assert!(p.same_request("2", "kim"));
+        assert!(!p.same_request("1", "kim"));
+        assert!(!p.same_request("2", "lee"));
+        assert!(!p.same_request("2", ""));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Why purchase refuses a request, and how each reason reaches a gRPC client.
 use mediamesh_mesh::CallError;
-use mediamesh_mesh::error::{FieldViolation, invalid_argument, not_found};
+use std::time::Duration;
+
+use mediamesh_mesh::error::{FieldViolation, invalid_argument, not_found, unavailable};
 use tonic::Status;
 
 use crate::domain::PurchaseError;
@@ -11,10 +13,20 @@ pub enum Error {
     Invalid(#[from] FieldViolation),
     #[error(transparent)]
     Rule(#[from] PurchaseError),
-    #[error("purchase {0:?} already exists")]
+    /// The client-chosen id names another request (AIP-133/155: a retry of the same request
+    /// answers the purchase instead). The message names the field, as a violation would.
+    #[error("purchase_id: purchase {0:?} already exists")]
     Exists(String),
+    /// The resource asked for by id (GET, cancel) does not exist.
     #[error("{0} {1:?} not found")]
     NotFound(&'static str, String),
+    /// A create refers to something that does not exist: NOT_FOUND names the referring field.
+    #[error("{field}: {kind} {id:?} not found")]
+    Unknown {
+        field: &'static str,
+        kind: &'static str,
+        id: String,
+    },
     /// Payment answered, and not with an approval.
     #[error("payment of purchase {purchase_id:?} is {status}")]
     Refused { purchase_id: String, status: String },
@@ -23,6 +35,10 @@ pub enum Error {
     Peer(#[from] CallError),
     #[error("purchase {0:?} changed meanwhile; try again")]
     Changed(String),
+    /// The server stopped while the purchase was under way; a retry with the same id
+    /// answers it once it is settled.
+    #[error("purchase interrupted by a shutdown; retry with the same purchase_id")]
+    Interrupted,
     #[error(transparent)]
     Storage(#[from] sqlx::Error),
 }
@@ -47,9 +63,13 @@ impl From<Error> for Status {
             Error::Rule(rule) => Status::failed_precondition(rule.to_string()),
             exists @ Error::Exists(_) => Status::already_exists(exists.to_string()),
             Error::NotFound(kind, id) => not_found(kind, &id),
+            unknown @ Error::Unknown { .. } => Status::not_found(unknown.to_string()),
             refused @ Error::Refused { .. } => Status::failed_precondition(refused.to_string()),
             Error::Peer(error) => error.into(),
             changed @ Error::Changed(_) => Status::aborted(changed.to_string()),
+            interrupted @ Error::Interrupted => {
+                unavailable(interrupted.to_string(), Duration::from_secs(1))
+            }
             Error::Storage(error) => mediamesh_mesh::storage::to_status(error),
         }
     }

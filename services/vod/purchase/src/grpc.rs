@@ -5,7 +5,7 @@ use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::checkout::{CONTEXT, Checkout};
+use crate::checkout::{CONTEXT, Checkout, retried};
 use crate::domain::{Purchase, requested_cancel};
 use crate::error::Error;
 use crate::store;
@@ -32,13 +32,22 @@ impl PurchaseApi {
     }
 
     async fn create(&self, r: pb::CreatePurchaseRequest) -> Result<Purchase, Error> {
-        let id = input::optional_id("purchase_id", &r.purchase_id)?
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let chosen = input::optional_id("purchase_id", &r.purchase_id)?;
         let vod_id = input::id("vod_id", &r.vod_id)?;
         // Informational, as in the seed (the catalog's name wins), yet bounded like any text.
         input::text("vod_name", &r.vod_name, NAME_MAX)?;
         // No customer: an anonymous purchase, with no account to earn or spend credits.
         let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
+        // A client-chosen id seen before: a retry answers it as it is now (even while
+        // payment's breaker is open), another request is refused. Copies racing this read
+        // meet again when the saga records the purchase.
+        if let Some(id) = &chosen
+            && let Some(existing) = store::get(&self.store, id).await?
+        {
+            let retry = existing.same_request(&vod_id, &customer_id);
+            return retried(existing, retry);
+        }
+        let id = chosen.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let (vod, credits) = self.titles.offer(&vod_id, &customer_id).await?;
         let may_be_free = !customer_id.is_empty() && credits > 0;
         self.checkout

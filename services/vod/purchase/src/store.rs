@@ -192,6 +192,19 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Purchase>, sqlx::Erro
     .transpose()
 }
 
+/// A purchase read inside a transaction (after its insert conflicted: the row committed by
+/// whoever took the id).
+pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Purchase>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM purchases WHERE purchase_id = $1"
+    ))
+    .bind(id.to_owned())
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| purchase(&r))
+    .transpose()
+}
+
 pub async fn list(
     store: &Store,
     page: Page,

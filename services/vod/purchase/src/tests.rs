@@ -29,6 +29,8 @@ enum Answer {
     Refuse,
     /// Payment never answers: the call times out.
     Hang,
+    /// Payment approves after 200 ms (longer than an impatient client waits).
+    Slow,
 }
 
 #[derive(Clone)]
@@ -47,6 +49,10 @@ impl PaymentService for FakePayment {
             Answer::Void => "CANCELLED",
             Answer::Refuse => return Err(Status::already_exists("purchase_id is taken")),
             Answer::Hang => std::future::pending().await,
+            Answer::Slow => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                "APPROVED"
+            }
         };
         Ok(Response::new(pb::Payment {
             purchase_id: r.purchase_id,
@@ -141,14 +147,18 @@ async fn with_peers(
 
 /// Purchase with payment answering `answer` and the catalog down.
 async fn purchase(answer: Answer) -> Fixture {
+    purchase_with(answer, policy()).await
+}
+
+async fn purchase_with(answer: Answer, policy: CallPolicy) -> Fixture {
     let asked = Arc::default();
     let fake = FakePayment {
         answer,
         asked: Arc::clone(&asked),
     };
     let routes = Routes::new(PaymentServiceServer::new(fake));
-    let payment = peer_in_memory("vod.payment", routes, policy()).await;
-    with_peers(payment, peer_down("vod.catalog", policy()), asked).await
+    let payment = peer_in_memory("vod.payment", routes, policy.clone()).await;
+    with_peers(payment, peer_down("vod.catalog", policy), asked).await
 }
 
 fn buy(id: &str, vod: &str, customer: &str) -> Request<pb::CreatePurchaseRequest> {
@@ -232,6 +242,10 @@ async fn a_duplicate_purchase_id_is_refused_without_paying_again() {
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::AlreadyExists);
+    assert_eq!(
+        again.message(),
+        "purchase_id: purchase \"p1\" already exists"
+    );
     assert_eq!(f.asked.lock().unwrap().len(), 1, "payment asked once");
     assert_eq!(f.test.raised_of::<pb::PurchasePlaced>().await.len(), 1);
     let kept = f.api.get_purchase(get("p1")).await.unwrap().into_inner();
@@ -239,6 +253,77 @@ async fn a_duplicate_purchase_id_is_refused_without_paying_again() {
         (kept.customer_id.as_str(), kept.vod_id.as_str()),
         ("kim", "2")
     );
+}
+
+/// AIP-155: the same request again under its id answers the purchase as it is now (PAID or
+/// FAILED), without paying again; another request under the id stays ALREADY_EXISTS.
+#[tokio::test]
+async fn a_retry_of_the_same_request_answers_the_purchase_as_it_is() {
+    for (answer, status) in [(Answer::Approve, "PAID"), (Answer::Void, "FAILED")] {
+        let f = purchase(answer).await;
+        let _ = f.api.create_purchase(buy("k1", "2", "kim")).await;
+        let retried = f
+            .api
+            .create_purchase(buy("k1", "2", "kim"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (retried.order_status.as_str(), retried.purchase_id.as_str()),
+            (status, "k1")
+        );
+        assert_eq!(f.asked.lock().unwrap().len(), 1, "payment asked once");
+        let other = f
+            .api
+            .create_purchase(buy("k1", "2", "lee"))
+            .await
+            .unwrap_err();
+        assert_eq!(other.code(), Code::AlreadyExists);
+        assert!(other.message().starts_with("purchase_id: "), "{other:?}");
+    }
+}
+
+/// A client whose deadline (50 ms) runs out while payment takes 200 ms: its call is dropped,
+/// the saga is not. The purchase is PAID at once (no sweep runs here) and the client's retry
+/// with the same id answers it.
+#[tokio::test]
+async fn a_caller_that_goes_away_does_not_abandon_the_purchase() {
+    // The saga's own deadline (1 s) outlasts payment's 200 ms; the client's does not.
+    let patient = CallPolicy {
+        timeout: Duration::from_secs(1),
+        ..policy()
+    };
+    let f = purchase_with(Answer::Slow, patient).await;
+    let impatient = tokio::time::timeout(
+        Duration::from_millis(50),
+        f.api.create_purchase(buy("k1", "2", "kim")),
+    )
+    .await;
+    assert!(
+        impatient.is_err(),
+        "the client gave up before payment answered"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while status_of(&f, "k1").await != "PAID" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {} after 2 s",
+            status_of(&f, "k1").await
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(f.test.raised_of::<pb::PurchasePlaced>().await.len(), 1);
+    let retried = f
+        .api
+        .create_purchase(buy("k1", "2", "kim"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (retried.order_status.as_str(), retried.amount),
+        ("PAID", 1500)
+    );
+    assert_eq!(f.asked.lock().unwrap().len(), 1, "paid once");
 }
 
 #[tokio::test]
@@ -477,10 +562,17 @@ async fn a_title_missing_from_the_replica_is_asked_of_the_catalog() {
         .await
         .unwrap_err();
     assert_eq!(absent.code(), Code::NotFound);
+    // NOT_FOUND on a create names the field that refers to the missing resource.
+    assert_eq!(absent.message(), "vod_id: vod \"8\" not found");
     assert_eq!(
         f.asked.lock().unwrap().len(),
         2,
         "nothing paid for an absent title"
+    );
+    let unknown = f.api.get_purchase(get("p9")).await.unwrap_err();
+    assert_eq!(
+        (unknown.code(), unknown.message()),
+        (Code::NotFound, "purchase \"p9\" not found")
     );
 }
 

@@ -44,7 +44,11 @@ impl Titles {
             })
             .await
             .map_err(|error| match error.is_not_found() {
-                true => Error::NotFound("vod", vod_id.to_owned()),
+                true => Error::Unknown {
+                    field: "vod_id",
+                    kind: "vod",
+                    id: vod_id.to_owned(),
+                },
                 false => Error::Peer(error),
             })?;
         let vod = Vod {
