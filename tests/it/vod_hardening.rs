@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::harness::rest::{WAIT, call, get, get_until, post};
+use crate::harness::rest::{WAIT, call, get, get_until, patch, post};
 use crate::harness::{Mesh, Sandbox, buy, eventually, free_port};
 
 /// Past NATS's 1 MiB payload limit and every field bound.
@@ -429,13 +429,124 @@ async fn free_vod_credits_never_go_negative() {
     pay.pay(free).await.unwrap();
     // A later paid purchase marks the end: mileage applies payment's events in order.
     assert_eq!(buy(&mesh, "2", "broke").await.unwrap().order_status, "PAID");
+    // The free VOD without a credit is owed as 5000 points (a debt), never a negative credit.
     let mileage = eventually("the paid purchase credited", WAIT, || async {
         crate::harness::mileage_of(&mesh, "broke")
             .await
-            .filter(|m| m.points == 1000)
+            .filter(|m| m.points == -4000)
     })
     .await;
     assert_eq!(mileage.free_vod_credits, 0, "never negative: {mileage:?}");
+}
+
+/// Free VODs cannot be minted: five 1-won purchases earn 5 points, not a credit; five
+/// purchases cancelled take back the credit they earned, so the next purchase is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credits_are_earned_by_money_paid_and_taken_back_by_cancellations() {
+    let sandbox = Sandbox::sqlite("vod-minting");
+    let mesh = sandbox.up().await;
+    let rest = mesh.rest();
+    let (status, vod) = post(
+        format!("{rest}/vodLists"),
+        json!({"vodId": "cheap1", "vodName": "Cheap", "price": 1}),
+    )
+    .await;
+    assert_eq!(status, 200, "{vod}");
+    let cheap = json!({"vodId": "cheap1", "customerId": "penny"});
+    for _ in 0..5 {
+        let (status, p) = post(format!("{rest}/vodPurchases"), cheap.clone()).await;
+        assert_eq!((status, &p["amount"]), (200, &json!(1)), "{p}");
+    }
+    get_until(
+        format!("{rest}/mileages/penny"),
+        "5 points for 5 won",
+        |m| m["points"] == 5,
+    )
+    .await;
+    let (_, mileage) = get(format!("{rest}/mileages/penny")).await;
+    assert_eq!(mileage["freeVodCredits"], 0, "{mileage}");
+
+    let buy = json!({"vodId": "2", "customerId": "undo"});
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let (status, p) = post(format!("{rest}/vodPurchases"), buy.clone()).await;
+        assert_eq!(status, 200, "{p}");
+        ids.push(p["purchaseId"].as_str().unwrap().to_owned());
+    }
+    get_until(format!("{rest}/mileages/undo"), "a credit for undo", |m| {
+        m["points"] == 0 && m["freeVodCredits"] == 1
+    })
+    .await;
+    let cancel = json!({"orderStatus": "cancel"});
+    for id in &ids {
+        let (status, c) = patch(format!("{rest}/vodPurchases/{id}"), cancel.clone()).await;
+        assert_eq!(
+            (status, &c["orderStatus"]),
+            (200, &json!("CANCELLED")),
+            "{c}"
+        );
+    }
+    get_until(format!("{rest}/mileages/undo"), "all taken back", |m| {
+        m["points"] == 0 && m["freeVodCredits"] == 0
+    })
+    .await;
+    // A marker customer's free VOD: once spendable, every credit event mileage raised
+    // before it (the revocation) has reached purchase (one relay, one ordered consumer).
+    let named = json!({"vodId": "2", "customerId": "marker"});
+    for _ in 0..5 {
+        post(format!("{rest}/vodPurchases"), named.clone()).await;
+    }
+    eventually("marker's free VOD", WAIT, || {
+        let (url, named) = (format!("{rest}/vodPurchases"), named.clone());
+        async move {
+            let (status, p) = post(url, named).await;
+            assert_eq!(status, 200, "{p}");
+            (p["freeVod"] == true).then_some(())
+        }
+    })
+    .await;
+    let (status, next) = post(format!("{rest}/vodPurchases"), buy).await;
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(
+        (&next["freeVod"], &next["amount"]),
+        (&json!(false), &json!(1500)),
+        "the cancelled purchases left no credit: {next}"
+    );
+}
+
+/// A retry under a client-chosen id answers the purchase (AIP-155); another request under
+/// it is a 409 naming `purchase_id`; buying an unknown VOD is a 404 naming `vod_id`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_answer_the_purchase_and_errors_name_their_field() {
+    let sandbox = Sandbox::sqlite("vod-retry");
+    let mesh = sandbox.up().await;
+    let rest = mesh.rest();
+    let buy = json!({"purchaseId": "k1", "vodId": "2", "customerId": "kim"});
+    let (status, first) = post(format!("{rest}/vodPurchases"), buy.clone()).await;
+    assert_eq!(
+        (status, &first["orderStatus"]),
+        (200, &json!("PAID")),
+        "{first}"
+    );
+    let (status, again) = post(format!("{rest}/vodPurchases"), buy).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, first, "the retry answers the purchase as it is");
+    let other = json!({"purchaseId": "k1", "vodId": "1", "customerId": "kim"});
+    let (status, taken) = post(format!("{rest}/vodPurchases"), other).await;
+    assert_eq!(status, 409, "{taken}");
+    assert_eq!(
+        taken["message"],
+        "purchase_id: purchase \"k1\" already exists"
+    );
+    let unknown = json!({"vodId": "99", "customerId": "kim"});
+    let (status, missing) = post(format!("{rest}/vodPurchases"), unknown).await;
+    assert_eq!(status, 404, "{missing}");
+    assert_eq!(missing["message"], "vod_id: vod \"99\" not found");
+    let (status, absent) = get(format!("{rest}/vodPurchases/zz")).await;
+    assert_eq!(
+        (status, &absent["message"]),
+        (404, &json!("purchase \"zz\" not found"))
+    );
 }
 
 /// Purchases without a customer earn no mileage and spend no credit: five of them used to
