@@ -7,7 +7,6 @@ use std::time::Duration;
 use async_nats::jetstream;
 use futures::future::join_all;
 use mediamesh_proto::vod::v1 as pb;
-use tonic::Code;
 
 use crate::harness::{Sandbox, buy, eventually, mileage_balances, mileage_of, purchases_of};
 
@@ -117,8 +116,9 @@ async fn two_mileage_replicas_lose_no_update_on_postgres() {
 }
 
 /// One client-chosen purchase id sent several times at once by a customer holding free-VOD
-/// credits: one purchase is recorded, and it spends one credit, not one per copy. Four
-/// rounds of eight copies against ten credits: four are spent, six remain.
+/// credits: one purchase is recorded, every copy answers it (AIP-155), and it spends one
+/// credit, not one per copy. Four rounds of eight copies against ten credits: four are
+/// spent, six remain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_purchase_id_created_twice_at_once_spends_one_credit_on_postgres() {
     const CREDITS: usize = 10;
@@ -166,12 +166,26 @@ async fn one_purchase_id_created_twice_at_once_spends_one_credit_on_postgres() {
             }
         });
         let outcomes = join_all(copies).await;
-        let placed: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
-        assert_eq!(placed.len(), 1, "one purchase recorded: {outcomes:?}");
-        assert!(placed[0].free_vod, "{:?}", placed[0]);
-        for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
-            assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+        // The same request: every copy answers the one purchase (AIP-155), as it is when
+        // asked (PENDING while the first copy's payment is under way), paid by one credit.
+        for outcome in &outcomes {
+            let p = outcome
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{e:?}: {outcomes:?}"));
+            assert_eq!(p.purchase_id, format!("twice-{round}"), "{p:?}");
+            assert!(p.free_vod, "{p:?}");
         }
+        let settled = eventually("the purchase settles", Duration::from_secs(10), || {
+            let shop = &shop;
+            async move {
+                let p = purchases_of(shop, "dup").await;
+                p.iter()
+                    .all(|p| p.order_status == "PAID")
+                    .then_some(p.len())
+            }
+        })
+        .await;
+        assert_eq!(settled, round + 1, "one purchase recorded per round");
     }
     for n in ROUNDS..CREDITS {
         let p = buy(&shop, "2", "dup").await.unwrap();
