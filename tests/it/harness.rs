@@ -237,6 +237,8 @@ pub struct Mesh {
     pub music_port: Option<u16>,
     /// video's REST port (Envoy), for `up`.
     pub video_port: Option<u16>,
+    /// iptv's REST port (Envoy), for `up`.
+    pub iptv_port: Option<u16>,
     pub proc: Proc,
     pub log: PathBuf,
 }
@@ -272,6 +274,7 @@ impl Mesh {
             cinema_port: None,
             music_port: None,
             video_port: None,
+            iptv_port: None,
             proc,
             log,
         };
@@ -303,6 +306,7 @@ impl Mesh {
         let cinema_port = free_port();
         let music_port = free_port();
         let video_port = free_port();
+        let iptv_port = free_port();
         let mut command = Command::new(BIN);
         command
             .args(["up", "--grpc-addr", &format!("127.0.0.1:{grpc_port}")])
@@ -310,7 +314,8 @@ impl Mesh {
             .args([
                 "--rest-ports",
                 &format!(
-                    "vod={rest_port},cinema={cinema_port},music={music_port},video={video_port}"
+                    "vod={rest_port},cinema={cinema_port},music={music_port},video={video_port},\
+                     iptv={iptv_port}"
                 ),
             ])
             .args(db.args());
@@ -334,6 +339,7 @@ impl Mesh {
             cinema_port: Some(cinema_port),
             music_port: Some(music_port),
             video_port: Some(video_port),
+            iptv_port: Some(iptv_port),
             proc,
             log,
         };
@@ -342,6 +348,7 @@ impl Mesh {
         wait_for_port(cinema_port, Duration::from_secs(20));
         wait_for_port(music_port, Duration::from_secs(20));
         wait_for_port(video_port, Duration::from_secs(20));
+        wait_for_port(iptv_port, Duration::from_secs(20));
         mesh
     }
 
@@ -360,6 +367,13 @@ impl Mesh {
         format!(
             "http://127.0.0.1:{}",
             self.video_port.expect("up has video REST")
+        )
+    }
+
+    pub fn iptv(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}",
+            self.iptv_port.expect("up has iptv REST")
         )
     }
 
