@@ -6,6 +6,7 @@ mod abuse;
 mod cinema;
 mod cinema_hardening;
 mod gateway;
+mod iptv;
 mod mesh_deadletters;
 mod mesh_faults;
 mod mesh_health;
