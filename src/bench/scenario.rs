@@ -2,6 +2,7 @@
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
+use mediamesh_proto::iptv::v1 as iptv;
 use mediamesh_proto::video::v1 as video;
 use mediamesh_proto::{cinema, vod};
 use prost::Message;
@@ -15,6 +16,10 @@ pub enum Scenario {
     CinemaReservation,
     /// Video upload: CreateVideo into a live channel, with the totals following by events.
     VideoUpload,
+    /// IPTV join order to completion: order, assign (the desk asks order on a miss), the
+    /// installer accepts and completes (once the assignment event reached installation),
+    /// the desk completes.
+    IptvJoin,
 }
 
 /// The movie every bench reservation is for: big enough never to fill up.
@@ -26,6 +31,7 @@ impl Scenario {
             Scenario::VodPurchase => "vod-purchase",
             Scenario::CinemaReservation => "cinema-reservation",
             Scenario::VideoUpload => "video-upload",
+            Scenario::IptvJoin => "iptv-join",
         }
     }
 
@@ -35,6 +41,7 @@ impl Scenario {
             Scenario::VodPurchase => "vod",
             Scenario::CinemaReservation => "cinema",
             Scenario::VideoUpload => "video",
+            Scenario::IptvJoin => "iptv",
         }
     }
 
@@ -43,6 +50,7 @@ impl Scenario {
             Scenario::VodPurchase => "purchases",
             Scenario::CinemaReservation => "reservations",
             Scenario::VideoUpload => "uploads",
+            Scenario::IptvJoin => "subscriptions",
         }
     }
 
@@ -51,6 +59,7 @@ impl Scenario {
             Scenario::VodPurchase => "purchase->mileage",
             Scenario::CinemaReservation => "confirmed->event",
             Scenario::VideoUpload => "upload->event",
+            Scenario::IptvJoin => "completed->event",
         }
     }
 
@@ -60,6 +69,7 @@ impl Scenario {
             Scenario::VodPurchase => "vod.mileage.MileageCredited",
             Scenario::CinemaReservation => "cinema.reservation.ReservationConfirmed",
             Scenario::VideoUpload => "video.video.VideoUploaded",
+            Scenario::IptvJoin => "iptv.assignment.SubscriptionCompleted",
         }
     }
 
@@ -76,6 +86,11 @@ impl Scenario {
                     .map(|e| e.rsv_id)
             },
             Scenario::VideoUpload => |b| video::VideoUploaded::decode(b).ok().map(|e| e.video_id),
+            Scenario::IptvJoin => |b| {
+                iptv::SubscriptionCompleted::decode(b)
+                    .ok()
+                    .map(|e| e.join_order_id)
+            },
         }
     }
 
@@ -83,6 +98,9 @@ impl Scenario {
     pub async fn prepare(self, channel: &Channel) -> anyhow::Result<()> {
         if let Scenario::VideoUpload = self {
             return prepare_video(self, channel).await;
+        }
+        if let Scenario::IptvJoin = self {
+            return iptv_bench::prepare(channel).await;
         }
         let Scenario::CinemaReservation = self else {
             return Ok(());
@@ -156,6 +174,7 @@ impl Scenario {
                 };
                 Ok(client.create_video(request).await?.into_inner().video_id)
             }
+            Scenario::IptvJoin => iptv_bench::join(channel, worker).await,
         }
     }
 }
@@ -192,4 +211,82 @@ async fn prepare_video(scenario: Scenario, channel: &Channel) -> anyhow::Result<
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(())
+}
+
+/// The iptv scenario's steps.
+mod iptv_bench {
+    use std::time::{Duration, Instant};
+
+    use mediamesh_proto::iptv::v1 as iptv;
+    use tonic::transport::Channel;
+
+    /// The installer (and region) of every bench order.
+    const BENCH: &str = "bench";
+
+    pub async fn prepare(channel: &Channel) -> anyhow::Result<()> {
+        let mut installers =
+            iptv::installer_service_client::InstallerServiceClient::new(channel.clone());
+        let installer = iptv::CreateInstallerRequest {
+            installer_id: BENCH.into(),
+            name: "Bench".into(),
+            region: BENCH.into(),
+        };
+        installers.create_installer(installer).await?;
+        Ok(())
+    }
+
+    /// One join order to completion; returns its id.
+    pub async fn join(channel: Channel, worker: usize) -> Result<String, tonic::Status> {
+        let mut orders =
+            iptv::join_order_service_client::JoinOrderServiceClient::new(channel.clone());
+        let mut desk =
+            iptv::assignment_service_client::AssignmentServiceClient::new(channel.clone());
+        let mut installer =
+            iptv::installation_service_client::InstallationServiceClient::new(channel);
+        let order = iptv::CreateJoinOrderRequest {
+            customer_id: format!("bench-{worker}"),
+            customer_name: "Bench".into(),
+            address: "Bench street 1".into(),
+            region: BENCH.into(),
+            product: "INTERNET_TV".into(),
+            ..Default::default()
+        };
+        let id = orders
+            .create_join_order(order)
+            .await?
+            .into_inner()
+            .join_order_id;
+        let assign = iptv::UpdateAssignmentRequest {
+            join_order_id: id.clone(),
+            installer_id: BENCH.into(),
+            status: String::new(),
+        };
+        desk.update_assignment(assign).await?;
+        // The installation opens when the assignment event reaches it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for step in ["accept", "complete"] {
+            loop {
+                let request = iptv::UpdateInstallationRequest {
+                    join_order_id: id.clone(),
+                    status: step.into(),
+                };
+                match installer.update_installation(request).await {
+                    Ok(_) => break,
+                    Err(status)
+                        if status.code() == tonic::Code::NotFound && Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err(status) => return Err(status),
+                }
+            }
+        }
+        let complete = iptv::UpdateAssignmentRequest {
+            join_order_id: id.clone(),
+            installer_id: String::new(),
+            status: "complete".into(),
+        };
+        desk.update_assignment(complete).await?;
+        Ok(id)
+    }
 }
