@@ -437,3 +437,69 @@ async fn iptv_order_statuses_rebuild_to_the_live_view() {
     assert_eq!(status, 200);
     assert_eq!(rebuilt, live, "the rebuilt view equals the live one");
 }
+
+/// Publishes an iptv event straight to JetStream, as a context's relay would.
+async fn publish<M: prost::Message + prost::Name>(
+    js: &async_nats::jetstream::Context,
+    context: &str,
+    version: i64,
+    time: &str,
+    message: &M,
+) {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", uuid::Uuid::new_v4().to_string().as_str());
+    headers.insert("Mm-Aggregate-Version", version.to_string().as_str());
+    headers.insert("Mm-Event-Type", M::full_name().as_str());
+    headers.insert("Mm-Occurred-At", time);
+    let subject = format!("iptv.{context}.{}", M::NAME);
+    js.publish_with_headers(subject, headers, message.encode_to_vec().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+/// The same change raised twice under two event ids, and an earlier step delivered after a
+/// later one: the order only moves forward and the view shows each step once, at its first
+/// time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iptv_duplicated_and_reordered_events_change_nothing_twice() {
+    let sandbox = Sandbox::sqlite("iptv-dup");
+    let iptv = Iptv::up(&sandbox, "iptv", &[]).await;
+    let c = iptv.url();
+    join(&c, "d1", "choi", "seoul").await;
+    let js = async_nats::jetstream::new(async_nats::connect(&sandbox.nats.url).await.unwrap());
+    let installed = pb::InstallationCompleted {
+        join_order_id: "d1".into(),
+        customer_id: "choi".into(),
+        installer_id: "s9".into(),
+    };
+    publish(&js, "installation", 3, "2030-01-01T00:00:03Z", &installed).await;
+    publish(&js, "installation", 3, "2030-01-01T00:00:04Z", &installed).await;
+    let assigned = pb::InstallerAssigned {
+        join_order_id: "d1".into(),
+        customer_id: "choi".into(),
+        installer_id: "s9".into(),
+        address: "a".into(),
+        product: "INTERNET_TV".into(),
+    };
+    publish(&js, "assignment", 2, "2030-01-01T00:00:01Z", &assigned).await;
+    publish(&js, "assignment", 2, "2030-01-01T00:00:02Z", &assigned).await;
+    let view = get_until(format!("{c}/orderStatuses/d1"), "d1's steps", |b| {
+        steps(b).len() == 3
+    })
+    .await;
+    assert_eq!(steps(&view), ["REQUESTED", "ASSIGNED", "INSTALLED"]);
+    assert_eq!(view["steps"][1]["time"], "2030-01-01T00:00:01Z", "{view}");
+    assert_eq!(view["steps"][2]["time"], "2030-01-01T00:00:03Z", "{view}");
+    let order = get_until(format!("{c}/joinOrders/d1"), "d1 installed", |b| {
+        b["status"] == "INSTALLED"
+    })
+    .await;
+    assert_eq!(order["cancelStatus"], "", "{order}");
+    // The late assignment still opened the installation (once).
+    get_until(format!("{c}/installations/d1"), "d1's installation", |b| {
+        b["installerId"] == "s9"
+    })
+    .await;
+}
