@@ -32,7 +32,7 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 /// Cases per RPC and transport at most, so the suite stays within minutes as contracts grow.
 pub const MAX_CASES_PER_RPC: usize = 150;
 
-const APPS: [&str; 3] = ["vod", "cinema", "music"];
+const APPS: [&str; 5] = ["vod", "cinema", "music", "video", "iptv"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abuse_on_sqlite() {
@@ -89,6 +89,7 @@ async fn run(sandbox: Sandbox) {
     .await;
     assert_eq!(status, 200, "{body}");
     let mut base = base::Base::new(movie);
+    references(&mesh).await;
 
     let mut violations = Vec::new();
     let mut batches = Vec::new();
@@ -186,6 +187,9 @@ async fn run(sandbox: Sandbox) {
 async fn make_targets(mesh: &Mesh, rpcs: &[contracts::Rpc], app: &str, base: &mut base::Base) {
     for rpc in rpcs.iter().filter(|r| r.app == app) {
         let Some(creator) = rpc.creator(rpcs) else {
+            if let Some(id) = cross_target(mesh, rpcs, rpc, base).await {
+                base.set_target(rpc, id);
+            }
             continue;
         };
         let id = format!("t-{}", rpc.method);
@@ -209,10 +213,113 @@ async fn make_targets(mesh: &Mesh, rpcs: &[contracts::Rpc], app: &str, base: &mu
     }
 }
 
-fn gateway(mesh: &Mesh, app: &str) -> String {
+pub fn gateway(mesh: &Mesh, app: &str) -> String {
     match app {
         "vod" => mesh.rest(),
         "cinema" => mesh.cinema(),
-        _ => mesh.music(),
+        "music" => mesh.music(),
+        "video" => mesh.video(),
+        "iptv" => mesh.iptv(),
+        other => panic!("no REST port for {other}"),
     }
+}
+
+/// What video's and iptv's base requests name (`base::CLIENT` ...): their creates refuse a
+/// client, channel or video that does not exist, so a fresh id would stop every case there.
+async fn references(mesh: &Mesh) {
+    let (video, iptv) = (mesh.video(), mesh.iptv());
+    let made = [
+        (
+            format!("{video}/clientSystems"),
+            json!({"clientId": base::CLIENT}),
+        ),
+        (
+            format!("{video}/channelSystems"),
+            json!({"channelId": base::CHANNEL, "channelName": "abuse", "clientId": base::CLIENT}),
+        ),
+        (
+            format!("{video}/videoServices"),
+            json!({"videoId": base::VIDEO, "clientId": base::CLIENT,
+                "channelId": base::CHANNEL, "title": "abuse"}),
+        ),
+        (
+            format!("{iptv}/installers"),
+            json!({"installerId": base::INSTALLER, "name": "abuse", "region": base::REGION}),
+        ),
+    ];
+    for (url, body) in made {
+        // A channel's client (a video's channel) may still be on its way to the asker.
+        eventually(&format!("POST {url} {body}"), WAIT, || {
+            let (url, body) = (url.clone(), body.clone());
+            async move { (post(url, body).await.0 == 200).then_some(()) }
+        })
+        .await;
+    }
+}
+
+/// A target for an iptv RPC that reads or changes what a join order became in another
+/// context (its assignment, installation, order status): a join order made for it, carried
+/// as far as the RPC needs (an installation exists once an installer is assigned).
+async fn cross_target(
+    mesh: &Mesh,
+    rpcs: &[contracts::Rpc],
+    rpc: &contracts::Rpc,
+    base: &base::Base,
+) -> Option<String> {
+    let first = rpc.input.get_field(1)?;
+    if rpc.app != "iptv" || rpc.is_list() || first.name() != "join_order_id" {
+        return None;
+    }
+    let id = format!("t-{}", rpc.method);
+    let by = |method: &str| rpcs.iter().find(|r| r.app == "iptv" && r.method == method);
+    let create = by("CreateJoinOrder")?;
+    let mut request = base.message(create);
+    request.set_field(&first_of(create), prost_reflect::Value::String(id.clone()));
+    let channel = mesh.channel().await;
+    let ok = |path: String, body: Vec<u8>| {
+        let channel = channel.clone();
+        async move {
+            matches!(
+                grpc::call(channel, &path, body).await,
+                Outcome::Grpc(tonic::Code::Ok, _)
+            )
+            .then_some(())
+        }
+    };
+    let body = prost::Message::encode_to_vec(&request);
+    eventually(&format!("join order {id}"), WAIT, || {
+        ok(create.path.clone(), body.clone())
+    })
+    .await;
+    // The Get of the RPC's own service answers once its context has the order.
+    let service = rpc.path.rsplit_once('/')?.0;
+    let get = rpcs
+        .iter()
+        .find(|r| r.path.starts_with(service) && r.method.starts_with("Get"))?;
+    if service.ends_with("InstallationService") {
+        let assign = by("UpdateAssignment")?;
+        let mut request = prost_reflect::DynamicMessage::new(assign.input.clone());
+        request.set_field_by_name("join_order_id", prost_reflect::Value::String(id.clone()));
+        request.set_field_by_name(
+            "installer_id",
+            prost_reflect::Value::String(base::INSTALLER.into()),
+        );
+        let body = prost::Message::encode_to_vec(&request);
+        eventually(&format!("{id} assigned"), WAIT, || {
+            ok(assign.path.clone(), body.clone())
+        })
+        .await;
+    }
+    let mut request = prost_reflect::DynamicMessage::new(get.input.clone());
+    request.set_field_by_name("join_order_id", prost_reflect::Value::String(id.clone()));
+    let body = prost::Message::encode_to_vec(&request);
+    eventually(&format!("{id} in {service}"), WAIT, || {
+        ok(get.path.clone(), body.clone())
+    })
+    .await;
+    Some(id)
+}
+
+fn first_of(rpc: &contracts::Rpc) -> prost_reflect::FieldDescriptor {
+    rpc.input.get_field(1).expect("a first field")
 }

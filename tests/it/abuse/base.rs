@@ -8,6 +8,14 @@ use serde_json::{Map, Value as Json};
 
 use super::contracts::Rpc;
 
+/// Made for the run by `abuse::references` before the video and iptv batches: their creates
+/// refuse references to what does not exist, so the base names these.
+pub const CLIENT: &str = "abuse-client";
+pub const CHANNEL: &str = "abuse-channel";
+pub const VIDEO: &str = "abuse-video";
+pub const INSTALLER: &str = "abuse-installer";
+pub const REGION: &str = "abuse";
+
 /// What the base requests refer to: the seeded VOD, a movie made for the run, and for each
 /// RPC that reads, changes or deletes one resource, a resource of its own (so that its other
 /// fields are checked too: a request for an unknown id may stop at the lookup).
@@ -38,8 +46,20 @@ impl Base {
 
     /// The valid value of `field` in a request of `rpc`, or None to leave it unset.
     pub fn value(&self, rpc: &Rpc, field: &FieldDescriptor) -> Option<Value> {
+        let value = self.single(rpc, field)?;
+        Some(if field.is_list() {
+            Value::List(vec![value])
+        } else {
+            value
+        })
+    }
+
+    /// `value` for one element (of a repeated field: its only element).
+    fn single(&self, rpc: &Rpc, field: &FieldDescriptor) -> Option<Value> {
         let name = field.name();
         let text = |s: &str| Some(Value::String(s.to_owned()));
+        // A reference (not the id a create chooses) to what the run made beforehand.
+        let reference = field.number() != 1 || rpc.created_id().is_none();
         match field.kind() {
             Kind::String => match name {
                 _ if field.number() == 1 && self.targets.contains_key(&rpc.path) => {
@@ -49,17 +69,39 @@ impl Base {
                 "vod_id" if field.number() != 1 || rpc.is_list() => text("1"),
                 "movie_id" if field.number() != 1 || rpc.is_list() => text(&self.movie),
                 "customer_id" | "creator_name" | "original_creator_name" => text("abuser"),
+                "client_id" if reference => text(CLIENT),
+                "channel_id" if reference => text(CHANNEL),
+                "video_id" if reference => text(VIDEO),
+                "installer_id" if reference => text(INSTALLER),
+                "region" => text(REGION),
+                "product" => text("INTERNET_TV"),
                 "type" => text("New Music"),
+                // What each update accepts: iptv's assignment completes only ("cancel" is
+                // a join order's), an installation steps by "accept".
+                "status" if rpc.method == "UpdateAssignment" => text("complete"),
+                "status" if rpc.method == "UpdateInstallation" => text("accept"),
                 "status" | "order_status" => text("cancel"),
                 _ if name.ends_with("_id") => text(&self.fresh()),
                 _ => text("abuse"),
             },
+            // Counts the channel and client compute: a client may not set them.
+            Kind::Int32 if matches!(name, "total_view" | "video_count") => None,
             Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Some(Value::I32(match name {
                 "page_size" | "seats" => 10,
                 "price" | "amount" => 1000,
                 _ => 1,
             })),
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Some(Value::I64(1)),
             _ => None,
+        }
+    }
+
+    /// `s` as the value of the string field `field` (of a repeated one: its only element).
+    pub fn string(field: &FieldDescriptor, s: String) -> Value {
+        if field.is_list() {
+            Value::List(vec![Value::String(s)])
+        } else {
+            Value::String(s)
         }
     }
 
@@ -81,13 +123,26 @@ impl Base {
             if skip.iter().any(|s| s == field.name()) {
                 continue;
             }
-            let json = match self.value(rpc, &field) {
-                Some(Value::String(s)) => Json::from(s),
-                Some(Value::I32(n)) => Json::from(n),
-                _ => continue,
+            let Some(json) = self.value(rpc, &field).as_ref().and_then(to_json) else {
+                continue;
             };
             body.insert(field.json_name().to_owned(), json);
         }
         body
+    }
+}
+
+/// proto3 JSON of a base value (64-bit integers as strings).
+fn to_json(value: &Value) -> Option<Json> {
+    match value {
+        Value::String(s) => Some(Json::from(s.clone())),
+        Value::I32(n) => Some(Json::from(*n)),
+        Value::I64(n) => Some(Json::from(n.to_string())),
+        Value::List(items) => items
+            .iter()
+            .map(to_json)
+            .collect::<Option<Vec<_>>>()
+            .map(Json::from),
+        _ => None,
     }
 }

@@ -58,7 +58,10 @@ impl Rpc {
     /// `*_id`, on a method that is not a standard read, update or delete): the key that
     /// duplicate and concurrent creates share.
     pub fn created_id(&self) -> Option<FieldDescriptor> {
-        const NOT_CREATES: [&str; 5] = ["Get", "List", "Update", "Delete", "Cancel"];
+        // Methods that act on what exists (video's ViewVideo, iptv's WithdrawInstallation).
+        const NOT_CREATES: [&str; 7] = [
+            "Get", "List", "Update", "Delete", "Cancel", "View", "Withdraw",
+        ];
         if NOT_CREATES.iter().any(|p| self.method.starts_with(p)) {
             return None;
         }

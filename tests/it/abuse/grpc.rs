@@ -119,7 +119,7 @@ fn of<'a>(rpc: &'a Rpc, base: &Base) -> Vec<Case<'a>> {
             Kind::String => {
                 for (kind, value) in values::strings() {
                     let mut message = base.message(rpc);
-                    message.set_field(&field, Value::String(value));
+                    message.set_field(&field, Base::string(&field, value));
                     let tag = Some((name.to_owned(), kind));
                     case(format!("{name}={kind}"), message.encode_to_vec(), tag);
                 }
@@ -144,6 +144,13 @@ fn of<'a>(rpc: &'a Rpc, base: &Base) -> Vec<Case<'a>> {
                 length_delimited(&mut body, field.number(), b"abc");
                 case(format!("{name}=bytes (wrong wire type)"), body, None);
             }
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+                for (kind, value) in [("-1", -1), ("i64::MIN", i64::MIN), ("i64::MAX", i64::MAX)] {
+                    let mut message = base.message(rpc);
+                    message.set_field(&field, Value::I64(value));
+                    case(format!("{name}={kind}"), message.encode_to_vec(), None);
+                }
+            }
             _ => {}
         }
     }
@@ -154,7 +161,7 @@ fn of<'a>(rpc: &'a Rpc, base: &Base) -> Vec<Case<'a>> {
     {
         let mut message = base.message(rpc);
         let huge = "a".repeat(values::OVER_MESSAGE_LIMIT);
-        message.set_field(&field, Value::String(huge));
+        message.set_field(&field, Base::string(&field, huge));
         let kind = format!("{}={}", field.name(), values::OVER_MESSAGE_KIND);
         let tag = Some((field.name().to_owned(), values::OVER_MESSAGE_KIND));
         case(kind, message.encode_to_vec(), tag);
@@ -207,7 +214,7 @@ fn of<'a>(rpc: &'a Rpc, base: &Base) -> Vec<Case<'a>> {
                 .map(|i| {
                     let mut message = message.clone();
                     if i % 2 == 1 {
-                        message.set_field(&other, Value::String("other".into()));
+                        message.set_field(&other, Base::string(&other, "other".into()));
                     }
                     message.encode_to_vec()
                 })

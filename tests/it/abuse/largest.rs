@@ -60,7 +60,7 @@ pub fn cases<'a>(
         for _ in 0..ROWS {
             let mut message = base.message(rpc);
             for (field, kind) in &largest {
-                message.set_field(field, Value::String(strings[kind].clone()));
+                message.set_field(field, Base::string(field, strings[kind].clone()));
             }
             if long_ids {
                 let unique = format!(

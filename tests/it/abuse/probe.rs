@@ -9,7 +9,9 @@ use tonic_health::pb::health_client::HealthClient;
 
 use mediamesh_mesh::storage::page::MAX_PAGE_SIZE;
 
+use super::base::{CLIENT, VIDEO};
 use super::contracts::Rpc;
+use crate::harness::rest::patch;
 use crate::harness::rest::{get, get_until, post};
 use crate::harness::{Mesh, eventually};
 
@@ -19,19 +21,22 @@ const FLOW: Duration = Duration::from_secs(30);
 /// Runs every probe at once; the violations they found, each prefixed with `when`.
 pub async fn all(mesh: &Mesh, rpcs: &[Rpc], when: &str, n: usize) -> Vec<String> {
     let (vod, cinema, music) = (mesh.rest(), mesh.cinema(), mesh.music());
+    let (video, iptv) = (mesh.video(), mesh.iptv());
     let lists: Vec<(String, String)> = rpcs
         .iter()
         .filter_map(|r| {
             let http = r.http.as_ref()?;
-            let port = match r.app.as_str() {
-                "vod" => &vod,
-                "cinema" => &cinema,
-                _ => &music,
-            };
+            let port = super::gateway(mesh, &r.app);
             // A full page: the largest rows of the batch must fit it.
             (http.verb == reqwest::Method::GET && !http.template.contains('{')).then(|| {
-                let url = format!("{port}{}?pageSize={MAX_PAGE_SIZE}", http.template);
-                (r.app.clone(), url)
+                let query = match r.method.as_str() {
+                    // Lists scoped to what they list for, and a view that is not a page.
+                    "ListComments" => format!("pageSize={MAX_PAGE_SIZE}&videoId={VIDEO}"),
+                    "ListNotifications" => format!("pageSize={MAX_PAGE_SIZE}&clientId={CLIENT}"),
+                    "GetChannelView" => format!("clientId={CLIENT}"),
+                    _ => format!("pageSize={MAX_PAGE_SIZE}"),
+                };
+                (r.app.clone(), format!("{port}{}?{query}", http.template))
             })
         })
         .collect();
@@ -43,6 +48,8 @@ pub async fn all(mesh: &Mesh, rpcs: &[Rpc], when: &str, n: usize) -> Vec<String>
         ("vod", tokio::spawn(purchase(vod.clone(), n))),
         ("cinema", tokio::spawn(reservation(cinema.clone(), n))),
         ("music", tokio::spawn(upload(music.clone(), n))),
+        ("video", tokio::spawn(video_upload(video, n))),
+        ("iptv", tokio::spawn(join(iptv, n))),
         ("lists", tokio::spawn(lists_answer(lists))),
         ("health", tokio::spawn(health(mesh.grpc_url(), services))),
     ];
@@ -136,6 +143,109 @@ async fn upload(music: String, n: usize) {
             (status == 200 && content["status"] == "REGISTERED").then_some(())
         }
     })
+    .await;
+}
+
+/// A video uploaded into a new channel of the run's client: the channel's totalView and
+/// videoCount follow (video -> channel events), and the client's channel view lists it.
+async fn video_upload(video: String, n: usize) {
+    let (channel, id) = (format!("probe-ch{n}"), format!("probe-v{n}"));
+    let (status, body) = post(
+        format!("{video}/channelSystems"),
+        json!({"channelId": channel, "channelName": "probe", "clientId": CLIENT}),
+    )
+    .await;
+    assert_eq!(status, 200, "channel: {body}");
+    // The channel may still be on its way to the video context's copy of channels.
+    let uploaded = eventually("video uploaded", FLOW, || {
+        let url = format!("{video}/videoServices");
+        let body = json!({"videoId": id, "clientId": CLIENT, "channelId": channel,
+            "title": "probe", "viewCount": 5});
+        async move {
+            let (status, v) = post(url, body).await;
+            (status == 200).then_some(v)
+        }
+    })
+    .await;
+    assert_eq!(uploaded["status"], "ACTIVE", "upload: {uploaded}");
+    get_until(
+        format!("{video}/channelSystems/{channel}"),
+        "channel's totalView follows the upload",
+        |c| c["totalView"] == 5 && c["videoCount"] == 1,
+    )
+    .await;
+}
+
+/// A join order is REQUESTED, reaches the desk, is assigned an installer of its region,
+/// installed (accept, complete) and completed by the desk: JOINED, on the order and in its
+/// order status (order -> assignment -> installation -> order, orderstatus events).
+async fn join(iptv: String, n: usize) {
+    let (installer, order, region) = (
+        format!("probe-i{n}"),
+        format!("probe-o{n}"),
+        format!("probe-{n}"),
+    );
+    let (status, body) = post(
+        format!("{iptv}/installers"),
+        json!({"installerId": installer, "name": "probe", "region": region}),
+    )
+    .await;
+    assert_eq!(status, 200, "installer: {body}");
+    let (status, body) = post(
+        format!("{iptv}/joinOrders"),
+        json!({"joinOrderId": order, "customerId": "prober", "customerName": "probe",
+            "address": "probe", "region": region, "product": "INTERNET_TV"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("REQUESTED")),
+        "join order: {body}"
+    );
+    get_until(
+        format!("{iptv}/assignments/{order}"),
+        "the desk sees the order",
+        |b| b["status"] == "WAITING",
+    )
+    .await;
+    let (status, body) = patch(
+        format!("{iptv}/assignments/{order}"),
+        json!({"installerId": installer}),
+    )
+    .await;
+    assert_eq!(status, 200, "assign: {body}");
+    get_until(
+        format!("{iptv}/installations/{order}"),
+        "the installer sees the installation",
+        |b| b["joinOrderId"] == order.as_str(),
+    )
+    .await;
+    for step in ["accept", "complete"] {
+        let (status, body) = patch(
+            format!("{iptv}/installations/{order}"),
+            json!({"status": step}),
+        )
+        .await;
+        assert_eq!(status, 200, "installation {step}: {body}");
+    }
+    // The desk learns of the installation by event.
+    eventually("desk completes", FLOW, || {
+        let url = format!("{iptv}/assignments/{order}");
+        async move {
+            let (status, _) = patch(url, json!({"status": "complete"})).await;
+            (status == 200).then_some(())
+        }
+    })
+    .await;
+    get_until(format!("{iptv}/joinOrders/{order}"), "order JOINED", |b| {
+        b["status"] == "JOINED"
+    })
+    .await;
+    get_until(
+        format!("{iptv}/orderStatuses/{order}"),
+        "order status JOINED",
+        |b| b["status"] == "JOINED",
+    )
     .await;
 }
 

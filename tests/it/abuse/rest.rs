@@ -122,14 +122,20 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
         for field in &fields {
             let bad: Vec<(String, Json, Expect)> = match field.kind() {
                 Kind::String => {
+                    // A repeated field's values go in as its only element.
+                    let one = |v: Json| if field.is_list() { json!([v]) } else { v };
                     let mut bad: Vec<(String, Json, Expect)> = values::strings()
                         .into_iter()
                         .map(|(k, v)| {
-                            (k.to_owned(), Json::from(v), values::expect(field.name(), k))
+                            let expect = values::expect(field.name(), k);
+                            (k.to_owned(), one(Json::from(v)), expect)
                         })
                         .collect();
                     for wrong in [json!(123), json!(true), json!({}), json!([])] {
-                        bad.push((format!("{wrong} (wrong type)"), wrong, refused));
+                        if field.is_list() && wrong == json!([]) {
+                            continue;
+                        }
+                        bad.push((format!("{wrong} (wrong type)"), one(wrong), refused));
                     }
                     // JSON null is the field's default, as if absent.
                     bad.push(("null".into(), json!(null), Expect::NoFault));
@@ -166,7 +172,7 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                     expect,
                 );
             }
-            if matches!(field.kind(), Kind::String) {
+            if matches!(field.kind(), Kind::String) && !field.is_list() {
                 // JSON cannot carry non-UTF-8: craft the bytes.
                 let mut body = base.json(rpc, &variables);
                 body.insert(field.json_name().to_owned(), Json::from("@@"));
@@ -181,7 +187,10 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                 );
             }
         }
-        if let Some(field) = fields.iter().find(|f| matches!(f.kind(), Kind::String)) {
+        if let Some(field) = fields
+            .iter()
+            .find(|f| matches!(f.kind(), Kind::String) && !f.is_list())
+        {
             let mut body = base.json(rpc, &variables);
             let huge = "a".repeat(values::OVER_MESSAGE_LIMIT);
             body.insert(field.json_name().to_owned(), Json::from(huge));
