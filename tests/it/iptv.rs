@@ -295,7 +295,15 @@ async fn iptv_seed_flow_postgres() {
 /// consumer catches up with the assignment made while it was down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iptv_cancellation_waits_for_installation_hung_or_down() {
-    let sandbox = Sandbox::sqlite("iptv-breaker");
+    cancellation_waits(Sandbox::sqlite("iptv-breaker")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iptv_cancellation_waits_for_installation_hung_or_down_postgres() {
+    cancellation_waits(Sandbox::postgres("iptv-breaker-pg")).await;
+}
+
+async fn cancellation_waits(sandbox: Sandbox) {
     let port = free_port();
     let mut installation = sandbox
         .serve_with(port, "iptv.installation", &[], &[])
