@@ -75,10 +75,13 @@ impl Base {
                 "installer_id" if reference => text(INSTALLER),
                 "region" => text(REGION),
                 "product" => text("INTERNET_TV"),
+                // Not a word of any base text: a policy banning it removes nothing.
+                "banned_words" => text("forbidden-word"),
                 "type" => text("New Music"),
-                // What each update accepts: iptv's assignment completes only ("cancel" is
+                // What each update accepts ("cancel" is
                 // a join order's), an installation steps by "accept".
-                "status" if rpc.method == "UpdateAssignment" => text("complete"),
+                // An assignment is changed by naming its installer (completes later).
+                "status" if rpc.method == "UpdateAssignment" => None,
                 "status" if rpc.method == "UpdateInstallation" => text("accept"),
                 "status" | "order_status" => text("cancel"),
                 _ if name.ends_with("_id") => text(&self.fresh()),

@@ -45,7 +45,7 @@ impl Outcome {
         }
     }
 
-    fn accepted(&self) -> bool {
+    pub fn accepted(&self) -> bool {
         match self {
             Outcome::Grpc(code, _) => *code == tonic::Code::Ok,
             Outcome::Http(status, _) => *status < 400,

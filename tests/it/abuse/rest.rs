@@ -68,6 +68,31 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                 .into_bytes()
         })
     };
+    let fields: Vec<_> = rpc
+        .input
+        .fields()
+        .filter(|f| !variables.iter().any(|v| v == f.name()))
+        .collect();
+    // A read's base query: the references it filters by (a list of comments needs its
+    // video), but `except` (the field a case varies), then `extra`.
+    let query = |except: &str, extra: Option<String>| {
+        let mut query: Vec<String> = fields
+            .iter()
+            .filter(|f| !http.body && f.name() != except && f.name().ends_with("_id"))
+            .filter_map(|f| match base.value(rpc, f) {
+                Some(prost_reflect::Value::String(s)) => {
+                    Some(format!("{}={}", f.json_name(), encode(&s)))
+                }
+                _ => None,
+            })
+            .collect();
+        query.extend(extra);
+        if query.is_empty() {
+            valid_path()
+        } else {
+            format!("{}?{}", valid_path(), query.join("&"))
+        }
+    };
     let mut cases = Vec::new();
     let mut case = |kind: String, path: String, body: Option<Vec<u8>>, expect: Expect| {
         cases.push(Case {
@@ -82,7 +107,7 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
     let refused = Expect::Refused(values::NOT_A_REQUEST);
     case(
         "valid base request".into(),
-        valid_path(),
+        query("", None),
         valid_body(),
         Expect::NoFault,
     );
@@ -113,11 +138,6 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
         }
     }
 
-    let fields: Vec<_> = rpc
-        .input
-        .fields()
-        .filter(|f| !variables.iter().any(|v| v == f.name()))
-        .collect();
     if http.body {
         for field in &fields {
             let bad: Vec<(String, Json, Expect)> = match field.kind() {
@@ -260,13 +280,13 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                 _ => Vec::new(),
             };
             for (kind, value, expect) in bad {
-                let path = format!("{}?{name}={value}", valid_path());
+                let path = query(field.name(), Some(format!("{name}={value}")));
                 case(format!("query {name}={kind}"), path, None, expect);
             }
         }
         case(
             "unknown query parameter".into(),
-            format!("{}?{UNKNOWN_PARAMETER}=1", valid_path()),
+            query("", Some(format!("{UNKNOWN_PARAMETER}=1"))),
             None,
             Expect::UnknownParameter(UNKNOWN_PARAMETER),
         );
@@ -274,7 +294,7 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
             let name = first.json_name();
             case(
                 format!("query {name} repeated"),
-                format!("{}?{name}=1&{name}=2", valid_path()),
+                query(first.name(), Some(format!("{name}=1&{name}=2"))),
                 None,
                 Expect::NoFault,
             );
