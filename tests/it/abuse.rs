@@ -102,7 +102,8 @@ async fn run(sandbox: Sandbox) {
         make_targets(&mesh, &rpcs, app, &mut base).await;
         let (mut grpc_cases, grpc_capped) = grpc::cases(&rpcs, app, &base);
         grpc_cases.extend(grpc::unknown_methods(&rpcs, app));
-        let (rest_cases, rest_capped) = rest::cases(&rpcs, app, &base);
+        let rest_base = base.for_rest();
+        let (rest_cases, rest_capped) = rest::cases(&rpcs, app, &rest_base);
         let mut batch = Batch {
             rpcs: rpcs.iter().filter(|r| r.app == app).count(),
             routes: rpcs
@@ -195,17 +196,24 @@ async fn run(sandbox: Sandbox) {
     );
 }
 
-/// For each RPC of `app` that reads, changes or deletes one resource, a resource of its own,
-/// made by its service's create over gRPC.
+/// For each RPC of `app` that reads, changes or deletes one resource, a resource of its own
+/// per transport (`t-` for gRPC, `r-` for REST), made by its service's create over gRPC.
 async fn make_targets(mesh: &Mesh, rpcs: &[contracts::Rpc], app: &str, base: &mut base::Base) {
-    for rpc in rpcs.iter().filter(|r| r.app == app) {
+    for (rpc, rest) in rpcs
+        .iter()
+        .filter(|r| r.app == app)
+        .flat_map(|r| [(r, false), (r, true)])
+    {
+        if rest && rpc.http.is_none() {
+            continue;
+        }
+        let id = format!("{}-{}", if rest { "r" } else { "t" }, rpc.method);
         let Some(creator) = rpc.creator(rpcs) else {
-            if let Some(id) = cross_target(mesh, rpcs, rpc, base).await {
-                base.set_target(rpc, id);
+            if cross_target(mesh, rpcs, rpc, base, &id).await {
+                base.set_target(rpc, id, rest);
             }
             continue;
         };
-        let id = format!("t-{}", rpc.method);
         let mut request = base.message(creator);
         let field = creator.created_id().expect("a creator");
         request.set_field(&field, prost_reflect::Value::String(id.clone()));
@@ -222,7 +230,7 @@ async fn make_targets(mesh: &Mesh, rpcs: &[contracts::Rpc], app: &str, base: &mu
             }
         })
         .await;
-        base.set_target(rpc, id);
+        base.set_target(rpc, id, rest);
     }
 }
 
@@ -278,14 +286,17 @@ async fn cross_target(
     rpcs: &[contracts::Rpc],
     rpc: &contracts::Rpc,
     base: &base::Base,
-) -> Option<String> {
-    let first = rpc.input.get_field(1)?;
+    id: &str,
+) -> bool {
+    let Some(first) = rpc.input.get_field(1) else {
+        return false;
+    };
     if rpc.app != "iptv" || rpc.is_list() || first.name() != "join_order_id" {
-        return None;
+        return false;
     }
-    let id = format!("t-{}", rpc.method);
+    let id = id.to_owned();
     let by = |method: &str| rpcs.iter().find(|r| r.app == "iptv" && r.method == method);
-    let create = by("CreateJoinOrder")?;
+    let create = by("CreateJoinOrder").expect("iptv creates join orders");
     let mut request = base.message(create);
     request.set_field(&first_of(create), prost_reflect::Value::String(id.clone()));
     let channel = mesh.channel().await;
@@ -305,12 +316,13 @@ async fn cross_target(
     })
     .await;
     // The Get of the RPC's own service answers once its context has the order.
-    let service = rpc.path.rsplit_once('/')?.0;
+    let service = rpc.path.rsplit_once('/').expect("a gRPC path").0;
     let get = rpcs
         .iter()
-        .find(|r| r.path.starts_with(service) && r.method.starts_with("Get"))?;
+        .find(|r| r.path.starts_with(service) && r.method.starts_with("Get"))
+        .expect("a Get in every iptv service");
     if service.ends_with("InstallationService") {
-        let assign = by("UpdateAssignment")?;
+        let assign = by("UpdateAssignment").expect("iptv assigns installers");
         let mut request = prost_reflect::DynamicMessage::new(assign.input.clone());
         request.set_field_by_name("join_order_id", prost_reflect::Value::String(id.clone()));
         request.set_field_by_name(
@@ -330,7 +342,7 @@ async fn cross_target(
         ok(get.path.clone(), body.clone())
     })
     .await;
-    Some(id)
+    true
 }
 
 fn first_of(rpc: &contracts::Rpc) -> prost_reflect::FieldDescriptor {

@@ -1,6 +1,7 @@
 //! A plausible valid request for any RPC, so that one bad field at a time reaches the code
 //! that checks it (a request wrong everywhere is refused at its first field and proves little).
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, Value};
@@ -23,7 +24,11 @@ pub struct Base {
     pub movie: String,
     /// gRPC path -> id of the resource made for it.
     targets: HashMap<String, String>,
-    next: AtomicUsize,
+    /// The same for the REST cases: their own, so that a delete or an edit over gRPC leaves
+    /// the route's base valid.
+    rest_targets: HashMap<String, String>,
+    /// Shared with `for_rest`'s copy: fresh ids stay unique across transports.
+    next: Arc<AtomicUsize>,
 }
 
 impl Base {
@@ -31,12 +36,28 @@ impl Base {
         Base {
             movie: movie.to_owned(),
             targets: HashMap::new(),
-            next: AtomicUsize::new(0),
+            rest_targets: HashMap::new(),
+            next: Arc::new(AtomicUsize::new(0)),
         }
     }
 
-    pub fn set_target(&mut self, rpc: &Rpc, id: String) {
-        self.targets.insert(rpc.path.clone(), id);
+    pub fn set_target(&mut self, rpc: &Rpc, id: String, rest: bool) {
+        let targets = if rest {
+            &mut self.rest_targets
+        } else {
+            &mut self.targets
+        };
+        targets.insert(rpc.path.clone(), id);
+    }
+
+    /// The base of the REST cases: the same values, the REST targets.
+    pub fn for_rest(&self) -> Base {
+        Base {
+            movie: self.movie.clone(),
+            targets: self.rest_targets.clone(),
+            rest_targets: HashMap::new(),
+            next: self.next.clone(),
+        }
     }
 
     /// An id no one used yet in this run.

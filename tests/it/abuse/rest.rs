@@ -179,6 +179,28 @@ fn of<'a>(rpc: &'a Rpc, http: &Http, base: &Base) -> Vec<Case<'a>> {
                     }
                     bad
                 }
+                // proto3 JSON carries 64-bit integers as strings (numbers accepted too).
+                Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+                    let mut bad: Vec<(String, Json, Expect)> = [
+                        ("-1", json!("-1")),
+                        ("i64::MIN", json!(i64::MIN.to_string())),
+                        ("i64::MAX", json!(i64::MAX.to_string())),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v, Expect::NoFault))
+                    .collect();
+                    for wrong in [
+                        json!("9223372036854775808"),
+                        json!(1e20),
+                        json!(1.5),
+                        json!("abc"),
+                        json!({}),
+                        json!(true),
+                    ] {
+                        bad.push((format!("{wrong} (wrong type or range)"), wrong, refused));
+                    }
+                    bad
+                }
                 _ => Vec::new(),
             };
             for (kind, value, expect) in bad {
