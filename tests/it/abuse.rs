@@ -1,8 +1,9 @@
 //! Issue 6, "keep it that way": bad input generated from the contracts, for every RPC over
 //! gRPC (public and internal, on the mesh port) and every public route over REST (through
 //! Envoy), in one batch per app against one `mediamesh up`. After each batch, and again after
-//! a restart on the same data, a probe: a purchase, a reservation and an upload complete end
-//! to end, every list serves a full page, health says SERVING. Asserts no 5xx, no INTERNAL /
+//! a restart on the same data, a probe: a purchase, a reservation, a music upload, a video
+//! upload and view (its channel's totals follow) and a join order (to JOINED) complete end to
+//! end, every list serves a full page, health says SERVING. Asserts no 5xx, no INTERNAL /
 //! UNKNOWN / DATA_LOSS, no request left unanswered, the issue's rules for ids, bounds,
 //! malformed input and reused keys, no panic in the logs, no task restarted, no event
 //! dead-lettered, no stalled flow; a failure lists every violation found.

@@ -1,4 +1,5 @@
-//! After each batch: the three flows still complete end to end through the gateway (their
+//! After each batch: the five flows (a purchase, a reservation, a music upload, a video
+//! upload and view, a join order) still complete end to end through the gateway (their
 //! events still flow), every list still answers, and health tells the truth. A probe that
 //! fails becomes a violation, so one run reports everything it found.
 use std::time::Duration;
@@ -146,8 +147,8 @@ async fn upload(music: String, n: usize) {
     .await;
 }
 
-/// A video uploaded into a new channel of the run's client: the channel's totalView and
-/// videoCount follow (video -> channel events), and the client's channel view lists it.
+/// A video uploaded into a new channel of the run's client, then viewed: the channel's
+/// totalView and videoCount follow (video -> channel events).
 async fn video_upload(video: String, n: usize) {
     let (channel, id) = (format!("probe-ch{n}"), format!("probe-v{n}"));
     let (status, body) = post(
@@ -172,6 +173,18 @@ async fn video_upload(video: String, n: usize) {
         format!("{video}/channelSystems/{channel}"),
         "channel's totalView follows the upload",
         |c| c["totalView"] == 5 && c["videoCount"] == 1,
+    )
+    .await;
+    let (status, viewed) = post(format!("{video}/videoServices/{id}:view"), json!({})).await;
+    assert_eq!(
+        (status, viewed["viewCount"].as_i64()),
+        (200, Some(6)),
+        "view: {viewed}"
+    );
+    get_until(
+        format!("{video}/channelSystems/{channel}"),
+        "channel's totalView follows the view",
+        |c| c["totalView"] == 6,
     )
     .await;
 }
