@@ -135,12 +135,7 @@ mod tests {
             }],
         });
         let found = problems(&all).join("\n");
-        for typo in [
-            "Refund",
-            "vod.paymnet",
-            "PaymentAproved",
-            "MileageCredit",
-        ] {
+        for typo in ["Refund", "vod.paymnet", "PaymentAproved", "MileageCredit"] {
             assert!(found.contains(typo), "{typo} not caught:\n{found}");
         }
         assert_eq!(problems(&all).len(), 5, "{found}");
