@@ -271,8 +271,12 @@ pub async fn apply_once(
     handler: &dyn Handler,
     event: &Delivered,
 ) -> Result<(), HandlerError> {
-    if event.id.is_empty() {
-        return Err(HandlerError::Poison("event has no Nats-Msg-Id".into()));
+    // The id goes into the inbox, logs and dead letters: it follows the one id rule like any
+    // other (the mesh's own are UUIDs).
+    if !crate::input::is_id(&event.id) {
+        return Err(HandlerError::Poison(
+            "event id is missing or breaks the id rule".into(),
+        ));
     }
     let fresh = sqlx::query(
         "INSERT INTO mesh_inbox (event_id, consumer, applied_at) VALUES ($1, $2, $3) \

@@ -49,11 +49,22 @@ pub async fn watch(
     stop: CancellationToken,
 ) {
     // The gauges are sampled on their own: a broker that hangs must never hold up health.
-    tokio::spawn(sample_every_second(
+    // Owned: stopped with the watcher and awaited before it returns.
+    let sampler = tokio::spawn(sample_every_second(
         jetstream::new(nats.clone()),
         watched.clone(),
         stop.clone(),
     ));
+    watch_health(&health, &nats, &watched, &stop).await;
+    let _ = sampler.await;
+}
+
+async fn watch_health(
+    health: &HealthReporter,
+    nats: &async_nats::Client,
+    watched: &[Watched],
+    stop: &CancellationToken,
+) {
     let js = jetstream::new(nats.clone());
     let mut serving: Vec<bool> = vec![true; watched.len()];
     let mut all_serving = true;

@@ -61,6 +61,15 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
     for sub in &subscriptions {
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
+            // A replay that died would leave events pending for ever: say so instead.
+            if let Some(dead) = replays.iter().position(|r| r.is_finished()) {
+                stop.cancel();
+                let outcome = replays.swap_remove(dead).await;
+                anyhow::bail!(
+                    "replay of {} stopped before the end: {outcome:?}",
+                    sub.durable
+                );
+            }
             if let Ok(info) = stream.consumer_info(&sub.durable).await
                 && info.num_pending == 0
                 && info.num_ack_pending == 0

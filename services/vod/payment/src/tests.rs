@@ -115,3 +115,16 @@ async fn a_late_pay_after_its_void_cannot_approve() {
     );
     assert!(test.raised_of::<pb::PaymentApproved>().await.is_empty());
 }
+
+#[tokio::test]
+async fn an_event_whose_id_breaks_the_id_rule_is_poison() {
+    let (test, _api) = payment().await;
+    let mut event = failed("p1");
+    event.id = format!("x\r\n{}", "a".repeat(100));
+    let refused = test.deliver(&crate::policies(), &event).await.unwrap_err();
+    assert!(
+        matches!(refused, mediamesh_mesh::HandlerError::Poison(_)),
+        "{refused}"
+    );
+    assert!(test.raised().await.is_empty(), "nothing applied");
+}
