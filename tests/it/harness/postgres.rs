@@ -165,14 +165,15 @@ fn start() -> u16 {
                 "-k",
                 "/tmp",
             ])
-            // fsync off: tests kill the mesh, never the database server.
+            // fsync off: tests kill the mesh, never the database server. Many connections:
+            // tests run side by side, and a full mesh is 25 contexts with a pool each.
             .args([
                 "-c",
                 "listen_addresses=127.0.0.1",
                 "-c",
                 "fsync=off",
                 "-c",
-                "max_connections=200",
+                "max_connections=1000",
             ])
             .stdout(log.try_clone().unwrap())
             .stderr(log),
