@@ -75,18 +75,23 @@ impl OrderApi {
     async fn cancel(&self, r: pb::UpdateJoinOrderRequest) -> Result<JoinOrder, Error> {
         let id = input::id("join_order_id", &r.join_order_id)?;
         requested_cancel(&input::required_text("status", &r.status, NAME_MAX)?)?;
-        let mut order = self.load(&id).await?;
-        let read_at = order.version();
-        let Some(raised) = order.request_cancel() else {
+        // An event of the desk or the installer may move the order between our read and our
+        // save: the customer's request still stands, so read again and decide again.
+        for _ in 0..CANCEL_ATTEMPTS {
+            let mut order = self.load(&id).await?;
+            let read_at = order.version();
+            let Some(raised) = order.request_cancel() else {
+                return Ok(order);
+            };
+            let mut tx = self.store.begin().await?;
+            if !store::save(&mut tx, &order, read_at).await? {
+                continue;
+            }
+            tx.raise(event(&order, &raised)).await?;
+            tx.commit().await?;
             return Ok(order);
-        };
-        let mut tx = self.store.begin().await?;
-        if !store::save(&mut tx, &order, read_at).await? {
-            return Err(Error::Changed);
         }
-        tx.raise(event(&order, &raised)).await?;
-        tx.commit().await?;
-        Ok(order)
+        Err(Error::Changed)
     }
 
     async fn list(
@@ -140,3 +145,6 @@ impl pb::join_order_service_server::JoinOrderService for OrderApi {
         )))
     }
 }
+
+/// Reads a cancellation may take when events keep moving the order under it.
+const CANCEL_ATTEMPTS: usize = 5;
