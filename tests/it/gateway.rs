@@ -1,8 +1,8 @@
 //! The gateway (Envoy, `mediamesh up`) as public surface: each app's REST port passes only that
-//! app's public RPCs, over REST and gRPC alike. Internal RPCs (`Pay`, `ApproveCopyright`),
-//! other apps' services, reflection and health live on the mesh gRPC port only.
+//! app's public RPCs, over REST and gRPC alike. Internal RPCs (`Pay`, `ApproveCopyright`,
+//! `WithdrawInstallation`), other apps' services, reflection and health live on the mesh gRPC port only.
 
-use mediamesh_proto::{cinema, music, vod};
+use mediamesh_proto::{cinema, iptv, music, video, vod};
 use prost::bytes::{Buf, BufMut};
 use serde_json::json;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -78,7 +78,7 @@ fn pay_request(id: &str) -> vod::v1::PayRequest {
 async fn internal_rpcs_have_no_rest_route_and_store_nothing() {
     let sandbox = Sandbox::sqlite("gw-rest-internal");
     let mesh = sandbox.up().await;
-    let (v, c, m) = (mesh.rest(), mesh.cinema(), mesh.music());
+    let (v, c, m, i) = (mesh.rest(), mesh.cinema(), mesh.music(), mesh.iptv());
 
     // Each was answered 200 and stored: a free VOD, negative credits, squatted ids.
     let attempts = [
@@ -103,6 +103,14 @@ async fn internal_rpcs_have_no_rest_route_and_store_nothing() {
             format!("{v}/mediamesh.vod.v1.PaymentService/Pay"),
             json!({"purchaseId": "gw-g", "customerId": "gw-kim", "vodId": "1", "amount": 1}),
         ),
+        (
+            format!("{i}/installations/gw-o:withdraw"),
+            json!({"customerId": "gw-kim"}),
+        ),
+        (
+            format!("{i}/mediamesh.iptv.v1.InstallationService/WithdrawInstallation"),
+            json!({"joinOrderId": "gw-o", "customerId": "gw-kim"}),
+        ),
     ];
     for (url, body) in attempts {
         let (status, answer) = post(url.clone(), body).await;
@@ -113,6 +121,9 @@ async fn internal_rpcs_have_no_rest_route_and_store_nothing() {
         let (status, payment) = get(format!("{v}/payments/{id}")).await;
         assert_eq!(status, 404, "vod payment {id} stored: {payment}");
     }
+    // A withdrawal asked ahead of the order would leave a WITHDRAWN installation.
+    let (status, installation) = get(format!("{i}/installations/gw-o")).await;
+    assert_eq!(status, 404, "installation stored: {installation}");
     let (status, payment) = get(format!("{c}/payments/gw-r")).await;
     assert_eq!(status, 404, "cinema payment stored: {payment}");
     let (status, copyrights) = get(format!("{m}/copyrights?pageSize=100")).await;
@@ -174,6 +185,35 @@ async fn a_gateway_port_passes_grpc_only_for_its_apps_public_rpcs() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unimplemented, "{refused:?}");
+    let mut installations = iptv::v1::installation_service_client::InstallationServiceClient::new(
+        channel(mesh.iptv()).await,
+    );
+    let refused = installations
+        .withdraw_installation(iptv::v1::WithdrawInstallationRequest {
+            join_order_id: "gw-o".into(),
+            customer_id: "gw-kim".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unimplemented, "{refused:?}");
+
+    // The video port serves video's services and nobody else's.
+    let mut videos =
+        video::v1::video_service_client::VideoServiceClient::new(channel(mesh.video()).await);
+    videos
+        .list_videos(video::v1::ListVideosRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut videos_via_iptv =
+        video::v1::video_service_client::VideoServiceClient::new(channel(mesh.iptv()).await);
+    let refused = videos_via_iptv
+        .list_videos(video::v1::ListVideosRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unimplemented, "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -186,7 +226,13 @@ async fn reflection_and_health_are_not_served_on_gateway_ports() {
         services.contains("mediamesh.vod.v1.PaymentService"),
         "{services}"
     );
-    for port in [mesh.rest(), mesh.cinema(), mesh.music()] {
+    for port in [
+        mesh.rest(),
+        mesh.cinema(),
+        mesh.music(),
+        mesh.video(),
+        mesh.iptv(),
+    ] {
         let refused = list_services(port.clone()).await.unwrap_err();
         assert_eq!(
             refused.code(),
