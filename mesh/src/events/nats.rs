@@ -1,14 +1,30 @@
 //! JetStream plumbing: one stream per app (`MEDIAMESH_<APP>`, subjects `<app>.>`, file
-//! storage) and the header conversions.
+//! storage, as many replicas as configured), the broker's addresses (one URL, or the nodes of
+//! a cluster comma-separated) and the header conversions.
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 
+/// The servers in `url`: one URL, or several comma-separated (the nodes of a cluster, tried
+/// in turn on connect and on reconnect when the one in use dies).
+pub fn servers(url: &str) -> anyhow::Result<Vec<async_nats::ServerAddr>> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| u.parse().map_err(|e| anyhow::anyhow!("NATS URL: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .and_then(|all| {
+            anyhow::ensure!(!all.is_empty(), "NATS URL: empty");
+            Ok(all)
+        })
+}
+
 /// Connection options for `url`, with the credentials it carries: `nats://TOKEN@host:port` for
 /// a token, `nats://USER:PASS@host:port` for a user (async-nats reads neither from the URL).
+/// A cluster's nodes share credentials: the first URL's are used.
 pub fn options(url: &str) -> anyhow::Result<async_nats::ConnectOptions> {
-    let addr: async_nats::ServerAddr = url.parse().map_err(|e| anyhow::anyhow!("NATS URL: {e}"))?;
+    let addr = servers(url)?.remove(0);
     let options = async_nats::ConnectOptions::new().name("mediamesh");
     Ok(match (addr.username(), addr.password()) {
         (Some(user), Some(pass)) => options.user_and_password(user.to_owned(), pass.to_owned()),
@@ -22,7 +38,9 @@ pub fn stream_name(app: &str) -> String {
     format!("MEDIAMESH_{}", app.to_ascii_uppercase())
 }
 
-/// Creates the app's stream if it does not exist yet.
+/// Creates the app's stream if it does not exist yet, and brings an existing one to
+/// `replicas` (a mesh moved onto a JetStream cluster asks for 3; the server adds or drops
+/// the copies). Its other settings are left as they are: an operator may have tuned them.
 pub async fn ensure_stream(
     js: &jetstream::Context,
     app: &str,
@@ -36,9 +54,28 @@ pub async fn ensure_stream(
         duplicate_window: Duration::from_secs(120),
         ..Default::default()
     };
-    js.get_or_create_stream(config)
+    let mut stream = js
+        .get_or_create_stream(config)
         .await
-        .map_err(|e| anyhow::anyhow!("jetstream stream {}: {e}", stream_name(app)))
+        .map_err(|e| anyhow::anyhow!("jetstream stream {}: {e}", stream_name(app)))?;
+    let current = stream.cached_info().config.clone();
+    if current.num_replicas.max(1) != replicas.max(1) {
+        tracing::info!(
+            stream = current.name,
+            from = current.num_replicas,
+            to = replicas,
+            "stream replicas changed"
+        );
+        let name = current.name.clone();
+        js.update_stream(stream::Config {
+            num_replicas: replicas,
+            ..current
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("jetstream stream {name} to {replicas} replicas: {e}"))?;
+        stream.info().await?;
+    }
+    Ok(stream)
 }
 
 /// NATS headers from an event's; a name or value NATS cannot carry (CR, LF, ':' in a name)

@@ -64,7 +64,7 @@ pub async fn run(
 
     let nats = crate::events::nats::options(&config.nats_url)?
         .retry_on_initial_connect()
-        .connect(config.nats_url.as_str())
+        .connect(crate::events::nats::servers(&config.nats_url)?)
         .await?;
     wait_connected(&nats).await;
     let js = async_nats::jetstream::new(nats.clone());

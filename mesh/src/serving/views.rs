@@ -20,7 +20,7 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
         info.id()
     );
     let nats = crate::events::nats::options(&config.nats_url)?
-        .connect(config.nats_url.as_str())
+        .connect(crate::events::nats::servers(&config.nats_url)?)
         .await?;
     let js = async_nats::jetstream::new(nats.clone());
     let stream = crate::events::nats::ensure_stream(&js, info.app, config.stream_replicas).await?;
