@@ -68,7 +68,7 @@ pub struct ServeArgs {
     /// unless widened; containers set `0.0.0.0:50051` for their mesh peers.
     #[arg(long, env = "MEDIAMESH_GRPC_ADDR", default_value = "127.0.0.1:50051")]
     pub grpc_addr: SocketAddr,
-    /// NATS server URL (JetStream enabled).
+    /// NATS server URL (JetStream enabled), or a cluster's nodes comma-separated.
     #[arg(long, env = "MEDIAMESH_NATS_URL")]
     pub nats_url: Option<String>,
     /// Folder for SQLite files (one per context).
@@ -89,9 +89,14 @@ pub struct ServeArgs {
     /// Per-call timeout of sync calls between contexts, in milliseconds.
     #[arg(long, env = "MEDIAMESH_CALL_TIMEOUT_MS", default_value_t = 610)]
     pub call_timeout_ms: u64,
-    /// JetStream replicas of the streams this process creates.
+    /// JetStream replicas of the app streams (3 on a 3-node cluster); existing streams are
+    /// brought to it on start.
     #[arg(long, env = "MEDIAMESH_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
+    /// Seconds a context may be unable to work (store or JetStream lost) before the
+    /// `liveness` health service turns NOT_SERVING.
+    #[arg(long, env = "MEDIAMESH_LIVENESS_GRACE_SECS", default_value_t = 30)]
+    pub liveness_grace_secs: u64,
     /// Admin address serving Prometheus `/metrics`; `off` for none. Loopback unless widened.
     #[arg(long, env = "MEDIAMESH_ADMIN_ADDR", default_value = "127.0.0.1:9464", value_parser = parse_admin)]
     pub admin_addr: AdminAddr,
@@ -162,6 +167,7 @@ impl ServeArgs {
             },
             stream_replicas: self.stream_replicas,
             admin_addr: self.admin_addr.0,
+            liveness_grace: Duration::from_secs(self.liveness_grace_secs),
         }
     }
 }
@@ -218,6 +224,7 @@ pub fn print_config(args: &ServeArgs) -> anyhow::Result<()> {
         "max_in_flight": args.max_in_flight,
         "call_timeout_ms": args.call_timeout_ms,
         "stream_replicas": args.stream_replicas,
+        "liveness_grace_secs": args.liveness_grace_secs,
         "admin_addr": args.admin_addr.0.map(|a| a.to_string()).unwrap_or_else(|| "off".into()),
     });
     println!("{}", serde_json::to_string_pretty(&config)?);

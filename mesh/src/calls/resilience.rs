@@ -110,7 +110,7 @@ impl Peer {
         Ok(Peer {
             name: name.into(),
             channel,
-            breaker: Arc::new(Breaker::new(policy.failure_threshold, policy.open_for)),
+            breaker: Arc::new(Breaker::new(policy.failure_threshold, policy.open_for).named(name)),
             in_flight: Arc::new(Semaphore::new(policy.max_in_flight)),
             policy,
         })
@@ -121,7 +121,7 @@ impl Peer {
         Peer {
             name: name.into(),
             channel,
-            breaker: Arc::new(Breaker::new(policy.failure_threshold, policy.open_for)),
+            breaker: Arc::new(Breaker::new(policy.failure_threshold, policy.open_for).named(name)),
             in_flight: Arc::new(Semaphore::new(policy.max_in_flight)),
             policy,
         }
@@ -326,6 +326,8 @@ pub struct Breaker {
     threshold: u32,
     open_for: Duration,
     state: Mutex<State>,
+    /// The peer it guards, when its state is exported (`mediamesh_peer_breaker_state`).
+    peer: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -341,6 +343,28 @@ impl Breaker {
             threshold,
             open_for,
             state: Mutex::new(State::Closed { failures: 0 }),
+            peer: None,
+        }
+    }
+
+    /// Exports its state as a gauge labelled `peer`, closed (0) from the start, so a scrape
+    /// shows every peer before its first call.
+    pub fn named(mut self, peer: &str) -> Breaker {
+        self.peer = Some(peer.to_owned());
+        self.export(&State::Closed { failures: 0 });
+        self
+    }
+
+    /// Sets the state gauge: 0 closed, 1 half-open, 2 open.
+    fn export(&self, state: &State) {
+        if let Some(peer) = &self.peer {
+            let value = match state {
+                State::Closed { .. } => 0.0,
+                State::HalfOpen { .. } => 1.0,
+                State::Open { .. } => 2.0,
+            };
+            metrics::gauge!(crate::observe::metrics::BREAKER_STATE, "peer" => peer.clone())
+                .set(value);
         }
     }
 
@@ -356,6 +380,7 @@ impl Breaker {
                     Err(until - now)
                 } else {
                     *state = State::HalfOpen { probing: true };
+                    self.export(&state);
                     Ok(true)
                 }
             }
@@ -402,6 +427,7 @@ impl Breaker {
                 }
             }
         };
+        self.export(&state);
     }
 
     pub fn is_open(&self) -> bool {

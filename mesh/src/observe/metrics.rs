@@ -1,6 +1,8 @@
 //! Prometheus metrics on the admin port (`/metrics`): calls served by method and code with
 //! their latency, load shed, peer calls and breaker state, events published, applied,
-//! redelivered and dead-lettered.
+//! redelivered and dead-lettered; and the gauges an operator alerts on: outbox backlog and
+//! the age of its oldest row, consumer lag, dead letters, breaker state per peer, and each
+//! context's readiness.
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -15,6 +17,8 @@ pub const CALL_SECONDS: &str = "mediamesh_grpc_server_handling_seconds";
 pub const SHED: &str = "mediamesh_grpc_server_shed_total";
 pub const PEER_CALLS: &str = "mediamesh_peer_calls_total";
 pub const BREAKER_OPEN: &str = "mediamesh_peer_breaker_open";
+/// Per peer: 0 closed, 1 half-open (a probe in flight), 2 open; set on every transition.
+pub const BREAKER_STATE: &str = "mediamesh_peer_breaker_state";
 pub const PUBLISHED: &str = "mediamesh_events_published_total";
 pub const APPLIED: &str = "mediamesh_events_applied_total";
 pub const REDELIVERED: &str = "mediamesh_events_redelivered_total";
@@ -25,6 +29,10 @@ pub const OUTBOX_BACKLOG: &str = "mediamesh_outbox_backlog";
 pub const OUTBOX_OLDEST_SECONDS: &str = "mediamesh_outbox_oldest_age_seconds";
 pub const DEAD_LETTERS: &str = "mediamesh_dead_letters";
 pub const CONSUMER_PENDING: &str = "mediamesh_consumer_pending";
+/// Events in the stream a durable consumer has not applied yet (pending plus unacked).
+pub const CONSUMER_LAG: &str = "mediamesh_consumer_lag";
+/// 1 while a context is ready (its health services SERVING), else 0.
+pub const CONTEXT_READY: &str = "mediamesh_context_ready";
 pub const TASK_RUNNING: &str = "mediamesh_task_running";
 
 /// Serves `/metrics` on `addr` (within the current Tokio runtime).

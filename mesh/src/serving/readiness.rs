@@ -2,9 +2,17 @@
 //! answering reads and writes, and its outbox relay and consumers running. A context that
 //! lacks one reports NOT_SERVING for its services (and the server as a whole, "", while any
 //! context does), so a probe takes the replica out of rotation and puts it back when it heals.
+//!
+//! Readiness and liveness differ as Kubernetes' probes do. Readiness (each service, and "")
+//! follows at once: a replica that cannot work leaves the Service within a second. Liveness
+//! (the `liveness` service) turns NOT_SERVING only when some context has been unable to work
+//! for longer than the grace period (store or JetStream lost, a consumer or relay that cannot
+//! run): a broker failover or a database restart passes without a restart, a process wedged
+//! for good is restarted. Both turn SERVING again as soon as the context can work.
+//!
 //! The same pass samples the backlog gauges: outbox rows and the age of the oldest, dead
-//! letters, and each durable consumer's pending events.
-use std::time::Duration;
+//! letters, and each durable consumer's pending and unapplied events.
+use std::time::{Duration, Instant};
 
 use async_nats::connection::State;
 use async_nats::jetstream;
@@ -17,6 +25,8 @@ use crate::storage::store::Store;
 use crate::tasks::Running;
 
 const EVERY: Duration = Duration::from_secs(1);
+/// The health service a liveness probe asks (`grpc.service: liveness`).
+pub const LIVENESS: &str = "liveness";
 /// The single SQLite writer may be busy with a group commit: give it longer than a read.
 const WRITER_PING: Duration = Duration::from_secs(3);
 
@@ -41,11 +51,13 @@ pub async fn set_all(health: &HealthReporter, services: &[&'static str], status:
     health.set_service_status("", status).await;
 }
 
-/// Re-checks every context each second until `stop`.
+/// Re-checks every context each second until `stop`; liveness fails after `grace` of a
+/// context not ready.
 pub async fn watch(
     health: HealthReporter,
     nats: async_nats::Client,
     watched: Vec<Watched>,
+    grace: Duration,
     stop: CancellationToken,
 ) {
     // The gauges are sampled on their own: a broker that hangs must never hold up health.
@@ -55,7 +67,7 @@ pub async fn watch(
         watched.clone(),
         stop.clone(),
     ));
-    watch_health(&health, &nats, &watched, &stop).await;
+    watch_health(&health, &nats, &watched, grace, &stop).await;
     let _ = sampler.await;
 }
 
@@ -63,11 +75,15 @@ async fn watch_health(
     health: &HealthReporter,
     nats: &async_nats::Client,
     watched: &[Watched],
+    grace: Duration,
     stop: &CancellationToken,
 ) {
     let js = jetstream::new(nats.clone());
     let mut serving: Vec<bool> = vec![true; watched.len()];
     let mut all_serving = true;
+    // Since when some context has been not ready without a break; liveness counts from it.
+    let mut stuck_since: Option<Instant> = None;
+    let mut alive = true;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}
@@ -106,6 +122,21 @@ async fn watch_health(
         if all != all_serving {
             all_serving = all;
             health.set_service_status("", status(all)).await;
+        }
+        for (context, ready) in watched.iter().zip(&serving) {
+            let ready = if *ready { 1.0 } else { 0.0 };
+            metrics::gauge!(crate::observe::metrics::CONTEXT_READY, "context" => context.context.clone())
+                .set(ready);
+        }
+        let since = *stuck_since.get_or_insert_with(Instant::now);
+        if all {
+            stuck_since = None;
+        }
+        let live = all || since.elapsed() < grace;
+        if live != alive {
+            alive = live;
+            tracing::warn!(live, grace_secs = grace.as_secs_f64(), "liveness changed");
+            health.set_service_status(LIVENESS, status(live)).await;
         }
     }
 }
@@ -182,6 +213,9 @@ async fn sample(js: &jetstream::Context, context: &Watched) {
         if let Ok(Ok(info)) = tokio::time::timeout(SAMPLE_TIMEOUT, info).await {
             metrics::gauge!(CONSUMER_PENDING, "consumer" => durable.clone())
                 .set(info.num_pending as f64);
+            // Lag: events in the stream this consumer has not applied yet, delivered or not.
+            let lag = info.num_pending + info.num_ack_pending as u64;
+            metrics::gauge!(CONSUMER_LAG, "consumer" => durable.clone()).set(lag as f64);
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct MeshConfig {
     pub stream_replicas: usize,
     /// Where `/metrics` is served; None for no admin port.
     pub admin_addr: Option<SocketAddr>,
+    /// How long a context may be unable to work before liveness fails (a restart is due).
+    pub liveness_grace: Duration,
 }
 
 /// Runs `contexts` on `listener` until `shutdown` resolves.
@@ -54,6 +56,11 @@ pub async fn run(
         .collect();
     let (health, health_service) = tonic_health::server::health_reporter();
     set_all(&health, &service_names, ServingStatus::NotServing).await;
+    // Alive while starting: waiting for the broker or database is not wedged (a startup
+    // probe bounds how long a start may take).
+    health
+        .set_service_status(readiness::LIVENESS, ServingStatus::Serving)
+        .await;
     // Until storage and JetStream are ready, the port answers health (NOT_SERVING) so
     // probes see "not ready" rather than "refused".
     let listener = listener.into_std()?;
@@ -188,6 +195,7 @@ pub async fn run(
             stop_relays.cancel();
             stop_watch.cancel();
             context_tasks.shutdown().await;
+        config.liveness_grace,
             return match ended {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(error)) => Err(error),
