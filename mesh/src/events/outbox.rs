@@ -21,9 +21,13 @@ use crate::storage::store::{MeshTables, Migration, Store, Tx};
 use crate::tasks::Running;
 
 /// The events layer's tables in every context's database: the outbox, the consumers' inbox,
-/// the dead letters, and the tally (cheap, and no migration order to get wrong).
+/// the dead letters, the tally and the parts (cheap, and no migration order to get wrong).
 pub const TABLES: MeshTables = MeshTables {
-    setup: &[SETUP, crate::events::tally::MIGRATION],
+    setup: &[
+        SETUP,
+        crate::events::tally::MIGRATION,
+        crate::events::parts::MIGRATION,
+    ],
     changes: CHANGES,
 };
 

@@ -2,8 +2,7 @@
 //! edge (`mediamesh_mesh::input`); the rules here: a channel has a name and an owner, its
 //! totals are computed (a client may only send them as 0, as the seed does), every change
 //! moves its version on (each event carries it), and a deleted channel is deleted for good.
-//! Each video counts at its latest version only, so events applied twice or out of order
-//! never move a total twice.
+//! Its videos count at their latest version only (`mediamesh_mesh::events::parts`).
 
 /// A channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,86 +176,6 @@ impl Channel {
     }
 }
 
-/// A video as channel counts it: in which channel, with how many views, whether it counts
-/// (live: not deleted, not taken down), at which video version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CountedVideo {
-    video_id: String,
-    channel_id: String,
-    view_count: i64,
-    live: bool,
-    version: i64,
-}
-
-impl CountedVideo {
-    /// A video not heard of yet: counts nowhere, below every real version.
-    pub fn unheard(video_id: &str) -> CountedVideo {
-        CountedVideo {
-            video_id: video_id.to_owned(),
-            channel_id: String::new(),
-            view_count: 0,
-            live: false,
-            version: 0,
-        }
-    }
-
-    pub fn restore(
-        video_id: String,
-        channel_id: String,
-        view_count: i64,
-        live: bool,
-        version: i64,
-    ) -> CountedVideo {
-        CountedVideo {
-            video_id,
-            channel_id,
-            view_count,
-            live,
-            version,
-        }
-    }
-
-    /// The video as of `version`: in `channel_id` with `view_count` views, live or gone. A
-    /// stale or repeated version changes nothing (None); otherwise the channels whose totals
-    /// may have moved (where it was, where it is). Gone is for good.
-    pub fn apply(
-        &mut self,
-        version: i64,
-        channel_id: &str,
-        view_count: i64,
-        live: bool,
-    ) -> Option<Vec<String>> {
-        if version <= self.version {
-            return None;
-        }
-        let was_gone = self.version > 0 && !self.live;
-        let mut touched = vec![self.channel_id.clone(), channel_id.to_owned()];
-        touched.retain(|c| !c.is_empty());
-        touched.dedup();
-        self.channel_id = channel_id.to_owned();
-        self.view_count = view_count.max(0);
-        self.live = live && !was_gone;
-        self.version = version;
-        Some(touched)
-    }
-
-    pub fn video_id(&self) -> &str {
-        &self.video_id
-    }
-    pub fn channel_id(&self) -> &str {
-        &self.channel_id
-    }
-    pub fn view_count(&self) -> i64 {
-        self.view_count
-    }
-    pub fn is_live(&self) -> bool {
-        self.live
-    }
-    pub fn version(&self) -> i64 {
-        self.version
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,35 +210,5 @@ mod tests {
             (7, 2, 3)
         );
         assert_eq!(ch.delete().version, 4);
-    }
-
-    #[test]
-    fn a_video_counts_at_its_latest_version_only() {
-        let mut v = CountedVideo::unheard("v");
-        assert_eq!(v.apply(2, "a", 5, true), Some(vec!["a".to_owned()]));
-        assert_eq!(
-            v.apply(1, "a", 0, true),
-            None,
-            "the older upload arrives late"
-        );
-        assert_eq!(v.apply(2, "a", 5, true), None, "the same change again");
-        assert_eq!(
-            v.apply(3, "b", 6, true),
-            Some(vec!["a".to_owned(), "b".to_owned()])
-        );
-        assert_eq!(
-            (v.channel_id(), v.view_count(), v.is_live()),
-            ("b", 6, true)
-        );
-    }
-
-    #[test]
-    fn a_gone_video_never_counts_again() {
-        let mut v = CountedVideo::unheard("v");
-        v.apply(1, "a", 1, true);
-        v.apply(3, "a", 1, false);
-        assert!(!v.is_live());
-        assert!(v.apply(4, "a", 9, true).is_some());
-        assert!(!v.is_live(), "gone is for good");
     }
 }

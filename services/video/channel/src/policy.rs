@@ -1,7 +1,7 @@
-//! Channel's event policy: each video event sets channel's row of that video to the video's
-//! state at that version (stale and repeated versions change nothing), then the channels it
-//! left or entered are recounted; a moved total raises ChannelTotalChanged.
-use mediamesh_mesh::events::policy::On;
+//! Channel's event policy: each video event sets that video, a part of its channel, to the
+//! video's state at that version (stale and repeated versions change nothing), then the
+//! channels it left or entered are recounted; a moved total raises ChannelTotalChanged.
+use mediamesh_mesh::events::{parts, policy::On};
 use mediamesh_mesh::{Delivered, Event, HandlerError, Raise, Tx};
 use mediamesh_proto::video::v1 as pb;
 
@@ -9,23 +9,21 @@ use crate::domain::Totals;
 use crate::store;
 
 const CONTEXT: &str = "video.channel";
+/// The videos, each a part of its channel's totals.
+const VIDEOS: &str = "videos";
 
 pub struct Count;
 
+/// The video as of `version`, in `channel_id` with `views` (None: gone); the channels it left
+/// or entered are recounted.
 async fn video_is(
     tx: &mut Tx,
     video_id: &str,
     version: i64,
     channel_id: &str,
-    view_count: i64,
-    live: bool,
+    views: Option<i64>,
 ) -> Result<(), HandlerError> {
-    let mut video = store::lock_video(tx, video_id).await?;
-    let Some(touched) = video.apply(version, channel_id, view_count, live) else {
-        return Ok(());
-    };
-    store::save_video(tx, &video).await?;
-    for channel_id in touched {
+    for channel_id in parts::set(tx, VIDEOS, video_id, version, channel_id, views).await? {
         recount(tx, &channel_id).await?;
     }
     Ok(())
@@ -36,7 +34,7 @@ async fn recount(tx: &mut Tx, channel_id: &str) -> Result<(), HandlerError> {
     let Some(mut channel) = store::lock(tx, channel_id).await? else {
         return Ok(());
     };
-    let (total_view, video_count) = store::sum_videos(tx, channel_id).await?;
+    let (total_view, video_count) = parts::sum(tx, VIDEOS, channel_id).await?;
     if let Some(totals) = channel.recount(total_view, video_count) {
         store::save(tx, &channel, false).await?;
         tx.raise(total_changed(&totals)).await?;
@@ -68,8 +66,7 @@ impl On<pb::VideoUploaded> for Count {
             &e.video_id,
             d.aggregate_version(),
             &e.channel_id,
-            e.view_count,
-            true,
+            Some(e.view_count),
         )
         .await
     }
@@ -83,8 +80,7 @@ impl On<pb::VideoEdited> for Count {
             &e.video_id,
             d.aggregate_version(),
             &e.channel_id,
-            e.view_count,
-            true,
+            Some(e.view_count),
         )
         .await
     }
@@ -98,15 +94,7 @@ impl On<pb::VideoDeleted> for Count {
         e: pb::VideoDeleted,
         d: &Delivered,
     ) -> Result<(), HandlerError> {
-        video_is(
-            tx,
-            &e.video_id,
-            d.aggregate_version(),
-            &e.channel_id,
-            0,
-            false,
-        )
-        .await
+        video_is(tx, &e.video_id, d.aggregate_version(), &e.channel_id, None).await
     }
 }
 
@@ -118,14 +106,6 @@ impl On<pb::VideoRemovedByPolicy> for Count {
         e: pb::VideoRemovedByPolicy,
         d: &Delivered,
     ) -> Result<(), HandlerError> {
-        video_is(
-            tx,
-            &e.video_id,
-            d.aggregate_version(),
-            &e.channel_id,
-            0,
-            false,
-        )
-        .await
+        video_is(tx, &e.video_id, d.aggregate_version(), &e.channel_id, None).await
     }
 }

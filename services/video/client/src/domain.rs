@@ -1,8 +1,8 @@
 //! A client, its channels' shares of its total, and its refund requests. Field bounds are
 //! checked at the edge (`mediamesh_mesh::input`); the rules here: a client's total is
 //! computed (sent only as 0 on registration, as the seed does, never on a change), every
-//! change of a client moves its version on, each channel counts at its latest version and a
-//! deleted channel counts no more, and a refund request is decided once.
+//! change of a client moves its version on (its channels count at their latest version only:
+//! `mediamesh_mesh::events::parts`), and a refund request is decided once.
 
 /// A client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,86 +98,6 @@ impl Client {
     }
     pub fn version(&self) -> i64 {
         self.version
-    }
-}
-
-/// A channel's share of its client's total, at the channel's latest version heard of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelShare {
-    channel_id: String,
-    client_id: String,
-    total_view: i64,
-    version: i64,
-    deleted: bool,
-}
-
-impl ChannelShare {
-    /// A channel not heard of yet: counts for nobody, below every real version.
-    #[cfg(test)]
-    pub fn unheard(channel_id: &str) -> ChannelShare {
-        ChannelShare {
-            channel_id: channel_id.to_owned(),
-            client_id: String::new(),
-            total_view: 0,
-            version: 0,
-            deleted: false,
-        }
-    }
-
-    pub fn restore(
-        channel_id: String,
-        client_id: String,
-        total_view: i64,
-        version: i64,
-        deleted: bool,
-    ) -> ChannelShare {
-        ChannelShare {
-            channel_id,
-            client_id,
-            total_view,
-            version,
-            deleted,
-        }
-    }
-
-    /// The channel's total at `version`; false (nothing moves) for a stale or repeated
-    /// version, or a channel already deleted.
-    pub fn total(&mut self, client_id: &str, total_view: i64, version: i64) -> bool {
-        if version <= self.version || self.deleted {
-            return false;
-        }
-        self.client_id = client_id.to_owned();
-        self.total_view = total_view.max(0);
-        self.version = version;
-        true
-    }
-
-    /// The channel deleted: it counts no more, for good. False if it already was.
-    pub fn delete(&mut self, client_id: &str, version: i64) -> bool {
-        if self.deleted {
-            return false;
-        }
-        self.client_id = client_id.to_owned();
-        self.total_view = 0;
-        self.deleted = true;
-        self.version = self.version.max(version);
-        true
-    }
-
-    pub fn channel_id(&self) -> &str {
-        &self.channel_id
-    }
-    pub fn client_id(&self) -> &str {
-        &self.client_id
-    }
-    pub fn total_view(&self) -> i64 {
-        self.total_view
-    }
-    pub fn version(&self) -> i64 {
-        self.version
-    }
-    pub fn is_deleted(&self) -> bool {
-        self.deleted
     }
 }
 
@@ -316,23 +236,6 @@ mod tests {
         assert_eq!(c.retotal(0), None);
         assert_eq!(c.retotal(5).unwrap().version, 2);
         assert_eq!(c.delete().version, 3);
-    }
-
-    #[test]
-    fn a_channel_counts_at_its_latest_version_and_not_after_deletion() {
-        let mut s = ChannelShare::unheard("ch");
-        assert!(s.total("c", 5, 3));
-        assert!(!s.total("c", 2, 2), "older total arrives late");
-        assert!(!s.total("c", 5, 3), "same total again");
-        assert!(s.delete("c", 4));
-        assert!(!s.total("c", 9, 5), "deleted for good");
-        assert_eq!((s.total_view(), s.is_deleted()), (0, true));
-        let mut early = ChannelShare::unheard("ch2");
-        assert!(early.delete("c", 4));
-        assert!(
-            !early.total("c", 1, 2),
-            "a total before the deletion arrives late"
-        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! Client's event policies: a channel's total (or its deletion) sets that channel's share at
-//! the channel's version (stale and repeated versions change nothing), then its client is
-//! recounted; a moved total raises ClientTotalChanged. Policy's decisions settle refund
-//! requests, once.
-use mediamesh_mesh::events::policy::On;
+//! Client's event policies: a channel's total (or its deletion) sets that channel, a part of
+//! its client, at the channel's version (stale and repeated versions change nothing), then
+//! its client is recounted; a moved total raises ClientTotalChanged. Policy's decisions
+//! settle refund requests, once.
+use mediamesh_mesh::events::{parts, policy::On};
 use mediamesh_mesh::{Delivered, Event, HandlerError, Raise, Tx};
 use mediamesh_proto::video::v1 as pb;
 
@@ -12,6 +12,21 @@ use crate::store;
 const CONTEXT: &str = "video.client";
 
 pub struct Follow;
+
+/// The channel as of `version`, with `total_view` (None: deleted); its client is recounted.
+async fn channel_is(
+    tx: &mut Tx,
+    channel_id: &str,
+    version: i64,
+    client_id: &str,
+    total_view: Option<i64>,
+) -> Result<(), HandlerError> {
+    let scope = store::CHANNELS;
+    for client_id in parts::set(tx, scope, channel_id, version, client_id, total_view).await? {
+        recount(tx, &client_id).await?;
+    }
+    Ok(())
+}
 
 /// Recounts a live client from its channels' shares (a client not registered yet is
 /// counted when it registers).
@@ -43,12 +58,14 @@ impl On<pb::ChannelTotalChanged> for Follow {
         e: pb::ChannelTotalChanged,
         d: &Delivered,
     ) -> Result<(), HandlerError> {
-        let mut share = store::lock_share(tx, &e.channel_id).await?;
-        if share.total(&e.client_id, e.total_view, d.aggregate_version()) {
-            store::save_share(tx, &share).await?;
-            recount(tx, &e.client_id).await?;
-        }
-        Ok(())
+        channel_is(
+            tx,
+            &e.channel_id,
+            d.aggregate_version(),
+            &e.client_id,
+            Some(e.total_view),
+        )
+        .await
     }
 }
 
@@ -60,12 +77,7 @@ impl On<pb::ChannelDeleted> for Follow {
         e: pb::ChannelDeleted,
         d: &Delivered,
     ) -> Result<(), HandlerError> {
-        let mut share = store::lock_share(tx, &e.channel_id).await?;
-        if share.delete(&e.client_id, d.aggregate_version()) {
-            store::save_share(tx, &share).await?;
-            recount(tx, &e.client_id).await?;
-        }
-        Ok(())
+        channel_is(tx, &e.channel_id, d.aggregate_version(), &e.client_id, None).await
     }
 }
 

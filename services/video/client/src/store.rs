@@ -1,12 +1,13 @@
-//! Client's tables: the clients (a deleted client keeps its row so its id stays retired),
-//! each channel's share of its client's total at the channel's latest version, and the
-//! refund requests. Changes are decided by the domain on a locked row (an UPDATE takes the
+//! Client's tables: the clients (a deleted client keeps its row so its id stays retired) and
+//! the refund requests; each channel's share of its client's total, at the channel's latest
+//! version, is a part (`mediamesh_mesh::events::parts`) of scope `CHANNELS`. Changes are decided by the domain on a locked row (an UPDATE takes the
 //! row lock on PostgreSQL; SQLite has one writer).
+use mediamesh_mesh::events::parts;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
-use crate::domain::{ChannelShare, Client, Refund, RefundStatus};
+use crate::domain::{Client, Refund, RefundStatus};
 
 pub const MIGRATIONS: &[Migration] = &["
 CREATE TABLE IF NOT EXISTS clients (
@@ -16,14 +17,6 @@ CREATE TABLE IF NOT EXISTS clients (
     deleted BIGINT NOT NULL,
     create_time TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS client_channels (
-    channel_id TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL,
-    total_view BIGINT NOT NULL,
-    version BIGINT NOT NULL,
-    deleted BIGINT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS client_channels_by_client ON client_channels (client_id);
 CREATE TABLE IF NOT EXISTS refund_requests (
     refund_request_id TEXT PRIMARY KEY,
     client_id TEXT NOT NULL,
@@ -34,6 +27,9 @@ CREATE TABLE IF NOT EXISTS refund_requests (
 );
 CREATE INDEX IF NOT EXISTS refund_requests_by_client ON refund_requests (client_id, create_time);
 "];
+
+/// The channels, each a part of its client's total.
+pub const CHANNELS: &str = "channels";
 
 fn client(row: &sqlx::any::AnyRow) -> Result<Client, sqlx::Error> {
     Ok(Client::restore(
@@ -111,57 +107,9 @@ pub async fn save(tx: &mut Tx, c: &Client, deleted: bool) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// Locks client's row of a channel, inserting a stand-in first (so a concurrent first event
-/// about the same channel waits for this one instead of missing the row).
-pub async fn lock_share(tx: &mut Tx, channel_id: &str) -> Result<ChannelShare, sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO client_channels (channel_id, client_id, total_view, version, deleted) \
-         VALUES ($1, '', 0, 0, 0) ON CONFLICT DO NOTHING",
-    )
-    .bind(channel_id.to_owned())
-    .execute(tx.conn())
-    .await?;
-    let row = sqlx::query(
-        "UPDATE client_channels SET version = version WHERE channel_id = $1 \
-         RETURNING channel_id, client_id, total_view, version, deleted",
-    )
-    .bind(channel_id.to_owned())
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(ChannelShare::restore(
-        row.try_get("channel_id")?,
-        row.try_get("client_id")?,
-        row.try_get("total_view")?,
-        row.try_get("version")?,
-        row.try_get::<i64, _>("deleted")? != 0,
-    ))
-}
-
-pub async fn save_share(tx: &mut Tx, s: &ChannelShare) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE client_channels SET client_id = $2, total_view = $3, version = $4, deleted = $5 \
-         WHERE channel_id = $1",
-    )
-    .bind(s.channel_id().to_owned())
-    .bind(s.client_id().to_owned())
-    .bind(s.total_view())
-    .bind(s.version())
-    .bind(i64::from(s.is_deleted()))
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
 /// The sum of a client's live channels' totals, as client has heard of them.
 pub async fn sum_channels(tx: &mut Tx, client_id: &str) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(total_view), 0) AS BIGINT) AS total \
-         FROM client_channels WHERE client_id = $1 AND deleted = 0",
-    )
-    .bind(client_id.to_owned())
-    .fetch_one(tx.conn())
-    .await?;
-    row.try_get("total")
+    Ok(parts::sum(tx, CHANNELS, client_id).await?.0)
 }
 
 const REFUND: &str = "refund_request_id, client_id, status, total_view, refund_policy";
