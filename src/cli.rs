@@ -38,6 +38,9 @@ pub enum Command {
     Config(ServeArgs),
     /// Print the context map as Mermaid.
     Map,
+    /// Write the Envoy gateway's config for contexts served elsewhere (the chart's init
+    /// container): one cluster per context, public RPCs only.
+    Gateway(crate::gateway::GatewayArgs),
     /// Drive a load scenario and report throughput, latency, errors and memory.
     Bench(crate::bench::BenchArgs),
     /// Operate read models (CQRS views).
@@ -139,7 +142,7 @@ fn parse_peer(s: &str) -> Result<(String, String), String> {
     Ok((context.trim().to_owned(), url.trim().to_owned()))
 }
 
-fn parse_port(s: &str) -> Result<(String, u16), String> {
+pub(crate) fn parse_port(s: &str) -> Result<(String, u16), String> {
     let (app, port) = s.split_once('=').ok_or("expected APP=PORT")?;
     Ok((
         app.trim().to_owned(),

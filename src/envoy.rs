@@ -47,23 +47,8 @@ pub fn write_config(
     contexts: &[Arc<dyn Context>],
     gateway: &Gateway,
 ) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let descriptor = dir.join("descriptor.pb");
-    std::fs::write(&descriptor, mediamesh_proto::FILE_DESCRIPTOR_SET)?;
-    // The admin interface can stop Envoy (`/quitquitquit`): on a socket file only this user
-    // can open, unless a port is asked for.
-    let admin = if gateway.admin_port == 0 {
-        format!(
-            "pipe: {{ path: \"{}\", mode: 384 }}",
-            dir.join("envoy-admin.sock").display()
-        )
-    } else {
-        format!(
-            "socket_address: {{ address: 127.0.0.1, port_value: {} }}",
-            gateway.admin_port
-        )
-    };
-    let mut yaml = format!("admin:\n  address:\n    {admin}\nstatic_resources:\n  listeners:\n");
+    let descriptor = write_descriptor(dir)?;
+    let mut yaml = head(dir, gateway.admin_port);
     let mut apps = Vec::new();
     for (app, port) in gateway.rest_ports {
         let services: Vec<&str> = contexts
@@ -75,7 +60,16 @@ pub fn write_config(
             continue;
         }
         let listen = SocketAddr::new(gateway.rest_ip, *port);
-        listener(&mut yaml, app, listen, &services, &descriptor);
+        let cluster = format!("mediamesh_{app}");
+        let routes: Vec<Route> = public_paths(&services)
+            .into_iter()
+            .map(|path| Route {
+                path,
+                cluster: cluster.clone(),
+                retry: false,
+            })
+            .collect();
+        listener(&mut yaml, app, listen, &services, &routes, &descriptor);
         apps.push(app.as_str());
     }
     yaml.push_str("  clusters:\n");
@@ -87,8 +81,42 @@ pub fn write_config(
     Ok(path)
 }
 
+/// Writes the contracts' descriptor set (the transcoder's input) into `dir`.
+pub(crate) fn write_descriptor(dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let descriptor = dir.join("descriptor.pb");
+    std::fs::write(&descriptor, mediamesh_proto::FILE_DESCRIPTOR_SET)?;
+    Ok(descriptor)
+}
+
+/// The config's start: the admin interface, then the listeners' heading.
+pub(crate) fn head(dir: &Path, admin_port: u16) -> String {
+    // The admin interface can stop Envoy (`/quitquitquit`): on a socket file only this user
+    // can open, unless a port is asked for.
+    let admin = if admin_port == 0 {
+        format!(
+            "pipe: {{ path: \"{}\", mode: 384 }}",
+            dir.join("envoy-admin.sock").display()
+        )
+    } else {
+        format!("socket_address: {{ address: 127.0.0.1, port_value: {admin_port} }}")
+    };
+    format!("admin:\n  address:\n    {admin}\nstatic_resources:\n  listeners:\n")
+}
+
+/// One exact-path route to a cluster.
+pub(crate) struct Route {
+    pub path: String,
+    pub cluster: String,
+    /// Retry on another endpoint when the call surely never reached the first: the
+    /// connection failed, or the server refused the stream (HTTP/2 REFUSED_STREAM or a
+    /// GOAWAY below its id, as a draining server sends) or reset it before the request was
+    /// sent. Never on a timeout or a reset after sending: the call may have run.
+    pub retry: bool,
+}
+
 /// The gRPC paths of the public RPCs of `services`, the only routes of their app's port.
-fn public_paths(services: &[&str]) -> Vec<String> {
+pub(crate) fn public_paths(services: &[&str]) -> Vec<String> {
     mediamesh_proto::RPCS
         .iter()
         .filter(|rpc| rpc.public && services.contains(&rpc.service))
@@ -96,21 +124,29 @@ fn public_paths(services: &[&str]) -> Vec<String> {
         .collect()
 }
 
-fn listener(
+pub(crate) fn listener(
     yaml: &mut String,
     app: &str,
     listen: SocketAddr,
     services: &[&str],
+    routes: &[Route],
     descriptor: &Path,
 ) {
-    let routes: String = public_paths(services)
+    let routes: String = routes
         .iter()
-        .map(|path| {
-            format!(
-                "              - match: {{ path: \"{path}\" }}\n\
-                 \x20               route: {{ cluster: mediamesh_{app}, timeout: 30s }}\n"
-            )
-        })
+        .map(
+            |Route {
+                 path,
+                 cluster,
+                 retry,
+             }| {
+                let retry = if *retry { RETRY_POLICY } else { "" };
+                format!(
+                    "              - match: {{ path: \"{path}\" }}\n\
+                 \x20               route: {{ cluster: {cluster}, timeout: 30s{retry} }}\n"
+                )
+            },
+        )
         .collect();
     let services = services
         .iter()
@@ -151,6 +187,11 @@ fn listener(
         descriptor = descriptor.display(),
     );
 }
+
+/// See `Route::retry`: another endpoint is tried (never the same one twice in a row).
+const RETRY_POLICY: &str = ", retry_policy: { retry_on: \"connect-failure,refused-stream,reset-before-request\", \
+     num_retries: 3, host_selection_retry_max_attempts: 5, retry_host_predicate: [{ name: envoy.retry_host_predicates.previous_hosts, \
+     typed_config: { \"@type\": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate } }] }";
 
 /// One cluster per app, all to the mesh's gRPC port: each has its own circuit-breaker
 /// budget, so a flood through one app's port cannot take the requests of another's.

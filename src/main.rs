@@ -7,6 +7,7 @@ mod cli;
 mod contracts;
 mod deadletters;
 mod envoy;
+mod gateway;
 mod map;
 mod targets;
 mod up;
@@ -38,6 +39,7 @@ fn main() -> anyhow::Result<()> {
                 print!("{}", map::mermaid(&targets::all_contexts()));
                 Ok(())
             }
+            Command::Gateway(args) => gateway::run(&args),
             Command::Bench(args) => bench::run(args).await,
             Command::Views {
                 command: ViewsCommand::Rebuild(args),
