@@ -9,215 +9,83 @@ use crate::store::{self, Refund};
 
 pub struct Project;
 
-#[async_trait::async_trait]
-impl On<pb::ClientRegistered> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ClientRegistered,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        Ok(store::client_seen(tx, &e.client_id).await?)
-    }
+/// One `On` per event: the change it makes (`$v`: the version of the aggregate it is about).
+/// Events that carry the same fields (created and renamed, uploaded and edited) make the
+/// same change.
+macro_rules! project {
+    ($($event:ident |$tx:ident, $e:ident, $v:ident| $change:expr;)*) => {$(
+        #[async_trait::async_trait]
+        impl On<pb::$event> for Project {
+            async fn on(
+                &self,
+                $tx: &mut Tx,
+                $e: pb::$event,
+                d: &Delivered,
+            ) -> Result<(), HandlerError> {
+                let $v = d.aggregate_version();
+                $change.await?;
+                Ok(())
+            }
+        }
+    )*};
 }
 
-#[async_trait::async_trait]
-impl On<pb::ClientDeleted> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ClientDeleted,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        Ok(store::client_deleted(tx, &e.client_id).await?)
-    }
+project! {
+    ClientRegistered |tx, e, _v| store::client_seen(tx, &e.client_id);
+    ClientDeleted |tx, e, _v| store::client_deleted(tx, &e.client_id);
+    ClientTotalChanged |tx, e, v| store::client_total(tx, &e.client_id, e.total_view, v);
+    ChannelCreated |tx, e, v|
+        store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.name(&e.channel_name, v));
+    ChannelRenamed |tx, e, v|
+        store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.name(&e.channel_name, v));
+    ChannelTotalChanged |tx, e, v| store::change_channel(tx, &e.channel_id, &e.client_id, |ch| {
+        ch.totals(e.total_view, e.video_count, v)
+    });
+    ChannelDeleted |tx, e, _v|
+        store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.delete());
+    VideoUploaded |tx, e, v|
+        content(tx, &e.video_id, (&e.client_id, &e.channel_id), &e.title, e.view_count, v);
+    VideoEdited |tx, e, v|
+        content(tx, &e.video_id, (&e.client_id, &e.channel_id), &e.title, e.view_count, v);
+    VideoDeleted |tx, e, _v|
+        store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| v.delete());
+    VideoRemovedByPolicy |tx, e, _v|
+        store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| v.remove());
+    RefundRequested |tx, e, _v| store::set_refund(tx, &Refund {
+        refund_request_id: &e.refund_request_id,
+        client_id: &e.client_id,
+        status: "REQUESTED",
+        stage: RefundStatus::Requested,
+        total_view: e.total_view,
+        refund_policy: 0,
+    });
+    RefundDecided |tx, e, _v| store::set_refund(tx, &Refund {
+        refund_request_id: &e.refund_request_id,
+        client_id: &e.client_id,
+        status: &e.status,
+        stage: RefundStatus::Decided,
+        total_view: e.total_view,
+        refund_policy: e.refund_policy,
+    });
 }
 
-#[async_trait::async_trait]
-impl On<pb::ClientTotalChanged> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ClientTotalChanged,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        Ok(store::client_total(tx, &e.client_id, e.total_view, d.aggregate_version()).await?)
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ChannelCreated> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ChannelCreated,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let version = d.aggregate_version();
-        let name = e.channel_name.as_str();
-        Ok(
-            store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.name(name, version))
-                .await?,
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ChannelRenamed> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ChannelRenamed,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let version = d.aggregate_version();
-        let name = e.channel_name.as_str();
-        Ok(
-            store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.name(name, version))
-                .await?,
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ChannelTotalChanged> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ChannelTotalChanged,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let version = d.aggregate_version();
-        Ok(
-            store::change_channel(tx, &e.channel_id, &e.client_id, |ch| {
-                ch.totals(e.total_view, e.video_count, version)
-            })
-            .await?,
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ChannelDeleted> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ChannelDeleted,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        Ok(store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.delete()).await?)
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoUploaded> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoUploaded,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let content = VideoContent {
-            client_id: &e.client_id,
-            channel_id: &e.channel_id,
-            title: &e.title,
-            view_count: e.view_count,
-        };
-        let version = d.aggregate_version();
-        Ok(
-            store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| {
-                v.content(&content, version)
-            })
-            .await?,
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoEdited> for Project {
-    async fn on(&self, tx: &mut Tx, e: pb::VideoEdited, d: &Delivered) -> Result<(), HandlerError> {
-        let content = VideoContent {
-            client_id: &e.client_id,
-            channel_id: &e.channel_id,
-            title: &e.title,
-            view_count: e.view_count,
-        };
-        let version = d.aggregate_version();
-        Ok(
-            store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| {
-                v.content(&content, version)
-            })
-            .await?,
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoDeleted> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoDeleted,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        Ok(
-            store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| v.delete())
-                .await?,
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoRemovedByPolicy> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoRemovedByPolicy,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        Ok(
-            store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| v.remove())
-                .await?,
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::RefundRequested> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::RefundRequested,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let refund = Refund {
-            refund_request_id: &e.refund_request_id,
-            client_id: &e.client_id,
-            status: "REQUESTED",
-            stage: RefundStatus::Requested,
-            total_view: e.total_view,
-            refund_policy: 0,
-        };
-        Ok(store::set_refund(tx, &refund).await?)
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::RefundDecided> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::RefundDecided,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let refund = Refund {
-            refund_request_id: &e.refund_request_id,
-            client_id: &e.client_id,
-            status: &e.status,
-            stage: RefundStatus::Decided,
-            total_view: e.total_view,
-            refund_policy: e.refund_policy,
-        };
-        Ok(store::set_refund(tx, &refund).await?)
-    }
+/// A video's content as of `version` (uploaded or edited).
+async fn content(
+    tx: &mut Tx,
+    video_id: &str,
+    (client_id, channel_id): (&str, &str),
+    title: &str,
+    view_count: i64,
+    version: i64,
+) -> Result<(), sqlx::Error> {
+    let content = VideoContent {
+        client_id,
+        channel_id,
+        title,
+        view_count,
+    };
+    store::change_video(tx, video_id, client_id, channel_id, |v| {
+        v.content(&content, version)
+    })
+    .await
 }
