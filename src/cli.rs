@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use mediamesh_mesh::calls::resilience::CallPolicy;
-use mediamesh_mesh::serving::runtime::MeshConfig;
+use mediamesh_mesh::serving::runtime::{MeshAuth, MeshConfig};
 use mediamesh_mesh::storage::store::Database;
 
 #[derive(Parser)]
@@ -38,6 +38,8 @@ pub enum Command {
     Config(ServeArgs),
     /// Print the context map as Mermaid.
     Map,
+    /// Issue a development token (ES256) signed by the key under the data dir.
+    Token(crate::token::TokenArgs),
     /// Write the Envoy gateway's config for contexts served elsewhere (the chart's init
     /// container): one cluster per context, public RPCs only.
     Gateway(crate::gateway::GatewayArgs),
@@ -103,6 +105,12 @@ pub struct ServeArgs {
     /// Admin address serving Prometheus `/metrics`; `off` for none. Loopback unless widened.
     #[arg(long, env = "MEDIAMESH_ADMIN_ADDR", default_value = "127.0.0.1:9464", value_parser = parse_admin)]
     pub admin_addr: AdminAddr,
+    /// Check a bearer token (JWT) on every call against this JWKS file; unset: auth off.
+    #[arg(long, env = "MEDIAMESH_AUTH_JWKS")]
+    pub auth_jwks: Option<PathBuf>,
+    /// The mesh's own token (role `mesh`) for its calls between contexts, when auth is on.
+    #[arg(long, env = "MEDIAMESH_AUTH_SERVICE_TOKEN", hide_env_values = true)]
+    pub auth_service_token: Option<String>,
 }
 
 /// An admin address, or `off`.
@@ -132,6 +140,10 @@ pub struct UpArgs {
     /// Address the REST ports bind: loopback unless widened (`0.0.0.0` for every interface).
     #[arg(long, env = "MEDIAMESH_REST_ADDR", default_value = "127.0.0.1")]
     pub rest_addr: IpAddr,
+    /// Require a bearer token (JWT) at the gateway and in the mesh, signed by the data dir's
+    /// key (`mediamesh token`); the JWKS and the mesh's own token are made here.
+    #[arg(long, env = "MEDIAMESH_AUTH")]
+    pub auth: bool,
     /// Envoy admin port (0: any free port).
     #[arg(long, env = "MEDIAMESH_ENVOY_ADMIN_PORT", default_value_t = 0)]
     pub envoy_admin_port: u16,
@@ -171,7 +183,21 @@ impl ServeArgs {
             stream_replicas: self.stream_replicas,
             admin_addr: self.admin_addr.0,
             liveness_grace: Duration::from_secs(self.liveness_grace_secs),
+            auth: None,
         }
+    }
+
+    /// Auth settings from `--auth-jwks` and `--auth-service-token`; None when off.
+    pub fn mesh_auth(&self) -> anyhow::Result<Option<MeshAuth>> {
+        let Some(path) = &self.auth_jwks else {
+            return Ok(None);
+        };
+        let jwks = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("JWKS {}: {e}", path.display()))?;
+        Ok(Some(MeshAuth {
+            jwks,
+            service_token: self.auth_service_token.clone(),
+        }))
     }
 }
 

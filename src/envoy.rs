@@ -217,6 +217,44 @@ fn cluster(yaml: &mut String, app: &str, grpc: SocketAddr) {
     );
 }
 
+/// Puts Envoy's `jwt_authn` first in every listener's filters: every request, REST or gRPC,
+/// needs `authorization: Bearer <JWT>` verified against the JWKS file, else a local 401
+/// (a JSON body like the other local replies; gRPC clients see `UNAUTHENTICATED`). The
+/// token is forwarded, since the mesh checks it again and reads the caller from it.
+pub fn require_jwt(yaml: &str, jwks: &Path) -> String {
+    let mut out = String::with_capacity(yaml.len() * 2);
+    for line in yaml.lines() {
+        if line.trim_start() == "- name: envoy.filters.http.grpc_json_transcoder" {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            for filter_line in jwt_authn_filter(jwks).lines() {
+                let _ = writeln!(out, "{indent}{filter_line}");
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The `jwt_authn` http filter (indented from its list item).
+fn jwt_authn_filter(jwks: &Path) -> String {
+    format!(
+        "- name: envoy.filters.http.jwt_authn\n\
+         \x20 typed_config:\n\
+         \x20   \"@type\": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication\n\
+         \x20   providers:\n\
+         \x20     mediamesh:\n\
+         \x20       issuer: {issuer}\n\
+         \x20       forward: true\n\
+         \x20       local_jwks: {{ filename: \"{jwks}\" }}\n\
+         \x20   rules:\n\
+         \x20   - match: {{ prefix: \"/\" }}\n\
+         \x20     requires: {{ provider_name: mediamesh }}\n",
+        issuer = mediamesh_mesh::serving::auth::ISSUER,
+        jwks = jwks.display(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod envoy;
 mod gateway;
 mod map;
 mod targets;
+mod token;
 mod up;
 
 use clap::Parser;
@@ -40,6 +41,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Gateway(args) => gateway::run(&args),
+            Command::Token(args) => token::run(&args),
             Command::Bench(args) => bench::run(args).await,
             Command::Views {
                 command: ViewsCommand::Rebuild(args),

@@ -21,13 +21,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .ok_or_else(|| anyhow::anyhow!("serve needs --nats-url (or MEDIAMESH_NATS_URL)"))?;
     let listener = TcpListener::bind(args.grpc_addr).await?;
-    runtime::run(
-        args.mesh_config(nats_url),
-        contexts,
-        listener,
-        shutdown_signal(),
-    )
-    .await
+    let mut config = args.mesh_config(nats_url);
+    config.auth = args.mesh_auth()?;
+    runtime::run(config, contexts, listener, shutdown_signal()).await
 }
 
 /// `mediamesh views rebuild`: replays every targeted context that keeps views.
@@ -98,6 +94,19 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         admin_port: args.envoy_admin_port,
     };
     let envoy_yaml = crate::envoy::write_config(&data_dir.join("envoy"), &contexts, &gateway)?;
+    // --auth: the data dir's key (made on first use) signs the mesh's own token; its JWKS
+    // checks tokens at the gateway and in the mesh.
+    let auth = if args.auth {
+        let key = crate::token::SigningKey::ensure(&data_dir)?;
+        let yaml = std::fs::read_to_string(&envoy_yaml)?;
+        std::fs::write(&envoy_yaml, crate::envoy::require_jwt(&yaml, &key.jwks))?;
+        Some(mediamesh_mesh::serving::runtime::MeshAuth {
+            jwks: std::fs::read_to_string(&key.jwks)?,
+            service_token: Some(key.service_token()?),
+        })
+    } else {
+        serve.mesh_auth()?
+    };
     let envoy_args: Vec<std::ffi::OsString> = vec![
         "-c".into(),
         envoy_yaml.into_os_string(),
@@ -129,7 +138,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         envoy.wait_for_port(SocketAddr::new(rest_host, *port), Duration::from_secs(20))?;
     }
 
-    let config = serve.mesh_config(nats_url.clone());
+    let mut config = serve.mesh_config(nats_url.clone());
+    config.auth = auth;
     let mut mesh = tokio::spawn(runtime::run(config, contexts, listener, shutdown_signal()));
     tokio::select! {
         ready = wait_serving(grpc, Duration::from_secs(60)) => ready?,

@@ -1,6 +1,7 @@
 //! The process: one gRPC server with the same layers for every service (`server`, `shed`,
-//! `sanitize`), health that tells the truth (`readiness`), the runtime that assembles
+//! `sanitize`, `auth`), health that tells the truth (`readiness`), the runtime that assembles
 //! contexts (`runtime`), and read-model rebuilds (`views`).
+pub mod auth;
 pub mod call_context;
 pub mod readiness;
 pub mod runtime;

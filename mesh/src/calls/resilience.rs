@@ -96,6 +96,8 @@ pub struct Peer {
     policy: CallPolicy,
     breaker: Arc<Breaker>,
     in_flight: Arc<Semaphore>,
+    /// `authorization` sent on every call: the mesh's own identity when auth is on.
+    authorization: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
 }
 
 impl Peer {
@@ -113,7 +115,17 @@ impl Peer {
             breaker: Arc::new(Breaker::new(policy.failure_threshold, policy.open_for).named(name)),
             in_flight: Arc::new(Semaphore::new(policy.max_in_flight)),
             policy,
+            authorization: None,
         })
+    }
+
+    /// Sends `token` as `authorization: Bearer` on every call (the mesh's service identity:
+    /// sweeps and event handlers call peers with no caller to speak for).
+    pub fn with_bearer(mut self, token: &str) -> anyhow::Result<Peer> {
+        let mut value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
+        value.set_sensitive(true);
+        self.authorization = Some(value);
+        Ok(self)
     }
 
     /// A peer on a channel made elsewhere (in-memory peers in component tests).
@@ -124,6 +136,7 @@ impl Peer {
             breaker: Arc::new(Breaker::new(policy.failure_threshold, policy.open_for).named(name)),
             in_flight: Arc::new(Semaphore::new(policy.max_in_flight)),
             policy,
+            authorization: None,
         }
     }
 
@@ -145,6 +158,11 @@ impl Peer {
         let mut request = Request::new(message);
         request.set_timeout(crate::calls::deadline::bounded(self.policy.timeout));
         crate::observe::telemetry::inject_traceparent(request.metadata_mut());
+        if let Some(authorization) = &self.authorization {
+            request
+                .metadata_mut()
+                .insert("authorization", authorization.clone());
+        }
         request
     }
 

@@ -37,6 +37,29 @@ pub struct MeshConfig {
     pub admin_addr: Option<SocketAddr>,
     /// How long a context may be unable to work before liveness fails (a restart is due).
     pub liveness_grace: Duration,
+    /// Token checks on every call (`serving::auth`); None: off.
+    pub auth: Option<MeshAuth>,
+}
+
+/// Auth settings: the keys tokens are checked against, and the mesh's own token.
+#[derive(Clone)]
+pub struct MeshAuth {
+    /// The JWKS document (JSON).
+    pub jwks: String,
+    /// The token (role `mesh`) sent on calls between contexts; without one, contexts that
+    /// call a peer are refused by it.
+    pub service_token: Option<String>,
+}
+
+impl std::fmt::Debug for MeshAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeshAuth")
+            .field(
+                "service_token",
+                &self.service_token.as_ref().map(|_| "****"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// Runs `contexts` on `listener` until `shutdown` resolves.
@@ -84,6 +107,16 @@ pub async fn run(
     routes.add_service(health_service);
     crate::serving::server::add_reflection(&mut routes)?;
 
+    let auth = match &config.auth {
+        Some(auth) => crate::serving::auth::AuthLayer::on(
+            crate::serving::auth::Verifier::from_jwks(&auth.jwks)?,
+        ),
+        None => crate::serving::auth::AuthLayer::off(),
+    };
+    let service_token = config
+        .auth
+        .as_ref()
+        .and_then(|a| a.service_token.as_deref());
     let ids: BTreeSet<String> = contexts.iter().map(|c| c.info().id()).collect();
     let stop_consumers = CancellationToken::new();
     let stop_relays = CancellationToken::new();
@@ -100,10 +133,11 @@ pub async fn run(
         let mut peers = BTreeMap::new();
         for (callee, _rpc) in info.calls {
             let url = peer_url(callee, &ids, &config.peers, local)?;
-            peers.insert(
-                (*callee).to_owned(),
-                Peer::connect(callee, &url, config.call_policy.clone())?,
-            );
+            let mut peer = Peer::connect(callee, &url, config.call_policy.clone())?;
+            if let Some(token) = service_token {
+                peer = peer.with_bearer(token)?;
+            }
+            peers.insert((*callee).to_owned(), peer);
         }
         context
             .start(
@@ -174,6 +208,7 @@ pub async fn run(
         listener,
         routes.routes(),
         shed.clone(),
+        auth,
         known_methods(&contexts),
         drain.clone().cancelled_owned(),
     ));
@@ -183,6 +218,7 @@ pub async fn run(
         health.clone(),
         nats.clone(),
         watched,
+        config.liveness_grace,
         stop_watch.clone(),
     ));
     tracing::info!(addr = %local, contexts = ?ids, "mesh serving");
@@ -195,7 +231,6 @@ pub async fn run(
             stop_relays.cancel();
             stop_watch.cancel();
             context_tasks.shutdown().await;
-        config.liveness_grace,
             return match ended {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(error)) => Err(error),

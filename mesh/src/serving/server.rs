@@ -7,6 +7,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::{Routes, RoutesBuilder};
 use tonic::transport::Server;
 
+use crate::serving::auth::AuthLayer;
 use crate::serving::call_context::CallContextLayer;
 use crate::serving::shed::ShedLayer;
 
@@ -29,6 +30,7 @@ pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     shed: ShedLayer,
+    auth: AuthLayer,
     known_methods: std::collections::HashSet<String>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -38,6 +40,7 @@ pub async fn serve(
         .layer(crate::observe::metrics::RecordLayer::new(known_methods))
         .layer(crate::serving::sanitize::SanitizeLayer)
         .layer(CallContextLayer)
+        .layer(auth)
         .layer(shed)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
