@@ -10,133 +10,64 @@ use crate::store;
 
 pub struct Project;
 
-#[async_trait::async_trait]
-impl On<pb::MovieRegistered> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::MovieRegistered,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let version = d.aggregate_version();
-        store::change_movie(tx, &e.movie_id, |m| m.change(&e.title, e.seats, version)).await?;
-        Ok(())
-    }
+/// One `On` per event: the change it makes (`$v`: the version of the aggregate it is about).
+/// Registered and updated movies make the same change.
+macro_rules! project {
+    ($($event:ident |$tx:ident, $e:ident, $v:ident| $change:expr;)*) => {$(
+        #[async_trait::async_trait]
+        impl On<pb::$event> for Project {
+            async fn on(
+                &self,
+                $tx: &mut Tx,
+                $e: pb::$event,
+                d: &Delivered,
+            ) -> Result<(), HandlerError> {
+                let $v = d.aggregate_version();
+                $change.await?;
+                Ok(())
+            }
+        }
+    )*};
 }
 
-#[async_trait::async_trait]
-impl On<pb::MovieUpdated> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::MovieUpdated,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let version = d.aggregate_version();
-        store::change_movie(tx, &e.movie_id, |m| m.change(&e.title, e.seats, version)).await?;
-        Ok(())
-    }
+project! {
+    MovieRegistered |tx, e, v|
+        store::change_movie(tx, &e.movie_id, |m| m.change(&e.title, e.seats, v));
+    MovieUpdated |tx, e, v|
+        store::change_movie(tx, &e.movie_id, |m| m.change(&e.title, e.seats, v));
+    MovieDeleted |tx, e, v| store::change_movie(tx, &e.movie_id, |m| {
+        m.delete(v);
+        true
+    });
+    ReservationConfirmed |tx, e, v|
+        store::set_reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Confirmed, v);
+    ReservationCancelRequested |tx, e, v|
+        store::set_reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Cancelling, v);
+    ReservationCancelled |tx, e, v|
+        store::set_reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Cancelled, v);
+    ReviewCreated |tx, e, _v| review(tx, &e.review_id, &e.movie_id, true);
+    ReviewDeleted |tx, e, _v| review(tx, &e.review_id, &e.movie_id, false);
 }
 
-#[async_trait::async_trait]
-impl On<pb::MovieDeleted> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::MovieDeleted,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let version = d.aggregate_version();
-        store::change_movie(tx, &e.movie_id, |m| {
-            m.delete(version);
+/// A review created or deleted: the movie's count moves once per review id, whatever order
+/// the two arrive in (the tally).
+async fn review(
+    tx: &mut Tx,
+    review_id: &str,
+    movie_id: &str,
+    created: bool,
+) -> Result<(), sqlx::Error> {
+    let (counted, by) = if created {
+        (tally::add(tx, "reviews", review_id).await?, 1)
+    } else {
+        (tally::remove(tx, "reviews", review_id).await?, -1)
+    };
+    if counted {
+        store::change_movie(tx, movie_id, |m| {
+            m.add_reviews(by);
             true
         })
         .await?;
-        Ok(())
     }
-}
-
-async fn reservation(
-    tx: &mut Tx,
-    rsv_id: &str,
-    movie_id: &str,
-    status: RsvStatus,
-    d: &Delivered,
-) -> Result<(), HandlerError> {
-    store::set_reservation(tx, rsv_id, movie_id, status, d.aggregate_version()).await?;
     Ok(())
-}
-
-#[async_trait::async_trait]
-impl On<pb::ReservationConfirmed> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ReservationConfirmed,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Confirmed, d).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ReservationCancelRequested> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ReservationCancelRequested,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Cancelling, d).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ReservationCancelled> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ReservationCancelled,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Cancelled, d).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ReviewCreated> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ReviewCreated,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        if tally::add(tx, "reviews", &e.review_id).await? {
-            store::change_movie(tx, &e.movie_id, |m| {
-                m.add_reviews(1);
-                true
-            })
-            .await?;
-        }
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ReviewDeleted> for Project {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ReviewDeleted,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        if tally::remove(tx, "reviews", &e.review_id).await? {
-            store::change_movie(tx, &e.movie_id, |m| {
-                m.add_reviews(-1);
-                true
-            })
-            .await?;
-        }
-        Ok(())
-    }
 }
