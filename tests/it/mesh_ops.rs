@@ -212,7 +212,7 @@ async fn metrics_count_calls_peer_calls_and_events() {
         r#"mediamesh_grpc_server_handled_total{grpc_method="/mediamesh.vod.v1.PurchaseService/GetPurchase",grpc_code="NotFound"} 1"#,
         r#"mediamesh_peer_calls_total{peer="vod.payment",outcome="ok"} 1"#,
         r#"mediamesh_peer_breaker_open{peer="vod.payment"} 0"#,
-        r#"mediamesh_events_applied_total{consumer="vod_mileage"} 1"#,
+        r#"mediamesh_events_applied_total{consumer="vod_mileage",event="PaymentApproved"} 1"#,
         "mediamesh_grpc_server_handling_seconds_bucket",
         "mediamesh_events_published_total",
     ];

@@ -128,6 +128,11 @@ impl Peer {
         Ok(self)
     }
 
+    /// Its breaker's state, `closed`, `open` or `half-open` (`Breaker::state_name`).
+    pub fn breaker_state(&self) -> &'static str {
+        self.breaker.state_name()
+    }
+
     /// A peer on a channel made elsewhere (in-memory peers in component tests).
     pub fn from_channel(name: &str, channel: Channel, policy: CallPolicy) -> Peer {
         Peer {
@@ -453,6 +458,16 @@ impl Breaker {
             *self.state.lock().expect("breaker lock"),
             State::Open { .. }
         )
+    }
+
+    /// `closed`, `open` or `half-open` (an open breaker past its cool-down lets the next
+    /// call through as a probe, so it reads half-open): what the admin console shows.
+    pub fn state_name(&self) -> &'static str {
+        match *self.state.lock().expect("breaker lock") {
+            State::Closed { .. } => "closed",
+            State::Open { until } if Instant::now() < until => "open",
+            State::Open { .. } | State::HalfOpen { .. } => "half-open",
+        }
     }
 }
 
