@@ -3,7 +3,8 @@
 # gateway's config writer (`mediamesh gateway`) run from it. Build: docker build -t mediamesh .
 
 # Build: the workspace in release mode. Contracts compile with protox (pure Rust): no protoc.
-FROM rust:1.88-bookworm AS build
+# The toolchain this repository is built and tested with.
+FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
