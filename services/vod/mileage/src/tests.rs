@@ -39,6 +39,18 @@ async fn deliver(test: &TestStore, event: &Delivered) -> Result<(), HandlerError
     test.deliver(&crate::policies(), event).await
 }
 
+/// Delivers payment's approval of a purchase (a new event each time).
+async fn approve(test: &TestStore, purchase: &str, customer: &str, amount: i32, free_vod: bool) {
+    let event = approved(purchase, customer, amount, free_vod);
+    deliver(test, &event).await.unwrap();
+}
+
+/// Delivers payment's cancellation of a purchase (a new event each time).
+async fn cancel(test: &TestStore, purchase: &str, customer: &str, amount: i32, free_vod: bool) {
+    let event = cancelled(purchase, customer, amount, free_vod);
+    deliver(test, &event).await.unwrap();
+}
+
 async fn balance(api: &MileageApi, customer: &str) -> Result<(i32, i32), Code> {
     let request = Request::new(pb::GetMileageRequest {
         customer_id: customer.into(),
@@ -56,9 +68,7 @@ async fn a_paid_purchase_earns_points_once_however_often_it_arrives() {
     deliver(&test, &event).await.unwrap();
     deliver(&test, &event).await.unwrap(); // replayed: the inbox skips it
     // The same approval as another event (payment raised it twice): the ledger skips it.
-    deliver(&test, &approved("p1", "kim", 1500, false))
-        .await
-        .unwrap();
+    approve(&test, "p1", "kim", 1500, false).await;
     assert_eq!(balance(&api, "kim").await, Ok((1000, 0)));
     let credited: Vec<pb::MileageCredited> = test.raised_of().await;
     assert_eq!(credited.len(), 1);
@@ -72,9 +82,7 @@ async fn a_paid_purchase_earns_points_once_however_often_it_arrives() {
 async fn five_thousand_points_become_a_free_vod_credit() {
     let (test, api) = mileage().await;
     for n in 1..=5 {
-        deliver(&test, &approved(&format!("p{n}"), "kim", 1000, false))
-            .await
-            .unwrap();
+        approve(&test, &format!("p{n}"), "kim", 1000, false).await;
     }
     assert_eq!(balance(&api, "kim").await, Ok((0, 1)));
     let issued: Vec<pb::FreeVodCreditIssued> = test.raised_of().await;
@@ -84,13 +92,9 @@ async fn five_thousand_points_become_a_free_vod_credit() {
         ("p5", 0)
     );
     // The free VOD spends the credit and earns nothing; its cancellation gives it back.
-    deliver(&test, &approved("p6", "kim", 0, true))
-        .await
-        .unwrap();
+    approve(&test, "p6", "kim", 0, true).await;
     assert_eq!(balance(&api, "kim").await, Ok((0, 0)));
-    deliver(&test, &cancelled("p6", "kim", 0, true))
-        .await
-        .unwrap();
+    cancel(&test, "p6", "kim", 0, true).await;
     assert_eq!(balance(&api, "kim").await, Ok((0, 1)));
     assert_eq!(test.raised_of::<pb::MileageCredited>().await.len(), 5);
 }
@@ -98,18 +102,12 @@ async fn five_thousand_points_become_a_free_vod_credit() {
 #[tokio::test]
 async fn a_cancelled_purchase_takes_its_points_back_once() {
     let (test, api) = mileage().await;
-    deliver(&test, &approved("p1", "kim", 1500, false))
-        .await
-        .unwrap();
-    deliver(&test, &approved("p2", "kim", 1000, false))
-        .await
-        .unwrap();
+    approve(&test, "p1", "kim", 1500, false).await;
+    approve(&test, "p2", "kim", 1000, false).await;
     let reversal = cancelled("p1", "kim", 1500, false);
     deliver(&test, &reversal).await.unwrap();
     deliver(&test, &reversal).await.unwrap();
-    deliver(&test, &cancelled("p1", "kim", 1500, false))
-        .await
-        .unwrap();
+    cancel(&test, "p1", "kim", 1500, false).await;
     assert_eq!(balance(&api, "kim").await, Ok((1000, 0)));
     let reversed: Vec<pb::MileageReversed> = test.raised_of().await;
     assert_eq!(reversed.len(), 1);
@@ -119,12 +117,8 @@ async fn a_cancelled_purchase_takes_its_points_back_once() {
 #[tokio::test]
 async fn a_reversal_delivered_before_its_credit_cancels_it() {
     let (test, api) = mileage().await;
-    deliver(&test, &cancelled("p1", "kim", 1500, false))
-        .await
-        .unwrap();
-    deliver(&test, &approved("p1", "kim", 1500, false))
-        .await
-        .unwrap();
+    cancel(&test, "p1", "kim", 1500, false).await;
+    approve(&test, "p1", "kim", 1500, false).await;
     assert_eq!(
         balance(&api, "kim").await,
         Err(Code::NotFound),
@@ -132,24 +126,16 @@ async fn a_reversal_delivered_before_its_credit_cancels_it() {
     );
     assert!(test.raised().await.is_empty());
     // The customer's next purchase earns as usual.
-    deliver(&test, &approved("p2", "kim", 1500, false))
-        .await
-        .unwrap();
+    approve(&test, "p2", "kim", 1500, false).await;
     assert_eq!(balance(&api, "kim").await, Ok((1000, 0)));
 }
 
 #[tokio::test]
 async fn anonymous_and_unpaid_purchases_earn_nothing() {
     let (test, api) = mileage().await;
-    deliver(&test, &approved("p1", "", 1500, false))
-        .await
-        .unwrap();
-    deliver(&test, &cancelled("p1", "", 1500, false))
-        .await
-        .unwrap();
-    deliver(&test, &approved("p2", "kim", 0, false))
-        .await
-        .unwrap();
+    approve(&test, "p1", "", 1500, false).await;
+    cancel(&test, "p1", "", 1500, false).await;
+    approve(&test, "p2", "kim", 0, false).await;
     assert_eq!(balance(&api, "kim").await, Err(Code::NotFound));
     assert!(test.raised().await.is_empty());
 }
@@ -159,16 +145,10 @@ async fn anonymous_and_unpaid_purchases_earn_nothing() {
 #[tokio::test]
 async fn a_free_vod_without_a_credit_is_a_debt_refunded_by_its_cancellation() {
     let (test, api) = mileage().await;
-    deliver(&test, &approved("p1", "kim", 1000, false))
-        .await
-        .unwrap();
-    deliver(&test, &approved("p2", "kim", 0, true))
-        .await
-        .unwrap();
+    approve(&test, "p1", "kim", 1000, false).await;
+    approve(&test, "p2", "kim", 0, true).await;
     assert_eq!(balance(&api, "kim").await, Ok((-4000, 0)));
-    deliver(&test, &cancelled("p2", "kim", 0, true))
-        .await
-        .unwrap();
+    cancel(&test, "p2", "kim", 0, true).await;
     assert_eq!(balance(&api, "kim").await, Ok((1000, 0)));
     assert!(
         test.raised_of::<pb::FreeVodCreditRevoked>()
@@ -183,16 +163,12 @@ async fn a_free_vod_without_a_credit_is_a_debt_refunded_by_its_cancellation() {
 async fn a_purchase_earns_what_was_paid_so_cheap_purchases_mint_no_credit() {
     let (test, api) = mileage().await;
     for n in 1..=5 {
-        deliver(&test, &approved(&format!("p{n}"), "kim", 1, false))
-            .await
-            .unwrap();
+        approve(&test, &format!("p{n}"), "kim", 1, false).await;
     }
     assert_eq!(balance(&api, "kim").await, Ok((5, 0)));
     assert!(test.raised_of::<pb::FreeVodCreditIssued>().await.is_empty());
     // A normal price still earns the seed's 1000.
-    deliver(&test, &approved("p6", "kim", 1_000_000, false))
-        .await
-        .unwrap();
+    approve(&test, "p6", "kim", 1_000_000, false).await;
     assert_eq!(balance(&api, "kim").await, Ok((1005, 0)));
 }
 
@@ -202,9 +178,7 @@ async fn a_purchase_earns_what_was_paid_so_cheap_purchases_mint_no_credit() {
 async fn cancelling_the_purchases_that_earned_a_credit_takes_it_back() {
     let (test, api) = mileage().await;
     for n in 1..=5 {
-        deliver(&test, &approved(&format!("p{n}"), "kim", 1000, false))
-            .await
-            .unwrap();
+        approve(&test, &format!("p{n}"), "kim", 1000, false).await;
     }
     assert_eq!(balance(&api, "kim").await, Ok((0, 1)));
     let first = cancelled("p1", "kim", 1000, false);
@@ -212,9 +186,7 @@ async fn cancelling_the_purchases_that_earned_a_credit_takes_it_back() {
     deliver(&test, &first).await.unwrap(); // replayed: nothing more
     assert_eq!(balance(&api, "kim").await, Ok((4000, 0)));
     for n in 2..=5 {
-        deliver(&test, &cancelled(&format!("p{n}"), "kim", 1000, false))
-            .await
-            .unwrap();
+        cancel(&test, &format!("p{n}"), "kim", 1000, false).await;
     }
     assert_eq!(balance(&api, "kim").await, Ok((0, 0)));
     let revoked: Vec<pb::FreeVodCreditRevoked> = test.raised_of().await;
@@ -231,17 +203,11 @@ async fn cancelling_the_purchases_that_earned_a_credit_takes_it_back() {
 async fn a_spent_credit_leaves_a_debt_paid_back_before_the_next_credit() {
     let (test, api) = mileage().await;
     for n in 1..=5 {
-        deliver(&test, &approved(&format!("p{n}"), "kim", 1000, false))
-            .await
-            .unwrap();
+        approve(&test, &format!("p{n}"), "kim", 1000, false).await;
     }
-    deliver(&test, &approved("free", "kim", 0, true))
-        .await
-        .unwrap();
+    approve(&test, "free", "kim", 0, true).await;
     for n in 1..=5 {
-        deliver(&test, &cancelled(&format!("p{n}"), "kim", 1000, false))
-            .await
-            .unwrap();
+        cancel(&test, &format!("p{n}"), "kim", 1000, false).await;
     }
     assert_eq!(balance(&api, "kim").await, Ok((-5000, 0)));
     assert!(
@@ -250,9 +216,7 @@ async fn a_spent_credit_leaves_a_debt_paid_back_before_the_next_credit() {
             .is_empty()
     );
     for n in 6..=14 {
-        deliver(&test, &approved(&format!("p{n}"), "kim", 1000, false))
-            .await
-            .unwrap();
+        approve(&test, &format!("p{n}"), "kim", 1000, false).await;
     }
     assert_eq!(balance(&api, "kim").await, Ok((4000, 0)));
     assert_eq!(test.raised_of::<pb::FreeVodCreditIssued>().await.len(), 1);
