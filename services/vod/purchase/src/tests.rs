@@ -161,34 +161,38 @@ async fn purchase_with(answer: Answer, policy: CallPolicy) -> Fixture {
     with_peers(payment, peer_down("vod.catalog", policy), asked).await
 }
 
-fn buy(id: &str, vod: &str, customer: &str) -> Request<pb::CreatePurchaseRequest> {
-    Request::new(pb::CreatePurchaseRequest {
-        purchase_id: id.into(),
-        vod_id: vod.into(),
-        vod_name: String::new(),
-        customer_id: customer.into(),
-    })
-}
+impl Fixture {
+    /// Asks the gRPC adapter for purchase `id` of title `vod` by `customer`.
+    async fn buy(&self, id: &str, vod: &str, customer: &str) -> Result<pb::Purchase, Status> {
+        let request = pb::CreatePurchaseRequest {
+            purchase_id: id.into(),
+            vod_id: vod.into(),
+            vod_name: String::new(),
+            customer_id: customer.into(),
+        };
+        let response = self.api.create_purchase(Request::new(request)).await;
+        response.map(Response::into_inner)
+    }
 
-fn get(id: &str) -> Request<pb::GetPurchaseRequest> {
-    Request::new(pb::GetPurchaseRequest {
-        purchase_id: id.into(),
-    })
-}
+    async fn get(&self, id: &str) -> Result<pb::Purchase, Status> {
+        let request = pb::GetPurchaseRequest {
+            purchase_id: id.into(),
+        };
+        let response = self.api.get_purchase(Request::new(request)).await;
+        response.map(Response::into_inner)
+    }
 
-fn cancel(id: &str) -> Request<pb::CancelPurchaseRequest> {
-    Request::new(pb::CancelPurchaseRequest {
-        purchase_id: id.into(),
-    })
+    async fn cancel(&self, id: &str) -> Result<pb::Purchase, Status> {
+        let request = pb::CancelPurchaseRequest {
+            purchase_id: id.into(),
+        };
+        let response = self.api.cancel_purchase(Request::new(request)).await;
+        response.map(Response::into_inner)
+    }
 }
 
 async fn status_of(f: &Fixture, id: &str) -> String {
-    f.api
-        .get_purchase(get(id))
-        .await
-        .unwrap()
-        .into_inner()
-        .order_status
+    f.get(id).await.unwrap().order_status
 }
 
 /// Mileage issued `customer` a free-VOD credit.
@@ -211,12 +215,7 @@ async fn credits(f: &Fixture, customer: &str) -> i64 {
 #[tokio::test]
 async fn a_paid_purchase_is_placed_once() {
     let f = purchase(Answer::Approve).await;
-    let paid = f
-        .api
-        .create_purchase(buy("p1", "2", "kim"))
-        .await
-        .unwrap()
-        .into_inner();
+    let paid = f.buy("p1", "2", "kim").await.unwrap();
     assert_eq!((paid.order_status.as_str(), paid.amount), ("PAID", 1500));
     let placed: Vec<pb::PurchasePlaced> = f.test.raised_of().await;
     assert_eq!(placed.len(), 1);
@@ -235,12 +234,8 @@ async fn a_paid_purchase_is_placed_once() {
 #[tokio::test]
 async fn a_duplicate_purchase_id_is_refused_without_paying_again() {
     let f = purchase(Answer::Approve).await;
-    f.api.create_purchase(buy("p1", "2", "kim")).await.unwrap();
-    let again = f
-        .api
-        .create_purchase(buy("p1", "1", "lee"))
-        .await
-        .unwrap_err();
+    f.buy("p1", "2", "kim").await.unwrap();
+    let again = f.buy("p1", "1", "lee").await.unwrap_err();
     assert_eq!(again.code(), Code::AlreadyExists);
     assert_eq!(
         again.message(),
@@ -248,7 +243,7 @@ async fn a_duplicate_purchase_id_is_refused_without_paying_again() {
     );
     assert_eq!(f.asked.lock().unwrap().len(), 1, "payment asked once");
     assert_eq!(f.test.raised_of::<pb::PurchasePlaced>().await.len(), 1);
-    let kept = f.api.get_purchase(get("p1")).await.unwrap().into_inner();
+    let kept = f.get("p1").await.unwrap();
     assert_eq!(
         (kept.customer_id.as_str(), kept.vod_id.as_str()),
         ("kim", "2")
@@ -261,23 +256,14 @@ async fn a_duplicate_purchase_id_is_refused_without_paying_again() {
 async fn a_retry_of_the_same_request_answers_the_purchase_as_it_is() {
     for (answer, status) in [(Answer::Approve, "PAID"), (Answer::Void, "FAILED")] {
         let f = purchase(answer).await;
-        let _ = f.api.create_purchase(buy("k1", "2", "kim")).await;
-        let retried = f
-            .api
-            .create_purchase(buy("k1", "2", "kim"))
-            .await
-            .unwrap()
-            .into_inner();
+        let _ = f.buy("k1", "2", "kim").await;
+        let retried = f.buy("k1", "2", "kim").await.unwrap();
         assert_eq!(
             (retried.order_status.as_str(), retried.purchase_id.as_str()),
             (status, "k1")
         );
         assert_eq!(f.asked.lock().unwrap().len(), 1, "payment asked once");
-        let other = f
-            .api
-            .create_purchase(buy("k1", "2", "lee"))
-            .await
-            .unwrap_err();
+        let other = f.buy("k1", "2", "lee").await.unwrap_err();
         assert_eq!(other.code(), Code::AlreadyExists);
         assert!(other.message().starts_with("purchase_id: "), "{other:?}");
     }
@@ -294,11 +280,7 @@ async fn a_caller_that_goes_away_does_not_abandon_the_purchase() {
         ..policy()
     };
     let f = purchase_with(Answer::Slow, patient).await;
-    let impatient = tokio::time::timeout(
-        Duration::from_millis(50),
-        f.api.create_purchase(buy("k1", "2", "kim")),
-    )
-    .await;
+    let impatient = tokio::time::timeout(Duration::from_millis(50), f.buy("k1", "2", "kim")).await;
     assert!(
         impatient.is_err(),
         "the client gave up before payment answered"
@@ -313,12 +295,7 @@ async fn a_caller_that_goes_away_does_not_abandon_the_purchase() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(f.test.raised_of::<pb::PurchasePlaced>().await.len(), 1);
-    let retried = f
-        .api
-        .create_purchase(buy("k1", "2", "kim"))
-        .await
-        .unwrap()
-        .into_inner();
+    let retried = f.buy("k1", "2", "kim").await.unwrap();
     assert_eq!(
         (retried.order_status.as_str(), retried.amount),
         ("PAID", 1500)
@@ -330,11 +307,7 @@ async fn a_caller_that_goes_away_does_not_abandon_the_purchase() {
 async fn a_refused_payment_fails_the_purchase() {
     for answer in [Answer::Void, Answer::Refuse] {
         let f = purchase(answer).await;
-        let refused = f
-            .api
-            .create_purchase(buy("p1", "2", "kim"))
-            .await
-            .unwrap_err();
+        let refused = f.buy("p1", "2", "kim").await.unwrap_err();
         let expected = match answer {
             Answer::Void => Code::FailedPrecondition,
             _ => Code::AlreadyExists,
@@ -352,11 +325,7 @@ async fn a_refused_payment_fails_the_purchase() {
 async fn a_payment_that_times_out_fails_the_purchase_so_payment_cancels_it() {
     let f = purchase(Answer::Hang).await;
     let started = std::time::Instant::now();
-    let late = f
-        .api
-        .create_purchase(buy("p1", "2", "kim"))
-        .await
-        .unwrap_err();
+    let late = f.buy("p1", "2", "kim").await.unwrap_err();
     assert_eq!(late.code(), Code::Unavailable, "{}", late.message());
     assert!(started.elapsed() < Duration::from_secs(2), "never a hang");
     assert_eq!(status_of(&f, "p1").await, "FAILED");
@@ -372,26 +341,18 @@ async fn while_payment_is_down_the_breaker_answers_at_once_and_records_nothing()
         Arc::default(),
     )
     .await;
-    let down = f
-        .api
-        .create_purchase(buy("p1", "2", "kim"))
-        .await
-        .unwrap_err();
+    let down = f.buy("p1", "2", "kim").await.unwrap_err();
     assert_eq!(down.code(), Code::Unavailable);
     assert_eq!(status_of(&f, "p1").await, "FAILED");
     // One failure opened the breaker: the next purchase is refused before it is recorded.
-    let open = f
-        .api
-        .create_purchase(buy("p2", "2", "kim"))
-        .await
-        .unwrap_err();
+    let open = f.buy("p2", "2", "kim").await.unwrap_err();
     assert_eq!(open.code(), Code::Unavailable);
     assert!(
         open.message().contains("circuit open"),
         "{}",
         open.message()
     );
-    let missing = f.api.get_purchase(get("p2")).await.unwrap_err();
+    let missing = f.get("p2").await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
     assert_eq!(f.test.raised_of::<pb::PurchaseFailed>().await.len(), 1);
 }
@@ -401,10 +362,7 @@ async fn a_free_vod_credit_pays_and_comes_back_when_the_payment_fails() {
     let f = purchase(Answer::Refuse).await;
     credit(&f, "kim").await;
     assert_eq!(credits(&f, "kim").await, 1);
-    f.api
-        .create_purchase(buy("p1", "2", "kim"))
-        .await
-        .unwrap_err();
+    f.buy("p1", "2", "kim").await.unwrap_err();
     let asked = f.asked.lock().unwrap().clone();
     assert_eq!(
         (asked[0].free_vod, asked[0].amount),
@@ -419,22 +377,12 @@ async fn a_free_vod_credit_pays_and_comes_back_when_the_payment_fails() {
 async fn a_cancelled_free_purchase_returns_its_credit_once() {
     let f = purchase(Answer::Approve).await;
     credit(&f, "kim").await;
-    let paid = f
-        .api
-        .create_purchase(buy("p1", "2", "kim"))
-        .await
-        .unwrap()
-        .into_inner();
+    let paid = f.buy("p1", "2", "kim").await.unwrap();
     assert_eq!((paid.free_vod, paid.amount), (true, 0));
     assert_eq!(credits(&f, "kim").await, 0);
-    let cancelled = f
-        .api
-        .cancel_purchase(cancel("p1"))
-        .await
-        .unwrap()
-        .into_inner();
+    let cancelled = f.cancel("p1").await.unwrap();
     assert_eq!(cancelled.order_status, "CANCELLED");
-    f.api.cancel_purchase(cancel("p1")).await.unwrap(); // repeated: changes nothing
+    f.cancel("p1").await.unwrap(); // repeated: changes nothing
     assert_eq!(credits(&f, "kim").await, 1);
     let events: Vec<pb::PurchaseCancelled> = f.test.raised_of().await;
     assert_eq!(events.len(), 1);
@@ -461,12 +409,7 @@ async fn a_revoked_credit_pays_for_nothing_and_never_goes_negative() {
     revoke(&f, "kim", 6).await;
     revoke(&f, "kim", 6).await; // replayed: nothing more
     assert_eq!(credits(&f, "kim").await, 0);
-    let paid = f
-        .api
-        .create_purchase(buy("p1", "2", "kim"))
-        .await
-        .unwrap()
-        .into_inner();
+    let paid = f.buy("p1", "2", "kim").await.unwrap();
     assert_eq!((paid.free_vod, paid.amount), (false, 1500));
     revoke(&f, "kim", 7).await;
     assert_eq!(credits(&f, "kim").await, 0);
@@ -475,9 +418,9 @@ async fn a_revoked_credit_pays_for_nothing_and_never_goes_negative() {
 #[tokio::test]
 async fn anonymous_purchases_spend_no_credit_and_failed_ones_cannot_be_cancelled() {
     let f = purchase(Answer::Void).await;
-    f.api.create_purchase(buy("p1", "1", "")).await.unwrap_err();
+    f.buy("p1", "1", "").await.unwrap_err();
     assert!(!f.asked.lock().unwrap()[0].free_vod);
-    let refused = f.api.cancel_purchase(cancel("p1")).await.unwrap_err();
+    let refused = f.cancel("p1").await.unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert!(f.test.raised_of::<pb::PurchaseCancelled>().await.is_empty());
 }
@@ -543,24 +486,15 @@ async fn a_title_missing_from_the_replica_is_asked_of_the_catalog() {
         asked,
     )
     .await;
-    let paid = f
-        .api
-        .create_purchase(buy("p1", "7", "kim"))
-        .await
-        .unwrap()
-        .into_inner();
+    let paid = f.buy("p1", "7", "kim").await.unwrap();
     assert_eq!((paid.vod_name.as_str(), paid.amount), ("Peninsula", 700));
-    f.api.create_purchase(buy("p2", "7", "kim")).await.unwrap();
+    f.buy("p2", "7", "kim").await.unwrap();
     assert_eq!(
         lookups.load(Ordering::SeqCst),
         1,
         "the answer was kept in the replica"
     );
-    let absent = f
-        .api
-        .create_purchase(buy("p3", "8", "kim"))
-        .await
-        .unwrap_err();
+    let absent = f.buy("p3", "8", "kim").await.unwrap_err();
     assert_eq!(absent.code(), Code::NotFound);
     // NOT_FOUND on a create names the field that refers to the missing resource.
     assert_eq!(absent.message(), "vod_id: vod \"8\" not found");
@@ -569,7 +503,7 @@ async fn a_title_missing_from_the_replica_is_asked_of_the_catalog() {
         2,
         "nothing paid for an absent title"
     );
-    let unknown = f.api.get_purchase(get("p9")).await.unwrap_err();
+    let unknown = f.get("p9").await.unwrap_err();
     assert_eq!(
         (unknown.code(), unknown.message()),
         (Code::NotFound, "purchase \"p9\" not found")
@@ -579,11 +513,7 @@ async fn a_title_missing_from_the_replica_is_asked_of_the_catalog() {
 #[tokio::test]
 async fn a_title_missing_while_the_catalog_is_down_is_unavailable_not_absent() {
     let f = purchase(Answer::Approve).await;
-    let unknown = f
-        .api
-        .create_purchase(buy("p1", "7", "kim"))
-        .await
-        .unwrap_err();
+    let unknown = f.buy("p1", "7", "kim").await.unwrap_err();
     assert_eq!(unknown.code(), Code::Unavailable);
     assert!(f.asked.lock().unwrap().is_empty());
 }
@@ -599,12 +529,7 @@ async fn registered_titles_reach_the_replica_once_whatever_the_redeliveries() {
     let event = delivered("vod.catalog", &registered, "9", 1);
     f.test.deliver(&crate::policies(), &event).await.unwrap();
     f.test.deliver(&crate::policies(), &event).await.unwrap();
-    let paid = f
-        .api
-        .create_purchase(buy("p1", "9", "kim"))
-        .await
-        .unwrap()
-        .into_inner();
+    let paid = f.buy("p1", "9", "kim").await.unwrap();
     assert_eq!(paid.amount, 900);
     // A credit redelivered is one credit.
     let issued = pb::FreeVodCreditIssued {
