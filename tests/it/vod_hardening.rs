@@ -439,6 +439,24 @@ async fn free_vod_credits_never_go_negative() {
     assert_eq!(mileage.free_vod_credits, 0, "never negative: {mileage:?}");
 }
 
+/// A marker customer earns a free VOD and spends it: once it is spendable, every credit
+/// event mileage raised before it has reached purchase (one relay, one ordered consumer).
+async fn marker_free_vod(rest: &str) {
+    let named = json!({"vodId": "2", "customerId": "marker"});
+    for _ in 0..5 {
+        post(format!("{rest}/vodPurchases"), named.clone()).await;
+    }
+    eventually("marker's free VOD", WAIT, || {
+        let (url, named) = (format!("{rest}/vodPurchases"), named.clone());
+        async move {
+            let (status, p) = post(url, named).await;
+            assert_eq!(status, 200, "{p}");
+            (p["freeVod"] == true).then_some(())
+        }
+    })
+    .await;
+}
+
 /// Free VODs cannot be minted: five 1-won purchases earn 5 points, not a credit; five
 /// purchases cancelled take back the credit they earned, so the next purchase is paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,21 +508,8 @@ async fn credits_are_earned_by_money_paid_and_taken_back_by_cancellations() {
         m["points"] == 0 && m["freeVodCredits"] == 0
     })
     .await;
-    // A marker customer's free VOD: once spendable, every credit event mileage raised
-    // before it (the revocation) has reached purchase (one relay, one ordered consumer).
-    let named = json!({"vodId": "2", "customerId": "marker"});
-    for _ in 0..5 {
-        post(format!("{rest}/vodPurchases"), named.clone()).await;
-    }
-    eventually("marker's free VOD", WAIT, || {
-        let (url, named) = (format!("{rest}/vodPurchases"), named.clone());
-        async move {
-            let (status, p) = post(url, named).await;
-            assert_eq!(status, 200, "{p}");
-            (p["freeVod"] == true).then_some(())
-        }
-    })
-    .await;
+    // The revocation reached purchase before the marker's credit.
+    marker_free_vod(&rest).await;
     let (status, next) = post(format!("{rest}/vodPurchases"), buy).await;
     assert_eq!(status, 200, "{next}");
     assert_eq!(
@@ -561,21 +566,7 @@ async fn anonymous_purchases_share_no_account() {
         let (status, p) = post(format!("{rest}/vodPurchases"), anonymous.clone()).await;
         assert_eq!(status, 200, "{p}");
     }
-    // A named customer earns a free VOD afterwards; once it is spendable, every credit
-    // mileage raised before it has reached purchase too (one relay, one ordered consumer).
-    let named = json!({"vodId": "2", "customerId": "marker"});
-    for _ in 0..5 {
-        post(format!("{rest}/vodPurchases"), named.clone()).await;
-    }
-    eventually("marker's free VOD", WAIT, || {
-        let (url, named) = (format!("{rest}/vodPurchases"), named.clone());
-        async move {
-            let (status, p) = post(url, named).await;
-            assert_eq!(status, 200, "{p}");
-            (p["freeVod"] == true).then_some(())
-        }
-    })
-    .await;
+    marker_free_vod(&rest).await;
     let (status, sixth) = post(format!("{rest}/vodPurchases"), anonymous).await;
     assert_eq!(status, 200, "{sixth}");
     assert_eq!(
