@@ -3,6 +3,7 @@
 mod harness;
 
 mod abuse;
+mod chart;
 mod cinema;
 mod cinema_hardening;
 mod cluster;
@@ -16,6 +17,7 @@ mod mesh_ops;
 mod music;
 mod music_hardening;
 mod otlp;
+mod rolling;
 mod video_channelview;
 mod video_comment;
 mod video_demo;
