@@ -109,8 +109,10 @@ impl Cluster {
 
     async fn jetstream(&self) -> jetstream::Context {
         let urls: Vec<String> = self.url().split(',').map(str::to_owned).collect();
+        // Short requests: a question put to the killed node is asked again of another soon.
         let client = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
+            .request_timeout(Some(Duration::from_secs(1)))
             .connect(urls)
             .await
             .unwrap();
@@ -187,16 +189,27 @@ async fn purchases_survive_a_killed_stream_leader_on_a_three_node_cluster() {
     )
     .await;
     let leader = placed.leader.clone().expect("a stream leader");
-    let consumer = js
-        .get_stream(STREAM)
-        .await
-        .unwrap()
-        .consumer_info("vod_mileage")
-        .await
-        .unwrap()
-        .cluster
-        .clone();
-    eprintln!("stream leader {leader}; mileage consumer placed {consumer:?}");
+    // The mileage durable, made at one replica, grew with its stream.
+    let consumer = eventually(
+        "mileage durable at 3 replicas",
+        Duration::from_secs(30),
+        || async {
+            let info = js
+                .get_stream(STREAM)
+                .await
+                .ok()?
+                .consumer_info("vod_mileage")
+                .await
+                .ok()?
+                .clone();
+            info.cluster.filter(|c| c.replicas.len() == 2)
+        },
+    )
+    .await;
+    eprintln!(
+        "stream leader {leader}; mileage durable leader {:?}",
+        consumer.leader
+    );
 
     // Health, polled all along: what it shows while the leader is away.
     let watching = Arc::new(AtomicBool::new(true));
@@ -204,11 +217,12 @@ async fn purchases_survive_a_killed_stream_leader_on_a_three_node_cluster() {
         let (watching, url) = (watching.clone(), mesh.grpc_url());
         tokio::spawn(async move {
             let started = Instant::now();
-            let mut seen: Vec<(Duration, i32)> = Vec::new();
+            let mut seen: Vec<(Duration, i32, i32)> = Vec::new();
             while watching.load(Ordering::SeqCst) {
-                let status = health_at(&url, "").await;
-                if seen.last().map(|(_, s)| *s) != Some(status) {
-                    seen.push((started.elapsed(), status));
+                let ready = health_at(&url, "").await;
+                let live = health_at(&url, "liveness").await;
+                if seen.last().map(|(_, r, l)| (*r, *l)) != Some((ready, live)) {
+                    seen.push((started.elapsed(), ready, live));
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -308,9 +322,21 @@ async fn purchases_survive_a_killed_stream_leader_on_a_three_node_cluster() {
     eprintln!(
         "cluster: {} purchases acknowledged, {} failed, from {CLIENTS} clients; leader {leader} \
          killed at {killed:?}, {new_leader} elected by {elected:?}, {leader} restarted at \
-         {restarted:?} and current by {caught_up:?}; health (since watching, status) {seen:?}",
+         {restarted:?} and current by {caught_up:?}; health (since watching, readiness, \
+         liveness) {seen:?}",
         total.0, total.1
     );
-    assert_eq!(seen.first().map(|(_, s)| *s), Some(1), "SERVING before");
-    assert_eq!(seen.last().map(|(_, s)| *s), Some(1), "SERVING after");
+    let log = std::fs::read_to_string(&mesh.log).unwrap_or_default();
+    for line in log
+        .lines()
+        .filter(|l| l.contains("health changed") || l.contains("failed") || l.contains("liveness"))
+    {
+        eprintln!("mesh: {line}");
+    }
+    assert_eq!(seen.first().map(|(_, r, _)| *r), Some(1), "SERVING before");
+    assert_eq!(seen.last().map(|(_, r, _)| *r), Some(1), "SERVING after");
+    assert!(
+        seen.iter().all(|(_, _, live)| *live == 1),
+        "a failover within the grace period never fails liveness: {seen:?}"
+    );
 }

@@ -18,6 +18,7 @@ mod music;
 mod music_hardening;
 mod otlp;
 mod rolling;
+mod replicas;
 mod video_channelview;
 mod video_comment;
 mod video_demo;

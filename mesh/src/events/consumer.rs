@@ -127,7 +127,9 @@ async fn consume(
 ) -> anyhow::Result<()> {
     let stream = js.get_stream(stream_name(&sub.app)).await?;
     // Create, or update to this version's subjects: a context that consumes a new event
-    // after an upgrade must get it from its existing durable.
+    // after an upgrade must get it from its existing durable. Its replicas follow the
+    // stream's: a durable made while the stream had one copy would otherwise stay on one
+    // node after the stream grew to three, and stop with that node.
     let consumer = stream
         .create_consumer(pull::Config {
             durable_name: Some(sub.durable.clone()),
@@ -135,6 +137,7 @@ async fn consume(
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
             ack_wait: Duration::from_secs(30),
             max_ack_pending: 1024,
+            num_replicas: stream.cached_info().config.num_replicas,
             ..Default::default()
         })
         .await?;

@@ -1,0 +1,224 @@
+//! Scale-out on PostgreSQL: two `serve` processes run every vod and video context against one
+//! database and one broker, so each consuming context has two replicas sharing its durable
+//! consumer. Load goes to both; afterwards every total is exact (each event applied once,
+//! whichever replica took it), both replicas read the same, and both did consume.
+//! (`vod_scale` proves the idea for mileage alone on SQLite; this is every context, on
+//! the database Kubernetes replicas share.)
+use std::time::Duration;
+
+use futures::future::join_all;
+use mediamesh_proto::video::v1 as video;
+
+use crate::harness::{Mesh, Sandbox, buy, eventually, mileage_balances, mileage_of, purchases_of};
+
+const TARGET: &str = "vod,video";
+const CUSTOMERS: usize = 6;
+const PURCHASES: usize = 12;
+const CHANNELS: usize = 4;
+const VIDEOS: usize = 40;
+
+/// `consumer`'s applied events on `mesh`, from `/metrics`.
+async fn applied(mesh: &Mesh, consumer: &str) -> u64 {
+    let url = format!("http://127.0.0.1:{}/metrics", mesh.admin_port);
+    let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let prefix = format!("mediamesh_events_applied_total{{consumer=\"{consumer}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| {
+            let applied: Vec<&str> = text.lines().filter(|l| l.contains("applied")).collect();
+            panic!(
+                "no {prefix} in /metrics: {applied:?} ({} bytes)",
+                text.len()
+            )
+        })
+}
+
+/// Several customers buy at once, each alternating between the replicas; then every
+/// customer's mileage is the sum of its paid purchases' credits, on both.
+async fn vod_load(replicas: [&Mesh; 2]) {
+    let customers: Vec<String> = (0..CUSTOMERS).map(|i| format!("rep-{i}")).collect();
+    join_all(
+        customers
+            .iter()
+            .enumerate()
+            .map(|(i, customer)| async move {
+                for j in 0..PURCHASES {
+                    let purchase = buy(replicas[(i + j) % 2], "2", customer)
+                        .await
+                        .expect("purchase");
+                    assert_eq!(purchase.order_status, "PAID");
+                }
+            }),
+    )
+    .await;
+    for customer in &customers {
+        let purchases = purchases_of(replicas[0], customer).await;
+        assert_eq!(purchases.len(), PURCHASES);
+        let m = eventually(
+            &format!("{customer}'s mileage balanced"),
+            Duration::from_secs(60),
+            || async {
+                mileage_of(replicas[1], customer)
+                    .await
+                    .filter(|m| mileage_balances(&purchases, Some(m)))
+            },
+        )
+        .await;
+        let spent = purchases.iter().filter(|p| p.free_vod).count() as i32;
+        assert_eq!(
+            m.free_vod_credits + spent,
+            2,
+            "{PURCHASES} paid purchases earn two free VODs: {m:?}"
+        );
+        assert_eq!(mileage_of(replicas[0], customer).await, Some(m));
+    }
+}
+
+/// One client, four channels; forty videos uploaded through both replicas at once, every
+/// fifth deleted: each channel's views and count, the client's total and its channel view
+/// are the sums of the live videos, on both replicas.
+async fn video_load(replicas: [&Mesh; 2]) {
+    let (a, b) = (replicas[0].channel().await, replicas[1].channel().await);
+    let sides = [a, b];
+    video::client_service_client::ClientServiceClient::new(sides[0].clone())
+        .create_client(video::CreateClientRequest {
+            client_id: "rep".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for c in 0..CHANNELS {
+        video::channel_service_client::ChannelServiceClient::new(sides[c % 2].clone())
+            .create_channel(video::CreateChannelRequest {
+                channel_id: format!("rep-ch{c}"),
+                channel_name: format!("channel {c}"),
+                client_id: "rep".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let uploads = (0..VIDEOS).map(|n| {
+        let side = sides[n % 2].clone();
+        async move {
+            let upload = video::CreateVideoRequest {
+                video_id: format!("rep-v{n}"),
+                client_id: "rep".into(),
+                channel_id: format!("rep-ch{}", n % CHANNELS),
+                title: format!("video {n}"),
+                view_count: Some(n as i32 + 1),
+            };
+            video::video_service_client::VideoServiceClient::new(side)
+                .create_video(upload)
+                .await
+                .unwrap_or_else(|e| panic!("upload {n}: {e:?}"));
+        }
+    });
+    join_all(uploads).await;
+    let deleted = |n: usize| n % 5 == 0;
+    let deletions = (0..VIDEOS).filter(|n| deleted(*n)).map(|n| {
+        let side = sides[(n + 1) % 2].clone();
+        async move {
+            video::video_service_client::VideoServiceClient::new(side)
+                .delete_video(video::DeleteVideoRequest {
+                    video_id: format!("rep-v{n}"),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("delete {n}: {e:?}"));
+        }
+    });
+    join_all(deletions).await;
+
+    let live: Vec<usize> = (0..VIDEOS).filter(|n| !deleted(*n)).collect();
+    let total: i64 = live.iter().map(|n| *n as i64 + 1).sum();
+    let live_count = live.len();
+    for side in &sides {
+        for c in 0..CHANNELS {
+            let views: i64 = live
+                .iter()
+                .filter(|n| *n % CHANNELS == c)
+                .map(|n| *n as i64 + 1)
+                .sum();
+            let count = live.iter().filter(|n| *n % CHANNELS == c).count() as i32;
+            let request = video::GetChannelRequest {
+                channel_id: format!("rep-ch{c}"),
+            };
+            eventually(
+                &format!("channel {c}: {views} views in {count} videos"),
+                Duration::from_secs(60),
+                || {
+                    let (side, request) = (side.clone(), request.clone());
+                    async move {
+                        let channel =
+                            video::channel_service_client::ChannelServiceClient::new(side)
+                                .get_channel(request)
+                                .await
+                                .ok()?
+                                .into_inner();
+                        (channel.total_view as i64 == views && channel.video_count == count)
+                            .then_some(())
+                    }
+                },
+            )
+            .await;
+        }
+        eventually(
+            &format!("client total {total} and its screen"),
+            Duration::from_secs(60),
+            || {
+                let side = side.clone();
+                async move {
+                    let client =
+                        video::client_service_client::ClientServiceClient::new(side.clone())
+                            .get_client(video::GetClientRequest {
+                                client_id: "rep".into(),
+                            })
+                            .await
+                            .ok()?
+                            .into_inner();
+                    let screen =
+                        video::channel_view_service_client::ChannelViewServiceClient::new(side)
+                            .get_channel_view(video::GetChannelViewRequest {
+                                client_id: "rep".into(),
+                            })
+                            .await
+                            .ok()?
+                            .into_inner();
+                    (client.total_view as i64 == total
+                        && screen.total_view == total
+                        && screen.videos.len() == live_count)
+                        .then_some(())
+                }
+            },
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_of_every_context_on_postgres_apply_each_event_once() {
+    let sandbox = Sandbox::postgres("replicas-pg");
+    let first = sandbox.serve(TARGET).await;
+    let second = sandbox.serve(TARGET).await;
+    let replicas = [&first, &second];
+    tokio::join!(vod_load(replicas), video_load(replicas));
+
+    // Both replicas of each consuming context took a share of the events.
+    for consumer in [
+        "vod_mileage",
+        "video_channel",
+        "video_client",
+        "video_channelview",
+    ] {
+        let shares = [
+            applied(&first, consumer).await,
+            applied(&second, consumer).await,
+        ];
+        eprintln!("{consumer}: applied {shares:?} by the two replicas");
+        assert!(
+            shares.iter().all(|n| *n > 0),
+            "{consumer}: both replicas consume: {shares:?}"
+        );
+    }
+}
