@@ -301,6 +301,19 @@ impl Mesh {
         nats_port: Option<u16>,
         logs: &Path,
     ) -> Mesh {
+        Mesh::up_flags(nats, db, grpc_port, rest_port, nats_port, logs, &[]).await
+    }
+
+    /// `up` with extra flags (`--auth`).
+    pub async fn up_flags(
+        nats: Option<&str>,
+        db: &Db,
+        grpc_port: u16,
+        rest_port: u16,
+        nats_port: Option<u16>,
+        logs: &Path,
+        extra: &[&str],
+    ) -> Mesh {
         let log = logs.join(format!("up-{grpc_port}.log"));
         let admin_port = free_port();
         let cinema_port = free_port();
@@ -318,7 +331,8 @@ impl Mesh {
                      iptv={iptv_port}"
                 ),
             ])
-            .args(db.args());
+            .args(db.args())
+            .args(extra);
         if let Some(nats) = nats {
             command.args(["--nats-url", nats]);
         }

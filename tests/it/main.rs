@@ -3,6 +3,7 @@
 mod harness;
 
 mod abuse;
+mod auth;
 mod chart;
 mod cinema;
 mod cinema_hardening;

@@ -1,12 +1,14 @@
 //! gRPC inbound adapter of movie. Every field passes `mediamesh_mesh::input` first; the
 //! domain decides, and this adapter persists and publishes what it returns.
 use mediamesh_mesh::input::{self, NAME_MAX, TEXT_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::reservation_service_client::ReservationServiceClient;
 use tonic::{Code, Request, Response, Status};
 
+use crate::access;
 use crate::domain::{Movie, Published};
 use crate::error::Error;
 use crate::store;
@@ -191,6 +193,7 @@ impl pb::movie_service_server::MovieService for MovieApi {
         &self,
         request: Request<pb::CreateMovieRequest>,
     ) -> Result<Response<pb::Movie>, Status> {
+        auth::authorize(&request, access::may_manage)?;
         Ok(Response::new(to_pb(
             self.create(request.into_inner()).await?,
         )))
@@ -200,6 +203,7 @@ impl pb::movie_service_server::MovieService for MovieApi {
         &self,
         request: Request<pb::UpdateMovieRequest>,
     ) -> Result<Response<pb::Movie>, Status> {
+        auth::authorize(&request, access::may_manage)?;
         Ok(Response::new(to_pb(
             self.update(request.into_inner()).await?,
         )))
@@ -209,6 +213,7 @@ impl pb::movie_service_server::MovieService for MovieApi {
         &self,
         request: Request<pb::DeleteMovieRequest>,
     ) -> Result<Response<pb::DeleteMovieResponse>, Status> {
+        auth::authorize(&request, access::may_manage)?;
         self.delete(request.into_inner()).await?;
         Ok(Response::new(pb::DeleteMovieResponse {}))
     }

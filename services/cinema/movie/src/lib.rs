@@ -4,6 +4,7 @@
 //! seat ledger (the authority on seats held) has taken the new capacity (`SetCapacity`),
 //! so they never go below the reservations held or confirmed. Every movie event carries the
 //! movie's version; ids of deleted movies are retired.
+mod access;
 mod domain;
 mod error;
 mod grpc;

@@ -1,9 +1,11 @@
 //! gRPC inbound adapter of payment: parses requests at the edge (the internal `Pay` as much
 //! as the public `GetPayment`), answers in contract types.
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::{Store, input};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{PayRequest, Payment, Won};
 use crate::error::Error;
 use crate::store;
@@ -50,9 +52,13 @@ impl pb::payment_service_server::PaymentService for PaymentApi {
         &self,
         request: Request<pb::GetPaymentRequest>,
     ) -> Result<Response<pb::Payment>, Status> {
+        let caller = auth::caller(&request).cloned();
         let id = input::id("rsv_id", &request.into_inner().rsv_id)?;
         let payment = store::get(&self.store, &id).await.map_err(Error::from)?;
         let payment = payment.ok_or(Error::NotFound(id))?;
+        auth::check(caller.as_ref(), |c| {
+            access::may_read(c, &payment.request().customer_id)
+        })?;
         Ok(Response::new(to_pb(&payment)))
     }
 }

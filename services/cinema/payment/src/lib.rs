@@ -1,5 +1,6 @@
 //! Movie reservation, payment context: pays a reservation synchronously (idempotent by
 //! reservation id) and cancels the payment when the reservation is cancelled or abandoned.
+mod access;
 mod domain;
 mod error;
 mod grpc;

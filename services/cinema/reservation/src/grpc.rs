@@ -1,11 +1,13 @@
 //! gRPC inbound adapter of reservation. Every field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::error::FieldViolation;
 use mediamesh_mesh::input::{self, NAME_MAX};
+use mediamesh_mesh::serving::auth::{self, Caller};
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Raise, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::booking::Booking;
 use crate::domain::{GUEST, Reservation, requested_cancel};
 use crate::error::Error;
@@ -30,10 +32,19 @@ impl ReservationApi {
 
     /// The cancel saga's first step: CANCELLING plus `ReservationCancelRequested`; payment
     /// cancels, then the reservation closes and its seat goes back.
-    async fn cancel(&self, r: pb::UpdateReservationRequest) -> Result<Reservation, Error> {
+    async fn cancel(
+        &self,
+        caller: Option<&Caller>,
+        r: pb::UpdateReservationRequest,
+    ) -> Result<Reservation, Status> {
         let id = input::id("rsv_id", &r.rsv_id)?;
-        requested_cancel(&input::text("status", &r.status, NAME_MAX)?)?;
-        let mut reservation = self.load(&id).await?;
+        requested_cancel(&input::text("status", &r.status, NAME_MAX)?).map_err(Error::from)?;
+        let reservation = self.load(&id).await?;
+        auth::check(caller, |c| access::may_use(c, reservation.customer_id()))?;
+        Ok(self.cancel_loaded(reservation).await?)
+    }
+
+    async fn cancel_loaded(&self, mut reservation: Reservation) -> Result<Reservation, Error> {
         let Some(requested) = reservation.request_cancel()? else {
             return Ok(reservation);
         };
@@ -107,7 +118,12 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         &self,
         request: Request<pb::CreateReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
-        let held = held(request.into_inner())?;
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.customer_id = access::holder(caller, &r.customer_id)?;
+        }
+        let held = held(r)?;
         Ok(Response::new(to_pb(self.booking.reserve(held).await?)))
     }
 
@@ -115,14 +131,20 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         &self,
         request: Request<pb::GetReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = auth::caller(&request).cloned();
         let id = input::id("rsv_id", &request.into_inner().rsv_id).map_err(Error::from)?;
-        Ok(Response::new(to_pb(self.load(&id).await?)))
+        let reservation = self.load(&id).await?;
+        auth::check(caller.as_ref(), |c| {
+            access::may_use(c, reservation.customer_id())
+        })?;
+        Ok(Response::new(to_pb(reservation)))
     }
 
     async fn list_reservations(
         &self,
         request: Request<pb::ListReservationsRequest>,
     ) -> Result<Response<pb::ListReservationsResponse>, Status> {
+        auth::authorize(&request, access::may_list)?;
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
         let movie_id = input::optional_id("movie_id", &r.movie_id)?.unwrap_or_default();
@@ -149,8 +171,9 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
         &self,
         request: Request<pb::UpdateReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = auth::caller(&request).cloned();
         Ok(Response::new(to_pb(
-            self.cancel(request.into_inner()).await?,
+            self.cancel(caller.as_ref(), request.into_inner()).await?,
         )))
     }
 }

@@ -2,6 +2,7 @@
 //! more reservations than seats under any concurrency. Seats come from its own replica of
 //! the movies (fed by versioned events); a movie it has not heard of yet is asked of movie
 //! (`GetMovie`), so movie being down never stops reservations of movies it knows.
+mod access;
 mod booking;
 mod domain;
 mod error;

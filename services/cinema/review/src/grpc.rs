@@ -1,10 +1,12 @@
 //! gRPC inbound adapter of review. Every field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::input::{self, TEXT_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Peer, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::Review;
 use crate::error::Error;
 use crate::store;
@@ -72,6 +74,7 @@ impl pb::review_service_server::ReviewService for ReviewApi {
         &self,
         request: Request<pb::DeleteReviewRequest>,
     ) -> Result<Response<pb::DeleteReviewResponse>, Status> {
+        auth::authorize(&request, access::may_delete)?;
         let id = input::id("review_id", &request.into_inner().review_id)?;
         write::delete(&self.store, &id).await?;
         Ok(Response::new(pb::DeleteReviewResponse {}))

@@ -3,6 +3,7 @@
 //! that exist can be reviewed: review keeps a replica of the movies (fed by versioned
 //! movie events) and asks movie (`GetMovie`) about one it has not heard of yet. Ids of
 //! deleted reviews are retired.
+mod access;
 mod domain;
 mod error;
 mod grpc;

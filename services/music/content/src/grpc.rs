@@ -1,10 +1,12 @@
 //! gRPC inbound adapter of content: parses requests at the edge, answers in contract types.
 use mediamesh_mesh::input::{self, NAME_MAX, TEXT_MAX};
+use mediamesh_mesh::serving::auth::{self, Caller};
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{Content, Deleted, Details, LIVE, Status as ContentStatus};
 use crate::error::Error;
 use crate::store;
@@ -42,8 +44,15 @@ impl ContentApi {
 
     /// Deleting starts the release saga: DELETED plus `ContentDeleted`; copyright releases and
     /// the status moves on to RELEASED. Deleting again answers the content as it is.
-    async fn delete(&self, id: &str) -> Result<Content, Error> {
-        let mut content = self.load(id).await?;
+    async fn delete(&self, caller: Option<&Caller>, id: &str) -> Result<Content, Status> {
+        let content = self.load(id).await?;
+        auth::check(caller, |c| {
+            access::may_delete(c, &content.details().creator_name)
+        })?;
+        Ok(self.delete_loaded(content).await?)
+    }
+
+    async fn delete_loaded(&self, mut content: Content) -> Result<Content, Error> {
         let Some(deleted) = content.delete()? else {
             return Ok(content);
         };
@@ -114,9 +123,12 @@ impl pb::content_service_server::ContentService for ContentApi {
         &self,
         request: Request<pb::CreateContentRequest>,
     ) -> Result<Response<pb::Content>, Status> {
-        Ok(Response::new(to_pb(
-            self.create(request.into_inner()).await?,
-        )))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.creator_name = access::creator(caller, &r.creator_name)?;
+        }
+        Ok(Response::new(to_pb(self.create(r).await?)))
     }
 
     async fn get_content(
@@ -148,7 +160,10 @@ impl pb::content_service_server::ContentService for ContentApi {
         &self,
         request: Request<pb::DeleteContentRequest>,
     ) -> Result<Response<pb::Content>, Status> {
-        let content = self.delete(&request.into_inner().content_id).await?;
+        let caller = auth::caller(&request).cloned();
+        let content = self
+            .delete(caller.as_ref(), &request.into_inner().content_id)
+            .await?;
         Ok(Response::new(to_pb(content)))
     }
 }

@@ -1,6 +1,7 @@
 //! MusiCloud, content context: creators upload contents; copyright approves each one
 //! synchronously (through the breaker) or it is never registered; the sound source is
 //! registered asynchronously and the status follows: Uploaded -> Approved -> Registered.
+mod access;
 mod domain;
 mod error;
 mod grpc;

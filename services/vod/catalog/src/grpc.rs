@@ -1,10 +1,12 @@
 //! gRPC inbound adapter of the catalog: parses requests at the edge, answers in contract types.
 use mediamesh_mesh::input::{self, NAME_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{MAX_PRICE, Registered, Vod};
 use crate::error::Error;
 use crate::store;
@@ -77,6 +79,7 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
         &self,
         request: Request<pb::CreateVodRequest>,
     ) -> Result<Response<pb::Vod>, Status> {
+        auth::authorize(&request, access::may_register)?;
         let request = request.into_inner();
         let id = input::optional_id("vod_id", &request.vod_id)?
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());

@@ -1,5 +1,6 @@
 //! VOD store, catalog context (supporting): the VOD list. Registration raises
 //! `VodRegistered`, so purchase keeps its own replica and never needs the catalog up.
+mod access;
 mod domain;
 mod error;
 mod grpc;

@@ -1,6 +1,7 @@
 //! VOD store, mileage context (supporting): 1000 points per paid purchase; at 5000 points,
 //! 5000 are deducted and a free-VOD credit is issued. Cancelled payments take their points
 //! back (saga compensation).
+mod access;
 mod domain;
 mod error;
 mod grpc;

@@ -1,5 +1,6 @@
 //! VOD store, payment context (general): approves a purchase's payment synchronously and
 //! cancels it when the purchase is cancelled or abandoned (saga compensation).
+mod access;
 mod domain;
 mod error;
 mod grpc;

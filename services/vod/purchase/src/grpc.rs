@@ -1,10 +1,12 @@
 //! gRPC inbound adapter of purchase: parses requests at the edge, answers in contract types.
 use mediamesh_mesh::input::{self, NAME_MAX};
+use mediamesh_mesh::serving::auth::{self, Caller};
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::checkout::{CONTEXT, Checkout, retried};
 use crate::domain::{Purchase, requested_cancel};
 use crate::error::Error;
@@ -29,6 +31,15 @@ impl PurchaseApi {
     async fn load(&self, id: &str) -> Result<Purchase, Error> {
         let purchase = store::get(&self.store, id).await?;
         purchase.ok_or_else(|| Error::NotFound("purchase", id.to_owned()))
+    }
+
+    /// The purchase, when the caller may use it (auth on); NOT_FOUND before PERMISSION_DENIED.
+    async fn load_for(&self, caller: Option<&Caller>, id: &str) -> Result<Purchase, Status> {
+        let purchase = self.load(id).await?;
+        auth::check(caller, |c| {
+            access::may_use(c, &purchase.order().customer_id)
+        })?;
+        Ok(purchase)
     }
 
     async fn create(&self, r: pb::CreatePurchaseRequest) -> Result<Purchase, Error> {
@@ -106,7 +117,12 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         &self,
         request: Request<pb::CreatePurchaseRequest>,
     ) -> Result<Response<pb::Purchase>, Status> {
-        let purchase = self.create(request.into_inner()).await?;
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.customer_id = access::buyer(caller, &r.customer_id)?;
+        }
+        let purchase = self.create(r).await?;
         Ok(Response::new(to_pb(purchase)))
     }
 
@@ -114,8 +130,9 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         &self,
         request: Request<pb::GetPurchaseRequest>,
     ) -> Result<Response<pb::Purchase>, Status> {
+        let caller = auth::caller(&request).cloned();
         let id = input::id("purchase_id", &request.into_inner().purchase_id)?;
-        let purchase = self.load(&id).await?;
+        let purchase = self.load_for(caller.as_ref(), &id).await?;
         Ok(Response::new(to_pb(purchase)))
     }
 
@@ -123,7 +140,11 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         &self,
         request: Request<pb::ListPurchasesRequest>,
     ) -> Result<Response<pb::ListPurchasesResponse>, Status> {
-        let r = request.into_inner();
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.customer_id = access::list_filter(caller, &r.customer_id)?;
+        }
         let page = Page::parse(r.page_size, &r.page_token)?;
         let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
         let mut purchases = store::list(&self.store, page, &customer_id)
@@ -140,10 +161,12 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         &self,
         request: Request<pb::UpdatePurchaseRequest>,
     ) -> Result<Response<pb::Purchase>, Status> {
+        let caller = auth::caller(&request).cloned();
         let r = request.into_inner();
         let id = input::id("purchase_id", &r.purchase_id)?;
         let order_status = input::text("order_status", &r.order_status, NAME_MAX)?;
         requested_cancel(&order_status).map_err(Error::from)?;
+        self.load_for(caller.as_ref(), &id).await?;
         let purchase = self.cancel(&id).await?;
         Ok(Response::new(to_pb(purchase)))
     }
@@ -152,7 +175,9 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         &self,
         request: Request<pb::CancelPurchaseRequest>,
     ) -> Result<Response<pb::Purchase>, Status> {
+        let caller = auth::caller(&request).cloned();
         let id = input::id("purchase_id", &request.into_inner().purchase_id)?;
+        self.load_for(caller.as_ref(), &id).await?;
         let purchase = self.cancel(&id).await?;
         Ok(Response::new(to_pb(purchase)))
     }

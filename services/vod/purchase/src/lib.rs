@@ -2,6 +2,7 @@
 //! payment synchronously through the breaker; it validates VODs against its own replica of
 //! the catalog (asking the catalog on a miss) and spends free-VOD credits issued by
 //! mileage, both fed by events.
+mod access;
 mod checkout;
 mod domain;
 mod error;
