@@ -68,17 +68,9 @@ pub async fn run(command: DeadlettersCommand) -> anyhow::Result<()> {
             continue;
         }
         for letter in deadletters::list(&store, args.id.as_deref()).await? {
-            let line = serde_json::json!({
-                "context": id,
-                "consumer": letter.consumer,
-                "eventId": letter.event_id,
-                "subject": letter.subject,
-                "headers": letter.headers,
-                "payloadBytes": letter.payload.len(),
-                "error": letter.error,
-                "deliveries": letter.deliveries,
-                "failedAt": letter.failed_at,
-            });
+            // The same view of a letter as the admin console's.
+            let mut line = serde_json::to_value(letter.summary())?;
+            line["context"] = id.clone().into();
             println!("{line}");
         }
     }

@@ -29,6 +29,36 @@ pub struct DeadLetter {
     pub failed_at: String,
 }
 
+/// A letter as an operator reads it (`mediamesh deadletters list`, the admin console): the
+/// event, its reason and deliveries; the payload only by its size.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub consumer: String,
+    pub event_id: String,
+    pub subject: String,
+    pub headers: BTreeMap<String, String>,
+    pub payload_bytes: usize,
+    pub error: String,
+    pub deliveries: i64,
+    pub failed_at: String,
+}
+
+impl DeadLetter {
+    pub fn summary(&self) -> Summary {
+        Summary {
+            consumer: self.consumer.clone(),
+            event_id: self.event_id.clone(),
+            subject: self.subject.clone(),
+            headers: self.headers.clone(),
+            payload_bytes: self.payload.len(),
+            error: self.error.clone(),
+            deliveries: self.deliveries,
+            failed_at: self.failed_at.clone(),
+        }
+    }
+}
+
 /// Records a letter (once per event and consumer).
 pub async fn record(conn: &mut AnyConnection, letter: &DeadLetter) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -78,7 +108,8 @@ pub async fn list(store: &Store, id: Option<&str>) -> Result<Vec<DeadLetter>, sq
 }
 
 /// Moves letters back into the outbox (all, or the one event `id`) in one transaction;
-/// returns how many. The relay publishes them as soon as the context runs.
+/// returns how many. The relay publishes them as soon as the context runs. The one replay
+/// path: `mediamesh deadletters replay` and the admin console's replay both call it.
 pub async fn replay(store: &Store, id: Option<&str>) -> Result<usize, sqlx::Error> {
     let letters = list(store, id).await?;
     let mut tx = store.begin().await?;

@@ -4,13 +4,12 @@
 //! the age of its oldest row, consumer lag, dead letters, breaker state per peer, and each
 //! context's readiness.
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const CALLS: &str = "mediamesh_grpc_server_handled_total";
 pub const CALL_SECONDS: &str = "mediamesh_grpc_server_handling_seconds";
@@ -35,24 +34,25 @@ pub const CONSUMER_LAG: &str = "mediamesh_consumer_lag";
 pub const CONTEXT_READY: &str = "mediamesh_context_ready";
 pub const TASK_RUNNING: &str = "mediamesh_task_running";
 
-/// Serves `/metrics` on `addr` (within the current Tokio runtime).
-pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
-    // Bind first, so a taken port is named with the flag that sets it (the exporter's own
-    // error says only "Address already in use").
-    std::net::TcpListener::bind(addr).map_err(|e| {
-        anyhow::anyhow!("admin address {addr} (--admin-addr, MEDIAMESH_ADMIN_ADDR): {e}")
-    })?;
-    PrometheusBuilder::new()
-        .with_http_listener(addr)
+/// Installs the process's Prometheus recorder; the admin port (`serving::admin`) serves
+/// what the handle renders. Histogram upkeep runs every 5 s on the current Tokio runtime.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Suffix("_seconds".into()),
             &[
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
             ],
         )?
-        .install()?;
-    tracing::info!(%addr, "metrics on /metrics");
-    Ok(())
+        .install_recorder()?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
 }
 
 /// Counts every call served by method and gRPC code, and times it. Methods this server does

@@ -33,7 +33,7 @@ pub struct MeshConfig {
     pub call_policy: CallPolicy,
     /// JetStream replicas for streams this process creates (3 under Helm).
     pub stream_replicas: usize,
-    /// Where `/metrics` is served; None for no admin port.
+    /// Where `/metrics` and the console are served; None for no admin port.
     pub admin_addr: Option<SocketAddr>,
     /// How long a context may be unable to work before liveness fails (a restart is due).
     pub liveness_grace: Duration,
@@ -70,9 +70,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
-    if let Some(addr) = config.admin_addr {
-        crate::observe::metrics::install(addr)?;
-    }
+    let admin = match config.admin_addr {
+        Some(addr) => Some(crate::serving::admin::start(addr)?),
+        None => None,
+    };
+    let mut console = Vec::new();
     let service_names: Vec<&'static str> = contexts
         .iter()
         .flat_map(|c| c.info().services.iter().map(|(name, _)| *name))
@@ -139,6 +141,12 @@ pub async fn run(
             }
             peers.insert((*callee).to_owned(), peer);
         }
+        console.push(crate::serving::console::Part {
+            info,
+            store: store.clone(),
+            peers: peers.clone(),
+            consumes: context.policies().map(|p| p.events()).unwrap_or_default(),
+        });
         context
             .start(
                 ContextEnv {
@@ -200,6 +208,9 @@ pub async fn run(
         tracing::info!(context = id, "context started");
     }
 
+    if let Some(admin) = &admin {
+        admin.attach(console);
+    }
     early.stop().await;
     let listener = TcpListener::from_std(listener)?;
     let drain = CancellationToken::new();
