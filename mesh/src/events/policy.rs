@@ -10,6 +10,9 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+#[doc(hidden)]
+pub use async_trait::async_trait;
+
 use crate::events::consumer::{Handler, HandlerError};
 use crate::events::event::Delivered;
 use crate::storage::store::Tx;
@@ -123,6 +126,35 @@ impl<P: Send + Sync + 'static> Handler for Policies<P> {
             .map(|(event, _)| event.clone())
             .collect()
     }
+}
+
+/// `On` for each listed event type whose handling is one change: `|tx, e, v|` name the
+/// transaction, the decoded event and its aggregate version; the change is a future whose
+/// error converts into `HandlerError`. Projections react to many events in a line or two
+/// each, so the per-event impl is written once here:
+///
+/// ```ignore
+/// mediamesh_mesh::on_events! { Project:
+///     pb::ChannelRenamed |tx, e, v| store::rename(tx, &e.channel_id, &e.channel_name, v);
+/// }
+/// ```
+#[macro_export]
+macro_rules! on_events {
+    ($policy:ty: $($event:path |$tx:ident, $e:ident, $v:ident| $change:expr;)*) => {$(
+        #[$crate::events::policy::async_trait]
+        impl $crate::events::policy::On<$event> for $policy {
+            async fn on(
+                &self,
+                $tx: &mut $crate::Tx,
+                $e: $event,
+                delivered: &$crate::Delivered,
+            ) -> Result<(), $crate::HandlerError> {
+                let $v = delivered.aggregate_version();
+                $change.await?;
+                Ok(())
+            }
+        }
+    )*};
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! The viewpage's projection: every event it subscribes to, applied to its own tables by the
 //! domain's rules (movie and reservation events in their aggregate's version order, whatever
 //! the delivery order; review counts once per review id).
-use mediamesh_mesh::events::policy::On;
-use mediamesh_mesh::{Delivered, HandlerError, Tx, events::tally};
+use mediamesh_mesh::{Tx, events::tally};
 use mediamesh_proto::cinema::v1 as pb;
 
 use crate::domain::RsvStatus;
@@ -10,43 +9,23 @@ use crate::store;
 
 pub struct Project;
 
-/// One `On` per event: the change it makes (`$v`: the version of the aggregate it is about).
-/// Registered and updated movies make the same change.
-macro_rules! project {
-    ($($event:ident |$tx:ident, $e:ident, $v:ident| $change:expr;)*) => {$(
-        #[async_trait::async_trait]
-        impl On<pb::$event> for Project {
-            async fn on(
-                &self,
-                $tx: &mut Tx,
-                $e: pb::$event,
-                d: &Delivered,
-            ) -> Result<(), HandlerError> {
-                let $v = d.aggregate_version();
-                $change.await?;
-                Ok(())
-            }
-        }
-    )*};
-}
-
-project! {
-    MovieRegistered |tx, e, v|
+mediamesh_mesh::on_events! { Project:
+    pb::MovieRegistered |tx, e, v|
         store::change_movie(tx, &e.movie_id, |m| m.change(&e.title, e.seats, v));
-    MovieUpdated |tx, e, v|
+    pb::MovieUpdated |tx, e, v|
         store::change_movie(tx, &e.movie_id, |m| m.change(&e.title, e.seats, v));
-    MovieDeleted |tx, e, v| store::change_movie(tx, &e.movie_id, |m| {
+    pb::MovieDeleted |tx, e, v| store::change_movie(tx, &e.movie_id, |m| {
         m.delete(v);
         true
     });
-    ReservationConfirmed |tx, e, v|
+    pb::ReservationConfirmed |tx, e, v|
         store::set_reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Confirmed, v);
-    ReservationCancelRequested |tx, e, v|
+    pb::ReservationCancelRequested |tx, e, v|
         store::set_reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Cancelling, v);
-    ReservationCancelled |tx, e, v|
+    pb::ReservationCancelled |tx, e, v|
         store::set_reservation(tx, &e.rsv_id, &e.movie_id, RsvStatus::Cancelled, v);
-    ReviewCreated |tx, e, _v| review(tx, &e.review_id, &e.movie_id, true);
-    ReviewDeleted |tx, e, _v| review(tx, &e.review_id, &e.movie_id, false);
+    pb::ReviewCreated |tx, e, _v| review(tx, &e.review_id, &e.movie_id, true);
+    pb::ReviewDeleted |tx, e, _v| review(tx, &e.review_id, &e.movie_id, false);
 }
 
 /// A review created or deleted: the movie's count moves once per review id, whatever order

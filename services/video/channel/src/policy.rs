@@ -1,8 +1,8 @@
 //! Channel's event policy: each video event sets that video, a part of its channel, to the
 //! video's state at that version (stale and repeated versions change nothing), then the
 //! channels it left or entered are recounted; a moved total raises ChannelTotalChanged.
-use mediamesh_mesh::events::{parts, policy::On};
-use mediamesh_mesh::{Delivered, Event, HandlerError, Raise, Tx};
+use mediamesh_mesh::events::parts;
+use mediamesh_mesh::{Event, HandlerError, Raise, Tx};
 use mediamesh_proto::video::v1 as pb;
 
 use crate::domain::Totals;
@@ -53,59 +53,9 @@ pub fn total_changed(t: &Totals) -> Event {
     Event::new(CONTEXT, &event, &t.channel_id, t.version, &t.channel_id)
 }
 
-#[async_trait::async_trait]
-impl On<pb::VideoUploaded> for Count {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoUploaded,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        video_is(
-            tx,
-            &e.video_id,
-            d.aggregate_version(),
-            &e.channel_id,
-            Some(e.view_count),
-        )
-        .await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoEdited> for Count {
-    async fn on(&self, tx: &mut Tx, e: pb::VideoEdited, d: &Delivered) -> Result<(), HandlerError> {
-        video_is(
-            tx,
-            &e.video_id,
-            d.aggregate_version(),
-            &e.channel_id,
-            Some(e.view_count),
-        )
-        .await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoDeleted> for Count {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoDeleted,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        video_is(tx, &e.video_id, d.aggregate_version(), &e.channel_id, None).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoRemovedByPolicy> for Count {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoRemovedByPolicy,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        video_is(tx, &e.video_id, d.aggregate_version(), &e.channel_id, None).await
-    }
+mediamesh_mesh::on_events! { Count:
+    pb::VideoUploaded |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, Some(e.view_count));
+    pb::VideoEdited |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, Some(e.view_count));
+    pb::VideoDeleted |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, None);
+    pb::VideoRemovedByPolicy |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, None);
 }

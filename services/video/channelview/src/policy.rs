@@ -1,7 +1,6 @@
 //! The projection: client, channel, video and refund events into the client's screen. Each
 //! handler hands the domain a row (a placeholder if not seen yet) and stores what it decides.
-use mediamesh_mesh::events::policy::On;
-use mediamesh_mesh::{Delivered, HandlerError, Tx};
+use mediamesh_mesh::Tx;
 use mediamesh_proto::video::v1 as pb;
 
 use crate::domain::{RefundStatus, VideoContent};
@@ -9,49 +8,28 @@ use crate::store::{self, Refund};
 
 pub struct Project;
 
-/// One `On` per event: the change it makes (`$v`: the version of the aggregate it is about).
-/// Events that carry the same fields (created and renamed, uploaded and edited) make the
-/// same change.
-macro_rules! project {
-    ($($event:ident |$tx:ident, $e:ident, $v:ident| $change:expr;)*) => {$(
-        #[async_trait::async_trait]
-        impl On<pb::$event> for Project {
-            async fn on(
-                &self,
-                $tx: &mut Tx,
-                $e: pb::$event,
-                d: &Delivered,
-            ) -> Result<(), HandlerError> {
-                let $v = d.aggregate_version();
-                $change.await?;
-                Ok(())
-            }
-        }
-    )*};
-}
-
-project! {
-    ClientRegistered |tx, e, _v| store::client_seen(tx, &e.client_id);
-    ClientDeleted |tx, e, _v| store::client_deleted(tx, &e.client_id);
-    ClientTotalChanged |tx, e, v| store::client_total(tx, &e.client_id, e.total_view, v);
-    ChannelCreated |tx, e, v|
+mediamesh_mesh::on_events! { Project:
+    pb::ClientRegistered |tx, e, _v| store::client_seen(tx, &e.client_id);
+    pb::ClientDeleted |tx, e, _v| store::client_deleted(tx, &e.client_id);
+    pb::ClientTotalChanged |tx, e, v| store::client_total(tx, &e.client_id, e.total_view, v);
+    pb::ChannelCreated |tx, e, v|
         store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.name(&e.channel_name, v));
-    ChannelRenamed |tx, e, v|
+    pb::ChannelRenamed |tx, e, v|
         store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.name(&e.channel_name, v));
-    ChannelTotalChanged |tx, e, v| store::change_channel(tx, &e.channel_id, &e.client_id, |ch| {
+    pb::ChannelTotalChanged |tx, e, v| store::change_channel(tx, &e.channel_id, &e.client_id, |ch| {
         ch.totals(e.total_view, e.video_count, v)
     });
-    ChannelDeleted |tx, e, _v|
+    pb::ChannelDeleted |tx, e, _v|
         store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.delete());
-    VideoUploaded |tx, e, v|
+    pb::VideoUploaded |tx, e, v|
         content(tx, &e.video_id, (&e.client_id, &e.channel_id), &e.title, e.view_count, v);
-    VideoEdited |tx, e, v|
+    pb::VideoEdited |tx, e, v|
         content(tx, &e.video_id, (&e.client_id, &e.channel_id), &e.title, e.view_count, v);
-    VideoDeleted |tx, e, _v|
+    pb::VideoDeleted |tx, e, _v|
         store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| v.delete());
-    VideoRemovedByPolicy |tx, e, _v|
+    pb::VideoRemovedByPolicy |tx, e, _v|
         store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| v.remove());
-    RefundRequested |tx, e, _v| store::set_refund(tx, &Refund {
+    pb::RefundRequested |tx, e, _v| store::set_refund(tx, &Refund {
         refund_request_id: &e.refund_request_id,
         client_id: &e.client_id,
         status: "REQUESTED",
@@ -59,7 +37,7 @@ project! {
         total_view: e.total_view,
         refund_policy: 0,
     });
-    RefundDecided |tx, e, _v| store::set_refund(tx, &Refund {
+    pb::RefundDecided |tx, e, _v| store::set_refund(tx, &Refund {
         refund_request_id: &e.refund_request_id,
         client_id: &e.client_id,
         status: &e.status,
