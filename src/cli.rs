@@ -254,6 +254,8 @@ pub fn print_config(args: &ServeArgs) -> anyhow::Result<()> {
         "call_timeout_ms": args.call_timeout_ms,
         "stream_replicas": args.stream_replicas,
         "liveness_grace_secs": args.liveness_grace_secs,
+        "auth_jwks": args.auth_jwks.as_ref().map(|p| p.display().to_string()),
+        "auth_service_token": args.auth_service_token.as_ref().map(|_| "****"),
         "admin_addr": args.admin_addr.0.map(|a| a.to_string()).unwrap_or_else(|| "off".into()),
     });
     println!("{}", serde_json::to_string_pretty(&config)?);

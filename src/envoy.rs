@@ -260,6 +260,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn with_auth_every_listener_checks_jwt_before_transcoding() {
+        let yaml = "    http_filters:\n    - name: envoy.filters.http.grpc_json_transcoder\n      x: 1\n\
+                    \x20   http_filters:\n    - name: envoy.filters.http.grpc_json_transcoder\n";
+        let with = require_jwt(yaml, Path::new("/d/auth/jwks.json"));
+        assert_eq!(
+            with.matches("envoy.filters.http.jwt_authn").count(),
+            2,
+            "{with}"
+        );
+        let (jwt, transcoder) = (
+            with.find("jwt_authn").unwrap(),
+            with.find("grpc_json_transcoder").unwrap(),
+        );
+        assert!(jwt < transcoder, "{with}");
+        assert!(with.contains("    - name: envoy.filters.http.jwt_authn\n      typed_config:"));
+        assert!(with.contains("local_jwks: { filename: \"/d/auth/jwks.json\" }"));
+        assert!(
+            with.contains("forward: true"),
+            "the mesh reads the token too"
+        );
+        assert!(with.contains("match: { prefix: \"/\" }"), "every route");
+    }
+
+    #[test]
     fn a_port_routes_only_its_apps_public_rpcs() {
         let paths = public_paths(&[
             "mediamesh.vod.v1.PaymentService",
