@@ -1,7 +1,6 @@
 //! Order follows the desk and the installer: each event moves the order forward (never
 //! back, whatever the delivery order) or answers its cancellation, once.
-use mediamesh_mesh::events::policy::On;
-use mediamesh_mesh::{Delivered, HandlerError, Tx};
+use mediamesh_mesh::{HandlerError, Tx};
 use mediamesh_proto::iptv::v1 as pb;
 
 use crate::domain::{JoinOrder, Status};
@@ -27,62 +26,12 @@ async fn change(
     Ok(())
 }
 
-#[async_trait::async_trait]
-impl On<pb::InstallerAssigned> for Follow {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::InstallerAssigned,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        change(tx, &e.join_order_id, |o| o.advance(Status::Assigned)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::InstallationCompleted> for Follow {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::InstallationCompleted,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        change(tx, &e.join_order_id, |o| o.advance(Status::Installed)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::SubscriptionCompleted> for Follow {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::SubscriptionCompleted,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        change(tx, &e.join_order_id, |o| o.advance(Status::Joined)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::CancellationAccepted> for Follow {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::CancellationAccepted,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        change(tx, &e.join_order_id, JoinOrder::cancelled).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::CancellationRejected> for Follow {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::CancellationRejected,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        change(tx, &e.join_order_id, JoinOrder::cancel_rejected).await
-    }
+mediamesh_mesh::on_events! { Follow:
+    pb::InstallerAssigned |tx, e, _v| change(tx, &e.join_order_id, |o| o.advance(Status::Assigned));
+    pb::InstallationCompleted |tx, e, _v|
+        change(tx, &e.join_order_id, |o| o.advance(Status::Installed));
+    pb::SubscriptionCompleted |tx, e, _v|
+        change(tx, &e.join_order_id, |o| o.advance(Status::Joined));
+    pb::CancellationAccepted |tx, e, _v| change(tx, &e.join_order_id, JoinOrder::cancelled);
+    pb::CancellationRejected |tx, e, _v| change(tx, &e.join_order_id, JoinOrder::cancel_rejected);
 }
