@@ -8,6 +8,7 @@ mod chart;
 mod cinema;
 mod cinema_hardening;
 mod cluster;
+mod console;
 mod gateway;
 mod iptv;
 mod liveness;

@@ -1,0 +1,362 @@
+//! The live console on the admin port, as an operator's browser shows it: a real headless
+//! Chromium (Debian's, driven by Playwright for Python through tests/it/console.py) keeps
+//! one page open while the test drives the mesh, and the page must follow without a reload:
+//! every context of `up`, an event edge's rate under purchases, a breaker open while payment
+//! hangs and closed after, a dead letter and its replay.
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use mediamesh_proto::vod::v1 as pb;
+use prost::Message;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use crate::harness::{BIN, Mesh, Sandbox, buy, eventually, fails_then_fast, free_port, mileage_of};
+
+/// One console page in headless Chromium.
+struct Browser {
+    child: Child,
+    stdin: ChildStdin,
+    answers: Lines<BufReader<ChildStdout>>,
+}
+
+impl Browser {
+    async fn open(mesh: &Mesh) -> Browser {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/console.py");
+        let mut child = Command::new(crate::harness::tool("python"))
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python with playwright: run scripts/install-tools");
+        let stdin = child.stdin.take().unwrap();
+        let answers = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut browser = Browser {
+            child,
+            stdin,
+            answers,
+        };
+        let url = format!("http://127.0.0.1:{}/", mesh.admin_port);
+        let title = browser.send(json!({"op": "goto", "url": url})).await;
+        assert_eq!(title, "mediamesh console");
+        browser
+    }
+
+    async fn send(&mut self, command: Value) -> Value {
+        let line = format!("{command}\n");
+        self.stdin.write_all(line.as_bytes()).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(90), self.answers.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("the browser did not answer {command}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the browser quit on {command}"));
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["ok"], true, "{command}: {}", answer["error"]);
+        answer["value"].clone()
+    }
+
+    async fn eval(&mut self, js: &str) -> Value {
+        self.send(json!({"op": "eval", "js": js})).await
+    }
+
+    /// Until `js` is truthy on the page (within 30 s); returns its value.
+    async fn wait(&mut self, js: &str) -> Value {
+        self.send(json!({"op": "wait", "js": js, "ms": 30_000}))
+            .await
+    }
+
+    /// What a cell of the row `row` (a CSS selector) shows.
+    async fn cell(&mut self, row: &str, cell: &str) -> String {
+        let js = format!("document.querySelector({row:?})?.querySelector({cell:?})?.textContent");
+        self.eval(&js).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// No script error and no Content-Security-Policy violation on the page.
+    async fn assert_no_errors(&mut self) {
+        let errors = self.send(json!({"op": "errors"})).await;
+        assert_eq!(errors, json!([]), "the page logged errors");
+    }
+
+    async fn close(mut self) {
+        let _ = self.stdin.write_all(b"{\"op\": \"quit\"}\n").await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}
+
+/// Every context `mediamesh map` draws (from the same registrations as `up` runs).
+fn contexts_of_the_map() -> Vec<String> {
+    let out = std::process::Command::new(BIN).arg("map").output().unwrap();
+    let map = String::from_utf8(out.stdout).unwrap();
+    map.lines()
+        .filter_map(|l| l.trim().split_once("[\"").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split(' ').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Buys in the background until the guard is dropped: the load the console shows.
+struct Load(Arc<AtomicBool>);
+
+impl Load {
+    async fn start(mesh: &Mesh, customer: &str) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut purchases = mesh.purchases().await;
+        let (flag, customer) = (stop.clone(), customer.to_owned());
+        tokio::spawn(async move {
+            while !flag.load(Ordering::Relaxed) {
+                let request = pb::CreatePurchaseRequest {
+                    vod_id: "1".into(),
+                    customer_id: customer.clone(),
+                    ..Default::default()
+                };
+                let _ = purchases.create_purchase(request).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        Load(stop)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+const EDGE: &str = r#"tr[data-edge="vod.payment>vod.mileage:PaymentApproved"]"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_shows_every_context_live_rates_and_replays_dead_letters() {
+    let sandbox = Sandbox::sqlite("console");
+    let mesh = sandbox.up().await;
+    let mut page = Browser::open(&mesh).await;
+
+    // Every context of `up`, all five apps, in the tables and on the map, each ready.
+    let expected = contexts_of_the_map();
+    assert!(expected.len() >= 25, "{expected:?}");
+    let rows = "[...document.querySelectorAll('#contexts tbody tr')].map(r => r.dataset.context)";
+    let mut shown: Vec<String> = serde_json::from_value(page.eval(rows).await).unwrap();
+    let mut want = expected.clone();
+    shown.sort();
+    want.sort();
+    assert_eq!(shown, want, "the contexts table");
+    let nodes = "[...document.querySelectorAll('#map [data-node]')].map(n => n.dataset.node)";
+    let nodes: Vec<String> = serde_json::from_value(page.eval(nodes).await).unwrap();
+    for id in &expected {
+        assert!(nodes.contains(id), "{id} not on the map: {nodes:?}");
+    }
+    let apps = "[...document.querySelectorAll('#map text.app')].map(t => t.textContent)";
+    assert_eq!(
+        page.eval(apps).await,
+        json!(["vod", "cinema", "music", "iptv", "video"])
+    );
+    page.wait(
+        "[...document.querySelectorAll('#contexts td.health')].every(td => td.textContent === 'ready')",
+    )
+    .await;
+    assert_eq!(page.cell(EDGE, "td.rate").await, "0.00", "idle edge");
+
+    // Purchases: the payment -> mileage edge shows its rate, the page never reloaded.
+    let ticks = page.eval("Number(document.body.dataset.ticks)").await;
+    let load = Load::start(&mesh, "console-load").await;
+    let rate = format!("parseFloat(document.querySelector('{EDGE} td.rate').textContent) > 0");
+    page.wait(&rate).await;
+    let calls = r#"parseFloat(document.querySelector('tr[data-context="vod.purchase"] td:nth-child(3)').textContent) > 0"#;
+    page.wait(calls).await;
+    page.wait(r#"document.querySelector('tr[data-context="vod.payment"] td:nth-child(4)').textContent.endsWith(' ms')"#).await;
+    let later = page.eval("Number(document.body.dataset.ticks)").await;
+    assert!(
+        later.as_u64() > ticks.as_u64(),
+        "updated in place: {ticks} -> {later}"
+    );
+    let shot = sandbox.logs.path().join("console.png");
+    page.send(json!({"op": "screenshot", "path": shot})).await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+    // Kept for the README when asked: MEDIAMESH_CONSOLE_SCREENSHOT=docs/console.png.
+    if let Ok(keep) = std::env::var("MEDIAMESH_CONSOLE_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+    drop(load);
+
+    // A poison event is dead-lettered by vod.mileage: the page lists it with its error and
+    // deliveries.
+    let js = async_nats::jetstream::new(async_nats::connect(&sandbox.nats.url).await.unwrap());
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "console-poison");
+    js.publish_with_headers("vod.payment.PaymentApproved", headers, vec![0xff; 3].into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let poison = r#"tr[data-letter="vod.mileage/vod_mileage/console-poison"]"#;
+    page.wait(&format!("document.querySelector('{poison}')"))
+        .await;
+    assert!(!page.cell(poison, "td.error").await.is_empty());
+    let deliveries: u32 = page.cell(poison, "td:nth-child(6)").await.parse().unwrap();
+    assert!(deliveries >= 1);
+    assert_eq!(
+        page.cell(poison, "td:nth-child(3)").await,
+        "vod.payment.PaymentApproved"
+    );
+
+    // A valid event a past outage left in the dead letters: Replay on the page sends it
+    // back through the outbox; the row goes and the credit is applied.
+    lost_letter(&sandbox, "console-lost", "console-replayed");
+    let lost = r#"tr[data-letter="vod.mileage/vod_mileage/console-lost"]"#;
+    page.wait(&format!("document.querySelector('{lost}')"))
+        .await;
+    page.send(json!({"op": "click", "selector": format!("{lost} button.replay")}))
+        .await;
+    page.wait(&format!("!document.querySelector('{lost}')"))
+        .await;
+    eventually("the replayed credit", Duration::from_secs(20), || async {
+        mileage_of(&mesh, "console-replayed")
+            .await
+            .filter(|m| m.points == 1000)
+    })
+    .await;
+    assert!(
+        page.eval(&format!("!!document.querySelector('{poison}')"))
+            .await
+            == true,
+        "the poison stays"
+    );
+    page.assert_no_errors().await;
+    page.close().await;
+
+    // The replay cannot be forged by another site: no console header, no replay.
+    let url = format!("http://127.0.0.1:{}/console/replay", mesh.admin_port);
+    let body = json!({"context": "vod.mileage", "eventId": "console-poison"});
+    let client = reqwest::Client::new();
+    let forged = client.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    let rebound = client
+        .post(&url)
+        .header("host", "evil.example")
+        .header("x-mediamesh-console", "replay")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403, "a DNS-rebound Host is refused");
+}
+
+/// Puts a valid PaymentApproved for `customer` into vod.mileage's dead letters, as an
+/// outage would have left it.
+fn lost_letter(sandbox: &Sandbox, id: &str, customer: &str) {
+    let event = pb::PaymentApproved {
+        purchase_id: format!("p-{id}"),
+        customer_id: customer.into(),
+        amount: 1000,
+        free_vod: false,
+    };
+    let hex: String = event
+        .encode_to_vec()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let db = sandbox.logs.path().join("data/vod.mileage.db");
+    let sql = format!(
+        "INSERT INTO mesh_dead_letters (event_id, consumer, subject, headers, payload, error, \
+         deliveries, failed_at) VALUES ('{id}', 'vod_mileage', 'vod.payment.PaymentApproved', \
+         '{{}}', X'{hex}', 'database was down', 5, 'then')"
+    );
+    let out = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Purchase and payment in separate processes: the purchase process's console shows its
+/// breaker to payment open while payment is hung (SIGSTOP), and closed after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_shows_the_breaker_open_while_payment_hangs() {
+    let sandbox = Sandbox::sqlite("console-breaker");
+    let payment_port = free_port();
+    let payment = sandbox
+        .serve_with(payment_port, "vod.payment", &[], &[])
+        .await;
+    let peer = format!("vod.payment=http://127.0.0.1:{payment_port}");
+    let shop = sandbox
+        .serve_with(
+            free_port(),
+            "vod.catalog,vod.purchase,vod.mileage",
+            &["--peer", &peer],
+            &[],
+        )
+        .await;
+    assert_eq!(buy(&shop, "1", "lee").await.unwrap().order_status, "PAID");
+    let mut page = Browser::open(&shop).await;
+    let call = r#"tr[data-call="vod.purchase>vod.payment"]"#;
+    page.wait(&format!(
+        "document.querySelector('{call}')?.dataset.breaker === 'closed'"
+    ))
+    .await;
+    let away = "[...document.querySelectorAll('#map .node.away')].map(n => n.dataset.node)";
+    assert!(
+        page.eval(away)
+            .await
+            .as_array()
+            .unwrap()
+            .contains(&json!("vod.payment")),
+        "payment is drawn as run elsewhere"
+    );
+
+    payment.proc.signal(libc::SIGSTOP);
+    fails_then_fast(|| buy(&shop, "1", "lee")).await;
+    // Calls go on, so the breaker stays open (each probe after the cool-down fails again).
+    let load = Load::start(&shop, "lee").await;
+    page.wait(&format!(
+        "document.querySelector('{call}').dataset.breaker === 'open'"
+    ))
+    .await;
+    assert_eq!(page.cell(call, "td.breaker").await, "open");
+    let alerts = page
+        .eval("document.querySelector('#alerts').textContent")
+        .await;
+    assert!(
+        alerts
+            .as_str()
+            .unwrap()
+            .contains("breaker open: vod.purchase"),
+        "{alerts}"
+    );
+    let label = "[...document.querySelectorAll('#map text.label.open')].map(t => t.textContent)";
+    assert_eq!(
+        page.eval(label).await,
+        json!(["Pay OPEN"]),
+        "red on the map"
+    );
+    drop(load);
+
+    payment.proc.signal(libc::SIGCONT);
+    eventually("purchases heal", Duration::from_secs(15), || async {
+        buy(&shop, "1", "lee")
+            .await
+            .ok()
+            .filter(|p| p.order_status == "PAID")
+    })
+    .await;
+    page.wait(&format!(
+        "document.querySelector('{call}').dataset.breaker === 'closed'"
+    ))
+    .await;
+    let alerts = page
+        .eval("document.querySelector('#alerts').textContent")
+        .await;
+    assert_eq!(alerts, "all clear");
+    page.assert_no_errors().await;
+    page.close().await;
+}
