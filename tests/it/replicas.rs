@@ -1,4 +1,5 @@
-//! Scale-out on PostgreSQL: two `serve` processes run every vod and video context against one
+//! Scale-out on PostgreSQL: two `serve` processes run every vod, video and cinema context
+//! against one
 //! database and one broker, so each consuming context has two replicas sharing its durable
 //! consumer. Load goes to both; afterwards every total is exact (each event applied once,
 //! whichever replica took it), both replicas read the same, and both did consume.
@@ -7,15 +8,20 @@
 use std::time::Duration;
 
 use futures::future::join_all;
+use mediamesh_proto::cinema::v1 as cinema;
 use mediamesh_proto::video::v1 as video;
+use tonic::transport::Channel;
 
 use crate::harness::{Mesh, Sandbox, buy, eventually, mileage_balances, mileage_of, purchases_of};
 
-const TARGET: &str = "vod,video";
+const TARGET: &str = "vod,video,cinema";
 const CUSTOMERS: usize = 6;
 const PURCHASES: usize = 12;
 const CHANNELS: usize = 4;
 const VIDEOS: usize = 40;
+const SEATS: usize = 10;
+const RESERVATIONS: usize = 16;
+const REVIEWS: usize = 20;
 
 /// `consumer`'s applied events on `mesh` (summed over its other labels), from `/metrics`.
 async fn applied(mesh: &Mesh, consumer: &str) -> u64 {
@@ -190,13 +196,126 @@ async fn video_load(replicas: [&Mesh; 2]) {
     }
 }
 
+/// A movie of ten seats: sixteen reservations at once through both replicas confirm exactly
+/// ten; twenty reviews, five deleted: the movie's review count and its viewpage read fifteen
+/// and ten confirmed, on both replicas.
+async fn cinema_load(replicas: [&Mesh; 2]) {
+    let sides = [replicas[0].channel().await, replicas[1].channel().await];
+    let movies =
+        |side: &Channel| cinema::movie_service_client::MovieServiceClient::new(side.clone());
+    let reserve = |n: usize| {
+        let side = sides[n % 2].clone();
+        async move {
+            cinema::reservation_service_client::ReservationServiceClient::new(side)
+                .create_reservation(cinema::CreateReservationRequest {
+                    rsv_id: format!("rep-r{n}"),
+                    movie_id: "rep-m".into(),
+                    customer_id: format!("rep-c{n}"),
+                })
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    movies(&sides[0])
+        .create_movie(cinema::CreateMovieRequest {
+            movie_id: "rep-m".into(),
+            title: "Replicated".into(),
+            desc: "two of everything".into(),
+            seats: Some(SEATS as i32),
+        })
+        .await
+        .unwrap();
+    // The reservation context learns of the movie by event: the first one waits for it.
+    eventually("the movie reservable", Duration::from_secs(30), || async {
+        reserve(0).await.ok().filter(|r| r.status == "CONFIRMED")
+    })
+    .await;
+    let outcomes = join_all((1..RESERVATIONS).map(reserve)).await;
+    let confirmed = 1 + outcomes
+        .iter()
+        .filter(|r| matches!(r, Ok(r) if r.status == "CONFIRMED"))
+        .count();
+    assert_eq!(
+        confirmed, SEATS,
+        "no overbooking across replicas: {outcomes:?}"
+    );
+
+    let reviews = (0..REVIEWS).map(|n| {
+        let side = sides[n % 2].clone();
+        async move {
+            cinema::review_service_client::ReviewServiceClient::new(side)
+                .create_review(cinema::CreateReviewRequest {
+                    review_id: format!("rep-rv{n}"),
+                    movie_id: "rep-m".into(),
+                    content: format!("review {n}"),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("review {n}: {e:?}"));
+        }
+    });
+    join_all(reviews).await;
+    let deletions = (0..REVIEWS).filter(|n| n % 4 == 0).map(|n| {
+        let side = sides[(n + 1) % 2].clone();
+        async move {
+            cinema::review_service_client::ReviewServiceClient::new(side)
+                .delete_review(cinema::DeleteReviewRequest {
+                    review_id: format!("rep-rv{n}"),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("delete review {n}: {e:?}"));
+        }
+    });
+    join_all(deletions).await;
+    let kept = (0..REVIEWS).filter(|n| n % 4 != 0).count() as i32;
+    for side in &sides {
+        eventually(
+            &format!("{kept} reviews counted and {SEATS} confirmed on the viewpage"),
+            Duration::from_secs(60),
+            || async {
+                let movie = movies(side)
+                    .get_movie(cinema::GetMovieRequest {
+                        movie_id: "rep-m".into(),
+                    })
+                    .await
+                    .ok()?
+                    .into_inner();
+                let pages =
+                    cinema::viewpage_service_client::ViewpageServiceClient::new(side.clone())
+                        .list_viewpages(cinema::ListViewpagesRequest {
+                            page_size: 1000,
+                            page_token: String::new(),
+                        })
+                        .await
+                        .ok()?
+                        .into_inner();
+                let page = pages
+                    .viewpages
+                    .into_iter()
+                    .find(|p| p.movie_id == "rep-m")?;
+                let on_page = page
+                    .reservations
+                    .iter()
+                    .filter(|r| r.status == "CONFIRMED")
+                    .count();
+                (movie.review_cnt == kept && page.review_cnt == kept && on_page == SEATS)
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_of_every_context_on_postgres_apply_each_event_once() {
     let sandbox = Sandbox::postgres("replicas-pg");
     let first = sandbox.serve(TARGET).await;
     let second = sandbox.serve(TARGET).await;
     let replicas = [&first, &second];
-    tokio::join!(vod_load(replicas), video_load(replicas));
+    tokio::join!(
+        vod_load(replicas),
+        video_load(replicas),
+        cinema_load(replicas)
+    );
 
     // Both replicas of each consuming context took a share of the events.
     for consumer in [
@@ -204,6 +323,8 @@ async fn two_replicas_of_every_context_on_postgres_apply_each_event_once() {
         "video_channel",
         "video_client",
         "video_channelview",
+        "cinema_movie",
+        "cinema_viewpage",
     ] {
         let shares = [
             applied(&first, consumer).await,
