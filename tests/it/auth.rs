@@ -412,6 +412,34 @@ async fn every_mutating_rest_route_needs_the_right_caller() {
     )
     .await;
 
+    // Messages (made from reservation events): a customer sees only their own.
+    let messages = |token: String| {
+        let url = format!("{}/messages", mesh.cinema());
+        async move {
+            let (status, body) = rest("GET", url, None, Some(&token)).await;
+            assert_eq!(status, 200, "{body}");
+            body["messages"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    crate::harness::eventually("alice's messages", crate::harness::rest::WAIT, || {
+        let alice = messages(tokens.alice.clone());
+        async move { (!alice.await.is_empty()).then_some(()) }
+    })
+    .await;
+    let theirs = messages(tokens.alice.clone()).await;
+    assert!(
+        theirs.iter().all(|m| m["customerId"] == "alice"),
+        "{theirs:?}"
+    );
+    assert!(
+        messages(tokens.bob.clone()).await.is_empty(),
+        "bob sees none of alice's"
+    );
+    assert!(
+        !messages(tokens.theater.clone()).await.is_empty(),
+        "the theater sees them"
+    );
+
     let content = |id: &str, creator: &str| {
         Some(json!({"contentId": id, "creatorName": creator, "title": "Auth", "type": "New Music"}))
     };
@@ -444,6 +472,7 @@ async fn every_mutating_rest_route_needs_the_right_caller() {
             ("DELETE", "/contents/c-r1".into(), None, Nobody, 401),
             ("DELETE", "/contents/c-r1".into(), None, Bob, 403),
             ("DELETE", "/contents/c-r1".into(), None, Alice, 200),
+            ("GET", "/mypages?creatorName=bob".into(), None, Alice, 403),
         ],
     )
     .await;

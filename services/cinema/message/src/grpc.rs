@@ -1,9 +1,11 @@
 //! gRPC inbound adapter of message.
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Store, input};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::error::Error;
 use crate::store;
 
@@ -16,10 +18,15 @@ impl MessageApi {
         MessageApi { store }
     }
 
-    async fn list(&self, r: pb::ListMessagesRequest) -> Result<pb::ListMessagesResponse, Error> {
+    /// `customer`: only their messages (empty: everyone's).
+    async fn list(
+        &self,
+        r: pb::ListMessagesRequest,
+        customer: &str,
+    ) -> Result<pb::ListMessagesResponse, Error> {
         let page = Page::parse(r.page_size, &r.page_token)?;
         let rsv_id = input::optional_id("rsv_id", &r.rsv_id)?.unwrap_or_default();
-        let mut messages = store::list(&self.store, page, &rsv_id).await?;
+        let mut messages = store::list(&self.store, page, &rsv_id, customer).await?;
         let next_page_token = page.finish(&mut messages);
         Ok(pb::ListMessagesResponse {
             messages,
@@ -34,6 +41,11 @@ impl pb::message_service_server::MessageService for MessageApi {
         &self,
         request: Request<pb::ListMessagesRequest>,
     ) -> Result<Response<pb::ListMessagesResponse>, Status> {
-        Ok(Response::new(self.list(request.into_inner()).await?))
+        let customer = auth::caller(&request)
+            .map(access::customer_filter)
+            .unwrap_or_default();
+        Ok(Response::new(
+            self.list(request.into_inner(), &customer).await?,
+        ))
     }
 }

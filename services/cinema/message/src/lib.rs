@@ -1,5 +1,6 @@
 //! Movie reservation, message context: one message per confirmed and per cancelled
 //! reservation (the seed's reservation notice), recorded and listable.
+mod access;
 mod domain;
 mod error;
 mod grpc;

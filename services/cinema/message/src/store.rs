@@ -40,14 +40,16 @@ pub async fn list(
     store: &Store,
     page: Page,
     rsv_id: &str,
+    customer_id: &str,
 ) -> Result<Vec<pb::Message>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT message_id, rsv_id, customer_id, kind, text, create_time FROM messages \
-         WHERE ($3 = '' OR rsv_id = $3) ORDER BY create_time, message_id LIMIT $1 OFFSET $2",
+         WHERE ($3 = '' OR rsv_id = $3) AND ($4 = '' OR customer_id = $4) ORDER BY create_time, message_id LIMIT $1 OFFSET $2",
     )
     .bind(page.fetch_limit())
     .bind(page.offset)
     .bind(rsv_id.to_owned())
+    .bind(customer_id.to_owned())
     .fetch_all(store.reader())
     .await?;
     rows.iter()

@@ -1,10 +1,12 @@
 //! gRPC inbound adapter of mypage.
 use mediamesh_mesh::Store;
 use mediamesh_mesh::input::{self, NAME_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::error::Error;
 use crate::store;
 
@@ -24,7 +26,11 @@ impl pb::mypage_service_server::MypageService for MypageApi {
         &self,
         request: Request<pb::ListMypagesRequest>,
     ) -> Result<Response<pb::ListMypagesResponse>, Status> {
-        let r = request.into_inner();
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.creator_name = access::creator_filter(caller, &r.creator_name)?;
+        }
         let page = Page::parse(r.page_size, &r.page_token).map_err(Error::from)?;
         let creator =
             input::text("creator_name", &r.creator_name, NAME_MAX).map_err(Error::from)?;

@@ -1,5 +1,6 @@
 //! MusiCloud, mypage context (CQRS): the creator's view of every content's progress and of
 //! the covers of their works, built from events only and rebuildable by replay.
+mod access;
 mod domain;
 mod error;
 mod grpc;
