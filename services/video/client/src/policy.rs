@@ -50,35 +50,10 @@ pub fn total_changed(c: &Changed) -> Event {
     Event::new(CONTEXT, &event, &c.client_id, c.version, &c.client_id)
 }
 
-#[async_trait::async_trait]
-impl On<pb::ChannelTotalChanged> for Follow {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ChannelTotalChanged,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        channel_is(
-            tx,
-            &e.channel_id,
-            d.aggregate_version(),
-            &e.client_id,
-            Some(e.total_view),
-        )
-        .await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ChannelDeleted> for Follow {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ChannelDeleted,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        channel_is(tx, &e.channel_id, d.aggregate_version(), &e.client_id, None).await
-    }
+mediamesh_mesh::on_events! { Follow:
+    pb::ChannelTotalChanged |tx, e, v|
+        channel_is(tx, &e.channel_id, v, &e.client_id, Some(e.total_view));
+    pb::ChannelDeleted |tx, e, v| channel_is(tx, &e.channel_id, v, &e.client_id, None);
 }
 
 #[async_trait::async_trait]

@@ -1,7 +1,6 @@
 //! Comment's event policy: its replica of the videos follows video events in video version
 //! order, whatever the delivery order; a video deleted or taken down loses its comments.
-use mediamesh_mesh::events::policy::On;
-use mediamesh_mesh::{Delivered, HandlerError, Tx};
+use mediamesh_mesh::{HandlerError, Tx};
 use mediamesh_proto::video::v1 as pb;
 
 use crate::domain::ReplicaVideo;
@@ -40,38 +39,8 @@ async fn gone(tx: &mut Tx, video_id: &str, version: i64) -> Result<(), HandlerEr
     Ok(())
 }
 
-#[async_trait::async_trait]
-impl On<pb::VideoUploaded> for Replicate {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoUploaded,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        uploaded(tx, &e.video_id, d.aggregate_version()).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoDeleted> for Replicate {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoDeleted,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        gone(tx, &e.video_id, d.aggregate_version()).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoRemovedByPolicy> for Replicate {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoRemovedByPolicy,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        gone(tx, &e.video_id, d.aggregate_version()).await
-    }
+mediamesh_mesh::on_events! { Replicate:
+    pb::VideoUploaded |tx, e, v| uploaded(tx, &e.video_id, v);
+    pb::VideoDeleted |tx, e, v| gone(tx, &e.video_id, v);
+    pb::VideoRemovedByPolicy |tx, e, v| gone(tx, &e.video_id, v);
 }

@@ -23,23 +23,9 @@ async fn check(tx: &mut Tx, video_id: &str, title: &str, version: i64) -> Result
     Ok(())
 }
 
-#[async_trait::async_trait]
-impl On<pb::VideoUploaded> for Police {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoUploaded,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        check(tx, &e.video_id, &e.title, d.aggregate_version()).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoEdited> for Police {
-    async fn on(&self, tx: &mut Tx, e: pb::VideoEdited, d: &Delivered) -> Result<(), HandlerError> {
-        check(tx, &e.video_id, &e.title, d.aggregate_version()).await
-    }
+mediamesh_mesh::on_events! { Police:
+    pb::VideoUploaded |tx, e, v| check(tx, &e.video_id, &e.title, v);
+    pb::VideoEdited |tx, e, v| check(tx, &e.video_id, &e.title, v);
 }
 
 #[async_trait::async_trait]

@@ -23,28 +23,9 @@ async fn changed(
     Ok(())
 }
 
-#[async_trait::async_trait]
-impl On<pb::ChannelCreated> for Follow {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ChannelCreated,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        changed(tx, &e.channel_id, &e.client_id, d.aggregate_version()).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::ChannelRenamed> for Follow {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::ChannelRenamed,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        changed(tx, &e.channel_id, &e.client_id, d.aggregate_version()).await
-    }
+mediamesh_mesh::on_events! { Follow:
+    pb::ChannelCreated |tx, e, v| changed(tx, &e.channel_id, &e.client_id, v);
+    pb::ChannelRenamed |tx, e, v| changed(tx, &e.channel_id, &e.client_id, v);
 }
 
 #[async_trait::async_trait]
