@@ -438,3 +438,23 @@ fn gauge_name(name: &str) -> &'static str {
         _ => m::DEAD_LETTERS,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lag_that_keeps_rising_is_flagged_and_one_that_drains_is_not() {
+        let mut sampler = Sampler::default();
+        let flags: Vec<bool> = [0, 3, 3, 8, 12, 12, 30, 5, 9, 0]
+            .iter()
+            .map(|lag| sampler.lag_rises("vod.mileage", *lag))
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                false, false, false, true, true, true, true, false, false, false
+            ]
+        );
+    }
+}

@@ -158,7 +158,8 @@ function applyContexts(snapshot, alerts) {
     const health = f.ready === null ? "starting" : f.ready ? "ready" : "NOT READY";
     r.tds.health.textContent = health;
     r.tds.calls.textContent = fmt(f.callsPerSec);
-    r.tds.p99.textContent = f.p99Ms === null ? "-" : `${fmt(f.p99Ms)} ms`;
+    // The bound of the histogram bucket the 99th percentile falls in, hence "at most".
+    r.tds.p99.textContent = f.p99Ms === null ? "-" : `\u2264${fmt(f.p99Ms)} ms`;
     r.tds.outbox.textContent = f.outbox;
     r.tds.lag.textContent = f.lag === null ? "-" : f.lagGrowing ? `${f.lag} growing` : `${f.lag}`;
     r.tds.letters.textContent = f.deadLetters;
@@ -171,7 +172,7 @@ function applyContexts(snapshot, alerts) {
       node.g.setAttribute("class", ["node", f.ready === null ? "starting" : f.ready ? "ready" : "down",
         f.lagGrowing ? "lag" : "", f.deadLetters > 0 ? "letters" : ""].join(" ").trim());
       const parts = [`${fmt(f.callsPerSec)}/s`];
-      if (f.p99Ms !== null) parts.push(`p99 ${fmt(f.p99Ms)}ms`);
+      if (f.p99Ms !== null) parts.push(`p99 \u2264${fmt(f.p99Ms)}ms`);
       if (f.lag) parts.push(f.lagGrowing ? `lag ${f.lag}\u2191` : `lag ${f.lag}`);
       if (f.deadLetters) parts.push(`${f.deadLetters} dead`);
       node.detail.textContent = parts.join(" \u00b7 ");
