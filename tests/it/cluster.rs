@@ -287,6 +287,7 @@ async fn purchases_survive_a_killed_stream_leader_on_a_three_node_cluster() {
     tokio::time::sleep(Duration::from_secs(3)).await; // load on three nodes again
     loading.store(false, Ordering::SeqCst);
 
+    let stopped = Instant::now();
     let mut total = (0usize, 0usize);
     for client in clients {
         let (customer, acked, failed) = client.await.unwrap();
@@ -316,13 +317,15 @@ async fn purchases_survive_a_killed_stream_leader_on_a_three_node_cluster() {
         )
         .await;
     }
+    let balanced = stopped.elapsed();
     mesh.wait_serving().await;
     watching.store(false, Ordering::SeqCst);
     let seen = seen.await.unwrap();
     eprintln!(
         "cluster: {} purchases acknowledged, {} failed, from {CLIENTS} clients; leader {leader} \
          killed at {killed:?}, {new_leader} elected by {elected:?}, {leader} restarted at \
-         {restarted:?} and current by {caught_up:?}; health (since watching, readiness, \
+         {restarted:?} and current by {caught_up:?}; every mileage balanced {balanced:?} after the \
+         load stopped; health (since watching, readiness, \
          liveness) {seen:?}",
         total.0, total.1
     );

@@ -27,6 +27,9 @@ pub const MAX_DELIVERIES: i64 = 5;
 const MAX_REDELIVERY_DELAY: Duration = Duration::from_secs(5);
 /// Most events applied in one transaction.
 const BATCH: usize = 128;
+/// How long one pull request waits on the broker, and its idle heartbeat.
+const PULL_EXPIRES: Duration = Duration::from_secs(5);
+const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// Why a handler did not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +147,15 @@ async fn consume(
     running.set(true);
     // Whatever has arrived (up to BATCH) is applied in one transaction: under load one
     // commit carries many events; idle, a batch is a single event and nothing waits.
-    let mut messages = consumer.messages().await?.ready_chunks(BATCH);
+    // Short pull requests with a heartbeat: a pull lost with the broker node it was sent to
+    // (a cluster failover) is noticed in seconds, not after the default 30 s expiry.
+    let mut messages = consumer
+        .stream()
+        .expires(PULL_EXPIRES)
+        .heartbeat(PULL_HEARTBEAT)
+        .messages()
+        .await?
+        .ready_chunks(BATCH);
     loop {
         let batch = tokio::select! {
             next = messages.next() => next,
