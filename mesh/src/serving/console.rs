@@ -262,10 +262,13 @@ impl Console {
     }
 }
 
+/// Per context, its calls' latency histogram: `(upper bound, count)` pairs.
+type Buckets = HashMap<String, Vec<(f64, f64)>>;
+
 /// What one snapshot needs of the one before: counters and histograms, lags.
 #[derive(Default)]
 struct Sampler {
-    before: Option<(Instant, Reading, HashMap<String, Vec<(f64, f64)>>)>,
+    before: Option<(Instant, Reading, Buckets)>,
     /// Per context: its last lag and how many readings in a row it rose without falling.
     lags: HashMap<String, (i64, u32)>,
 }
@@ -276,7 +279,7 @@ impl Sampler {
         let now = Instant::now();
         let service_of = service_contexts(&console.parts);
         let mut counters = Reading::default();
-        let mut buckets: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
+        let mut buckets = Buckets::new();
         let mut gauges: HashMap<(&str, String), f64> = HashMap::new();
         for s in &samples {
             match s.name.as_str() {
