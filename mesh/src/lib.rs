@@ -1,7 +1,8 @@
 //! The shared runtime every mediamesh context stands on, grouped by concern with every
 //! dependency pointing one way (each layer uses only the ones listed before it):
 //!
-//! - ground: `error`, `input` (the rules every edge applies);
+//! - ground: `error`, `input` (the rules every edge applies), `named` (states stored and
+//!   shown by name);
 //! - `observe`: logs, trace context, OpenTelemetry, Prometheus metrics;
 //! - `tasks`: owned, supervised background tasks (seen in health and metrics);
 //! - `storage`: a database per context (SQLite or PostgreSQL), group commit, paging; it knows
@@ -15,6 +16,7 @@
 
 pub mod error;
 pub mod input;
+pub mod named;
 
 pub mod observe;
 pub mod tasks;

@@ -4,66 +4,22 @@
 //! installation says: withdrawn (CANCELLED) or installed already (CANCEL_REJECTED). Each
 //! transition checks the current state and returns the event it raises.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Waiting,
-    Assigned,
-    Installed,
-    Joined,
-    Cancelled,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Waiting => "WAITING",
-            Status::Assigned => "ASSIGNED",
-            Status::Installed => "INSTALLED",
-            Status::Joined => "JOINED",
-            Status::Cancelled => "CANCELLED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Waiting,
-            Status::Assigned,
-            Status::Installed,
-            Status::Joined,
-            Status::Cancelled,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
+mediamesh_mesh::named! {
+    pub enum Status {
+        Waiting = "WAITING",
+        Assigned = "ASSIGNED",
+        Installed = "INSTALLED",
+        Joined = "JOINED",
+        Cancelled = "CANCELLED",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cancel {
-    None,
-    Requested,
-    Cancelled,
-    Rejected,
-}
-
-impl Cancel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cancel::None => "",
-            Cancel::Requested => "CANCEL_REQUESTED",
-            Cancel::Cancelled => "CANCELLED",
-            Cancel::Rejected => "CANCEL_REJECTED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Cancel> {
-        [
-            Cancel::None,
-            Cancel::Requested,
-            Cancel::Cancelled,
-            Cancel::Rejected,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
+mediamesh_mesh::named! {
+    pub enum Cancel {
+        None = "",
+        Requested = "CANCEL_REQUESTED",
+        Cancelled = "CANCELLED",
+        Rejected = "CANCEL_REJECTED",
     }
 }
 

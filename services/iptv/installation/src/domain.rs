@@ -4,33 +4,12 @@
 //! arriving later, opens nothing. Each transition checks the current state and returns the
 //! event it raises.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Assigned,
-    Accepted,
-    Completed,
-    Withdrawn,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Assigned => "ASSIGNED",
-            Status::Accepted => "ACCEPTED",
-            Status::Completed => "COMPLETED",
-            Status::Withdrawn => "WITHDRAWN",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Assigned,
-            Status::Accepted,
-            Status::Completed,
-            Status::Withdrawn,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
+mediamesh_mesh::named! {
+    pub enum Status {
+        Assigned = "ASSIGNED",
+        Accepted = "ACCEPTED",
+        Completed = "COMPLETED",
+        Withdrawn = "WITHDRAWN",
     }
 }
 

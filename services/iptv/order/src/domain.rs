@@ -3,89 +3,32 @@
 //! whatever order their events arrive in; a cancellation is asked once and answered once
 //! (CANCELLED, or CANCEL_REJECTED with the order keeping its state).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Product {
-    Internet,
-    InternetTv,
-}
-
-impl Product {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Product::Internet => "INTERNET",
-            Product::InternetTv => "INTERNET_TV",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Product> {
-        [Product::Internet, Product::InternetTv]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+mediamesh_mesh::named! {
+    pub enum Product {
+        Internet = "INTERNET",
+        InternetTv = "INTERNET_TV",
     }
 }
 
-/// Where the order is, in process order (the derived order is the rank).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Status {
-    Requested,
-    Assigned,
-    Installed,
-    Joined,
-    Cancelled,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Requested => "REQUESTED",
-            Status::Assigned => "ASSIGNED",
-            Status::Installed => "INSTALLED",
-            Status::Joined => "JOINED",
-            Status::Cancelled => "CANCELLED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Requested,
-            Status::Assigned,
-            Status::Installed,
-            Status::Joined,
-            Status::Cancelled,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
+mediamesh_mesh::named! {
+    /// Where the order is, in process order (the derived order is the rank).
+    #[derive(PartialOrd, Ord)]
+    pub enum Status {
+        Requested = "REQUESTED",
+        Assigned = "ASSIGNED",
+        Installed = "INSTALLED",
+        Joined = "JOINED",
+        Cancelled = "CANCELLED",
     }
 }
 
-/// Where the order's cancellation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cancel {
-    None,
-    Requested,
-    Cancelled,
-    Rejected,
-}
-
-impl Cancel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cancel::None => "",
-            Cancel::Requested => "CANCEL_REQUESTED",
-            Cancel::Cancelled => "CANCELLED",
-            Cancel::Rejected => "CANCEL_REJECTED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Cancel> {
-        [
-            Cancel::None,
-            Cancel::Requested,
-            Cancel::Cancelled,
-            Cancel::Rejected,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
+mediamesh_mesh::named! {
+    /// Where the order's cancellation is.
+    pub enum Cancel {
+        None = "",
+        Requested = "CANCEL_REQUESTED",
+        Cancelled = "CANCELLED",
+        Rejected = "CANCEL_REJECTED",
     }
 }
 

@@ -75,30 +75,11 @@ impl ChannelRow {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VideoStatus {
-    Active,
-    RemovedByPolicy,
-    Deleted,
-}
-
-impl VideoStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VideoStatus::Active => "ACTIVE",
-            VideoStatus::RemovedByPolicy => "REMOVED_BY_POLICY",
-            VideoStatus::Deleted => "DELETED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<VideoStatus> {
-        [
-            VideoStatus::Active,
-            VideoStatus::RemovedByPolicy,
-            VideoStatus::Deleted,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+mediamesh_mesh::named! {
+    pub enum VideoStatus {
+        Active = "ACTIVE",
+        RemovedByPolicy = "REMOVED_BY_POLICY",
+        Deleted = "DELETED",
     }
 }
 

@@ -101,30 +101,12 @@ impl Client {
     }
 }
 
-/// Where a refund request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefundStatus {
-    Requested,
-    Approved,
-    Rejected,
-}
-
-impl RefundStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefundStatus::Requested => "REQUESTED",
-            RefundStatus::Approved => "APPROVED",
-            RefundStatus::Rejected => "REJECTED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<RefundStatus> {
-        match s {
-            "REQUESTED" => Some(RefundStatus::Requested),
-            "APPROVED" => Some(RefundStatus::Approved),
-            "REJECTED" => Some(RefundStatus::Rejected),
-            _ => None,
-        }
+mediamesh_mesh::named! {
+    /// Where a refund request stands.
+    pub enum RefundStatus {
+        Requested = "REQUESTED",
+        Approved = "APPROVED",
+        Rejected = "REJECTED",
     }
 }
 

@@ -26,27 +26,11 @@ impl Views {
     }
 }
 
-/// Where a video stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    RemovedByPolicy,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "ACTIVE",
-            Status::RemovedByPolicy => "REMOVED_BY_POLICY",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        match s {
-            "ACTIVE" => Some(Status::Active),
-            "REMOVED_BY_POLICY" => Some(Status::RemovedByPolicy),
-            _ => None,
-        }
+mediamesh_mesh::named! {
+    /// Where a video stands.
+    pub enum Status {
+        Active = "ACTIVE",
+        RemovedByPolicy = "REMOVED_BY_POLICY",
     }
 }
 
