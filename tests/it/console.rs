@@ -360,3 +360,63 @@ async fn console_shows_the_breaker_open_while_payment_hangs() {
     page.assert_no_errors().await;
     page.close().await;
 }
+
+/// A consumer that falls behind stands out: with vod.mileage's store locked under purchases,
+/// its lag keeps rising and the page flags it (row, map and header); it clears once the
+/// lock is gone and the consumer catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_flags_a_growing_consumer_lag() {
+    use std::io::Write;
+    let sandbox = Sandbox::sqlite("console-lag");
+    let shop = sandbox.serve("vod").await;
+    assert_eq!(buy(&shop, "1", "ann").await.unwrap().order_status, "PAID");
+    let mut page = Browser::open(&shop).await;
+    let row = r#"tr[data-context="vod.mileage"]"#;
+    page.wait(&format!(
+        "document.querySelector('{row} td.health').textContent === 'ready'"
+    ))
+    .await;
+
+    // Another writer holds the mileage store: its consumer cannot apply, events pile up.
+    let mut lock = std::process::Command::new("sqlite3")
+        .arg(sandbox.logs.path().join("data/vod.mileage.db"))
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut sql = lock.stdin.take().unwrap();
+    writeln!(sql, "BEGIN EXCLUSIVE;").unwrap();
+    let load = Load::start(&shop, "ann").await;
+    page.wait(&format!(
+        "document.querySelector('{row}').classList.contains('lag')"
+    ))
+    .await;
+    assert!(page.cell(row, "td:nth-child(6)").await.ends_with("growing"));
+    let node = r#"#map [data-node="vod.mileage"]"#;
+    assert_eq!(
+        page.eval(&format!(
+            "document.querySelector('{node}').classList.contains('lag')"
+        ))
+        .await,
+        true,
+        "orange on the map"
+    );
+    let alerts = page
+        .eval("document.querySelector('#alerts').textContent")
+        .await;
+    assert!(
+        alerts.as_str().unwrap().contains("vod.mileage lag growing"),
+        "{alerts}"
+    );
+    drop(load);
+
+    writeln!(sql, "COMMIT;").unwrap();
+    drop(sql);
+    lock.wait().unwrap();
+    page.wait(&format!(
+        "!document.querySelector('{row}').classList.contains('lag') && \
+         document.querySelector('{row} td:nth-child(6)').textContent === '0'"
+    ))
+    .await;
+    page.assert_no_errors().await;
+    page.close().await;
+}
