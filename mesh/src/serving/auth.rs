@@ -140,6 +140,15 @@ pub fn customer_for(caller: &Caller, named: &str) -> Result<String, Denied> {
     Ok(named.to_owned())
 }
 
+/// The owner filter of a list: a customer lists their own (no filter means theirs, another's
+/// is denied); trusted callers list anyone's, or all (empty).
+pub fn own_filter(caller: &Caller, asked: &str) -> Result<String, Denied> {
+    if caller.is_trusted() {
+        return Ok(asked.to_owned());
+    }
+    customer_for(caller, asked)
+}
+
 /// Checks tokens against a JWKS.
 pub struct Verifier {
     keys: Vec<(Option<String>, DecodingKey)>,
@@ -324,6 +333,17 @@ mod tests {
         assert!(customer_for(&alice, "bob").is_err());
         let ops = Caller::new("ops", &["admin"]);
         assert_eq!(customer_for(&ops, "bob"), Ok("bob".to_owned()));
+    }
+
+    #[test]
+    fn lists_are_narrowed_to_the_caller_unless_trusted() {
+        let alice = Caller::new("alice", &[]);
+        assert_eq!(own_filter(&alice, ""), Ok("alice".to_owned()));
+        assert!(own_filter(&alice, "bob").is_err());
+        assert_eq!(
+            own_filter(&Caller::new("o", &["admin"]), ""),
+            Ok(String::new())
+        );
     }
 
     #[test]

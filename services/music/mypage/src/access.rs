@@ -1,12 +1,9 @@
 //! Whose "my page" a caller may list when auth is on: a creator lists their own (no filter
 //! means theirs); operators (`admin`) anyone's, or all.
-use mediamesh_mesh::serving::auth::{Caller, Denied, customer_for};
+use mediamesh_mesh::serving::auth::{Caller, Denied, own_filter};
 
 pub fn creator_filter(caller: &Caller, asked: &str) -> Result<String, Denied> {
-    if caller.is_trusted() {
-        return Ok(asked.to_owned());
-    }
-    customer_for(caller, asked)
+    own_filter(caller, asked)
 }
 
 #[cfg(test)]

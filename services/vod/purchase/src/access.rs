@@ -2,7 +2,7 @@
 //! auth there is no caller and nothing is checked). A purchase is its customer's: made for
 //! the token's subject, read, changed and cancelled by them; operators (`admin`) and the
 //! mesh itself act for anyone.
-use mediamesh_mesh::serving::auth::{Caller, Denied, customer_for};
+use mediamesh_mesh::serving::auth::{Caller, Denied, customer_for, own_filter};
 
 /// The customer a new purchase is for: the caller, whatever the body says, unless trusted.
 pub fn buyer(caller: &Caller, named: &str) -> Result<String, Denied> {
@@ -17,10 +17,7 @@ pub fn may_use(caller: &Caller, owner: &str) -> Result<(), Denied> {
 /// The customer filter of a list: a customer lists their own purchases (no filter means
 /// theirs); operators list anyone's, or all.
 pub fn list_filter(caller: &Caller, asked: &str) -> Result<String, Denied> {
-    if caller.is_trusted() {
-        return Ok(asked.to_owned());
-    }
-    customer_for(caller, asked)
+    own_filter(caller, asked)
 }
 
 #[cfg(test)]
