@@ -105,29 +105,11 @@ impl MovieView {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RsvStatus {
-    Confirmed,
-    Cancelling,
-    Cancelled,
-}
-
-impl RsvStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RsvStatus::Confirmed => "CONFIRMED",
-            RsvStatus::Cancelling => "CANCELLING",
-            RsvStatus::Cancelled => "CANCELLED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<RsvStatus> {
-        match s {
-            "CONFIRMED" => Some(RsvStatus::Confirmed),
-            "CANCELLING" => Some(RsvStatus::Cancelling),
-            "CANCELLED" => Some(RsvStatus::Cancelled),
-            _ => None,
-        }
+mediamesh_mesh::named! {
+    pub enum RsvStatus {
+        Confirmed = "CONFIRMED",
+        Cancelling = "CANCELLING",
+        Cancelled = "CANCELLED",
     }
 }
 
