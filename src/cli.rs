@@ -102,7 +102,8 @@ pub struct ServeArgs {
     /// `liveness` health service turns NOT_SERVING.
     #[arg(long, env = "MEDIAMESH_LIVENESS_GRACE_SECS", default_value_t = 30)]
     pub liveness_grace_secs: u64,
-    /// Admin address serving Prometheus `/metrics`; `off` for none. Loopback unless widened.
+    /// Admin address serving Prometheus `/metrics` and the live console (`/`); `off` for none.
+    /// Loopback unless widened.
     #[arg(long, env = "MEDIAMESH_ADMIN_ADDR", default_value = "127.0.0.1:9464", value_parser = parse_admin)]
     pub admin_addr: AdminAddr,
     /// Check a bearer token (JWT) on every call against this JWKS file; unset: auth off.
