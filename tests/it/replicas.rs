@@ -1,5 +1,5 @@
-//! Scale-out on PostgreSQL: two `serve` processes run every vod, video and cinema context
-//! against one
+//! Scale-out on PostgreSQL: two `serve` processes run every vod, video, cinema and iptv
+//! context against one
 //! database and one broker, so each consuming context has two replicas sharing its durable
 //! consumer. Load goes to both; afterwards every total is exact (each event applied once,
 //! whichever replica took it), both replicas read the same, and both did consume.
@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use mediamesh_proto::cinema::v1 as cinema;
+use mediamesh_proto::iptv::v1 as iptv;
 use mediamesh_proto::video::v1 as video;
 use tonic::transport::Channel;
 
 use crate::harness::{Mesh, Sandbox, buy, eventually, mileage_balances, mileage_of, purchases_of};
 
-const TARGET: &str = "vod,video,cinema";
+const TARGET: &str = "vod,video,cinema,iptv";
 const CUSTOMERS: usize = 6;
 const PURCHASES: usize = 12;
 const CHANNELS: usize = 4;
@@ -22,6 +23,7 @@ const VIDEOS: usize = 40;
 const SEATS: usize = 10;
 const RESERVATIONS: usize = 16;
 const REVIEWS: usize = 20;
+const ORDERS: usize = 8;
 
 /// `consumer`'s applied events on `mesh` (summed over its other labels), from `/metrics`.
 async fn applied(mesh: &Mesh, consumer: &str) -> u64 {
@@ -116,7 +118,7 @@ async fn video_load(replicas: [&Mesh; 2]) {
         }
     });
     join_all(uploads).await;
-    let deleted = |n: usize| n % 5 == 0;
+    let deleted = |n: usize| n.is_multiple_of(5);
     let deletions = (0..VIDEOS).filter(|n| deleted(*n)).map(|n| {
         let side = sides[(n + 1) % 2].clone();
         async move {
@@ -254,7 +256,7 @@ async fn cinema_load(replicas: [&Mesh; 2]) {
         }
     });
     join_all(reviews).await;
-    let deletions = (0..REVIEWS).filter(|n| n % 4 == 0).map(|n| {
+    let deletions = (0..REVIEWS).filter(|n| n.is_multiple_of(4)).map(|n| {
         let side = sides[(n + 1) % 2].clone();
         async move {
             cinema::review_service_client::ReviewServiceClient::new(side)
@@ -266,7 +268,7 @@ async fn cinema_load(replicas: [&Mesh; 2]) {
         }
     });
     join_all(deletions).await;
-    let kept = (0..REVIEWS).filter(|n| n % 4 != 0).count() as i32;
+    let kept = (0..REVIEWS).filter(|n| !n.is_multiple_of(4)).count() as i32;
     for side in &sides {
         eventually(
             &format!("{kept} reviews counted and {SEATS} confirmed on the viewpage"),
@@ -305,6 +307,140 @@ async fn cinema_load(replicas: [&Mesh; 2]) {
     }
 }
 
+/// Eight join orders through both replicas: every fourth cancelled, the others assigned,
+/// accepted and completed by the installer, each step on the replica other than the last.
+/// The order status view reads INSTALLED or CANCELLED for each on both replicas, every step
+/// shown once.
+async fn iptv_load(replicas: [&Mesh; 2]) {
+    let sides = [replicas[0].channel().await, replicas[1].channel().await];
+    let desk = |n: usize| {
+        iptv::assignment_service_client::AssignmentServiceClient::new(sides[n % 2].clone())
+    };
+    let orders = |n: usize| {
+        iptv::join_order_service_client::JoinOrderServiceClient::new(sides[n % 2].clone())
+    };
+    let installations = |n: usize| {
+        iptv::installation_service_client::InstallationServiceClient::new(sides[n % 2].clone())
+    };
+    iptv::installer_service_client::InstallerServiceClient::new(sides[0].clone())
+        .create_installer(iptv::CreateInstallerRequest {
+            installer_id: "rep-i".into(),
+            name: "installer".into(),
+            region: "seoul".into(),
+        })
+        .await
+        .unwrap();
+    let cancelled = |n: usize| n.is_multiple_of(4);
+    let flows = (0..ORDERS).map(|n| async move {
+        let id = format!("rep-o{n}");
+        orders(n)
+            .create_join_order(iptv::CreateJoinOrderRequest {
+                join_order_id: id.clone(),
+                customer_id: "rep-cust".into(),
+                customer_name: "customer".into(),
+                address: format!("street {n}"),
+                region: "seoul".into(),
+                product: "INTERNET_TV".into(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("join {n}: {e:?}"));
+        eventually(
+            &format!("the desk sees {id}"),
+            Duration::from_secs(30),
+            || async {
+                let a = desk(n + 1)
+                    .get_assignment(iptv::GetAssignmentRequest {
+                        join_order_id: id.clone(),
+                    })
+                    .await
+                    .ok()?
+                    .into_inner();
+                (a.status == "WAITING").then_some(())
+            },
+        )
+        .await;
+        if cancelled(n) {
+            orders(n + 1)
+                .update_join_order(iptv::UpdateJoinOrderRequest {
+                    join_order_id: id.clone(),
+                    status: "cancel".into(),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("cancel {n}: {e:?}"));
+            return;
+        }
+        desk(n)
+            .update_assignment(iptv::UpdateAssignmentRequest {
+                join_order_id: id.clone(),
+                installer_id: "rep-i".into(),
+                status: String::new(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("assign {n}: {e:?}"));
+        eventually(
+            &format!("the installer sees {id}"),
+            Duration::from_secs(30),
+            || async {
+                installations(n + 1)
+                    .get_installation(iptv::GetInstallationRequest {
+                        join_order_id: id.clone(),
+                    })
+                    .await
+                    .ok()
+            },
+        )
+        .await;
+        for (i, step) in ["accept", "complete"].into_iter().enumerate() {
+            installations(n + i)
+                .update_installation(iptv::UpdateInstallationRequest {
+                    join_order_id: id.clone(),
+                    status: step.into(),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{step} {n}: {e:?}"));
+        }
+    });
+    join_all(flows).await;
+    for (s, side) in sides.iter().enumerate() {
+        eventually(
+            &format!("every order's status settled on replica {s}"),
+            Duration::from_secs(60),
+            || async {
+                let statuses =
+                    iptv::order_status_service_client::OrderStatusServiceClient::new(side.clone())
+                        .list_order_statuses(iptv::ListOrderStatusesRequest {
+                            page_size: 100,
+                            page_token: String::new(),
+                            customer_id: "rep-cust".into(),
+                        })
+                        .await
+                        .ok()?
+                        .into_inner()
+                        .order_statuses;
+                let settled = (0..ORDERS).all(|n| {
+                    let want = if cancelled(n) {
+                        "CANCELLED"
+                    } else {
+                        "INSTALLED"
+                    };
+                    statuses.iter().any(|o| {
+                        let mut steps: Vec<&str> =
+                            o.steps.iter().map(|s| s.step.as_str()).collect();
+                        let shown = steps.len();
+                        steps.sort();
+                        steps.dedup();
+                        o.join_order_id == format!("rep-o{n}")
+                            && o.status == want
+                            && steps.len() == shown
+                    })
+                });
+                (settled && statuses.len() == ORDERS).then_some(())
+            },
+        )
+        .await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_of_every_context_on_postgres_apply_each_event_once() {
     let sandbox = Sandbox::postgres("replicas-pg");
@@ -314,7 +450,8 @@ async fn two_replicas_of_every_context_on_postgres_apply_each_event_once() {
     tokio::join!(
         vod_load(replicas),
         video_load(replicas),
-        cinema_load(replicas)
+        cinema_load(replicas),
+        iptv_load(replicas)
     );
 
     // Both replicas of each consuming context took a share of the events.
@@ -325,6 +462,7 @@ async fn two_replicas_of_every_context_on_postgres_apply_each_event_once() {
         "video_channelview",
         "cinema_movie",
         "cinema_viewpage",
+        "iptv_orderstatus",
     ] {
         let shares = [
             applied(&first, consumer).await,

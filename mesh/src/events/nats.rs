@@ -73,7 +73,20 @@ pub async fn ensure_stream(
         })
         .await
         .map_err(|e| anyhow::anyhow!("jetstream stream {name} to {replicas} replicas: {e}"))?;
-        stream.info().await?;
+        // The stream's leader applies the change a moment later; until it has, durables at
+        // the new count are refused ("exceeds parent stream"). Bounded: past it, consumers
+        // retry on their own.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            let placed = stream.info().await.ok().is_some_and(|info| {
+                info.config.num_replicas == replicas
+                    && info.cluster.as_ref().map_or(1, |c| c.replicas.len() + 1) >= replicas
+            });
+            if placed {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     Ok(stream)
 }
