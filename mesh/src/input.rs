@@ -48,7 +48,9 @@ pub fn optional_id(field: &str, value: &str) -> Result<Option<String>, FieldViol
 }
 
 /// Optional text of at most `max` characters, trimmed; tabs and newlines are the only
-/// control characters allowed, and only in free text (`max > NAME_MAX`).
+/// control characters allowed, and only in free text (`max > NAME_MAX`). Bidirectional
+/// overrides and isolates count as control characters: they make a title read otherwise than
+/// it is stored ("Trojan Source").
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
     let value = value.trim();
     if value.chars().count() > max {
@@ -58,7 +60,10 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, FieldViolati
         ));
     }
     let multiline = max > NAME_MAX;
-    let bad = |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r'));
+    let bad = |c: char| {
+        (c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r')))
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
     if value.chars().any(bad) {
         return Err(FieldViolation::new(
             field,
@@ -122,6 +127,8 @@ mod tests {
         assert!(text("title", "a\nb", NAME_MAX).is_err());
         assert!(text("desc", "a\nb\tc", TEXT_MAX).is_ok());
         assert!(text("desc", "a\u{7}b", TEXT_MAX).is_err());
+        assert!(text("title", "abc\u{202e}txt.exe", NAME_MAX).is_err());
+        assert!(text("desc", "a\u{2066}b", TEXT_MAX).is_err());
         assert!(required_text("title", "  ", NAME_MAX).is_err());
     }
 

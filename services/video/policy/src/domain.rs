@@ -1,7 +1,7 @@
 //! Policy's rules, free of transport and storage. A policy holds the views a client needs for
 //! a refund, the words no title may contain and the video its deletion takes down; every
 //! change raises the whole policy as it now is, at the policy's next version. Titles are
-//! checked against every live policy's banned words (case-insensitive). A refund is decided
+//! checked against every live policy's banned words, both folded (see `folded`). A refund is decided
 //! once per request against the most lenient live policy (the lowest `refund_policy`: a client
 //! meeting any policy's bar qualifies), with no policy at all it is rejected.
 
@@ -151,12 +151,17 @@ impl Policy {
             && self.banned_words == asked.banned_words
     }
 
-    /// The first of this policy's banned words `title` contains, ignoring case.
+    /// The first of this policy's banned words `title` contains, compared folded: neither
+    /// case (`STRASSE`, `İSTANBUL`), accents, compatibility forms (`ſpam`) nor invisible
+    /// characters (`sp\u{200b}am`) get a title past the list.
     pub fn banned_word_in(&self, title: &str) -> Option<&str> {
-        let title = title.to_lowercase();
+        let title = folded(title);
         self.banned_words
             .iter()
-            .find(|w| title.contains(&w.to_lowercase()))
+            .find(|w| {
+                let word = folded(w);
+                !word.is_empty() && title.contains(&word)
+            })
             .map(String::as_str)
     }
 
@@ -189,11 +194,32 @@ impl Policy {
 fn normalize(words: Vec<String>) -> Vec<String> {
     let mut kept: Vec<String> = Vec::with_capacity(words.len());
     for word in words {
-        if !kept.iter().any(|k| k.eq_ignore_ascii_case(&word)) {
+        if !kept.iter().any(|k| folded(k) == folded(&word)) {
             kept.push(word);
         }
     }
     kept
+}
+
+/// `text` as banned words are compared: compatibility-decomposed (NFKD), without marks
+/// (accents, the dot of `İ`) or format characters (zero-width spaces, direction overrides),
+/// lowercased, `ß` as `ss` and a final sigma as any other.
+fn folded(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+    let mut out = String::with_capacity(text.len());
+    let kept = text.nfkd().filter(|c| {
+        c.general_category_group() != GeneralCategoryGroup::Mark
+            && c.general_category() != GeneralCategory::Format
+    });
+    for c in kept.flat_map(char::to_lowercase) {
+        match c {
+            'ß' => out.push_str("ss"),
+            'ς' => out.push('σ'),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The takedown a title calls for under the live `policies`, if any.
@@ -326,6 +352,32 @@ mod tests {
         let mut gone = policy("3", 1, &["cook"]);
         gone.delete();
         assert!(check_title("v1", "cooking", &[gone]).is_none());
+    }
+
+    #[test]
+    fn neither_case_accents_nor_invisible_characters_get_a_title_past_a_banned_word() {
+        let words = ["spam", "ärger", "Straße", "İSTANBUL", "ΣΟΦΟΣ"];
+        let policies = [policy("1", 1, &words)];
+        for title in [
+            "SPAM here",
+            "SpAm",
+            "ÄRGER",
+            "straße",
+            "STRASSE",
+            "istanbul",
+            "σοφος",
+            "σοφοσ",
+            "ſpam",
+            "sp\u{200b}am",
+            "sp\u{202e}am",
+        ] {
+            assert!(check_title("v1", title, &policies).is_some(), "{title:?}");
+        }
+        assert!(check_title("v1", "sp am", &policies).is_none());
+        assert_eq!(
+            policy("2", 1, &["Straße", "STRASSE"]).banned_words().len(),
+            1
+        );
     }
 
     #[test]
