@@ -745,3 +745,45 @@ async fn every_mutating_grpc_route_needs_the_right_caller_and_the_mesh_port_chec
         .collect();
     assert!(wrong.is_empty(), "(rpc, caller, got, expected): {wrong:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_checks_tokens_with_its_jwks_and_calls_peers_as_the_mesh() {
+    let sandbox = Sandbox::sqlite("auth-serve");
+    let keys = TempDir::new("auth-serve-keys");
+    let alice = token(keys.path(), "alice", &[]);
+    let service = token(keys.path(), "mediamesh", &["mesh"]);
+    let jwks = keys.path().join("auth/jwks.json").display().to_string();
+
+    // Auth on without the mesh's own token: vod.purchase could not pay, so it does not start.
+    let refused = Command::new(BIN)
+        .args(["serve", "--target", "vod", "--nats-url", &sandbox.nats.url])
+        .args(["--grpc-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--admin-addr", "off", "--data-dir"])
+        .arg(keys.path().join("data"))
+        .env("MEDIAMESH_AUTH_JWKS", &jwks)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("--auth-service-token"), "{stderr}");
+
+    let env = [
+        ("MEDIAMESH_AUTH_JWKS", jwks.as_str()),
+        ("MEDIAMESH_AUTH_SERVICE_TOKEN", service.as_str()),
+    ];
+    let mesh = sandbox.serve_with(free_port(), "vod", &[], &env).await;
+    const CREATE: &str = "/mediamesh.vod.v1.PurchaseService/CreatePurchase";
+    let buy = || vod::CreatePurchaseRequest {
+        vod_id: "1".into(),
+        ..Default::default()
+    };
+    let anonymous = grpc::<_, vod::Purchase>(mesh.grpc_port, CREATE, buy(), None).await;
+    assert_eq!(code(&anonymous), Code::Unauthenticated);
+    let bought = grpc::<_, vod::Purchase>(mesh.grpc_port, CREATE, buy(), Some(&alice))
+        .await
+        .unwrap();
+    assert_eq!(
+        (bought.customer_id.as_str(), bought.order_status.as_str()),
+        ("alice", "PAID")
+    );
+}

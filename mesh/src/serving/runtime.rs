@@ -70,6 +70,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
+    let (auth, service_token) = auth_settings(&config, &contexts)?;
     let admin = match config.admin_addr {
         Some(addr) => Some(crate::serving::admin::start(addr)?),
         None => None,
@@ -109,16 +110,6 @@ pub async fn run(
     routes.add_service(health_service);
     crate::serving::server::add_reflection(&mut routes)?;
 
-    let auth = match &config.auth {
-        Some(auth) => crate::serving::auth::AuthLayer::on(
-            crate::serving::auth::Verifier::from_jwks(&auth.jwks)?,
-        ),
-        None => crate::serving::auth::AuthLayer::off(),
-    };
-    let service_token = config
-        .auth
-        .as_ref()
-        .and_then(|a| a.service_token.as_deref());
     let ids: BTreeSet<String> = contexts.iter().map(|c| c.info().id()).collect();
     let stop_consumers = CancellationToken::new();
     let stop_relays = CancellationToken::new();
@@ -301,6 +292,32 @@ pub async fn run(
     let _ = tokio::time::timeout(STEP, nats.flush()).await;
     tracing::info!("mesh stopped");
     Ok(())
+}
+
+/// The auth layer, and the mesh's own token for peer calls; checked before anything starts:
+/// with auth on, a context that calls a peer needs the token, or every call it makes would
+/// be refused by the peer.
+fn auth_settings<'c>(
+    config: &'c MeshConfig,
+    contexts: &[Arc<dyn Context>],
+) -> anyhow::Result<(crate::serving::auth::AuthLayer, Option<&'c str>)> {
+    let Some(auth) = &config.auth else {
+        return Ok((crate::serving::auth::AuthLayer::off(), None));
+    };
+    let verifier = crate::serving::auth::Verifier::from_jwks(&auth.jwks)?;
+    if auth.service_token.is_none()
+        && let Some(caller) = contexts.iter().find(|c| !c.info().calls.is_empty())
+    {
+        anyhow::bail!(
+            "auth is on and {} calls other contexts: give the mesh its own token \
+             (--auth-service-token, role mesh)",
+            caller.info().id()
+        );
+    }
+    Ok((
+        crate::serving::auth::AuthLayer::on(verifier),
+        auth.service_token.as_deref(),
+    ))
 }
 
 /// The longest one shutdown step may take.
