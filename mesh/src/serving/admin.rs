@@ -2,8 +2,9 @@
 //! (`/`, `/console/*`) once the contexts have started, on hyper's HTTP/1 server (already in
 //! the tree under tonic).
 //!
-//! The console can act (replay dead letters), so it refuses what a hostile page in the
-//! operator's browser could send: a `Host` that is a DNS name other than `localhost` (DNS
+//! The console can act (replay dead letters), so it answers only clients on this machine
+//! (loopback; a widened port serves `/metrics` alone to others), and refuses what a hostile
+//! page in the operator's browser could send: a `Host` that is a DNS name other than `localhost` (DNS
 //! rebinding), and a POST without the console's own header (a cross-site form cannot set
 //! one, and a cross-origin fetch that sets one needs a CORS preflight this port never
 //! grants) or from another origin. Its pages forbid framing and scripts from elsewhere.
@@ -67,7 +68,7 @@ impl Admin {
 
 async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "admin port accept failed");
@@ -76,10 +77,11 @@ async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
             }
         };
         let state = state.clone();
+        let local = peer.ip().to_canonical().is_loopback();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let state = state.clone();
-                async move { Ok::<_, Infallible>(route(&state, request).await) }
+                async move { Ok::<_, Infallible>(route(&state, local, request).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -88,7 +90,8 @@ async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
     }
 }
 
-async fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
+/// `local`: the client connected from this machine (loopback).
+async fn route(state: &State, local: bool, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     if path == "/metrics" && method == Method::GET {
@@ -97,6 +100,12 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
             "text/plain; version=0.0.4",
             state.metrics.render(),
         );
+    }
+    if !local {
+        // A widened admin port (containers) is for Prometheus; the console, which can act,
+        // stays with clients on this machine (`kubectl port-forward` is one).
+        let refused = "the console answers clients on this machine only (port-forward to it)";
+        return text(StatusCode::FORBIDDEN, "text/plain", refused.into());
     }
     if let Err(refused) = host_allowed(&request) {
         return text(StatusCode::FORBIDDEN, "text/plain", refused.into());
