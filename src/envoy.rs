@@ -155,7 +155,9 @@ pub(crate) fn listener(
         .join(", ");
     // reject_unknown_method: a REST request no binding matches is a 404 here, never passed
     // through as a non-gRPC request. reject_unknown_query_parameters: `?pageSzie=5` is a 400
-    // naming the parameter, not a pass-through the mesh cannot parse.
+    // naming the parameter, not a pass-through the mesh cannot parse. The buffer filter bounds
+    // the whole body (413 past 4 MiB): the transcoder drops unknown JSON fields, so a padded
+    // body would otherwise pass every other limit while Envoy held all of it.
     let _ = write!(
         yaml,
         "  - name: {app}\n    address:\n      socket_address: {{ address: \"{ip}\", port_value: {port} }}\n\
@@ -172,6 +174,9 @@ pub(crate) fn listener(
          \x20         route_config:\n            virtual_hosts:\n            - name: {app}\n              domains: [\"*\"]\n\
          \x20             routes:\n{routes}\
          \x20         http_filters:\n\
+         \x20         - name: envoy.filters.http.buffer\n            typed_config:\n\
+         \x20             \"@type\": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer\n\
+         \x20             max_request_bytes: {MAX_BODY_BYTES}\n\
          \x20         - name: envoy.filters.http.grpc_json_transcoder\n            typed_config:\n\
          \x20             \"@type\": type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder\n\
          \x20             proto_descriptor: \"{descriptor}\"\n              services: [{services}]\n\
@@ -224,7 +229,8 @@ fn cluster(yaml: &mut String, app: &str, grpc: SocketAddr) {
 pub fn require_jwt(yaml: &str, jwks: &Path) -> String {
     let mut out = String::with_capacity(yaml.len() * 2);
     for line in yaml.lines() {
-        if line.trim_start() == "- name: envoy.filters.http.grpc_json_transcoder" {
+        // Before the buffer: an anonymous request is refused before its body is held.
+        if line.trim_start() == "- name: envoy.filters.http.buffer" {
             let indent = &line[..line.len() - line.trim_start().len()];
             for filter_line in jwt_authn_filter(jwks).lines() {
                 let _ = writeln!(out, "{indent}{filter_line}");
@@ -260,20 +266,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn with_auth_every_listener_checks_jwt_before_transcoding() {
-        let yaml = "    http_filters:\n    - name: envoy.filters.http.grpc_json_transcoder\n      x: 1\n\
-                    \x20   http_filters:\n    - name: envoy.filters.http.grpc_json_transcoder\n";
+    fn with_auth_every_listener_checks_jwt_before_anything_else() {
+        let listener = "    http_filters:\n    - name: envoy.filters.http.buffer\n      x: 1\n\
+                        \x20   - name: envoy.filters.http.grpc_json_transcoder\n";
+        let yaml = listener.repeat(2);
+        let yaml = yaml.as_str();
         let with = require_jwt(yaml, Path::new("/d/auth/jwks.json"));
         assert_eq!(
             with.matches("envoy.filters.http.jwt_authn").count(),
             2,
             "{with}"
         );
-        let (jwt, transcoder) = (
+        let (jwt, buffer) = (
             with.find("jwt_authn").unwrap(),
-            with.find("grpc_json_transcoder").unwrap(),
+            with.find("filters.http.buffer").unwrap(),
         );
-        assert!(jwt < transcoder, "{with}");
+        assert!(jwt < buffer, "refused before its body is held: {with}");
         assert!(with.contains("    - name: envoy.filters.http.jwt_authn\n      typed_config:"));
         assert!(with.contains("local_jwks: { filename: \"/d/auth/jwks.json\" }"));
         assert!(

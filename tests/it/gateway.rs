@@ -323,3 +323,26 @@ async fn the_largest_valid_page_fits_the_gateway() {
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["contents"].as_array().map(Vec::len), Some(100));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_past_4_mib_is_a_413_even_when_padded_with_unknown_fields() {
+    let sandbox = Sandbox::sqlite("gw-big-body");
+    let mesh = sandbox.up().await;
+    let i = mesh.iptv();
+    // The transcoder drops unknown fields, so only the whole body's bound can refuse this.
+    let pad = "x".repeat(4 * 1024 * 1024 + 1);
+    let installer = |id: &str| json!({"installerId": id, "name": "Kim", "region": "seoul"});
+    let mut padded = installer("gw-big");
+    padded["pad"] = json!(pad);
+    let (status, body) = post(format!("{i}/installers"), padded).await;
+    assert_eq!(status, 413, "{body}");
+    let (status, body) = post(format!("{i}/installers"), installer("gw-small")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, installers) = get(format!("{i}/installers?pageSize=100")).await;
+    assert_eq!(status, 200, "{installers}");
+    let listed = installers.to_string();
+    assert!(
+        listed.contains("gw-small") && !listed.contains("gw-big"),
+        "{listed}"
+    );
+}
