@@ -1,13 +1,22 @@
 //! Component tests without external processes (feature `testkit`): a real SQLite store in a
 //! temporary folder with the context's migrations applied, peers served in memory over
 //! tonic (a duplex pipe instead of a socket, as tonic's own mock example does), and events
-//! delivered to a context's policies exactly as its consumer would, inbox included. Sagas,
+//! delivered to a context's policies exactly as its consumer would, inbox included; a peer's
+//! fake names only the RPCs it is asked (`Fake`). Sagas,
 //! policies (replays, duplicates, reordering) and transitions run in milliseconds.
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
 
 use hyper_util::rt::TokioIo;
 use sqlx::Row;
+use tonic::body::Body;
+use tonic::server::{NamedService, UnaryService};
 use tonic::service::Routes;
 use tonic::transport::{Endpoint, Server, Uri};
 
@@ -141,4 +150,109 @@ pub async fn peer_in_memory(name: &str, routes: Routes, policy: CallPolicy) -> P
 /// A peer nothing answers at (a context that is down): every call fails at once.
 pub fn peer_down(name: &str, policy: CallPolicy) -> Peer {
     Peer::connect(name, "http://127.0.0.1:9", policy).expect("static url")
+}
+
+type Rpc =
+    Arc<dyn Fn(http::Request<Body>) -> BoxFuture<'static, http::Response<Body>> + Send + Sync>;
+
+/// A fake of a peer's gRPC service `S` (its generated server type, e.g.
+/// `JoinOrderServiceServer<()>`, for the service name) answering the RPCs it is given, each
+/// an async function of its request; every other RPC answers UNIMPLEMENTED, so a fake names
+/// only what the context under test asks.
+pub struct Fake<S> {
+    rpcs: HashMap<&'static str, Rpc>,
+    service: PhantomData<fn() -> S>,
+}
+
+impl<S: NamedService> Fake<S> {
+    pub fn new() -> Fake<S> {
+        Fake {
+            rpcs: HashMap::new(),
+            service: PhantomData,
+        }
+    }
+
+    /// Answers the unary RPC `method` (e.g. `GetJoinOrder`) with `answer`.
+    pub fn unary<Req, Res, F, Fut>(mut self, method: &'static str, answer: F) -> Fake<S>
+    where
+        Req: prost::Message + Default + Send + 'static,
+        Res: prost::Message + Send + 'static,
+        F: Fn(Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Res, tonic::Status>> + Send + 'static,
+    {
+        let answer = Arc::new(answer);
+        let rpc: Rpc = Arc::new(move |request| {
+            let answer = Answer(Arc::clone(&answer));
+            Box::pin(async move {
+                let codec = tonic_prost::ProstCodec::<Res, Req>::default();
+                tonic::server::Grpc::new(codec).unary(answer, request).await
+            })
+        });
+        self.rpcs.insert(method, rpc);
+        self
+    }
+
+    /// The fake, to serve with `peer_in_memory`.
+    pub fn routes(self) -> Routes
+    where
+        S: 'static,
+    {
+        Routes::new(self)
+    }
+}
+
+impl<S: NamedService> Default for Fake<S> {
+    fn default() -> Self {
+        Fake::new()
+    }
+}
+
+impl<S> Clone for Fake<S> {
+    fn clone(&self) -> Self {
+        Fake {
+            rpcs: self.rpcs.clone(),
+            service: PhantomData,
+        }
+    }
+}
+
+impl<S: NamedService> NamedService for Fake<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> tower::Service<http::Request<Body>> for Fake<S> {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<http::Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let method = request.uri().path().rsplit('/').next().unwrap_or_default();
+        let rpc = self.rpcs.get(method).cloned();
+        Box::pin(async move {
+            Ok(match rpc {
+                Some(rpc) => rpc(request).await,
+                None => tonic::Status::unimplemented("not asked of this fake").into_http(),
+            })
+        })
+    }
+}
+
+struct Answer<F>(Arc<F>);
+
+impl<Req, Res, F, Fut> UnaryService<Req> for Answer<F>
+where
+    F: Fn(Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Res, tonic::Status>> + Send + 'static,
+{
+    type Response = Res;
+    type Future = BoxFuture<'static, Result<tonic::Response<Res>, tonic::Status>>;
+
+    fn call(&mut self, request: tonic::Request<Req>) -> Self::Future {
+        let answer = (self.0)(request.into_inner());
+        Box::pin(async move { answer.await.map(tonic::Response::new) })
+    }
 }

@@ -4,13 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mediamesh_mesh::CallPolicy;
 use mediamesh_mesh::calls::saga::{SyncSaga, complete};
-use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::testkit::{Fake, TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::{CallPolicy, Peer};
 use mediamesh_proto::iptv::v1 as pb;
 use pb::assignment_service_server::AssignmentService;
+use pb::installation_service_server::InstallationServiceServer;
 use pb::installer_service_server::InstallerService;
-use tonic::{Code, Request, Response, Status};
+use pb::join_order_service_server::JoinOrderServiceServer;
+use tonic::{Code, Request, Status};
 
 use crate::cancel::{Cancellations, Requests};
 use crate::grpc::{AssignmentApi, InstallerApi};
@@ -22,89 +24,6 @@ enum Answers {
     Hangs,
 }
 
-struct FakeInstallation(Answers);
-
-#[tonic::async_trait]
-impl pb::installation_service_server::InstallationService for FakeInstallation {
-    async fn get_installation(
-        &self,
-        request: Request<pb::GetInstallationRequest>,
-    ) -> Result<Response<pb::Installation>, Status> {
-        Ok(Response::new(pb::Installation {
-            join_order_id: request.into_inner().join_order_id,
-            status: "ACCEPTED".into(),
-            ..Default::default()
-        }))
-    }
-    async fn list_installations(
-        &self,
-        _: Request<pb::ListInstallationsRequest>,
-    ) -> Result<Response<pb::ListInstallationsResponse>, Status> {
-        Err(Status::unimplemented("not asked"))
-    }
-    async fn update_installation(
-        &self,
-        _: Request<pb::UpdateInstallationRequest>,
-    ) -> Result<Response<pb::Installation>, Status> {
-        Err(Status::unimplemented("not asked"))
-    }
-    async fn withdraw_installation(
-        &self,
-        request: Request<pb::WithdrawInstallationRequest>,
-    ) -> Result<Response<pb::Withdrawal>, Status> {
-        let withdrawn = match self.0 {
-            Answers::Withdraws => true,
-            Answers::Refuses => false,
-            Answers::Hangs => std::future::pending().await,
-        };
-        Ok(Response::new(pb::Withdrawal {
-            join_order_id: request.into_inner().join_order_id,
-            withdrawn,
-        }))
-    }
-}
-
-/// Order, as the desk asks it on a miss: knows "placed" only.
-struct FakeOrder;
-
-#[tonic::async_trait]
-impl pb::join_order_service_server::JoinOrderService for FakeOrder {
-    async fn create_join_order(
-        &self,
-        _: Request<pb::CreateJoinOrderRequest>,
-    ) -> Result<Response<pb::JoinOrder>, Status> {
-        Err(Status::unimplemented("not asked"))
-    }
-    async fn get_join_order(
-        &self,
-        request: Request<pb::GetJoinOrderRequest>,
-    ) -> Result<Response<pb::JoinOrder>, Status> {
-        let id = request.into_inner().join_order_id;
-        if id != "placed" {
-            return Err(Status::not_found("no such order"));
-        }
-        Ok(Response::new(pb::JoinOrder {
-            join_order_id: id,
-            customer_id: "kim".into(),
-            region: "seoul".into(),
-            product: "INTERNET".into(),
-            ..Default::default()
-        }))
-    }
-    async fn list_join_orders(
-        &self,
-        _: Request<pb::ListJoinOrdersRequest>,
-    ) -> Result<Response<pb::ListJoinOrdersResponse>, Status> {
-        Err(Status::unimplemented("not asked"))
-    }
-    async fn update_join_order(
-        &self,
-        _: Request<pb::UpdateJoinOrderRequest>,
-    ) -> Result<Response<pb::JoinOrder>, Status> {
-        Err(Status::unimplemented("not asked"))
-    }
-}
-
 fn quick() -> CallPolicy {
     CallPolicy {
         timeout: Duration::from_millis(100),
@@ -112,11 +31,54 @@ fn quick() -> CallPolicy {
     }
 }
 
-async fn installation(answers: Answers) -> mediamesh_mesh::Peer {
-    let routes = tonic::service::Routes::new(
-        pb::installation_service_server::InstallationServiceServer::new(FakeInstallation(answers)),
+/// Installation: every installation ACCEPTED; a withdrawal answered as `answers` says.
+async fn installation(answers: Answers) -> Peer {
+    let fake = Fake::<InstallationServiceServer<()>>::new()
+        .unary(
+            "GetInstallation",
+            |r: pb::GetInstallationRequest| async move {
+                Ok(pb::Installation {
+                    join_order_id: r.join_order_id,
+                    status: "ACCEPTED".into(),
+                    ..Default::default()
+                })
+            },
+        )
+        .unary(
+            "WithdrawInstallation",
+            move |r: pb::WithdrawInstallationRequest| async move {
+                let withdrawn = match answers {
+                    Answers::Withdraws => true,
+                    Answers::Refuses => false,
+                    Answers::Hangs => std::future::pending().await,
+                };
+                Ok(pb::Withdrawal {
+                    join_order_id: r.join_order_id,
+                    withdrawn,
+                })
+            },
+        );
+    peer_in_memory("iptv.installation", fake.routes(), quick()).await
+}
+
+/// Order, as the desk asks it on a miss: knows "placed" only.
+async fn order() -> Peer {
+    let fake = Fake::<JoinOrderServiceServer<()>>::new().unary(
+        "GetJoinOrder",
+        |r: pb::GetJoinOrderRequest| async move {
+            if r.join_order_id != "placed" {
+                return Err(Status::not_found("no such order"));
+            }
+            Ok(pb::JoinOrder {
+                join_order_id: r.join_order_id,
+                customer_id: "kim".into(),
+                region: "seoul".into(),
+                product: "INTERNET".into(),
+                ..Default::default()
+            })
+        },
     );
-    peer_in_memory("iptv.installation", routes, quick()).await
+    peer_in_memory("iptv.order", fake.routes(), quick()).await
 }
 
 struct Desk {
@@ -127,11 +89,11 @@ struct Desk {
 
 async fn desk(answers: Answers) -> Desk {
     let test = TestStore::new(crate::store::MIGRATIONS).await;
-    let routes = tonic::service::Routes::new(
-        pb::join_order_service_server::JoinOrderServiceServer::new(FakeOrder),
+    let api = AssignmentApi::new(
+        test.store.clone(),
+        order().await,
+        installation(answers).await,
     );
-    let order = peer_in_memory("iptv.order", routes, quick()).await;
-    let api = AssignmentApi::new(test.store.clone(), order, installation(answers).await);
     let installers = InstallerApi::new(test.store.clone());
     for (id, region) in [("s1", "seoul"), ("b1", "busan")] {
         let request = pb::CreateInstallerRequest {

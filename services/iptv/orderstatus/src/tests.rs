@@ -1,63 +1,39 @@
 //! The order status view in process: events delivered as the consumer would (twice, out of
 //! order), the view read through the gRPC adapter, and a miss asked of order (served in
 //! memory) instead of a false 404.
-use mediamesh_mesh::CallPolicy;
-use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::testkit::{Fake, TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::{CallPolicy, Peer};
 use mediamesh_proto::iptv::v1 as pb;
+use pb::join_order_service_server::JoinOrderServiceServer;
 use pb::order_status_service_server::OrderStatusService;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Status};
 
 use crate::grpc::OrderStatusApi;
 
 /// Order, as far as the view asks it: knows "placed" only.
-struct FakeOrder;
-
-#[tonic::async_trait]
-impl pb::join_order_service_server::JoinOrderService for FakeOrder {
-    async fn create_join_order(
-        &self,
-        _: Request<pb::CreateJoinOrderRequest>,
-    ) -> Result<Response<pb::JoinOrder>, Status> {
-        Err(Status::unimplemented("not asked"))
-    }
-    async fn get_join_order(
-        &self,
-        request: Request<pb::GetJoinOrderRequest>,
-    ) -> Result<Response<pb::JoinOrder>, Status> {
-        let id = request.into_inner().join_order_id;
-        if id != "placed" {
-            return Err(Status::not_found("no such order"));
-        }
-        Ok(Response::new(pb::JoinOrder {
-            join_order_id: id,
-            customer_id: "kim".into(),
-            product: "INTERNET".into(),
-            status: "REQUESTED".into(),
-            create_time: "2026-01-01T00:00:00Z".into(),
-            ..Default::default()
-        }))
-    }
-    async fn list_join_orders(
-        &self,
-        _: Request<pb::ListJoinOrdersRequest>,
-    ) -> Result<Response<pb::ListJoinOrdersResponse>, Status> {
-        Err(Status::unimplemented("not asked"))
-    }
-    async fn update_join_order(
-        &self,
-        _: Request<pb::UpdateJoinOrderRequest>,
-    ) -> Result<Response<pb::JoinOrder>, Status> {
-        Err(Status::unimplemented("not asked"))
-    }
+async fn order() -> Peer {
+    let fake = Fake::<JoinOrderServiceServer<()>>::new().unary(
+        "GetJoinOrder",
+        |r: pb::GetJoinOrderRequest| async move {
+            if r.join_order_id != "placed" {
+                return Err(Status::not_found("no such order"));
+            }
+            Ok(pb::JoinOrder {
+                join_order_id: r.join_order_id,
+                customer_id: "kim".into(),
+                product: "INTERNET".into(),
+                status: "REQUESTED".into(),
+                create_time: "2026-01-01T00:00:00Z".into(),
+                ..Default::default()
+            })
+        },
+    );
+    peer_in_memory("iptv.order", fake.routes(), CallPolicy::default()).await
 }
 
 async fn view() -> (TestStore, OrderStatusApi) {
     let test = TestStore::new(crate::store::MIGRATIONS).await;
-    let routes = tonic::service::Routes::new(
-        pb::join_order_service_server::JoinOrderServiceServer::new(FakeOrder),
-    );
-    let order = peer_in_memory("iptv.order", routes, CallPolicy::default()).await;
-    let api = OrderStatusApi::new(test.store.clone(), order);
+    let api = OrderStatusApi::new(test.store.clone(), order().await);
     (test, api)
 }
 
