@@ -174,10 +174,13 @@ impl Verifier {
     /// The caller an `authorization` header value names, or why not.
     pub fn verify(&self, authorization: Option<&[u8]>) -> Result<Caller, &'static str> {
         let value = authorization.ok_or("missing bearer token")?;
+        // The scheme is case-insensitive (RFC 9110), the token is not.
         let token = std::str::from_utf8(value)
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .ok_or("the authorization is not a bearer token")?
+            .1
             .trim();
         let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
         let kid = header.kid;
@@ -374,6 +377,10 @@ mod tests {
         assert!(verifier.verify(Some(b"Basic abc")).is_err());
         assert_eq!(
             verifier.verify(Some(b"Bearer x.y.z")),
+            Err("malformed token")
+        );
+        assert_eq!(
+            verifier.verify(Some(b"bearer x.y.z")),
             Err("malformed token")
         );
     }
