@@ -82,11 +82,11 @@ pub struct Edge {
     pub event: String,
 }
 
-/// The map of `parts`, as `mediamesh map` draws it from the same registrations.
-pub fn map_of(parts: &[Part]) -> Map {
+/// The map of contexts from their registrations and the events their policies consume:
+/// the console's and `mediamesh map`'s (which draws it as Mermaid).
+pub fn map_of(contexts: &[(&'static ContextInfo, Vec<EventType>)]) -> Map {
     let mut apps: Vec<App> = Vec::new();
-    for part in parts {
-        let info = part.info;
+    for (info, _) in contexts {
         let node = Node {
             id: info.id(),
             role: info.role.to_owned(),
@@ -104,12 +104,11 @@ pub fn map_of(parts: &[Part]) -> Map {
             }),
         }
     }
-    let local = |id: &str| parts.iter().any(|p| p.info.id() == id);
+    let local = |id: &str| contexts.iter().any(|(info, _)| info.id() == id);
     let mut elsewhere = Vec::new();
     let mut calls = Vec::new();
     let mut edges = Vec::new();
-    for part in parts {
-        let info = part.info;
+    for (info, consumes) in contexts {
         for (callee, rpc) in info.calls {
             if !local(callee) && !elsewhere.iter().any(|e| e == callee) {
                 elsewhere.push((*callee).to_owned());
@@ -120,10 +119,10 @@ pub fn map_of(parts: &[Part]) -> Map {
                 rpc: (*rpc).to_owned(),
             });
         }
-        for event in &part.consumes {
-            let publishers: Vec<String> = parts
+        for event in consumes {
+            let publishers: Vec<String> = contexts
                 .iter()
-                .map(|p| p.info)
+                .map(|(p, _)| p)
                 .filter(|p| p.app == event.app && p.publishes.contains(&event.name.as_str()))
                 .map(|p| p.id())
                 .collect();
@@ -218,7 +217,8 @@ pub struct Console {
 
 impl Console {
     pub fn new(parts: Vec<Part>, metrics: PrometheusHandle) -> Arc<Console> {
-        let map = map_of(&parts);
+        let registered: Vec<_> = parts.iter().map(|p| (p.info, p.consumes.clone())).collect();
+        let map = map_of(&registered);
         Arc::new(Console {
             parts,
             map,
