@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::testkit::{Fake, TestStore, delivered, peer_down, peer_in_memory};
 use mediamesh_mesh::{CallPolicy, Delivered, Handler};
 use mediamesh_proto::video::v1 as pb;
 use pb::comment_service_server::CommentService;
-use pb::video_service_server::{VideoService, VideoServiceServer};
-use tonic::{Code, Request, Response, Status};
+use pb::video_service_server::VideoServiceServer;
+use tonic::service::Routes;
+use tonic::{Code, Request, Status};
 
 use crate::grpc::CommentApi;
 
@@ -38,60 +39,27 @@ impl FakeVideo {
     }
 }
 
-fn unused<T>() -> Result<Response<T>, Status> {
-    Err(Status::unimplemented("not used by comment"))
-}
-
-#[tonic::async_trait]
-impl VideoService for FakeVideo {
-    async fn get_video(
-        &self,
-        request: Request<pb::GetVideoRequest>,
-    ) -> Result<Response<pb::Video>, Status> {
-        self.asked.fetch_add(1, Ordering::SeqCst);
-        let id = request.into_inner().video_id;
-        let status = self.videos.lock().unwrap().get(&id).cloned();
-        let status = status.ok_or_else(|| Status::not_found(format!("video {id:?} not found")))?;
-        Ok(Response::new(pb::Video {
-            video_id: id,
-            status,
-            ..Default::default()
-        }))
-    }
-
-    async fn list_videos(
-        &self,
-        _: Request<pb::ListVideosRequest>,
-    ) -> Result<Response<pb::ListVideosResponse>, Status> {
-        unused()
-    }
-
-    async fn create_video(
-        &self,
-        _: Request<pb::CreateVideoRequest>,
-    ) -> Result<Response<pb::Video>, Status> {
-        unused()
-    }
-
-    async fn update_video(
-        &self,
-        _: Request<pb::UpdateVideoRequest>,
-    ) -> Result<Response<pb::Video>, Status> {
-        unused()
-    }
-
-    async fn delete_video(
-        &self,
-        _: Request<pb::DeleteVideoRequest>,
-    ) -> Result<Response<pb::DeleteVideoResponse>, Status> {
-        unused()
-    }
-
-    async fn view_video(
-        &self,
-        _: Request<pb::ViewVideoRequest>,
-    ) -> Result<Response<pb::Video>, Status> {
-        unused()
+impl FakeVideo {
+    fn routes(&self) -> Routes {
+        let fake = self.clone();
+        let get = move |r: pb::GetVideoRequest| {
+            fake.asked.fetch_add(1, Ordering::SeqCst);
+            let status = fake.videos.lock().unwrap().get(&r.video_id).cloned();
+            async move {
+                let Some(status) = status else {
+                    let id = r.video_id;
+                    return Err(Status::not_found(format!("video {id:?} not found")));
+                };
+                Ok(pb::Video {
+                    video_id: r.video_id,
+                    status,
+                    ..Default::default()
+                })
+            }
+        };
+        Fake::<VideoServiceServer<()>>::new()
+            .unary("GetVideo", get)
+            .routes()
     }
 }
 
@@ -114,7 +82,7 @@ impl Ctx {
     async fn new(videos: &[(&str, &str)]) -> Ctx {
         let test = TestStore::new(crate::store::MIGRATIONS).await;
         let video = FakeVideo::with(videos);
-        let routes = tonic::service::Routes::new(VideoServiceServer::new(video.clone()));
+        let routes = video.routes();
         let peer = peer_in_memory("video.video", routes, policy()).await;
         Ctx {
             api: CommentApi::new(test.store.clone(), peer),

@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::testkit::{Fake, TestStore, delivered, peer_down, peer_in_memory};
 use mediamesh_mesh::{CallPolicy, Delivered, Handler};
 use mediamesh_proto::video::v1 as pb;
-use pb::channel_service_server::{ChannelService, ChannelServiceServer};
+use pb::channel_service_server::ChannelServiceServer;
 use pb::video_service_server::VideoService;
+use tonic::service::Routes;
 use tonic::{Code, Request, Response, Status};
 
 use crate::grpc::VideoApi;
@@ -23,50 +24,27 @@ struct FakeChannel {
     asked: Arc<AtomicUsize>,
 }
 
-#[tonic::async_trait]
-impl ChannelService for FakeChannel {
-    async fn get_channel(
-        &self,
-        request: Request<pb::GetChannelRequest>,
-    ) -> Result<Response<pb::Channel>, Status> {
-        self.asked.fetch_add(1, Ordering::SeqCst);
-        let id = request.into_inner().channel_id;
-        let Some(owner) = self.channels.lock().unwrap().get(&id).cloned() else {
-            return Err(Status::not_found(format!("channel {id:?} not found")));
+impl FakeChannel {
+    fn routes(&self) -> Routes {
+        let fake = self.clone();
+        let get = move |r: pb::GetChannelRequest| {
+            fake.asked.fetch_add(1, Ordering::SeqCst);
+            let owner = fake.channels.lock().unwrap().get(&r.channel_id).cloned();
+            async move {
+                let Some(owner) = owner else {
+                    let id = r.channel_id;
+                    return Err(Status::not_found(format!("channel {id:?} not found")));
+                };
+                Ok(pb::Channel {
+                    channel_id: r.channel_id,
+                    client_id: owner,
+                    ..Default::default()
+                })
+            }
         };
-        Ok(Response::new(pb::Channel {
-            channel_id: id,
-            client_id: owner,
-            ..Default::default()
-        }))
-    }
-
-    async fn list_channels(
-        &self,
-        _: Request<pb::ListChannelsRequest>,
-    ) -> Result<Response<pb::ListChannelsResponse>, Status> {
-        Err(Status::unimplemented("not used by video"))
-    }
-
-    async fn create_channel(
-        &self,
-        _: Request<pb::CreateChannelRequest>,
-    ) -> Result<Response<pb::Channel>, Status> {
-        Err(Status::unimplemented("not used by video"))
-    }
-
-    async fn update_channel(
-        &self,
-        _: Request<pb::UpdateChannelRequest>,
-    ) -> Result<Response<pb::Channel>, Status> {
-        Err(Status::unimplemented("not used by video"))
-    }
-
-    async fn delete_channel(
-        &self,
-        _: Request<pb::DeleteChannelRequest>,
-    ) -> Result<Response<pb::DeleteChannelResponse>, Status> {
-        Err(Status::unimplemented("not used by video"))
+        Fake::<ChannelServiceServer<()>>::new()
+            .unary("GetChannel", get)
+            .routes()
     }
 }
 
@@ -121,8 +99,7 @@ impl Video {
             .lock()
             .unwrap()
             .extend(channels.iter().map(|c| (c.to_string(), "1".to_owned())));
-        let routes = tonic::service::Routes::new(ChannelServiceServer::new(channel.clone()));
-        let peer = peer_in_memory("video.channel", routes, policy()).await;
+        let peer = peer_in_memory("video.channel", channel.routes(), policy()).await;
         Video {
             api: VideoApi::new(test.store.clone(), peer),
             test,
