@@ -229,15 +229,16 @@ fn cluster(yaml: &mut String, app: &str, grpc: SocketAddr) {
 pub fn require_jwt(yaml: &str, jwks: &Path) -> String {
     let mut out = String::with_capacity(yaml.len() * 2);
     for line in yaml.lines() {
-        // Before the buffer: an anonymous request is refused before its body is held.
-        if line.trim_start() == "- name: envoy.filters.http.buffer" {
+        out.push_str(line);
+        out.push('\n');
+        // First of the filters, whichever follow: an anonymous request is refused before
+        // its body is buffered or transcoded. The list's items sit at its key's indent.
+        if line.trim_start() == "http_filters:" {
             let indent = &line[..line.len() - line.trim_start().len()];
             for filter_line in jwt_authn_filter(jwks).lines() {
                 let _ = writeln!(out, "{indent}{filter_line}");
             }
         }
-        out.push_str(line);
-        out.push('\n');
     }
     out
 }
