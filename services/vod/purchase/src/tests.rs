@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mediamesh_mesh::calls::saga::{SyncSaga, complete};
-use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::testkit::{Fake, TestStore, delivered, peer_down, peer_in_memory};
 use mediamesh_mesh::{CallPolicy, Peer};
 use mediamesh_proto::vod::v1 as pb;
-use pb::catalog_service_server::{CatalogService, CatalogServiceServer};
-use pb::payment_service_server::{PaymentService, PaymentServiceServer};
+use pb::catalog_service_server::CatalogServiceServer;
+use pb::payment_service_server::PaymentServiceServer;
 use pb::purchase_service_server::PurchaseService;
 use tonic::service::Routes;
 use tonic::{Code, Request, Response, Status};
@@ -33,81 +33,54 @@ enum Answer {
     Slow,
 }
 
-#[derive(Clone)]
-struct FakePayment {
-    answer: Answer,
-    asked: Arc<Mutex<Vec<pb::PayRequest>>>,
-}
-
-#[tonic::async_trait]
-impl PaymentService for FakePayment {
-    async fn pay(&self, request: Request<pb::PayRequest>) -> Result<Response<pb::Payment>, Status> {
-        let r = request.into_inner();
-        self.asked.lock().unwrap().push(r.clone());
-        let status = match self.answer {
-            Answer::Approve => "APPROVED",
-            Answer::Void => "CANCELLED",
-            Answer::Refuse => return Err(Status::already_exists("purchase_id is taken")),
-            Answer::Hang => std::future::pending().await,
-            Answer::Slow => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                "APPROVED"
-            }
-        };
-        Ok(Response::new(pb::Payment {
-            purchase_id: r.purchase_id,
-            customer_id: r.customer_id,
-            vod_id: r.vod_id,
-            amount: r.amount,
-            pay_status: status.into(),
-            free_vod: r.free_vod,
-        }))
-    }
-
-    async fn get_payment(
-        &self,
-        _: Request<pb::GetPaymentRequest>,
-    ) -> Result<Response<pb::Payment>, Status> {
-        Err(Status::unimplemented("not asked by purchase"))
-    }
-}
-
-/// Knows one title the replica has not heard of yet: "7".
-#[derive(Clone, Default)]
-struct FakeCatalog {
-    asked: Arc<AtomicUsize>,
-}
-
-#[tonic::async_trait]
-impl CatalogService for FakeCatalog {
-    async fn get_vod(
-        &self,
-        request: Request<pb::GetVodRequest>,
-    ) -> Result<Response<pb::Vod>, Status> {
-        self.asked.fetch_add(1, Ordering::SeqCst);
-        match request.into_inner().vod_id.as_str() {
-            "7" => Ok(Response::new(pb::Vod {
-                vod_id: "7".into(),
-                vod_name: "Peninsula".into(),
-                price: 700,
-            })),
-            other => Err(Status::not_found(format!("vod {other:?} not found"))),
+/// Payment answering `answer`, keeping what it was asked.
+fn payment(answer: Answer, asked: Arc<Mutex<Vec<pb::PayRequest>>>) -> Routes {
+    let pay = move |r: pb::PayRequest| {
+        asked.lock().unwrap().push(r.clone());
+        async move {
+            let status = match answer {
+                Answer::Approve => "APPROVED",
+                Answer::Void => "CANCELLED",
+                Answer::Refuse => return Err(Status::already_exists("purchase_id is taken")),
+                Answer::Hang => std::future::pending().await,
+                Answer::Slow => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    "APPROVED"
+                }
+            };
+            Ok(pb::Payment {
+                purchase_id: r.purchase_id,
+                customer_id: r.customer_id,
+                vod_id: r.vod_id,
+                amount: r.amount,
+                pay_status: status.into(),
+                free_vod: r.free_vod,
+            })
         }
-    }
+    };
+    Fake::<PaymentServiceServer<()>>::new()
+        .unary("Pay", pay)
+        .routes()
+}
 
-    async fn list_vods(
-        &self,
-        _: Request<pb::ListVodsRequest>,
-    ) -> Result<Response<pb::ListVodsResponse>, Status> {
-        Err(Status::unimplemented("not asked by purchase"))
-    }
-
-    async fn create_vod(
-        &self,
-        _: Request<pb::CreateVodRequest>,
-    ) -> Result<Response<pb::Vod>, Status> {
-        Err(Status::unimplemented("not asked by purchase"))
-    }
+/// The catalog, knowing one title the replica has not heard of yet ("7"), counting the asks.
+fn catalog(asked: Arc<AtomicUsize>) -> Routes {
+    let get = move |r: pb::GetVodRequest| {
+        asked.fetch_add(1, Ordering::SeqCst);
+        async move {
+            match r.vod_id.as_str() {
+                "7" => Ok(pb::Vod {
+                    vod_id: "7".into(),
+                    vod_name: "Peninsula".into(),
+                    price: 700,
+                }),
+                other => Err(Status::not_found(format!("vod {other:?} not found"))),
+            }
+        }
+    };
+    Fake::<CatalogServiceServer<()>>::new()
+        .unary("GetVod", get)
+        .routes()
 }
 
 /// Fast calls: a hang times out in 100 ms, no retry, one failure opens the breaker.
@@ -152,11 +125,7 @@ async fn purchase(answer: Answer) -> Fixture {
 
 async fn purchase_with(answer: Answer, policy: CallPolicy) -> Fixture {
     let asked = Arc::default();
-    let fake = FakePayment {
-        answer,
-        asked: Arc::clone(&asked),
-    };
-    let routes = Routes::new(PaymentServiceServer::new(fake));
+    let routes = payment(answer, Arc::clone(&asked));
     let payment = peer_in_memory("vod.payment", routes, policy.clone()).await;
     with_peers(payment, peer_down("vod.catalog", policy), asked).await
 }
@@ -472,14 +441,9 @@ async fn a_purchase_left_pending_by_a_crash_is_settled_by_the_sweep() {
 #[tokio::test]
 async fn a_title_missing_from_the_replica_is_asked_of_the_catalog() {
     let asked = Arc::default();
-    let payment = FakePayment {
-        answer: Answer::Approve,
-        asked: Arc::clone(&asked),
-    };
-    let payment = Routes::new(PaymentServiceServer::new(payment));
-    let catalog = FakeCatalog::default();
-    let lookups = Arc::clone(&catalog.asked);
-    let catalog = Routes::new(CatalogServiceServer::new(catalog));
+    let payment = payment(Answer::Approve, Arc::clone(&asked));
+    let lookups = Arc::default();
+    let catalog = catalog(Arc::clone(&lookups));
     let f = with_peers(
         peer_in_memory("vod.payment", payment, policy()).await,
         peer_in_memory("vod.catalog", catalog, policy()).await,
