@@ -77,7 +77,7 @@ async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
             }
         };
         let state = state.clone();
-        let local = peer.ip().to_canonical().is_loopback();
+        let local = on_this_machine(peer.ip());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let state = state.clone();
@@ -129,6 +129,11 @@ async fn route(state: &State, local: bool, request: Request<Incoming>) -> Respon
         (Method::POST, "/console/replay") => replay(console, request).await,
         _ => text(StatusCode::NOT_FOUND, "text/plain", "not found".into()),
     }
+}
+
+/// A loopback client (IPv4, IPv6, or IPv4 mapped into IPv6).
+fn on_this_machine(peer: std::net::IpAddr) -> bool {
+    peer.to_canonical().is_loopback()
 }
 
 /// The console answers only to an IP address or `localhost`: a DNS name pointed at this
@@ -286,6 +291,16 @@ mod tests {
             builder = builder.header(*k, *v);
         }
         builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn the_console_is_for_clients_on_this_machine() {
+        for ip in ["127.0.0.1", "127.8.0.1", "::1", "::ffff:127.0.0.1"] {
+            assert!(on_this_machine(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["192.0.2.2", "10.0.0.7", "fd00::2", "::ffff:10.0.0.7"] {
+            assert!(!on_this_machine(ip.parse().unwrap()), "{ip}");
+        }
     }
 
     #[test]
