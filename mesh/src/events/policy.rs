@@ -128,10 +128,10 @@ impl<P: Send + Sync + 'static> Handler for Policies<P> {
     }
 }
 
-/// `On` for each listed event type whose handling is one change: `|tx, e, v|` name the
-/// transaction, the decoded event and its aggregate version; the change is a future whose
-/// error converts into `HandlerError`. Projections react to many events in a line or two
-/// each, so the per-event impl is written once here:
+/// `On` for each listed event type whose handling is one change: `|tx, e, v|` (or
+/// `|self, tx, e, v|`) name the transaction, the decoded event and its aggregate version;
+/// the change is a future whose error converts into `HandlerError`. Projections react to
+/// many events in a line or two each, so the per-event impl is written once here:
 ///
 /// ```ignore
 /// mediamesh_mesh::on_events! { Project:
@@ -140,11 +140,12 @@ impl<P: Send + Sync + 'static> Handler for Policies<P> {
 /// ```
 #[macro_export]
 macro_rules! on_events {
-    ($policy:ty: $($event:path |$tx:ident, $e:ident, $v:ident| $change:expr;)*) => {$(
+    // The change may use the policy's own state: `|self, tx, e, v|`.
+    ($policy:ty: $($event:path |$s:ident, $tx:ident, $e:ident, $v:ident| $change:expr;)*) => {$(
         #[$crate::events::policy::async_trait]
         impl $crate::events::policy::On<$event> for $policy {
             async fn on(
-                &self,
+                &$s,
                 $tx: &mut $crate::Tx,
                 $e: $event,
                 delivered: &$crate::Delivered,
@@ -155,6 +156,9 @@ macro_rules! on_events {
             }
         }
     )*};
+    ($policy:ty: $($event:path |$tx:ident, $e:ident, $v:ident| $change:expr;)*) => {
+        $crate::on_events! { $policy: $($event |self, $tx, $e, $v| $change;)* }
+    };
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! Notification's event policy: one notification per video status change and per refund
 //! decision, sent to the log, and queued for the webhook when one is configured.
-use mediamesh_mesh::events::policy::On;
-use mediamesh_mesh::{Delivered, HandlerError, Tx};
+use mediamesh_mesh::{HandlerError, Tx};
 use mediamesh_proto::video::v1 as pb;
 
 use crate::domain::{Kind, Notice};
@@ -13,6 +12,19 @@ pub struct Notify {
 }
 
 impl Notify {
+    /// A video's notification ("video <id> <what>"), one per video version it reached.
+    async fn video(
+        &self,
+        tx: &mut Tx,
+        kind: Kind,
+        (video_id, client_id, version): (&str, &str, i64),
+        what: String,
+    ) -> Result<(), HandlerError> {
+        let message = format!("video {video_id} {what}");
+        let notice = Notice::video(kind, video_id, version, client_id, message);
+        self.send(tx, notice).await
+    }
+
     async fn send(&self, tx: &mut Tx, notice: Notice) -> Result<(), HandlerError> {
         let now = mediamesh_mesh::observe::telemetry::now_rfc3339();
         if !store::insert(tx, &notice, &now).await? {
@@ -40,99 +52,21 @@ impl Notify {
     }
 }
 
-#[async_trait::async_trait]
-impl On<pb::VideoUploaded> for Notify {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoUploaded,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let message = format!(
-            "video {} {:?} uploaded into channel {}",
-            e.video_id, e.title, e.channel_id
-        );
-        let notice = Notice::video(
-            Kind::VideoUploaded,
-            &e.video_id,
-            d.aggregate_version(),
-            &e.client_id,
-            message,
-        );
-        self.send(tx, notice).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoEdited> for Notify {
-    async fn on(&self, tx: &mut Tx, e: pb::VideoEdited, d: &Delivered) -> Result<(), HandlerError> {
-        let message = format!(
-            "video {} {:?} edited ({} views)",
-            e.video_id, e.title, e.view_count
-        );
-        let notice = Notice::video(
-            Kind::VideoEdited,
-            &e.video_id,
-            d.aggregate_version(),
-            &e.client_id,
-            message,
-        );
-        self.send(tx, notice).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoDeleted> for Notify {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoDeleted,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let message = format!("video {} deleted", e.video_id);
-        let notice = Notice::video(
-            Kind::VideoDeleted,
-            &e.video_id,
-            d.aggregate_version(),
-            &e.client_id,
-            message,
-        );
-        self.send(tx, notice).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::VideoRemovedByPolicy> for Notify {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::VideoRemovedByPolicy,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let message = format!("video {} taken down: {}", e.video_id, e.reason);
-        let notice = Notice::video(
-            Kind::VideoRemovedByPolicy,
-            &e.video_id,
-            d.aggregate_version(),
-            &e.client_id,
-            message,
-        );
-        self.send(tx, notice).await
-    }
-}
-
-#[async_trait::async_trait]
-impl On<pb::RefundDecided> for Notify {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::RefundDecided,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        self.send(
-            tx,
-            Notice::refund(&e.refund_request_id, &e.client_id, &e.status),
-        )
-        .await
-    }
+mediamesh_mesh::on_events! { Notify:
+    pb::VideoUploaded |self, tx, e, v| {
+        let what = format!("{:?} uploaded into channel {}", e.title, e.channel_id);
+        self.video(tx, Kind::VideoUploaded, (&e.video_id, &e.client_id, v), what)
+    };
+    pb::VideoEdited |self, tx, e, v| {
+        let what = format!("{:?} edited ({} views)", e.title, e.view_count);
+        self.video(tx, Kind::VideoEdited, (&e.video_id, &e.client_id, v), what)
+    };
+    pb::VideoDeleted |self, tx, e, v|
+        self.video(tx, Kind::VideoDeleted, (&e.video_id, &e.client_id, v), "deleted".into());
+    pb::VideoRemovedByPolicy |self, tx, e, v| {
+        let what = format!("taken down: {}", e.reason);
+        self.video(tx, Kind::VideoRemovedByPolicy, (&e.video_id, &e.client_id, v), what)
+    };
+    pb::RefundDecided |self, tx, e, _v|
+        self.send(tx, Notice::refund(&e.refund_request_id, &e.client_id, &e.status));
 }
