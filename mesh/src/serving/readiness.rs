@@ -1,4 +1,4 @@
-//! Health follows what each context needs to do its work: JetStream connected, its store
+//! Health follows what each context needs to do its work: the broker answering, its store
 //! answering reads and writes, and its outbox relay and consumers running. A context that
 //! lacks one reports NOT_SERVING for its services (and the server as a whole, "", while any
 //! context does), so a probe takes the replica out of rotation and puts it back when it heals.
@@ -89,14 +89,8 @@ async fn watch_health(
             _ = tokio::time::sleep(EVERY) => {}
             _ = stop.cancelled() => return,
         }
-        // A JetStream round trip, not just the connection state: a broker that hangs
-        // (stopped, out of disk, partitioned) keeps the TCP connection open long after it
-        // stopped answering.
-        let connected = nats.connection_state() == State::Connected
-            && matches!(
-                tokio::time::timeout(EVERY, js.query_account()).await,
-                Ok(Ok(_))
-            );
+        let connected =
+            nats.connection_state() == State::Connected && broker_answers(nats, &js).await;
         for (i, context) in watched.iter().enumerate() {
             let ready = connected && context_ready(context).await;
             if ready != serving[i] {
@@ -139,6 +133,35 @@ async fn watch_health(
             health.set_service_status(LIVENESS, status(live)).await;
         }
     }
+}
+
+/// Nobody subscribes here: the broker node itself answers at once with "no responders".
+const PING_SUBJECT: &str = "_MEDIAMESH.health";
+
+/// A round trip to the broker, not just the connection state: a broker that hangs (stopped,
+/// partitioned) keeps the TCP connection open long after it stopped answering. Either answer
+/// will do: JetStream's account info, or the node's own "no responders" to a subject nobody
+/// serves. The second matters in a cluster, where the meta leader alone answers the first:
+/// losing that one node must not turn every replica of every context NOT_SERVING at once for
+/// the election (JetStream trouble shows where it bites, in the relays and consumers). The
+/// first covers a broker whose permissions refuse the mesh that subject.
+async fn broker_answers(nats: &async_nats::Client, js: &jetstream::Context) -> bool {
+    use async_nats::client::RequestErrorKind;
+    let ping = async {
+        match tokio::time::timeout(EVERY, nats.request(PING_SUBJECT, "".into())).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(error)) => error.kind() == RequestErrorKind::NoResponders,
+            Err(_) => false,
+        }
+    };
+    let account = async {
+        matches!(
+            tokio::time::timeout(EVERY, js.query_account()).await,
+            Ok(Ok(_))
+        )
+    };
+    let (ping, account) = tokio::join!(ping, account);
+    ping || account
 }
 
 fn status(ready: bool) -> ServingStatus {
