@@ -83,11 +83,26 @@ pub async fn record(conn: &mut AnyConnection, letter: &DeadLetter) -> Result<(),
 
 /// The letters of a context, oldest first; `id` narrows to one event.
 pub async fn list(store: &Store, id: Option<&str>) -> Result<Vec<DeadLetter>, sqlx::Error> {
+    select(store, id, i64::MAX).await
+}
+
+/// The `n` oldest letters of a context (what a page shows of a pile that may be large).
+pub async fn oldest(store: &Store, n: usize) -> Result<Vec<DeadLetter>, sqlx::Error> {
+    select(store, None, i64::try_from(n).unwrap_or(i64::MAX)).await
+}
+
+async fn select(
+    store: &Store,
+    id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DeadLetter>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT event_id, consumer, subject, headers, payload, error, deliveries, failed_at \
-         FROM mesh_dead_letters WHERE ($1 = '' OR event_id = $1) ORDER BY failed_at, event_id",
+         FROM mesh_dead_letters WHERE ($1 = '' OR event_id = $1) ORDER BY failed_at, event_id \
+         LIMIT $2",
     )
     .bind(id.unwrap_or_default().to_owned())
+    .bind(limit)
     .fetch_all(store.writer())
     .await?;
     rows.iter()

@@ -352,14 +352,13 @@ impl Sampler {
             );
             if letters > 0
                 && let Ok(Ok(list)) =
-                    tokio::time::timeout(EVERY / 2, deadletters::list(&part.store, None)).await
+                    tokio::time::timeout(EVERY / 2, deadletters::oldest(&part.store, LETTERS_SHOWN))
+                        .await
             {
-                snapshot
-                    .dead_letters
-                    .extend(list.iter().take(LETTERS_SHOWN).map(|l| Letter {
-                        context: id.clone(),
-                        letter: l.summary(),
-                    }));
+                snapshot.dead_letters.extend(list.iter().map(|l| Letter {
+                    context: id.clone(),
+                    letter: l.summary(),
+                }));
             }
         }
         for call in &console.map.calls {

@@ -94,8 +94,8 @@ function drawMap(map) {
   const {at, columns, width, height} = layout(map);
   const root = $("#map");
   root.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  root.setAttribute("width", width);
-  root.setAttribute("height", height);
+  // Its natural size on a wide screen, scaled down to fit a narrower one.
+  root.style.maxWidth = `${width}px`;
   const defs = svg("defs");
   for (const [id, cls] of [["arrow-call", "call"], ["arrow-event", "event"], ["arrow-open", "open"]]) {
     const marker = svg("marker", {id, viewBox: "0 0 8 8", refX: 7, refY: 4, markerWidth: 9,
