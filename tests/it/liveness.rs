@@ -1,5 +1,6 @@
 //! What the chart's probes and scrapes see, with real processes: readiness follows a lost
-//! broker at once, liveness only after its grace period, and both come back with the broker;
+//! broker (hung or killed) at once, liveness only after its grace period, and both come back
+//! with the broker;
 //! `/metrics` shows a peer's breaker open while the peer hangs and closed once it answers,
 //! beside the backlog gauges.
 use std::time::{Duration, Instant};
@@ -7,7 +8,10 @@ use std::time::{Duration, Instant};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::harness::{Mesh, Sandbox, buy, eventually, fails_then_fast, free_port};
+use crate::harness::{
+    Db, Mesh, Proc, Sandbox, TempDir, buy, eventually, fails_then_fast, free_port, mileage_of,
+    tool, wait_for_port,
+};
 
 const SERVING: i32 = 1;
 const NOT_SERVING: i32 = 2;
@@ -82,6 +86,73 @@ async fn liveness_fails_only_past_its_grace_and_heals() {
     .await;
     eprintln!("broker back: SERVING after {:?}", resumed.elapsed());
     assert_eq!(buy(&mesh, "1", "after").await.unwrap().order_status, "PAID");
+}
+
+/// A nats-server on `port` keeping its store in `dir`, so a restart finds its streams.
+fn broker(port: u16, dir: &TempDir) -> Proc {
+    let proc = Proc::spawn(
+        "nats-server",
+        std::process::Command::new(tool("nats-server"))
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
+            .arg("-sd")
+            .arg(dir.path().join("js")),
+        &dir.path().join("nats.log"),
+    );
+    wait_for_port(port, Duration::from_secs(10));
+    proc
+}
+
+/// The broker killed (SIGKILL) and started again on its port and store: readiness at once,
+/// liveness past its grace, both SERVING once it is back; a purchase made meanwhile is kept
+/// in the outbox and credited after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liveness_follows_a_killed_broker_and_its_return() {
+    let dir = TempDir::new("liveness-kill");
+    let port = free_port();
+    let mut nats = broker(port, &dir);
+    let url = format!("nats://127.0.0.1:{port}");
+    let db = Db::Sqlite(dir.path().join("data"));
+    let args = ["--liveness-grace-secs", "4"];
+    let mesh = Mesh::serve_env(free_port(), "vod", &url, &db, &args, &[], dir.path()).await;
+
+    nats.kill9();
+    let killed = Instant::now();
+    let purchase = buy(&mesh, "1", "offline")
+        .await
+        .expect("bought without a broker");
+    assert_eq!(purchase.order_status, "PAID");
+    eventually("readiness NOT_SERVING", Duration::from_secs(10), || async {
+        (health_of(&mesh, "").await == NOT_SERVING).then_some(())
+    })
+    .await;
+    eventually("liveness NOT_SERVING", Duration::from_secs(20), || async {
+        (health_of(&mesh, "liveness").await == NOT_SERVING).then_some(())
+    })
+    .await;
+    let dead_after = killed.elapsed();
+    assert!(dead_after >= Duration::from_secs(4), "{dead_after:?}");
+
+    let _nats = broker(port, &dir);
+    let restarted = Instant::now();
+    eventually("ready and live again", Duration::from_secs(30), || async {
+        (health_of(&mesh, "").await == SERVING && health_of(&mesh, "liveness").await == SERVING)
+            .then_some(())
+    })
+    .await;
+    eprintln!(
+        "broker killed: not live after {dead_after:?}; restarted: SERVING after {:?}",
+        restarted.elapsed()
+    );
+    eventually(
+        "the purchase made meanwhile credited",
+        Duration::from_secs(30),
+        || async {
+            mileage_of(&mesh, "offline")
+                .await
+                .filter(|m| m.points == 1000)
+        },
+    )
+    .await;
 }
 
 async fn scrape(mesh: &Mesh) -> Option<String> {
