@@ -1,7 +1,6 @@
 //! The desk hears of every join order, of its cancellation (recorded as requested and handed
 //! to the task that asks installation), and of the installer completing the installation.
-use mediamesh_mesh::events::policy::On;
-use mediamesh_mesh::{Delivered, HandlerError, Tx};
+use mediamesh_mesh::{HandlerError, Tx};
 use mediamesh_proto::iptv::v1 as pb;
 
 use crate::cancel::Requests;
@@ -12,42 +11,27 @@ pub struct Desk {
     pub requests: Requests,
 }
 
-#[async_trait::async_trait]
-impl On<pb::JoinOrderRequested> for Desk {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::JoinOrderRequested,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        let order = Order {
-            customer_id: e.customer_id,
-            address: e.address,
-            region: e.region,
-            product: e.product,
-        };
-        store::insert(tx, &Assignment::waiting(e.join_order_id, order)).await?;
-        Ok(())
-    }
+/// What both order events carry: customer, address, region, product.
+type Carried = (String, String, String, String);
+
+/// Records the order waiting at the desk (nothing if it is recorded already).
+async fn waiting(tx: &mut Tx, id: String, carried: Carried) -> Result<(), HandlerError> {
+    let (customer_id, address, region, product) = carried;
+    let order = Order {
+        customer_id,
+        address,
+        region,
+        product,
+    };
+    store::insert(tx, &Assignment::waiting(id, order)).await?;
+    Ok(())
 }
 
-#[async_trait::async_trait]
-impl On<pb::JoinOrderCancelRequested> for Desk {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::JoinOrderCancelRequested,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        // The cancellation may arrive before the order itself: it carries the order.
-        let order = Order {
-            customer_id: e.customer_id,
-            address: e.address,
-            region: e.region,
-            product: e.product,
-        };
-        store::insert(tx, &Assignment::waiting(e.join_order_id.clone(), order)).await?;
-        let Some(mut a) = store::lock(tx, &e.join_order_id).await? else {
+impl Desk {
+    /// The cancellation may arrive before the order itself: it carries the order.
+    async fn cancel(&self, tx: &mut Tx, id: String, carried: Carried) -> Result<(), HandlerError> {
+        waiting(tx, id.clone(), carried).await?;
+        let Some(mut a) = store::lock(tx, &id).await? else {
             return Ok(());
         };
         if a.request_cancel(mediamesh_mesh::observe::telemetry::now_rfc3339()) {
@@ -58,19 +42,19 @@ impl On<pb::JoinOrderCancelRequested> for Desk {
     }
 }
 
-#[async_trait::async_trait]
-impl On<pb::InstallationCompleted> for Desk {
-    async fn on(
-        &self,
-        tx: &mut Tx,
-        e: pb::InstallationCompleted,
-        _: &Delivered,
-    ) -> Result<(), HandlerError> {
-        if let Some(mut a) = store::lock(tx, &e.join_order_id).await?
-            && a.installed()
-        {
-            store::save(tx, &a).await?;
-        }
-        Ok(())
+async fn installed(tx: &mut Tx, id: &str) -> Result<(), HandlerError> {
+    if let Some(mut a) = store::lock(tx, id).await?
+        && a.installed()
+    {
+        store::save(tx, &a).await?;
     }
+    Ok(())
+}
+
+mediamesh_mesh::on_events! { Desk:
+    pb::JoinOrderRequested |self, tx, e, _v|
+        waiting(tx, e.join_order_id, (e.customer_id, e.address, e.region, e.product));
+    pb::JoinOrderCancelRequested |self, tx, e, _v|
+        self.cancel(tx, e.join_order_id, (e.customer_id, e.address, e.region, e.product));
+    pb::InstallationCompleted |self, tx, e, _v| installed(tx, &e.join_order_id);
 }
