@@ -146,6 +146,12 @@ impl Refund {
         (refund, requested)
     }
 
+    /// Whether `asked` (a request under this one's id) is this request again: for the same
+    /// client (the totals it carries are the client's, not the caller's).
+    pub fn same_request(&self, asked: &Refund) -> bool {
+        self.client_id == asked.client_id
+    }
+
     pub fn restore(
         id: String,
         client_id: String,

@@ -36,7 +36,11 @@ impl ClientApi {
         let total = store::sum_channels(&mut tx, &id).await?;
         let (client, registered) = Client::register(id, total);
         if !store::insert(&mut tx, &client).await? {
-            return Err(Error::Exists(client.id().to_owned()));
+            drop(tx);
+            // AIP-155: the same registration again is answered the client as it is now (its
+            // body holds nothing but the id); a deleted client's id stays retired.
+            let id = client.id().to_owned();
+            return store::get(&self.store, &id).await?.ok_or(Error::Exists(id));
         }
         let event = pb::ClientRegistered {
             client_id: registered.client_id.clone(),
@@ -76,7 +80,14 @@ impl ClientApi {
             .ok_or(Error::NotFound(client_id))?;
         let (refund, requested) = Refund::request(id, &client);
         if !store::insert_refund(&mut tx, &refund).await? {
-            return Err(Error::RefundExists(refund.id().to_owned()));
+            drop(tx);
+            // AIP-155: the same request again is answered the request as it is now; another
+            // client's request under that id is refused.
+            let id = refund.id().to_owned();
+            return match store::get_refund(&self.store, &id).await? {
+                Some(existing) if existing.same_request(&refund) => Ok(existing),
+                _ => Err(Error::RefundExists(id)),
+            };
         }
         let event = pb::RefundRequested {
             refund_request_id: requested.refund_request_id.clone(),

@@ -177,3 +177,51 @@ async fn refunds_of_unknown_clients_and_given_totals_are_refused() {
     assert!(given.message().starts_with("total_view"), "{given:?}");
     assert!(c.test.raised().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_retried_create_is_answered_what_it_made_and_raises_nothing_twice() {
+    let c = Client::new().await;
+    c.register("1").await;
+    c.register("1").await;
+    c.deliver(&channel_total("a", "1", 7, 2)).await;
+    c.register("1").await;
+    assert_eq!(c.total("1").await, 7, "answered the client as it is now");
+    c.register("2").await;
+    let refund = |id: &str, client: &str| {
+        c.api
+            .create_refund_request(Request::new(pb::CreateRefundRequestRequest {
+                refund_request_id: id.into(),
+                client_id: client.into(),
+            }))
+    };
+    let first = refund("r", "1").await.unwrap().into_inner();
+    c.deliver(&decided("r", "APPROVED")).await;
+    let again = refund("r", "1").await.unwrap().into_inner();
+    assert_eq!(
+        again.status, "APPROVED",
+        "the request as it is now: {again:?}"
+    );
+    assert_eq!(again.refund_request_id, first.refund_request_id);
+    let other = refund("r", "2").await.unwrap_err();
+    assert_eq!(other.code(), Code::AlreadyExists);
+    assert!(other.message().contains("\"r\""), "{other:?}");
+    assert_eq!(c.test.raised_of::<pb::ClientRegistered>().await.len(), 2);
+    assert_eq!(c.test.raised_of::<pb::RefundRequested>().await.len(), 1);
+    // A deleted client's id stays retired, even for the same request.
+    c.api
+        .delete_client(Request::new(pb::DeleteClientRequest {
+            client_id: "2".into(),
+        }))
+        .await
+        .unwrap();
+    let retired = c
+        .api
+        .create_client(Request::new(pb::CreateClientRequest {
+            client_id: "2".into(),
+            total_view: None,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(retired.code(), Code::AlreadyExists);
+    assert!(retired.message().contains("\"2\""), "{retired:?}");
+}
