@@ -93,6 +93,12 @@ impl Channel {
         Ok((channel, named))
     }
 
+    /// Whether `asked` (an opening under this channel's id) is this channel's opening again:
+    /// the same name and owner (totals are computed, never asked).
+    pub fn same_request(&self, asked: &Channel) -> bool {
+        self.name == asked.name && self.client_id == asked.client_id
+    }
+
     pub fn restore(
         id: String,
         name: String,

@@ -31,7 +31,8 @@ impl ChannelApi {
         let (channel, created) = Channel::open(id, name, client_id)?;
         let mut tx = self.store.begin().await?;
         if !store::insert(&mut tx, &channel).await? {
-            return Err(Error::Exists(channel.id().to_owned()));
+            drop(tx);
+            return replay(&self.store, &channel).await;
         }
         let event = pb::ChannelCreated {
             channel_id: created.channel_id.clone(),
@@ -87,6 +88,16 @@ impl ChannelApi {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// A creation under a taken id (AIP-155): the same request again is answered the channel as
+/// it is now; another request under that id, or any under a deleted channel's, is refused.
+async fn replay(store: &Store, asked: &Channel) -> Result<Channel, Error> {
+    let id = asked.id().to_owned();
+    match store::get(store, &id).await? {
+        Some(existing) if existing.same_request(asked) => Ok(existing),
+        _ => Err(Error::Exists(id)),
     }
 }
 

@@ -202,3 +202,37 @@ async fn computed_totals_and_retired_ids_are_refused() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_retried_create_is_answered_the_channel_as_it_is_now() {
+    let ch = Channel::new(&["a"]).await;
+    let open = |name: &str, client: &str| {
+        ch.api
+            .create_channel(Request::new(pb::CreateChannelRequest {
+                channel_id: "a".into(),
+                channel_name: name.into(),
+                client_id: client.into(),
+                ..Default::default()
+            }))
+    };
+    ch.deliver(&delivered(VIDEO, &uploaded("v", "a", 4), "v", 1))
+        .await;
+    let again = open("a", "c").await.unwrap().into_inner();
+    assert_eq!(again.total_view, 4, "as it is now");
+    assert_eq!(ch.test.raised_of::<pb::ChannelCreated>().await.len(), 1);
+    let other = open("another name", "c").await.unwrap_err();
+    assert_eq!(other.code(), Code::AlreadyExists);
+    assert!(other.message().contains("\"a\""), "{other:?}");
+    ch.api
+        .delete_channel(Request::new(pb::DeleteChannelRequest {
+            channel_id: "a".into(),
+        }))
+        .await
+        .unwrap();
+    let retired = open("a", "c").await.unwrap_err();
+    assert_eq!(
+        retired.code(),
+        Code::AlreadyExists,
+        "a deleted id stays retired"
+    );
+}

@@ -124,6 +124,15 @@ impl Video {
         Ok((video, uploaded))
     }
 
+    /// Whether `asked` (an upload under this video's id) is this video's upload again: the
+    /// same owner, channel and title, and the same count unless views have moved it since.
+    pub fn same_request(&self, asked: &Video) -> bool {
+        self.client_id == asked.client_id
+            && self.channel_id == asked.channel_id
+            && self.title == asked.title
+            && (self.views == asked.views || self.version > 1)
+    }
+
     pub fn restore(
         id: String,
         client_id: String,

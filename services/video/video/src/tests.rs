@@ -285,3 +285,40 @@ async fn views_and_edits_raise_versioned_events() {
     assert_eq!(negative.code(), Code::InvalidArgument);
     assert!(negative.message().starts_with("view_count"), "{negative:?}");
 }
+
+#[tokio::test]
+async fn a_retried_upload_is_answered_the_video_as_it_is_now() {
+    let v = Video::new(&["a", "b"]).await;
+    let titled = |channel: &str, title: &str| {
+        let mut r = upload("1", channel);
+        r.get_mut().title = title.into();
+        r
+    };
+    v.api.create_video(titled("a", "cats")).await.unwrap();
+    v.api
+        .view_video(Request::new(pb::ViewVideoRequest {
+            video_id: "1".into(),
+        }))
+        .await
+        .unwrap();
+    let again = v.api.create_video(titled("a", "cats")).await.unwrap();
+    assert_eq!(again.into_inner().view_count, 1, "as it is now");
+    assert_eq!(v.test.raised_of::<pb::VideoUploaded>().await.len(), 1);
+    for other in [titled("a", "dogs"), titled("b", "cats")] {
+        let refused = v.api.create_video(other).await.unwrap_err();
+        assert_eq!(refused.code(), Code::AlreadyExists);
+        assert!(refused.message().contains("\"1\""), "{refused:?}");
+    }
+    v.api
+        .delete_video(Request::new(pb::DeleteVideoRequest {
+            video_id: "1".into(),
+        }))
+        .await
+        .unwrap();
+    let retired = v.api.create_video(titled("a", "cats")).await.unwrap_err();
+    assert_eq!(
+        retired.code(),
+        Code::AlreadyExists,
+        "a deleted id stays retired"
+    );
+}

@@ -37,7 +37,8 @@ pub async fn upload(store: &Store, channel: &Peer, new: Upload) -> Result<Video,
     let (video, uploaded) =
         Video::upload(new.video_id, &new.client_id, &live, new.title, new.views)?;
     if !store::insert(&mut tx, &video).await? {
-        return Err(Error::Exists(video.id().to_owned()));
+        drop(tx);
+        return replay(store, &video).await;
     }
     let event = pb::VideoUploaded {
         video_id: uploaded.video_id.clone(),
@@ -49,6 +50,16 @@ pub async fn upload(store: &Store, channel: &Peer, new: Upload) -> Result<Video,
     tx.raise(event_of(&event, &uploaded)).await?;
     tx.commit().await?;
     Ok(video)
+}
+
+/// An upload under a taken id (AIP-155): the same request again is answered the video as it
+/// is now; another request under that id, or any under a deleted video's, is refused.
+async fn replay(store: &Store, asked: &Video) -> Result<Video, Error> {
+    let id = asked.id().to_owned();
+    match store::get(store, &id).await? {
+        Some(existing) if existing.same_request(asked) => Ok(existing),
+        _ => Err(Error::Exists(id)),
+    }
 }
 
 pub async fn edit(store: &Store, channel: &Peer, edit: Edit) -> Result<Video, Error> {
