@@ -111,7 +111,11 @@ pub(crate) struct Route {
     /// Retry on another endpoint when the call surely never reached the first: the
     /// connection failed, or the server refused the stream (HTTP/2 REFUSED_STREAM or a
     /// GOAWAY below its id, as a draining server sends) or reset it before the request was
-    /// sent. Never on a timeout or a reset after sending: the call may have run.
+    /// sent, or answered UNIMPLEMENTED: a route names a public RPC of the context, which no
+    /// handler answers with UNIMPLEMENTED, so it comes from a process that does not serve
+    /// the method yet (a replica booting on an address Envoy still takes for the previous
+    /// process, its port answering health alone). Never on a timeout or a reset after
+    /// sending: the call may have run.
     pub retry: bool,
 }
 
@@ -194,8 +198,8 @@ pub(crate) fn listener(
 }
 
 /// See `Route::retry`: another endpoint is tried (never the same one twice in a row).
-const RETRY_POLICY: &str = ", retry_policy: { retry_on: \"connect-failure,refused-stream,reset-before-request\", \
-     num_retries: 3, host_selection_retry_max_attempts: 5, retry_host_predicate: [{ name: envoy.retry_host_predicates.previous_hosts, \
+const RETRY_POLICY: &str = ", retry_policy: { retry_on: \"connect-failure,refused-stream,reset-before-request,retriable-headers\", \
+     retriable_headers: [{ name: grpc-status, string_match: { exact: \"12\" } }], num_retries: 3, host_selection_retry_max_attempts: 5, retry_host_predicate: [{ name: envoy.retry_host_predicates.previous_hosts, \
      typed_config: { \"@type\": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate } }] }";
 
 /// One cluster per app, all to the mesh's gRPC port: each has its own circuit-breaker

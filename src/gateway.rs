@@ -31,6 +31,10 @@ pub struct GatewayArgs {
     /// Address the REST ports bind.
     #[arg(long, env = "MEDIAMESH_REST_ADDR", default_value = "0.0.0.0")]
     pub rest_addr: IpAddr,
+    /// A JWKS file: every route then needs a bearer token (JWT) verified against it
+    /// (Envoy `jwt_authn`, as `up --auth`). The file must be at this path for Envoy too.
+    #[arg(long, env = "MEDIAMESH_GATEWAY_JWKS")]
+    pub jwks: Option<PathBuf>,
     /// Envoy admin port on loopback (0: a socket file in the output folder instead).
     #[arg(long, env = "MEDIAMESH_ENVOY_ADMIN_PORT", default_value_t = 0)]
     pub admin_port: u16,
@@ -107,6 +111,9 @@ pub fn write(args: &GatewayArgs, all: &[Arc<dyn Context>]) -> anyhow::Result<Pat
         let hosts: Vec<&Upstream> = endpoints(args, context).collect();
         cluster(&mut yaml, &cluster_name(context), &hosts);
     }
+    if let Some(jwks) = &args.jwks {
+        yaml = crate::envoy::require_jwt(&yaml, jwks);
+    }
     let path = args.out.join("envoy.yaml");
     std::fs::write(&path, yaml)?;
     Ok(path)
@@ -124,10 +131,16 @@ fn cluster_name(context: &Arc<dyn Context>) -> String {
     format!("mediamesh_{}", context.info().id().replace('.', "_"))
 }
 
-/// A context's cluster. Health: gRPC health of the whole server (`""`), each second, one
-/// answer enough either way, so a replica that turns NOT_SERVING (draining) leaves within a
+/// A context's cluster. Health: gRPC health of the whole server (`""`), each second (also
+/// before the first call: Envoy's default then is a minute), one answer enough either way, so a replica that turns NOT_SERVING (draining) leaves within a
 /// second, before it stops accepting. No panic routing: with every endpoint unhealthy Envoy
 /// answers 503 rather than send calls to replicas that said they cannot take them.
+/// Outlier detection ejects an endpoint at its first refused connection (a replica that
+/// drained and stopped between two health checks) for a second, by which time a health check
+/// has seen the address down or NOT_SERVING, so a process started again on that address is not
+/// sent calls while it still boots (it answers only health then). Any number may be ejected:
+/// an endpoint that refuses connections takes no calls anyway. Answers from the mesh (5xx
+/// included) never eject: they are the service's, not the endpoint's.
 fn cluster(yaml: &mut String, name: &str, hosts: &[&Upstream]) {
     let endpoints: String = hosts
         .iter()
@@ -141,12 +154,19 @@ fn cluster(yaml: &mut String, name: &str, hosts: &[&Upstream]) {
         .collect();
     let _ = write!(
         yaml,
-        "  - name: {name}\n    type: STRICT_DNS\n    dns_refresh_rate: 5s\n    connect_timeout: 1s\n\
+        "  - name: {name}\n    type: STRICT_DNS\n    connect_timeout: 1s\n\
          \x20   circuit_breakers:\n      thresholds:\n\
          \x20     - {{ max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 64 }}\n\
          \x20   common_lb_config:\n      healthy_panic_threshold: {{ value: 0 }}\n\
+         \x20   outlier_detection:\n\
+         \x20     split_external_local_origin_errors: true\n\
+         \x20     consecutive_local_origin_failure: 1\n\
+         \x20     enforcing_consecutive_local_origin_failure: 100\n\
+         \x20     enforcing_consecutive_5xx: 0\n      enforcing_consecutive_gateway_failure: 0\n\
+         \x20     enforcing_success_rate: 0\n      enforcing_local_origin_success_rate: 0\n\
+         \x20     interval: 1s\n      base_ejection_time: 1s\n      max_ejection_time: 5s\n      max_ejection_percent: 100\n\
          \x20   health_checks:\n\
-         \x20   - timeout: 1s\n      interval: 1s\n      unhealthy_threshold: 1\n      healthy_threshold: 1\n\
+         \x20   - timeout: 1s\n      interval: 1s\n      no_traffic_interval: 1s\n      unhealthy_threshold: 1\n      healthy_threshold: 1\n\
          \x20     grpc_health_check: {{}}\n\
          \x20   typed_extension_protocol_options:\n\
          \x20     envoy.extensions.upstreams.http.v3.HttpProtocolOptions:\n\
@@ -170,6 +190,7 @@ mod tests {
                 .collect(),
             rest_ports: vec![("vod".into(), 8082), ("cinema".into(), 8083)],
             rest_addr: IpAddr::from([0, 0, 0, 0]),
+            jwks: None,
             admin_port: 0,
         }
     }

@@ -20,7 +20,6 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::harness::rest::{get, get_until, post};
 use crate::harness::{BIN, Db, Proc, Sandbox, eventually, free_port, tool};
 
 const RELEASE: &str = "mm";
@@ -35,13 +34,10 @@ fn helm() -> PathBuf {
     path
 }
 
-/// `helm template` with `--set` values, as JSON documents (PyYAML from the tools' venv).
-pub fn render(sets: &[String]) -> Vec<Value> {
+/// `helm template` with values arguments, as JSON documents (PyYAML from the tools' venv).
+pub fn render(values: &[String]) -> Vec<Value> {
     let mut helm = Command::new(helm());
-    helm.args(["template", RELEASE]).arg(chart());
-    for set in sets {
-        helm.args(["--set", set]);
-    }
+    helm.args(["template", RELEASE]).arg(chart()).args(values);
     let out = helm.output().expect("helm");
     assert!(
         out.status.success(),
@@ -123,6 +119,16 @@ impl Rendered {
                     let name = v["name"].as_str().unwrap().to_owned();
                     let dir = root.join(format!("v{n}-{name}"));
                     std::fs::create_dir_all(&dir).unwrap();
+                    // A Secret volume: its keys as files, as the kubelet writes them.
+                    if let Some(secret_name) = v["secret"]["secretName"].as_str() {
+                        let keys = secret(find(&docs, "Secret", secret_name));
+                        for item in v["secret"]["items"].as_array().unwrap() {
+                            let key = item["key"].as_str().unwrap();
+                            let (_, value) = keys.iter().find(|(k, _)| k == key).unwrap();
+                            std::fs::write(dir.join(item["path"].as_str().unwrap()), value)
+                                .unwrap();
+                        }
+                    }
                     (name, dir)
                 })
                 .collect();
@@ -139,12 +145,7 @@ impl Rendered {
     }
 
     fn doc(&self, kind: &str, name: &str) -> &Value {
-        self.docs
-            .iter()
-            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
-            .unwrap_or_else(|| {
-                panic!("the chart references {kind} {name}, which it does not render")
-            })
+        find(&self.docs, kind, name)
     }
 
     /// The local port behind Service `service`'s `port`: the pod it selects, the container
@@ -314,6 +315,12 @@ impl Rendered {
     }
 }
 
+fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("the chart references {kind} {name}, which it does not render"))
+}
+
 fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
     spec["initContainers"]
         .as_array()
@@ -368,11 +375,35 @@ async fn the_rendered_chart_boots_and_serves_the_seed_through_its_gateway() {
     let Db::Postgres(database_url) = &sandbox.db else {
         unreachable!()
     };
+    // Auth on (the chart's default): keys and tokens from `mediamesh token`, the JWKS and
+    // the mesh's token given to the chart as values.
+    let keys = sandbox.logs.path().join("keys");
+    let token = |sub: &str, role: &str| {
+        let out = Command::new(BIN)
+            .args(["token", "--sub", sub, "--role", role, "--data-dir"])
+            .arg(&keys)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let service_token = token("mesh", "mesh");
     let docs = render(&[
+        "--set".into(),
         format!("database.url={database_url}"),
+        "--set".into(),
         format!("nats.external.url={}", sandbox.nats.url),
         // One local nats-server: streams at 1 replica (the chart's own cluster takes 3).
+        "--set".into(),
         "nats.streamReplicas=1".into(),
+        "--set-file".into(),
+        format!("auth.jwks={}", keys.join("auth/jwks.json").display()),
+        "--set".into(),
+        format!("auth.serviceToken={service_token}"),
     ]);
     let chart = Rendered::new(docs, sandbox.logs.path());
     assert_eq!(chart.pods.len(), 26, "25 contexts and the gateway");
@@ -432,7 +463,7 @@ async fn the_rendered_chart_boots_and_serves_the_seed_through_its_gateway() {
     );
 
     // Every probe passes; a process that exits (bad args or env) fails at once with its log.
-    let deadline = Instant::now() + Duration::from_secs(240);
+    let deadline = Instant::now() + Duration::from_secs(180);
     let mut pending: Vec<&Probe> = probes.iter().collect();
     while !pending.is_empty() {
         for (proc, log) in procs.iter_mut() {
@@ -453,7 +484,7 @@ async fn the_rendered_chart_boots_and_serves_the_seed_through_its_gateway() {
         pending = still;
         assert!(
             Instant::now() < deadline,
-            "not SERVING within 240 s: {:?}; log of the first: {}",
+            "not SERVING within 180 s: {:?}; log of the first: {}",
             pending.iter().map(|p| &p.pod).collect::<Vec<_>>(),
             pending
                 .first()
@@ -463,45 +494,53 @@ async fn the_rendered_chart_boots_and_serves_the_seed_through_its_gateway() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // The seed's vod commands through the gateway Service's vod port.
+    // The seed's vod commands through the gateway Service's vod port, with tokens.
     let gateway = chart.doc("Service", &format!("{RELEASE}-mediamesh-gateway"));
     let vod_port = chart
         .service_port(gateway, 8082)
         .expect("the gateway Service has vod's port 8082");
     let rest = format!("http://127.0.0.1:{vod_port}");
-    let (status, vod) = post(
-        format!("{rest}/vodLists"),
-        json!({"vodId": "helm-1", "vodName": "Charted"}),
-    )
-    .await;
+    let (admin, customer) = (token("ops", "admin"), token("helm", "customer"));
+    let register = json!({"vodId": "helm-1", "vodName": "Charted"});
+    let (status, _) = call(&rest, "/vodLists", None, Some(register.clone())).await;
+    assert_eq!(status, 401, "the chart turns auth on: no token, no call");
+    let (status, vod) = call(&rest, "/vodLists", Some(&admin), Some(register)).await;
     assert_eq!(status, 200, "{vod}");
     let purchase = eventually("the new VOD purchasable", Duration::from_secs(30), || {
-        let url = format!("{rest}/vodPurchases");
+        let (rest, customer) = (rest.clone(), customer.clone());
         async move {
-            let (status, p) = post(url, json!({"vodId": "helm-1", "customerId": "helm"})).await;
+            let body = json!({"vodId": "helm-1", "customerId": "helm"});
+            let (status, p) = call(&rest, "/vodPurchases", Some(&customer), Some(body)).await;
             (status == 200).then_some(p)
         }
     })
     .await;
     assert_eq!(purchase["orderStatus"], "PAID", "{purchase}");
-    let id = purchase["purchaseId"].as_str().unwrap();
-    let (status, payment) = get(format!("{rest}/payments/{id}")).await;
-    assert_eq!(
-        (status, &payment["payStatus"]),
-        (200, &json!("APPROVED")),
-        "{payment}"
-    );
-    get_until(
-        format!("{rest}/mileages/helm"),
-        "1000 points for helm",
-        |m| m["points"] == 1000,
-    )
+    eventually("1000 points for helm", Duration::from_secs(30), || {
+        let (rest, customer) = (rest.clone(), customer.clone());
+        async move {
+            let (status, m) = call(&rest, "/mileages/helm", Some(&customer), None).await;
+            (status == 200 && m["points"] == 1000).then_some(())
+        }
+    })
     .await;
-    // Internal RPCs are not routed: vod's internal Pay has no REST binding and no route.
-    let (status, _) = post(
-        format!("{rest}/mediamesh.vod.v1.PaymentService/Pay"),
-        json!({}),
-    )
-    .await;
+    // Internal RPCs are not routed: vod's Pay has no route on the gateway, token or not.
+    let pay = "/mediamesh.vod.v1.PaymentService/Pay";
+    let (status, _) = call(&rest, pay, Some(&admin), Some(json!({}))).await;
     assert_eq!(status, 404);
+}
+
+/// A REST call through the gateway: POST with a body, else GET; a bearer token if given.
+async fn call(rest: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut request = match &body {
+        Some(body) => client.post(format!("{rest}{path}")).json(body),
+        None => client.get(format!("{rest}{path}")),
+    };
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }

@@ -75,3 +75,7 @@ contexts:
 {{- printf "nats://%s-nats:4222" (include "mediamesh.fullname" .) -}}
 {{- end -}}
 {{- end -}}
+
+{{- define "mediamesh.authSecret" -}}
+{{- .Values.auth.existingSecret | default (printf "%s-auth" (include "mediamesh.fullname" .)) -}}
+{{- end -}}
