@@ -251,6 +251,60 @@ async fn the_channel_view_shows_the_clients_screen(v: String) {
     assert_eq!((status, field(&body)), (400, &json!("client_id")));
 }
 
+/// A view is not an edit (the reviewer's F7): views move the totals and the screen, but
+/// raise no notification (so no webhook) and no policy re-check; a PATCH stays an edit.
+async fn a_view_is_counted_but_not_notified(v: String) {
+    client_with_channel(&v, "w-c", "w-ch").await;
+    upload(&v, "w-1", "w-c", "w-ch", "walking", "0").await;
+    for _ in 0..3 {
+        let (status, body) = post(format!("{v}/videoServices/w-1:view"), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    get_until(
+        format!("{v}/channelSystems/w-ch"),
+        "three views in the channel's total",
+        |c| c["totalView"] == json!(3),
+    )
+    .await;
+    get_until(
+        format!("{v}/channelViews?clientId=w-c"),
+        "three views on the client's screen",
+        |view| view["totalView"] == json!("3") && view["videos"][0]["viewCount"] == json!("3"),
+    )
+    .await;
+    // An edit after the views: once its notice is listed, the views' turn has passed.
+    let (status, body) = patch(
+        format!("{v}/videoServices/w-1"),
+        json!({"viewCount": "100"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    notified(
+        &v,
+        "w-c",
+        &[("VIDEO_UPLOADED", "w-1"), ("VIDEO_EDITED", "w-1")],
+    )
+    .await;
+    let (_, body) = get(format!("{v}/notifications?clientId=w-c")).await;
+    let kinds: Vec<&str> = body["notifications"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        2,
+        "one per upload and edit, none per view: {body}"
+    );
+    get_until(
+        format!("{v}/clientSystems/w-c"),
+        "the edit in the client's total",
+        |c| c["totalView"] == json!(100),
+    )
+    .await;
+}
+
 type Scenario = fn(String) -> BoxFuture<'static, ()>;
 
 const SCENARIOS: &[(&str, Scenario)] = &[
@@ -265,6 +319,9 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     }),
     ("policies are managed and bad requests named", |v| {
         Box::pin(policies_are_managed_and_bad_requests_named(v))
+    }),
+    ("a view is counted but not notified", |v| {
+        Box::pin(a_view_is_counted_but_not_notified(v))
     }),
     ("the channel view shows the client's screen", |v| {
         Box::pin(the_channel_view_shows_the_clients_screen(v))

@@ -68,6 +68,7 @@ fn policies() -> Arc<dyn Handler> {
     Policies::new(policy::Count)
         .on::<pb::VideoUploaded>()
         .on::<pb::VideoEdited>()
+        .on::<pb::VideoViewed>()
         .on::<pb::VideoDeleted>()
         .on::<pb::VideoRemovedByPolicy>()
         .into_handler()

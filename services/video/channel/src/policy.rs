@@ -56,6 +56,7 @@ pub fn total_changed(t: &Totals) -> Event {
 mediamesh_mesh::on_events! { Count:
     pb::VideoUploaded |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, Some(e.view_count));
     pb::VideoEdited |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, Some(e.view_count));
+    pb::VideoViewed |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, Some(e.view_count));
     pb::VideoDeleted |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, None);
     pb::VideoRemovedByPolicy |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, None);
 }

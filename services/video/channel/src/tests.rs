@@ -236,3 +236,26 @@ async fn a_retried_create_is_answered_the_channel_as_it_is_now() {
         "a deleted id stays retired"
     );
 }
+
+#[tokio::test]
+async fn views_move_the_totals_in_version_order_with_the_edits() {
+    let ch = Channel::new(&["a"]).await;
+    let viewed = |views: i64| pb::VideoViewed {
+        video_id: "1".into(),
+        client_id: "c".into(),
+        channel_id: "a".into(),
+        title: String::new(),
+        view_count: views,
+    };
+    ch.deliver(&delivered(VIDEO, &uploaded("1", "a", 0), "1", 1))
+        .await;
+    ch.deliver(&delivered(VIDEO, &viewed(2), "1", 3)).await;
+    // The first view and the seed's PATCH to 100 of an earlier version arrive late.
+    ch.deliver(&delivered(VIDEO, &viewed(1), "1", 2)).await;
+    assert_eq!(ch.totals("a").await, (2, 1));
+    ch.deliver(&delivered(VIDEO, &edited("1", "a", 100, ""), "1", 4))
+        .await;
+    ch.deliver(&delivered(VIDEO, &viewed(101), "1", 5)).await;
+    ch.deliver(&delivered(VIDEO, &viewed(101), "1", 5)).await;
+    assert_eq!(ch.totals("a").await, (101, 1));
+}

@@ -62,6 +62,7 @@ fn policies() -> Arc<dyn Handler> {
         .on::<pb::ChannelDeleted>()
         .on::<pb::VideoUploaded>()
         .on::<pb::VideoEdited>()
+        .on::<pb::VideoViewed>()
         .on::<pb::VideoDeleted>()
         .on::<pb::VideoRemovedByPolicy>()
         .on::<pb::RefundRequested>()

@@ -25,6 +25,8 @@ mediamesh_mesh::on_events! { Project:
         content(tx, &e.video_id, (&e.client_id, &e.channel_id), &e.title, e.view_count, v);
     pb::VideoEdited |tx, e, v|
         content(tx, &e.video_id, (&e.client_id, &e.channel_id), &e.title, e.view_count, v);
+    pb::VideoViewed |tx, e, v|
+        content(tx, &e.video_id, (&e.client_id, &e.channel_id), &e.title, e.view_count, v);
     pb::VideoDeleted |tx, e, _v|
         store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| v.delete());
     pb::VideoRemovedByPolicy |tx, e, _v|
@@ -47,7 +49,7 @@ mediamesh_mesh::on_events! { Project:
     });
 }
 
-/// A video's content as of `version` (uploaded or edited).
+/// A video's content as of `version` (uploaded, edited or viewed).
 async fn content(
     tx: &mut Tx,
     video_id: &str,

@@ -275,3 +275,35 @@ async fn an_unknown_client_is_404_and_a_bad_id_names_the_field() {
         );
     }
 }
+
+fn viewed(id: &str, title: &str, views: i64, version: i64) -> Delivered {
+    let e = pb::VideoViewed {
+        video_id: id.into(),
+        client_id: "1".into(),
+        channel_id: "1".into(),
+        title: title.into(),
+        view_count: views,
+    };
+    delivered("video.video", &e, id, version)
+}
+
+#[tokio::test]
+async fn views_show_in_version_order_even_before_the_upload() {
+    let c = Ctx::new().await;
+    c.deliver(&[client_total(0, 1), channel("1", "one", 1)])
+        .await;
+    // The second view arrives first, then the first, then the upload.
+    c.deliver(&[
+        viewed("v", "cats", 2, 3),
+        viewed("v", "cats", 1, 2),
+        uploaded("v", "cats", 1),
+    ])
+    .await;
+    let view = c.screen("1").await.unwrap();
+    let shown: Vec<_> = view
+        .videos
+        .iter()
+        .map(|v| (v.title.as_str(), v.view_count))
+        .collect();
+    assert_eq!(shown, [("cats", 2)]);
+}

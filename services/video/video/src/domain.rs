@@ -76,7 +76,7 @@ pub struct Video {
     version: i64,
 }
 
-/// What every video event carries (`VideoUploaded`, `VideoEdited`, `VideoDeleted`,
+/// What every video event carries (`VideoUploaded`, `VideoEdited`, `VideoViewed`, `VideoDeleted`,
 /// `VideoRemovedByPolicy`): the video as it now is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changed {

@@ -42,6 +42,7 @@ pub static INFO: ContextInfo = ContextInfo {
     publishes: &[
         "VideoUploaded",
         "VideoEdited",
+        "VideoViewed",
         "VideoDeleted",
         "VideoRemovedByPolicy",
     ],

@@ -239,7 +239,7 @@ async fn a_takedown_removes_once_and_stops_edits() {
 }
 
 #[tokio::test]
-async fn views_and_edits_raise_versioned_events() {
+async fn a_view_raises_video_viewed_and_an_edit_video_edited_on_one_version_line() {
     let v = Video::new(&["a", "b"]).await;
     v.api.create_video(upload("1", "a")).await.unwrap();
     v.api
@@ -268,10 +268,22 @@ async fn views_and_edits_raise_versioned_events() {
         .map(Delivered::aggregate_version)
         .collect();
     assert_eq!(versions, [1, 2, 3]);
-    let edits = v.test.raised_of::<pb::VideoEdited>().await;
+    // A view is not an edit: it raises VideoViewed (the whole video at its version), the
+    // PATCH of the count stays an edit.
+    let viewed = v.test.raised_of::<pb::VideoViewed>().await;
     assert_eq!(
-        (edits[0].view_count, edits[1].previous_channel_id.as_str()),
-        (1, "a")
+        (
+            viewed.len(),
+            viewed[0].view_count,
+            viewed[0].channel_id.as_str()
+        ),
+        (1, 1, "a")
+    );
+    let edits = v.test.raised_of::<pb::VideoEdited>().await;
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    assert_eq!(
+        (edits[0].view_count, edits[0].previous_channel_id.as_str()),
+        (100, "a")
     );
     let negative = v
         .api

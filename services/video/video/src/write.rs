@@ -89,7 +89,15 @@ pub async fn view(store: &Store, video_id: &str) -> Result<Video, Error> {
         .ok_or_else(|| Error::NotFound(video_id.to_owned()))?;
     let viewed = video.view()?;
     store::save(&mut tx, &video, false).await?;
-    tx.raise(edited_event(&viewed)).await?;
+    // A view is not an edit: no notification, no policy check, only the totals follow.
+    let event = pb::VideoViewed {
+        video_id: viewed.video_id.clone(),
+        client_id: viewed.client_id.clone(),
+        channel_id: viewed.channel_id.clone(),
+        title: viewed.title.clone(),
+        view_count: viewed.view_count,
+    };
+    tx.raise(event_of(&event, &viewed)).await?;
     tx.commit().await?;
     Ok(video)
 }
