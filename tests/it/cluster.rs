@@ -2,7 +2,8 @@
 //! store and cluster routes), the vod mesh pointed at all three with its stream at 3
 //! replicas, purchases from several clients while the stream's leader is killed (SIGKILL)
 //! and started again. No acknowledged purchase is lost, no mileage is lost or doubled, and
-//! health is SERVING before and after (what it shows meanwhile is printed).
+//! health stays SERVING throughout: an election restarts every consumer at once, within the
+//! grace readiness gives a relay or consumer, so no replica leaves rotation for it.
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -337,7 +338,10 @@ async fn purchases_survive_a_killed_stream_leader_on_a_three_node_cluster() {
         eprintln!("mesh: {line}");
     }
     assert_eq!(seen.first().map(|(_, r, _)| *r), Some(1), "SERVING before");
-    assert_eq!(seen.last().map(|(_, r, _)| *r), Some(1), "SERVING after");
+    assert!(
+        seen.iter().all(|(_, ready, _)| *ready == 1),
+        "an election takes no replica out of rotation: {seen:?}"
+    );
     assert!(
         seen.iter().all(|(_, _, live)| *live == 1),
         "a failover within the grace period never fails liveness: {seen:?}"

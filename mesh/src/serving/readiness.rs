@@ -4,7 +4,11 @@
 //! context does), so a probe takes the replica out of rotation and puts it back when it heals.
 //!
 //! Readiness and liveness differ as Kubernetes' probes do. Readiness (each service, and "")
-//! follows at once: a replica that cannot work leaves the Service within a second. Liveness
+//! follows the broker and the store at once: a replica that cannot reach them leaves the
+//! Service within a second. A relay or consumer that cannot run counts only once it has been
+//! down for `TASK_GRACE`: a JetStream leader election restarts the consumers of every replica
+//! at the same moment, and taking all of them out of rotation for it would turn a broker
+//! failover into an outage of calls the outbox would have absorbed. Liveness
 //! (the `liveness` service) turns NOT_SERVING only when some context has been unable to work
 //! for longer than the grace period (store or JetStream lost, a consumer or relay that cannot
 //! run): a broker failover or a database restart passes without a restart, a process wedged
@@ -27,6 +31,9 @@ use crate::tasks::Running;
 const EVERY: Duration = Duration::from_secs(1);
 /// The health service a liveness probe asks (`grpc.service: liveness`).
 pub const LIVENESS: &str = "liveness";
+/// How long a relay or consumer may be down (restarting through an election) before its
+/// context reports NOT_SERVING.
+pub const TASK_GRACE: Duration = Duration::from_secs(20);
 /// The single SQLite writer may be busy with a group commit: give it longer than a read.
 const WRITER_PING: Duration = Duration::from_secs(3);
 
@@ -80,6 +87,8 @@ async fn watch_health(
 ) {
     let js = jetstream::new(nats.clone());
     let mut serving: Vec<bool> = vec![true; watched.len()];
+    // Since when each context's relay or consumers have been down without a break.
+    let mut tasks_down_since: Vec<Option<Instant>> = vec![None; watched.len()];
     let mut all_serving = true;
     // Since when some context has been not ready without a break; liveness counts from it.
     let mut stuck_since: Option<Instant> = None;
@@ -91,8 +100,20 @@ async fn watch_health(
         }
         let connected =
             nats.connection_state() == State::Connected && broker_answers(nats, &js).await;
+        // Every context reaches its broker and store, and runs its relay and consumers.
+        let mut working = true;
         for (i, context) in watched.iter().enumerate() {
-            let ready = connected && context_ready(context).await;
+            let tasks_up = context.tasks.iter().all(|(_, running)| running.get());
+            let since = &mut tasks_down_since[i];
+            let tasks_ok = if tasks_up {
+                *since = None;
+                true
+            } else {
+                since.get_or_insert_with(Instant::now).elapsed() < TASK_GRACE
+            };
+            let reachable = connected && store_answers(&context.store).await;
+            working &= reachable && tasks_up;
+            let ready = reachable && tasks_ok;
             if ready != serving[i] {
                 serving[i] = ready;
                 let down: Vec<&str> = context
@@ -123,10 +144,10 @@ async fn watch_health(
                 .set(ready);
         }
         let since = *stuck_since.get_or_insert_with(Instant::now);
-        if all {
+        if working {
             stuck_since = None;
         }
-        let live = all || since.elapsed() < grace;
+        let live = working || since.elapsed() < grace;
         if live != alive {
             alive = live;
             tracing::warn!(live, grace_secs = grace.as_secs_f64(), "liveness changed");
@@ -172,12 +193,10 @@ fn status(ready: bool) -> ServingStatus {
     }
 }
 
-async fn context_ready(context: &Watched) -> bool {
-    let tasks_up = context.tasks.iter().all(|(_, running)| running.get());
-    let read = sqlx::query("SELECT 1").execute(context.store.reader());
-    let write = sqlx::query("SELECT 1").execute(context.store.writer());
-    tasks_up
-        && matches!(tokio::time::timeout(EVERY, read).await, Ok(Ok(_)))
+async fn store_answers(store: &Store) -> bool {
+    let read = sqlx::query("SELECT 1").execute(store.reader());
+    let write = sqlx::query("SELECT 1").execute(store.writer());
+    matches!(tokio::time::timeout(EVERY, read).await, Ok(Ok(_)))
         && matches!(tokio::time::timeout(WRITER_PING, write).await, Ok(Ok(_)))
 }
 
