@@ -70,6 +70,12 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("a deleted channel takes its videos", |v| {
         Box::pin(a_deleted_channel_takes_its_videos(v))
     }),
+    ("a deleted client takes its channels and videos", |v| {
+        Box::pin(a_deleted_client_takes_its_channels_and_videos(v))
+    }),
+    ("a retried create answers the resource", |v| {
+        Box::pin(a_retried_create_answers_the_resource(v))
+    }),
     ("bad requests are refused by name", |v| {
         Box::pin(bad_requests_are_refused_by_name(v))
     }),
@@ -160,6 +166,91 @@ async fn a_deleted_channel_takes_its_videos(v: String) {
     )
     .await;
     assert_eq!(status, 409, "{body}");
+}
+
+/// A deleted client takes its channels and so their videos (the reviewer's F5); channels are
+/// opened only for live clients, a 404 naming `client_id` otherwise.
+async fn a_deleted_client_takes_its_channels_and_videos(v: String) {
+    client_with_channels(&v, "x-c", &["x-a", "x-b"]).await;
+    client_with_channels(&v, "x-k", &["x-k1"]).await;
+    upload(&v, "x-1", "x-c", "x-a", "2").await;
+    upload(&v, "x-2", "x-c", "x-b", "3").await;
+    upload(&v, "x-3", "x-k", "x-k1", "4").await;
+    assert_eq!(delete(format!("{v}/clientSystems/x-c")).await.0, 200);
+    for gone in [
+        "channelSystems/x-a",
+        "channelSystems/x-b",
+        "videoServices/x-1",
+        "videoServices/x-2",
+    ] {
+        eventually(&format!("{gone} deleted with its client"), WAIT, || {
+            let url = format!("{v}/{gone}");
+            async move { (get(url).await.0 == 404).then_some(()) }
+        })
+        .await;
+    }
+    assert_eq!(get(format!("{v}/videoServices/x-3")).await.0, 200);
+    channel_at(&v, "x-k1", 4, 1).await;
+    for client in ["x-c", "x-nobody"] {
+        let (status, body) = post(
+            format!("{v}/channelSystems"),
+            json!({"channelId": format!("x-new-{client}"), "channelName": "n", "clientId": client}),
+        )
+        .await;
+        assert_eq!(status, 404, "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("client_id"), "{body}");
+    }
+}
+
+/// A retried create under the same client-chosen id answers the resource as it is now
+/// (AIP-155, the reviewer's F3); another body under that id stays 409 naming the id.
+async fn a_retried_create_answers_the_resource(v: String) {
+    created(format!("{v}/clientSystems"), json!({"clientId": "i-k"})).await;
+    let creates = [
+        (
+            "clientSystems",
+            "clientId",
+            json!({"clientId": "i-c"}),
+            json!({"clientId": "i-c", "totalView": "5"}),
+        ),
+        (
+            "channelSystems",
+            "channelId",
+            json!({"channelId": "i-ch", "channelName": "n", "clientId": "i-c"}),
+            json!({"channelId": "i-ch", "channelName": "other", "clientId": "i-c"}),
+        ),
+        (
+            "videoServices",
+            "videoId",
+            json!({"videoId": "i-1", "channelId": "i-ch", "title": "t", "viewCount": "1"}),
+            json!({"videoId": "i-1", "channelId": "i-ch", "title": "other", "viewCount": "1"}),
+        ),
+        (
+            "refundRequests",
+            "refundRequestId",
+            json!({"refundRequestId": "i-r", "clientId": "i-c"}),
+            json!({"refundRequestId": "i-r", "clientId": "i-k"}),
+        ),
+    ];
+    for (path, key, body, other) in creates {
+        let id = body[key].clone();
+        let first = created(format!("{v}/{path}"), body.clone()).await;
+        let again = created(format!("{v}/{path}"), body).await;
+        assert_eq!((&first[key], &again[key]), (&id, &id), "{path}: {again}");
+        let (status, refused) = post(format!("{v}/{path}"), other).await;
+        if path == "clientSystems" {
+            // A client's body holds nothing else but a computed total, refused as such.
+            assert_eq!(status, 400, "{path}: {refused}");
+            continue;
+        }
+        assert_eq!(status, 409, "{path}: another body: {refused}");
+        let message = refused["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(id.as_str().unwrap_or_default()),
+            "{refused}"
+        );
+    }
 }
 
 async fn bad_requests_are_refused_by_name(v: String) {
@@ -261,13 +352,14 @@ async fn bad_requests_are_refused_by_name(v: String) {
     let (status, answer) = post(format!("{v}/refundRequests"), json!({"clientId": "b-nope"})).await;
     assert_eq!(status, 404, "{answer}");
     assert_eq!(get(format!("{v}/videoServices?pageSize=-1")).await.0, 400);
-    // A taken id is a conflict, not a silent overwrite.
-    assert_eq!(
-        post(format!("{v}/clientSystems"), json!({"clientId": "b-c"}))
-            .await
-            .0,
-        409
-    );
+    // A taken id under another body is a conflict, not a silent overwrite (the same body
+    // again is answered the resource: `a_retried_create_answers_the_resource`).
+    let (status, body) = post(
+        format!("{v}/channelSystems"),
+        json!({"channelId": "b-a", "channelName": "another", "clientId": "b-c"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
 }
 
 async fn lists_are_paged(v: String) {
@@ -364,8 +456,17 @@ async fn video_uploads_go_on_while_client_is_down() {
     let mut client = sandbox
         .serve_with(client_port, "video.client", &[], &[])
         .await;
-    let core = sandbox.serve("video.channel,video.video").await;
     let client_url = format!("http://127.0.0.1:{client_port}");
+    // Channel asks client about a client it has not heard of yet (opening channel 1 below).
+    let peer = format!("video.client={client_url}");
+    let core = sandbox
+        .serve_with(
+            free_port(),
+            "video.channel,video.video",
+            &["--peer", &peer],
+            &[],
+        )
+        .await;
     let channel = core.channel().await;
     pb::client_service_client::ClientServiceClient::new(
         Channel::from_shared(client_url.clone())

@@ -2,23 +2,23 @@
 //! domain decides, and this adapter persists and publishes what it returns.
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::storage::page::Page;
-use mediamesh_mesh::{Event, Raise, Store};
+use mediamesh_mesh::{Peer, Raise, Store};
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{self, Channel, Named};
+use crate::domain::{self, Channel};
 use crate::error::Error;
-use crate::store;
-
-const CONTEXT: &str = "video.channel";
+use crate::{store, write};
 
 pub struct ChannelApi {
     store: Store,
+    /// Asked about a client the replica has not heard of.
+    client: Peer,
 }
 
 impl ChannelApi {
-    pub fn new(store: Store) -> ChannelApi {
-        ChannelApi { store }
+    pub fn new(store: Store, client: Peer) -> ChannelApi {
+        ChannelApi { store, client }
     }
 
     async fn create(&self, r: pb::CreateChannelRequest) -> Result<Channel, Error> {
@@ -28,20 +28,12 @@ impl ChannelApi {
         let client_id = input::id("client_id", &r.client_id)?;
         domain::computed("total_view", r.total_view, true)?;
         domain::computed("video_count", r.video_count, true)?;
-        let (channel, created) = Channel::open(id, name, client_id)?;
-        let mut tx = self.store.begin().await?;
-        if !store::insert(&mut tx, &channel).await? {
-            drop(tx);
-            return replay(&self.store, &channel).await;
-        }
-        let event = pb::ChannelCreated {
-            channel_id: created.channel_id.clone(),
-            channel_name: created.channel_name.clone(),
-            client_id: created.client_id.clone(),
-        };
-        tx.raise(event_of(&event, &created)).await?;
-        tx.commit().await?;
-        Ok(channel)
+        write::open(
+            &self.store,
+            &self.client,
+            Channel::open(id, name, client_id)?,
+        )
+        .await
     }
 
     async fn update(&self, r: pb::UpdateChannelRequest) -> Result<Channel, Error> {
@@ -67,7 +59,7 @@ impl ChannelApi {
             channel_name: renamed.channel_name.clone(),
             client_id: renamed.client_id.clone(),
         };
-        tx.raise(event_of(&event, &renamed)).await?;
+        tx.raise(write::event_of(&event, &renamed)).await?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -78,32 +70,10 @@ impl ChannelApi {
         let mut channel = store::lock(&mut tx, &id)
             .await?
             .ok_or_else(|| Error::NotFound(id.clone()))?;
-        let deleted = channel.delete();
-        store::save(&mut tx, &channel, true).await?;
-        let event = pb::ChannelDeleted {
-            channel_id: deleted.channel_id.clone(),
-            client_id: deleted.client_id.clone(),
-        };
-        tx.raise(Event::new(CONTEXT, &event, &id, deleted.version, &id))
-            .await?;
+        write::delete_locked(&mut tx, &mut channel).await?;
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// A creation under a taken id (AIP-155): the same request again is answered the channel as
-/// it is now; another request under that id, or any under a deleted channel's, is refused.
-async fn replay(store: &Store, asked: &Channel) -> Result<Channel, Error> {
-    let id = asked.id().to_owned();
-    match store::get(store, &id).await? {
-        Some(existing) if existing.same_request(asked) => Ok(existing),
-        _ => Err(Error::Exists(id)),
-    }
-}
-
-fn event_of<M: prost::Message + prost::Name>(event: &M, named: &Named) -> Event {
-    let id = &named.channel_id;
-    Event::new(CONTEXT, event, id, named.version, id)
 }
 
 /// Counts past i32 are shown at the most the contract holds.

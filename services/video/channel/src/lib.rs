@@ -1,4 +1,7 @@
-//! Video platform, channel context: clients open, rename and delete channels. A channel's
+//! Video platform, channel context: clients open, rename and delete channels. Only live
+//! clients open channels: channel keeps a replica of the clients (fed by client events) and
+//! asks client (`GetClient`) about one it has not heard of, so a client registered a moment
+//! ago is never a false 404; a deleted client takes its channels (and so their videos). A channel's
 //! totals (the views and the count of its live videos) follow video events only: channel
 //! keeps one row per video at its latest version, so redelivered, duplicated or reordered
 //! events never count twice, and raises ChannelTotalChanged when they move. Ids of deleted
@@ -7,7 +10,9 @@ mod domain;
 mod error;
 mod grpc;
 mod policy;
+mod replica;
 mod store;
+mod write;
 
 #[cfg(test)]
 mod tests;
@@ -34,7 +39,7 @@ pub static INFO: ContextInfo = ContextInfo {
             "DeleteChannel",
         ],
     )],
-    calls: &[],
+    calls: &[("video.client", "GetClient")],
     publishes: &[
         "ChannelCreated",
         "ChannelRenamed",
@@ -54,7 +59,10 @@ impl Context for Channel {
     }
 
     async fn start(&self, env: ContextEnv, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
-        routes.add_service(ChannelServiceServer::new(grpc::ChannelApi::new(env.store)));
+        let client = env.peer("video.client")?;
+        routes.add_service(ChannelServiceServer::new(grpc::ChannelApi::new(
+            env.store, client,
+        )));
         Ok(())
     }
 
@@ -63,9 +71,12 @@ impl Context for Channel {
     }
 }
 
-/// The channels' totals follow the videos.
+/// The replica of the clients (a deletion takes their channels), and the channels' totals
+/// following the videos.
 fn policies() -> Arc<dyn Handler> {
     Policies::new(policy::Count)
+        .on::<pb::ClientRegistered>()
+        .on::<pb::ClientDeleted>()
         .on::<pb::VideoUploaded>()
         .on::<pb::VideoEdited>()
         .on::<pb::VideoViewed>()

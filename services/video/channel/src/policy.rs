@@ -1,4 +1,6 @@
-//! Channel's event policy: each video event sets that video, a part of its channel, to the
+//! Channel's event policies: the replica of the clients follows client events (a deleted
+//! client deletes its channels, each raising ChannelDeleted, which deletes their videos); each
+//! video event sets that video, a part of its channel, to the
 //! video's state at that version (stale and repeated versions change nothing), then the
 //! channels it left or entered are recounted; a moved total raises ChannelTotalChanged.
 use mediamesh_mesh::events::parts;
@@ -6,9 +8,8 @@ use mediamesh_mesh::{Event, HandlerError, Raise, Tx};
 use mediamesh_proto::video::v1 as pb;
 
 use crate::domain::Totals;
-use crate::store;
+use crate::{store, write};
 
-const CONTEXT: &str = "video.channel";
 /// The videos, each a part of its channel's totals.
 const VIDEOS: &str = "videos";
 
@@ -50,7 +51,13 @@ pub fn total_changed(t: &Totals) -> Event {
         // A channel of more than i32::MAX videos is not a thing the product holds.
         video_count: i32::try_from(t.video_count).unwrap_or(i32::MAX),
     };
-    Event::new(CONTEXT, &event, &t.channel_id, t.version, &t.channel_id)
+    Event::new(
+        write::CONTEXT,
+        &event,
+        &t.channel_id,
+        t.version,
+        &t.channel_id,
+    )
 }
 
 mediamesh_mesh::on_events! { Count:
@@ -59,4 +66,32 @@ mediamesh_mesh::on_events! { Count:
     pb::VideoViewed |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, Some(e.view_count));
     pb::VideoDeleted |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, None);
     pb::VideoRemovedByPolicy |tx, e, v| video_is(tx, &e.video_id, v, &e.channel_id, None);
+}
+
+/// A client registered: channels may be opened for it.
+async fn client_registered(tx: &mut Tx, client_id: &str) -> Result<(), HandlerError> {
+    let mut replica = store::lock_client(tx, client_id).await?;
+    if replica.register() {
+        store::save_client(tx, &replica).await?;
+    }
+    Ok(())
+}
+
+/// A client deleted: for good, with its channels. The replica row is locked first, so no
+/// channel is opened for it after this.
+async fn client_deleted(tx: &mut Tx, client_id: &str) -> Result<(), HandlerError> {
+    let mut replica = store::lock_client(tx, client_id).await?;
+    if !replica.delete() {
+        return Ok(());
+    }
+    store::save_client(tx, &replica).await?;
+    for mut channel in store::lock_of_client(tx, client_id).await? {
+        write::delete_locked(tx, &mut channel).await?;
+    }
+    Ok(())
+}
+
+mediamesh_mesh::on_events! { Count:
+    pb::ClientRegistered |tx, e, _v| client_registered(tx, &e.client_id);
+    pb::ClientDeleted |tx, e, _v| client_deleted(tx, &e.client_id);
 }

@@ -1,4 +1,4 @@
-//! Channel's table: the channels (a deleted channel keeps its row so its id stays retired
+//! Channel's tables: its replica of the clients (fed by client events) and the channels (a deleted channel keeps its row so its id stays retired
 //! and its version keeps counting; the videos it has heard of are the mesh's parts). Changes
 //! are decided by the domain on a locked row (an UPDATE takes the row lock on PostgreSQL;
 //! SQLite has one writer).
@@ -7,8 +7,10 @@ use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
 use crate::domain::Channel;
+use crate::replica::ReplicaClient;
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS channels (
     channel_id TEXT PRIMARY KEY,
     channel_name TEXT NOT NULL,
@@ -20,7 +22,15 @@ CREATE TABLE IF NOT EXISTS channels (
     create_time TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS channels_by_client ON channels (client_id, create_time);
-"];
+",
+    "
+CREATE TABLE IF NOT EXISTS channel_clients (
+    client_id TEXT PRIMARY KEY,
+    heard BIGINT NOT NULL,
+    deleted BIGINT NOT NULL
+);
+",
+];
 
 const COLUMNS: &str = "channel_id, channel_name, client_id, total_view, video_count, version";
 
@@ -107,5 +117,68 @@ pub async fn save(tx: &mut Tx, c: &Channel, deleted: bool) -> Result<(), sqlx::E
     .bind(i64::from(deleted))
     .execute(tx.conn())
     .await?;
+    Ok(())
+}
+
+/// The live channels of a client, locked (a deleted client takes them all).
+pub async fn lock_of_client(tx: &mut Tx, client_id: &str) -> Result<Vec<Channel>, sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE channels SET version = version WHERE client_id = $1 AND deleted = 0 \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(client_id.to_owned())
+    .fetch_all(tx.conn())
+    .await?
+    .iter()
+    .map(channel)
+    .collect()
+}
+
+fn replica(row: &sqlx::any::AnyRow) -> Result<ReplicaClient, sqlx::Error> {
+    Ok(ReplicaClient::restore(
+        row.try_get("client_id")?,
+        row.try_get::<i64, _>("heard")? != 0,
+        row.try_get::<i64, _>("deleted")? != 0,
+    ))
+}
+
+/// What the replica knows of a client (`None`: not heard of).
+pub async fn client(store: &Store, client_id: &str) -> Result<Option<ReplicaClient>, sqlx::Error> {
+    sqlx::query("SELECT client_id, heard, deleted FROM channel_clients WHERE client_id = $1")
+        .bind(client_id.to_owned())
+        .fetch_optional(store.reader())
+        .await?
+        .map(|r| replica(&r))
+        .transpose()
+}
+
+/// Locks the replica's row of a client, inserting a stand-in (not heard of) first so a
+/// concurrent event or opening about it waits for this one.
+pub async fn lock_client(tx: &mut Tx, client_id: &str) -> Result<ReplicaClient, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO channel_clients (client_id, heard, deleted) VALUES ($1, 0, 0) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(client_id.to_owned())
+    .execute(tx.conn())
+    .await?;
+    let row = sqlx::query(
+        "UPDATE channel_clients SET heard = heard WHERE client_id = $1 \
+         RETURNING client_id, heard, deleted",
+    )
+    .bind(client_id.to_owned())
+    .fetch_one(tx.conn())
+    .await?;
+    replica(&row)
+}
+
+/// Writes the replica's row of a client locked by `lock_client`.
+pub async fn save_client(tx: &mut Tx, c: &ReplicaClient) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE channel_clients SET heard = $2, deleted = $3 WHERE client_id = $1")
+        .bind(c.client_id().to_owned())
+        .bind(i64::from(c.is_heard()))
+        .bind(i64::from(c.is_deleted()))
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }

@@ -1,20 +1,65 @@
 //! Channel's rules in process: a real SQLite store in a temporary folder, video events
 //! delivered as the consumer would (replayed, duplicated under another event id,
 //! reordered), the gRPC adapter called directly.
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use mediamesh_mesh::Handler;
-use mediamesh_mesh::testkit::{TestStore, delivered};
+use mediamesh_mesh::testkit::{Fake, TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::{CallPolicy, Handler, Peer};
 use mediamesh_proto::video::v1 as pb;
 use pb::channel_service_server::ChannelService;
-use tonic::{Code, Request};
+use pb::client_service_server::ClientServiceServer;
+use tonic::service::Routes;
+use tonic::{Code, Request, Status};
 
 use crate::grpc::ChannelApi;
 
 struct Channel {
     test: TestStore,
     api: ChannelApi,
+    client: FakeClient,
     policies: Arc<dyn Handler>,
+}
+
+/// Client as channel sees it: `GetClient` answers for the clients it holds, and counts the
+/// asks.
+#[derive(Clone, Default)]
+struct FakeClient {
+    clients: Arc<Mutex<BTreeSet<String>>>,
+    asked: Arc<AtomicUsize>,
+}
+
+impl FakeClient {
+    fn routes(&self) -> Routes {
+        let fake = self.clone();
+        let get = move |r: pb::GetClientRequest| {
+            fake.asked.fetch_add(1, Ordering::SeqCst);
+            let known = fake.clients.lock().unwrap().contains(&r.client_id);
+            async move {
+                if !known {
+                    let id = r.client_id;
+                    return Err(Status::not_found(format!("client {id:?} not found")));
+                }
+                Ok(pb::Client {
+                    client_id: r.client_id,
+                    total_view: 0,
+                })
+            }
+        };
+        Fake::<ClientServiceServer<()>>::new()
+            .unary("GetClient", get)
+            .routes()
+    }
+}
+
+fn call_policy() -> CallPolicy {
+    CallPolicy {
+        timeout: Duration::from_millis(500),
+        retries: 0,
+        ..CallPolicy::default()
+    }
 }
 
 const VIDEO: &str = "video.video";
@@ -42,10 +87,18 @@ fn edited(video: &str, channel: &str, views: i64, previous: &str) -> pb::VideoEd
 
 impl Channel {
     async fn new(channels: &[&str]) -> Channel {
+        let client = FakeClient::default();
+        client.clients.lock().unwrap().insert("c".into());
+        let peer = peer_in_memory("video.client", client.routes(), call_policy()).await;
+        Channel::with(peer, client, channels).await
+    }
+
+    async fn with(peer: Peer, client: FakeClient, channels: &[&str]) -> Channel {
         let test = TestStore::new(crate::store::MIGRATIONS).await;
         let ch = Channel {
-            api: ChannelApi::new(test.store.clone()),
+            api: ChannelApi::new(test.store.clone(), peer),
             test,
+            client,
             policies: crate::policies(),
         };
         for id in channels {
@@ -258,4 +311,110 @@ async fn views_move_the_totals_in_version_order_with_the_edits() {
     ch.deliver(&delivered(VIDEO, &viewed(101), "1", 5)).await;
     ch.deliver(&delivered(VIDEO, &viewed(101), "1", 5)).await;
     assert_eq!(ch.totals("a").await, (101, 1));
+}
+
+fn open(id: &str, client: &str) -> Request<pb::CreateChannelRequest> {
+    Request::new(pb::CreateChannelRequest {
+        channel_id: id.into(),
+        channel_name: id.into(),
+        client_id: client.into(),
+        ..Default::default()
+    })
+}
+
+fn client_event<M: prost::Message + prost::Name>(
+    event: &M,
+    client: &str,
+) -> mediamesh_mesh::Delivered {
+    delivered("video.client", event, client, 1)
+}
+
+fn registered(client: &str) -> mediamesh_mesh::Delivered {
+    let e = pb::ClientRegistered {
+        client_id: client.into(),
+    };
+    client_event(&e, client)
+}
+
+fn client_deleted(client: &str) -> mediamesh_mesh::Delivered {
+    let e = pb::ClientDeleted {
+        client_id: client.into(),
+    };
+    delivered("video.client", &e, client, 2)
+}
+
+impl Channel {
+    fn asked(&self) -> usize {
+        self.client.asked.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_channel_needs_a_live_client_asked_of_client_only_on_a_miss() {
+    let ch = Channel::new(&[]).await;
+    ch.deliver(&registered("k")).await;
+    ch.api.create_channel(open("a", "k")).await.unwrap();
+    assert_eq!(ch.asked(), 0, "the replica knows k");
+    // Registered a moment ago, its event not here yet: asked once, then learned.
+    ch.api.create_channel(open("b", "c")).await.unwrap();
+    ch.api.create_channel(open("b2", "c")).await.unwrap();
+    assert_eq!(ch.asked(), 1);
+    let unknown = ch
+        .api
+        .create_channel(open("x", "nobody"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(unknown.message().starts_with("client_id"), "{unknown:?}");
+    assert_eq!(ch.test.raised_of::<pb::ChannelCreated>().await.len(), 3);
+}
+
+#[tokio::test]
+async fn client_down_on_a_miss_is_unavailable_never_a_false_404() {
+    let ch = Channel::with(
+        peer_down("video.client", call_policy()),
+        FakeClient::default(),
+        &[],
+    )
+    .await;
+    let refused = ch.api.create_channel(open("a", "k")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    // Known through its event, the client opens channels with client down.
+    ch.deliver(&registered("k")).await;
+    ch.api.create_channel(open("a", "k")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_client_deletes_its_channels_once_and_opens_no_more() {
+    let ch = Channel::new(&["a", "b"]).await;
+    ch.deliver(&registered("k")).await;
+    ch.api.create_channel(open("k1", "k")).await.unwrap();
+    let deletion = client_deleted("c");
+    ch.deliver(&deletion).await;
+    ch.deliver(&deletion).await;
+    ch.deliver(&client_deleted("c")).await;
+    // Its registration, delivered late, revives nothing.
+    ch.deliver(&registered("c")).await;
+    let deleted = ch.test.raised_of::<pb::ChannelDeleted>().await;
+    let mut ids: Vec<_> = deleted.iter().map(|d| d.channel_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["a", "b"],
+        "each channel once, the other client's kept"
+    );
+    let gone = ch
+        .api
+        .get_channel(Request::new(pb::GetChannelRequest {
+            channel_id: "a".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    let asked = ch.asked();
+    let refused = ch.api.create_channel(open("c2", "c")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound);
+    assert!(refused.message().starts_with("client_id"), "{refused:?}");
+    assert_eq!(ch.asked(), asked, "the replica knows it is gone");
+    ch.api.create_channel(open("k2", "k")).await.unwrap();
 }
