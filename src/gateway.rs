@@ -224,6 +224,29 @@ mod tests {
     }
 
     #[test]
+    fn with_a_jwks_every_listener_verifies_tokens_first() {
+        let dir =
+            std::env::temp_dir().join(format!("mediamesh-gateway-jwt-{}", std::process::id()));
+        let mut a = args(
+            dir.clone(),
+            &["vod.purchase=p:50051", "cinema.movie=m:50051"],
+        );
+        a.jwks = Some(PathBuf::from("/etc/mediamesh-auth/jwks.json"));
+        let yaml =
+            std::fs::read_to_string(write(&a, &crate::targets::all_contexts()).unwrap()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            yaml.matches("envoy.filters.http.jwt_authn").count(),
+            2,
+            "{yaml}"
+        );
+        assert!(
+            yaml.contains("filename: \"/etc/mediamesh-auth/jwks.json\""),
+            "{yaml}"
+        );
+    }
+
+    #[test]
     fn an_unknown_context_is_refused() {
         let dir = std::env::temp_dir().join("mediamesh-gateway-unknown");
         let error = write(

@@ -1,4 +1,5 @@
-//! The rendered chart boots: `helm template` renders helm/mediamesh, and every Deployment's
+//! The rendered chart boots (PostgreSQL, and the default SQLite on a volume per context):
+//! `helm template` renders helm/mediamesh, and every Deployment's
 //! containers (init containers first) run here as local processes exactly as rendered:
 //! command, args and environment, with ConfigMap and Secret references resolved, against the
 //! harness's nats-server and PostgreSQL (given as the chart's external NATS and database
@@ -375,26 +376,39 @@ async fn the_rendered_chart_boots_and_serves_the_seed_through_its_gateway() {
     let Db::Postgres(database_url) = &sandbox.db else {
         unreachable!()
     };
+    boots_and_serves(&sandbox, &[format!("database.url={database_url}")]).await;
+}
+
+/// The default database: SQLite, each context's file on its own volume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_sqlite_rendering_boots_and_serves_the_seed() {
+    let sandbox = Sandbox::sqlite("chart-sqlite");
+    boots_and_serves(&sandbox, &[]).await;
+}
+
+/// A token signed by the key under `keys` (made on first use, its JWKS beside it).
+fn token(keys: &Path, sub: &str, role: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["token", "--sub", sub, "--role", role, "--data-dir"])
+        .arg(keys)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Renders with `sets` (and the sandbox's NATS, auth on), runs it, checks probes and REST.
+async fn boots_and_serves(sandbox: &Sandbox, sets: &[String]) {
     // Auth on (the chart's default): keys and tokens from `mediamesh token`, the JWKS and
     // the mesh's token given to the chart as values.
     let keys = sandbox.logs.path().join("keys");
-    let token = |sub: &str, role: &str| {
-        let out = Command::new(BIN)
-            .args(["token", "--sub", sub, "--role", role, "--data-dir"])
-            .arg(&keys)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
+    let token = |sub: &str, role: &str| token(&keys, sub, role);
     let service_token = token("mesh", "mesh");
-    let docs = render(&[
-        "--set".into(),
-        format!("database.url={database_url}"),
+    let mut values: Vec<String> = vec![
         "--set".into(),
         format!("nats.external.url={}", sandbox.nats.url),
         // One local nats-server: streams at 1 replica (the chart's own cluster takes 3).
@@ -404,7 +418,11 @@ async fn the_rendered_chart_boots_and_serves_the_seed_through_its_gateway() {
         format!("auth.jwks={}", keys.join("auth/jwks.json").display()),
         "--set".into(),
         format!("auth.serviceToken={service_token}"),
-    ]);
+    ];
+    for set in sets {
+        values.extend(["--set".to_owned(), set.clone()]);
+    }
+    let docs = render(&values);
     let chart = Rendered::new(docs, sandbox.logs.path());
     assert_eq!(chart.pods.len(), 26, "25 contexts and the gateway");
 
@@ -528,6 +546,17 @@ async fn the_rendered_chart_boots_and_serves_the_seed_through_its_gateway() {
     let pay = "/mediamesh.vod.v1.PaymentService/Pay";
     let (status, _) = call(&rest, pay, Some(&admin), Some(json!({}))).await;
     assert_eq!(status, 404);
+    // On SQLite, each context keeps its file on its own volume.
+    for pod in &chart.pods {
+        if let Some(dir) = pod.volumes.get("data") {
+            let files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+            assert!(
+                !files.is_empty(),
+                "{}: nothing on its data volume",
+                pod.name
+            );
+        }
+    }
 }
 
 /// A REST call through the gateway: POST with a body, else GET; a bearer token if given.
