@@ -183,6 +183,7 @@ async fn video_load(replicas: [&Mesh; 2]) {
                         video::channel_view_service_client::ChannelViewServiceClient::new(side)
                             .get_channel_view(video::GetChannelViewRequest {
                                 client_id: "rep".into(),
+                                ..Default::default()
                             })
                             .await
                             .ok()?

@@ -13,6 +13,7 @@ async fn screen(mesh: &Mesh, client: &str) -> Option<pb::ChannelView> {
     let mut views = pb::channel_view_service_client::ChannelViewServiceClient::new(channel);
     let request = pb::GetChannelViewRequest {
         client_id: client.into(),
+        ..Default::default()
     };
     views
         .get_channel_view(request)

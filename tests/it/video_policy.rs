@@ -243,6 +243,28 @@ async fn the_channel_view_shows_the_clients_screen(v: String) {
         },
     )
     .await;
+    // The videos are paged, the newest upload first, with the true count (the reviewer's F6).
+    upload(&v, "s-3", "s-c", "s-ch", "frying", "0").await;
+    get_until(
+        format!("{v}/channelViews?clientId=s-c&pageSize=1"),
+        "s-c's newest upload on the first page",
+        |view| {
+            view["videos"][0]["videoId"] == "s-3"
+                && view["videoCount"] == json!(2)
+                && view["channelCount"] == json!(1)
+                && view["nextPageToken"] == "1"
+        },
+    )
+    .await;
+    let (status, next) = get(format!(
+        "{v}/channelViews?clientId=s-c&pageSize=1&pageToken=1"
+    ))
+    .await;
+    assert_eq!(
+        (status, &next["videos"][0]["videoId"]),
+        (200, &json!("s-1")),
+        "{next}"
+    );
     let (status, _) = get(format!("{v}/channelViews?clientId=s-nobody")).await;
     assert_eq!(status, 404);
     let (status, body) = get(format!("{v}/channelViews")).await;

@@ -71,6 +71,7 @@ fn uploaded(video: &str, channel: &str, views: i64) -> pb::VideoUploaded {
         channel_id: channel.into(),
         title: String::new(),
         view_count: views,
+        upload_time: String::new(),
     }
 }
 

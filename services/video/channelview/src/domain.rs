@@ -4,9 +4,9 @@
 //! apply only when newer; a video's content only when newer; a deleted channel or video and
 //! a taken-down video stay so; a refund's decision wins over its request.
 
-/// Most channels, videos and refunds one screen shows (a screen always fits the gateway).
+/// Most channels and refunds one screen shows (a screen always fits the gateway; the counts
+/// beside them say how many there are). Videos are paged (`Page`, newest upload first).
 pub const CHANNELS_SHOWN: i64 = 50;
-pub const VIDEOS_SHOWN: i64 = 100;
 pub const REFUNDS_SHOWN: i64 = 50;
 
 /// A version-ordered value: `set` applies only a newer version.
@@ -92,6 +92,8 @@ pub struct VideoRow {
     pub view_count: i64,
     pub status: VideoStatus,
     pub version: Versioned,
+    /// When it was uploaded (RFC 3339; empty until its upload is heard of): newest first.
+    pub upload_time: String,
 }
 
 /// A video's content as an upload or an edit carries it.
@@ -112,7 +114,17 @@ impl VideoRow {
             view_count: 0,
             status: VideoStatus::Active,
             version: Versioned::NONE,
+            upload_time: String::new(),
         }
+    }
+
+    /// Its upload heard of (in any order with its edits): when it was uploaded.
+    pub fn uploaded_at(&mut self, time: &str) -> bool {
+        if !self.upload_time.is_empty() || time.is_empty() {
+            return false;
+        }
+        self.upload_time = time.to_owned();
+        true
     }
 
     /// Uploaded or edited at `version`: the content applies when newer. A video gone stays
@@ -199,6 +211,8 @@ mod tests {
             VideoStatus::RemovedByPolicy,
             "an edit revives nothing"
         );
+        assert!(v.uploaded_at("2026-01-01T00:00:00Z"));
+        assert!(!v.uploaded_at("2026-01-02T00:00:00Z"), "uploaded once");
         assert!(v.delete());
         assert!(!v.remove() && !v.delete());
         assert_eq!(VideoStatus::parse("DELETED"), Some(VideoStatus::Deleted));

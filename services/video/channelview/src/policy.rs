@@ -21,8 +21,7 @@ mediamesh_mesh::on_events! { Project:
     });
     pb::ChannelDeleted |tx, e, _v|
         store::change_channel(tx, &e.channel_id, &e.client_id, |ch| ch.delete());
-    pb::VideoUploaded |tx, e, v|
-        content(tx, &e.video_id, (&e.client_id, &e.channel_id), &e.title, e.view_count, v);
+    pb::VideoUploaded |tx, e, v| uploaded(tx, &e, v);
     pb::VideoEdited |tx, e, v|
         content(tx, &e.video_id, (&e.client_id, &e.channel_id), &e.title, e.view_count, v);
     pb::VideoViewed |tx, e, v|
@@ -47,6 +46,21 @@ mediamesh_mesh::on_events! { Project:
         total_view: e.total_view,
         refund_policy: e.refund_policy,
     });
+}
+
+/// An upload: its content as of `version` and when it was uploaded (newest first).
+async fn uploaded(tx: &mut Tx, e: &pb::VideoUploaded, version: i64) -> Result<(), sqlx::Error> {
+    let content = VideoContent {
+        client_id: &e.client_id,
+        channel_id: &e.channel_id,
+        title: &e.title,
+        view_count: e.view_count,
+    };
+    store::change_video(tx, &e.video_id, &e.client_id, &e.channel_id, |v| {
+        // Both apply, whichever order the upload and the edits arrive in.
+        v.uploaded_at(&e.upload_time) | v.content(&content, version)
+    })
+    .await
 }
 
 /// A video's content as of `version` (uploaded, edited or viewed).

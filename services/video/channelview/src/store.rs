@@ -3,13 +3,14 @@
 //! stand-in (version -1) first, so concurrent deliveries about one row serialize on its lock
 //! (an UPDATE takes the row lock on PostgreSQL; SQLite has one writer); the domain decides,
 //! and the row is written back.
+use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::video::v1 as pb;
 use sqlx::Row;
 
 use crate::domain::{
-    CHANNELS_SHOWN, ChannelRow, REFUNDS_SHOWN, RefundStatus, VIDEOS_SHOWN, Versioned, VideoRow,
-    VideoStatus, refund_applies,
+    CHANNELS_SHOWN, ChannelRow, REFUNDS_SHOWN, RefundStatus, Versioned, VideoRow, VideoStatus,
+    refund_applies,
 };
 
 pub const MIGRATIONS: &[Migration] = &[
@@ -52,6 +53,9 @@ CREATE INDEX IF NOT EXISTS cv_refunds_by_client ON cv_refunds (client_id, refund
 ",
     // A deleted client has no screen any more (its id is retired by client).
     "ALTER TABLE cv_clients ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0",
+    // The videos, newest upload first (a page at a time).
+    "ALTER TABLE cv_videos ADD COLUMN upload_time TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS cv_videos_by_upload ON cv_videos (client_id, upload_time, video_id);",
 ];
 
 /// The tables `mediamesh views rebuild` empties.
@@ -171,7 +175,8 @@ pub async fn change_channel(
     Ok(())
 }
 
-const VIDEO: &str = "video_id, client_id, channel_id, title, view_count, status, version";
+const VIDEO: &str =
+    "video_id, client_id, channel_id, title, view_count, status, version, upload_time";
 
 fn video(row: &sqlx::any::AnyRow) -> Result<VideoRow, sqlx::Error> {
     let status: String = row.try_get("status")?;
@@ -183,6 +188,7 @@ fn video(row: &sqlx::any::AnyRow) -> Result<VideoRow, sqlx::Error> {
         view_count: row.try_get("view_count")?,
         status: VideoStatus::parse(&status).ok_or_else(|| decode(format!("status {status:?}")))?,
         version: Versioned(row.try_get("version")?),
+        upload_time: row.try_get("upload_time")?,
     })
 }
 
@@ -194,10 +200,10 @@ pub async fn change_video(
     channel_id: &str,
     change: impl FnOnce(&mut VideoRow) -> bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "INSERT INTO cv_videos ({VIDEO}) VALUES ($1, $2, $3, '', 0, 'ACTIVE', -1) \
-         ON CONFLICT DO NOTHING"
-    ))
+    sqlx::query(
+        "INSERT INTO cv_videos (video_id, client_id, channel_id, title, view_count, status, \
+         version) VALUES ($1, $2, $3, '', 0, 'ACTIVE', -1) ON CONFLICT DO NOTHING",
+    )
     .bind(video_id.to_owned())
     .bind(client_id.to_owned())
     .bind(channel_id.to_owned())
@@ -217,7 +223,7 @@ pub async fn change_video(
     if change(&mut v) || new {
         sqlx::query(
             "UPDATE cv_videos SET client_id = $2, channel_id = $3, title = $4, view_count = $5, \
-             status = $6, version = $7 WHERE video_id = $1",
+             status = $6, version = $7, upload_time = $8 WHERE video_id = $1",
         )
         .bind(v.video_id.clone())
         .bind(v.client_id.clone())
@@ -226,6 +232,7 @@ pub async fn change_video(
         .bind(v.view_count)
         .bind(v.status.as_str())
         .bind(v.version.0)
+        .bind(v.upload_time.clone())
         .execute(tx.conn())
         .await?;
     }
@@ -278,10 +285,31 @@ pub async fn set_refund(tx: &mut Tx, r: &Refund<'_>) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// The client's screen; `None` if no event ever named the client.
+/// How many rows of `table` the client's screen counts (`shown`: the condition they meet).
+async fn count(
+    store: &Store,
+    table: &str,
+    shown: &str,
+    client_id: &str,
+) -> Result<i32, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM {table} WHERE client_id = $1 AND {shown}"
+    ))
+    .bind(client_id.to_owned())
+    .fetch_one(store.reader())
+    .await?;
+    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+const CHANNEL_SHOWN: &str = "deleted = 0 AND name_version >= 0";
+const VIDEO_SHOWN: &str = "status <> 'DELETED' AND version >= 0";
+const REFUND_SHOWN: &str = "decided >= 0";
+
+/// The client's screen with one page of its videos; `None` if no event ever named the client.
 pub async fn screen(
     store: &Store,
     client_id: &str,
+    page: Page,
 ) -> Result<Option<pb::ChannelView>, sqlx::Error> {
     let client = sqlx::query("SELECT total_view, deleted FROM cv_clients WHERE client_id = $1")
         .bind(client_id.to_owned())
@@ -293,8 +321,8 @@ pub async fn screen(
         return Ok(None);
     }
     let channels: Vec<pb::ChannelViewChannel> = sqlx::query(&format!(
-        "SELECT {CHANNEL} FROM cv_channels WHERE client_id = $1 AND deleted = 0 \
-         AND name_version >= 0 ORDER BY channel_id LIMIT $2"
+        "SELECT {CHANNEL} FROM cv_channels WHERE client_id = $1 AND {CHANNEL_SHOWN} \
+         ORDER BY channel_id LIMIT $2"
     ))
     .bind(client_id.to_owned())
     .bind(CHANNELS_SHOWN)
@@ -311,12 +339,13 @@ pub async fn screen(
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
-    let videos: Vec<pb::ChannelViewVideo> = sqlx::query(&format!(
-        "SELECT {VIDEO} FROM cv_videos WHERE client_id = $1 AND status <> 'DELETED' \
-         AND version >= 0 ORDER BY video_id LIMIT $2"
+    let mut videos: Vec<pb::ChannelViewVideo> = sqlx::query(&format!(
+        "SELECT {VIDEO} FROM cv_videos WHERE client_id = $1 AND {VIDEO_SHOWN} \
+         ORDER BY upload_time DESC, video_id DESC LIMIT $2 OFFSET $3"
     ))
     .bind(client_id.to_owned())
-    .bind(VIDEOS_SHOWN)
+    .bind(page.fetch_limit())
+    .bind(page.offset)
     .fetch_all(store.reader())
     .await?
     .iter()
@@ -331,6 +360,7 @@ pub async fn screen(
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
+    let next_page_token = page.finish(&mut videos);
     let refunds: Vec<pb::ChannelViewRefund> = sqlx::query(
         "SELECT refund_request_id, status, total_view, refund_policy FROM cv_refunds \
          WHERE client_id = $1 AND decided >= 0 ORDER BY refund_request_id LIMIT $2",
@@ -349,7 +379,10 @@ pub async fn screen(
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
-    if client.is_none() && channels.is_empty() && videos.is_empty() && refunds.is_empty() {
+    let channel_count = count(store, "cv_channels", CHANNEL_SHOWN, client_id).await?;
+    let video_count = count(store, "cv_videos", VIDEO_SHOWN, client_id).await?;
+    let refund_count = count(store, "cv_refunds", REFUND_SHOWN, client_id).await?;
+    if client.is_none() && channel_count == 0 && video_count == 0 && refund_count == 0 {
         return Ok(None);
     }
     let total_view = match client {
@@ -362,5 +395,9 @@ pub async fn screen(
         channels,
         videos,
         refunds,
+        channel_count,
+        video_count,
+        refund_count,
+        next_page_token,
     }))
 }

@@ -35,6 +35,7 @@ impl Ctx {
     async fn screen(&self, client: &str) -> Result<pb::ChannelView, Status> {
         let request = Request::new(pb::GetChannelViewRequest {
             client_id: client.into(),
+            ..Default::default()
         });
         self.api
             .get_channel_view(request)
@@ -86,6 +87,8 @@ fn uploaded(id: &str, title: &str, version: i64) -> Delivered {
         channel_id: "1".into(),
         title: title.into(),
         view_count: 0,
+        // Uploaded in the order of their ids (a test's ids sort by upload).
+        upload_time: format!("2026-01-01T00:00:00Z {id}"),
     };
     delivered("video.video", &e, id, version)
 }
@@ -207,8 +210,14 @@ async fn the_seed_demo_builds_the_clients_screen() {
         .collect();
     assert_eq!(
         videos,
-        [("1", 100, "REMOVED_BY_POLICY"), ("3", 0, "ACTIVE")]
+        [("3", 0, "ACTIVE"), ("1", 100, "REMOVED_BY_POLICY")],
+        "newest upload first"
     );
+    assert_eq!(
+        (view.channel_count, view.video_count, view.refund_count),
+        (1, 2, 1)
+    );
+    assert_eq!(view.next_page_token, "");
     assert_eq!(view.refunds.len(), 1);
     assert_eq!(
         (
@@ -236,15 +245,56 @@ async fn replayed_and_reordered_events_build_the_same_screen() {
     assert_eq!(summary(&shuffled.screen("1").await.unwrap()), expected);
 }
 
+async fn page(c: &Ctx, size: i32, token: &str) -> Result<pb::ChannelView, Status> {
+    let request = Request::new(pb::GetChannelViewRequest {
+        client_id: "1".into(),
+        page_size: size,
+        page_token: token.into(),
+    });
+    c.api
+        .get_channel_view(request)
+        .await
+        .map(|r| r.into_inner())
+}
+
 #[tokio::test]
-async fn a_screen_shows_bounded_lists() {
+async fn every_video_is_on_a_page_newest_first_with_the_true_count() {
     let c = Ctx::new().await;
     let events: Vec<Delivered> = (0..120)
         .map(|n| uploaded(&format!("v{n:03}"), "t", 1))
         .collect();
     c.deliver(&events).await;
-    let view = c.screen("1").await.unwrap();
-    assert_eq!(view.videos.len(), crate::domain::VIDEOS_SHOWN as usize);
+    let first = c.screen("1").await.unwrap();
+    assert_eq!((first.videos.len(), first.video_count), (50, 120));
+    assert_eq!(first.videos[0].video_id, "v119", "the newest upload first");
+    // Walking the pages shows every video once.
+    let (mut seen, mut token) = (Vec::new(), String::new());
+    loop {
+        let view = page(&c, 100, &token).await.unwrap();
+        seen.extend(view.videos.into_iter().map(|v| v.video_id));
+        token = view.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    let all: Vec<_> = (0..120).rev().map(|n| format!("v{n:03}")).collect();
+    assert_eq!(seen, all);
+    // A new upload is on the first page, whatever its id.
+    c.deliver(&[uploaded("a-new", "t", 1)]).await;
+    let e = pb::VideoUploaded {
+        video_id: "000".into(),
+        client_id: "1".into(),
+        channel_id: "1".into(),
+        upload_time: "2027-01-01T00:00:00Z".into(),
+        ..Default::default()
+    };
+    c.deliver(&[delivered("video.video", &e, "000", 1)]).await;
+    let first = page(&c, 1, "").await.unwrap();
+    assert_eq!(first.videos[0].video_id, "000");
+    assert_eq!(first.video_count, 122);
+    let bad = page(&c, -1, "").await.unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().starts_with("page_size"), "{bad:?}");
 }
 
 #[tokio::test]

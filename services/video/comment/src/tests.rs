@@ -128,6 +128,7 @@ fn uploaded(video: &str, version: i64) -> Delivered {
         channel_id: "ch1".into(),
         title: "cooking".into(),
         view_count: 0,
+        upload_time: String::new(),
     };
     delivered("video.video", &event, video, version)
 }

@@ -21,6 +21,7 @@ fn uploaded(video: &str, version: i64) -> mediamesh_mesh::Delivered {
         channel_id: "ch1".into(),
         title: "cooking".into(),
         view_count: 0,
+        upload_time: String::new(),
     };
     delivered("video.video", &event, video, version)
 }

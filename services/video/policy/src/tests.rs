@@ -75,6 +75,7 @@ fn uploaded(video: &str, title: &str, version: i64) -> Delivered {
         channel_id: "ch1".into(),
         title: title.into(),
         view_count: 0,
+        upload_time: String::new(),
     };
     delivered("video.video", &event, video, version)
 }

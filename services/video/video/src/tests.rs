@@ -146,6 +146,10 @@ async fn a_channel_the_replica_knows_is_not_asked_and_a_miss_is_asked_once() {
     assert_eq!(v.asked(), 1);
     let uploaded = v.test.raised_of::<pb::VideoUploaded>().await;
     assert_eq!(uploaded.len(), 3);
+    assert!(
+        uploaded.iter().all(|u| !u.upload_time.is_empty()),
+        "{uploaded:?}"
+    );
     assert_eq!(
         (
             uploaded[1].channel_id.as_str(),

@@ -46,6 +46,7 @@ pub async fn upload(store: &Store, channel: &Peer, new: Upload) -> Result<Video,
         channel_id: uploaded.channel_id.clone(),
         title: uploaded.title.clone(),
         view_count: uploaded.view_count,
+        upload_time: mediamesh_mesh::observe::telemetry::now_rfc3339(),
     };
     tx.raise(event_of(&event, &uploaded)).await?;
     tx.commit().await?;
