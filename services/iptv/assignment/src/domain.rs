@@ -123,7 +123,8 @@ impl Assignment {
                 Err(DeskError::AlreadyAssigned)
             };
         }
-        if installer.region != self.order.region {
+        // A region is a place, however it was typed: `Seoul` is `seoul`.
+        if !same_region(&installer.region, &self.order.region) {
             return Err(DeskError::OtherRegion {
                 installer: installer.region.clone(),
                 order: self.order.region.clone(),
@@ -219,6 +220,11 @@ pub fn requested_complete(status: &str) -> Result<(), DeskError> {
     }
 }
 
+/// Whether two regions name the same place, whatever their case and surrounding blanks.
+fn same_region(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,8 +254,9 @@ mod tests {
             Err(DeskError::OtherRegion { .. })
         ));
         assert_eq!(
-            a.assign(&installer("s1", "seoul")),
-            Ok(Some(Raised::Assigned(2)))
+            a.assign(&installer("s1", "Seoul")),
+            Ok(Some(Raised::Assigned(2))),
+            "a region's case does not matter"
         );
         assert_eq!(a.assign(&installer("s1", "seoul")), Ok(None));
         assert_eq!(
