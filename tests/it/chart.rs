@@ -546,6 +546,27 @@ async fn boots_and_serves(sandbox: &Sandbox, sets: &[String]) {
     let pay = "/mediamesh.vod.v1.PaymentService/Pay";
     let (status, _) = call(&rest, pay, Some(&admin), Some(json!({}))).await;
     assert_eq!(status, 404);
+    // The mesh checks tokens too (the chart gave it the JWKS): no token, UNAUTHENTICATED.
+    let purchase_pod = chart
+        .pods
+        .iter()
+        .find(|p| p.name == format!("{RELEASE}-mediamesh-vod-purchase"))
+        .unwrap();
+    let grpc = purchase_pod.ports[&purchase_pod.named["grpc"]];
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{grpc}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let request = mediamesh_proto::vod::v1::GetPurchaseRequest {
+        purchase_id: purchase["purchaseId"].as_str().unwrap().into(),
+    };
+    let refused =
+        mediamesh_proto::vod::v1::purchase_service_client::PurchaseServiceClient::new(channel)
+            .get_purchase(request)
+            .await
+            .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
     // On SQLite, each context keeps its file on its own volume.
     for pod in &chart.pods {
         if let Some(dir) = pod.volumes.get("data") {
