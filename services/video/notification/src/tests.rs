@@ -213,3 +213,14 @@ async fn a_webhook_must_be_plain_http() {
     assert!(Webhook::new("https://example.com/hook", Duration::ZERO, Duration::ZERO).is_err());
     assert!(Webhook::new("not a url", Duration::ZERO, Duration::ZERO).is_err());
 }
+
+#[test]
+fn a_view_is_not_an_edit_so_it_is_not_consumed() {
+    let events: Vec<String> = crate::policies(true)
+        .events()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert!(events.iter().any(|e| e == "VideoEdited"), "{events:?}");
+    assert!(!events.iter().any(|e| e == "VideoViewed"), "{events:?}");
+}

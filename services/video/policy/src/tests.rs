@@ -267,3 +267,14 @@ async fn policies_are_listed_in_pages() {
     assert_eq!(second.policies.len(), 1);
     assert!(second.next_page_token.is_empty());
 }
+
+#[test]
+fn a_view_is_not_an_edit_so_it_is_not_consumed() {
+    let events: Vec<String> = crate::policies()
+        .events()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert!(events.iter().any(|e| e == "VideoEdited"), "{events:?}");
+    assert!(!events.iter().any(|e| e == "VideoViewed"), "{events:?}");
+}
