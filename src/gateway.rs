@@ -131,16 +131,20 @@ fn cluster_name(context: &Arc<dyn Context>) -> String {
     format!("mediamesh_{}", context.info().id().replace('.', "_"))
 }
 
-/// A context's cluster. Health: gRPC health of the whole server (`""`), each second (also
-/// before the first call: Envoy's default then is a minute), one answer enough either way, so a replica that turns NOT_SERVING (draining) leaves within a
-/// second, before it stops accepting. No panic routing: with every endpoint unhealthy Envoy
+/// A context's cluster. Health: gRPC health of the whole server (`""`) each second (also
+/// before the first call: Envoy's default then is a minute). One NOT_SERVING answer takes the
+/// endpoint out at once (Envoy counts an explicit answer without a threshold), so a replica
+/// that starts draining leaves within a second; a check that times out or cannot connect
+/// counts only the third time in a row, so a slow second on a busy machine drops no one;
+/// one SERVING answer brings it back. No panic routing: with every endpoint unhealthy Envoy
 /// answers 503 rather than send calls to replicas that said they cannot take them.
 /// Outlier detection ejects an endpoint at its first refused connection (a replica that
-/// drained and stopped between two health checks) for a second, by which time a health check
-/// has seen the address down or NOT_SERVING, so a process started again on that address is not
-/// sent calls while it still boots (it answers only health then). Any number may be ejected:
-/// an endpoint that refuses connections takes no calls anyway. Answers from the mesh (5xx
-/// included) never eject: they are the service's, not the endpoint's.
+/// drained and stopped between two health checks) for a second or more, so calls go to the
+/// others at once rather than each trying it first. Any number may be ejected: an endpoint
+/// that refuses connections takes no calls anyway. Answers from the mesh (5xx included)
+/// never eject: they are the service's, not the endpoint's. A process started again on the
+/// same address while Envoy still counts it healthy answers UNIMPLEMENTED until it serves,
+/// and that is retried elsewhere (`envoy::Route::retry`).
 fn cluster(yaml: &mut String, name: &str, hosts: &[&Upstream]) {
     let endpoints: String = hosts
         .iter()
@@ -166,7 +170,7 @@ fn cluster(yaml: &mut String, name: &str, hosts: &[&Upstream]) {
          \x20     enforcing_success_rate: 0\n      enforcing_local_origin_success_rate: 0\n\
          \x20     interval: 1s\n      base_ejection_time: 1s\n      max_ejection_time: 5s\n      max_ejection_percent: 100\n\
          \x20   health_checks:\n\
-         \x20   - timeout: 1s\n      interval: 1s\n      no_traffic_interval: 1s\n      unhealthy_threshold: 1\n      healthy_threshold: 1\n\
+         \x20   - timeout: 1s\n      interval: 1s\n      no_traffic_interval: 1s\n      unhealthy_threshold: 3\n      healthy_threshold: 1\n\
          \x20     grpc_health_check: {{}}\n\
          \x20   typed_extension_protocol_options:\n\
          \x20     envoy.extensions.upstreams.http.v3.HttpProtocolOptions:\n\
