@@ -38,6 +38,10 @@ pub struct BenchArgs {
     /// With --grpc-addr: its NATS URL, to measure event lag.
     #[arg(long)]
     pub nats_url: Option<String>,
+    /// The mesh the bench starts keeps its contexts in this PostgreSQL database (a schema
+    /// each) instead of SQLite files.
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -60,7 +64,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (grpc, nats_url, pid) = match args.grpc_addr {
         Some(addr) => (addr, args.nats_url.clone(), None),
         None => {
-            let mesh = OwnMesh::start(scenario.target())?;
+            let mesh = OwnMesh::start(scenario.target(), args.database_url.as_deref())?;
             let info = (mesh.grpc, Some(mesh.nats_url.clone()), Some(mesh.pid()));
             own = Some(mesh);
             info

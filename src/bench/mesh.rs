@@ -41,8 +41,8 @@ pub struct OwnMesh {
 }
 
 impl OwnMesh {
-    /// Starts nats-server and `mediamesh serve --target TARGET`.
-    pub fn start(target: &str) -> anyhow::Result<OwnMesh> {
+    /// Starts nats-server and `mediamesh serve --target TARGET` (on PostgreSQL with a URL).
+    pub fn start(target: &str, database_url: Option<&str>) -> anyhow::Result<OwnMesh> {
         let dir = std::env::temp_dir().join(format!("mediamesh-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let nats_port = free_port()?;
@@ -68,7 +68,7 @@ impl OwnMesh {
         )?;
         let nats_url = format!("nats://127.0.0.1:{nats_port}");
         let grpc = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let mesh_args: Vec<std::ffi::OsString> = vec![
+        let mut mesh_args: Vec<std::ffi::OsString> = vec![
             "serve".into(),
             "--target".into(),
             target.into(),
@@ -81,6 +81,9 @@ impl OwnMesh {
             "--data-dir".into(),
             dir.join("data").into_os_string(),
         ];
+        if let Some(url) = database_url {
+            mesh_args.extend(["--database-url".into(), url.into()]);
+        }
         let mut mesh = Supervised::spawn(
             "mediamesh",
             std::env::current_exe()?,

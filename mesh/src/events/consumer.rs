@@ -269,18 +269,83 @@ async fn settle(
     Ok(())
 }
 
-/// Applies a batch in one transaction; any failure rolls all of it back.
+/// Applies a batch in one transaction; any failure rolls all of it back. The inbox rows of
+/// the whole batch go in first with a few multi-row statements (`fresh`), then the handler
+/// runs for each event the inbox had not seen, in delivery order.
 async fn apply_all(
     store: &Store,
     sub: &Subscription,
     events: &[&Delivered],
 ) -> Result<(), HandlerError> {
+    if !events.iter().all(|e| crate::input::is_id(&e.id)) {
+        // One at a time, so the bad one is dead-lettered alone.
+        return Err(HandlerError::Poison("event id breaks the id rule".into()));
+    }
     let mut tx = store.begin().await?;
+    let mut fresh = fresh(&mut tx, &sub.durable, events).await?;
     for event in events {
-        apply(&mut tx, sub, event).await?;
+        // A second copy of one id in the batch finds it taken by the first.
+        if fresh.remove(&event.id) {
+            handle(&mut tx, &sub.durable, sub.handler.as_ref(), event).await?;
+        }
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Records the batch's event ids in the inbox; returns those not recorded before (the
+/// events to apply). Chunks of 64, 16, 4 and 1 keep the statements few and prepared.
+async fn fresh(
+    tx: &mut Tx,
+    durable: &str,
+    events: &[&Delivered],
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    use sqlx::Row;
+    let now = crate::observe::telemetry::now_rfc3339();
+    let mut fresh = std::collections::HashSet::with_capacity(events.len());
+    let mut rest = events;
+    while !rest.is_empty() {
+        let chunk = [64, 16, 4, 1]
+            .into_iter()
+            .find(|n| *n <= rest.len())
+            .unwrap_or(1);
+        let (head, tail) = rest.split_at(chunk);
+        let mut query = sqlx::query(inbox_sql(chunk));
+        for event in head {
+            query = query
+                .bind(event.id.clone())
+                .bind(durable.to_owned())
+                .bind(now.clone());
+        }
+        for row in query.fetch_all(tx.conn()).await? {
+            fresh.insert(row.try_get::<String, _>("event_id")?);
+        }
+        rest = tail;
+    }
+    Ok(fresh)
+}
+
+/// The inbox INSERT of `rows` ids (64, 16, 4 or 1) that returns the ids it inserted.
+fn inbox_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<[String; 4]> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        [64, 16, 4, 1].map(|n| {
+            let values: Vec<String> = (0..n)
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect();
+            format!(
+                "INSERT INTO mesh_inbox (event_id, consumer, applied_at) VALUES {} \
+                 ON CONFLICT DO NOTHING RETURNING event_id",
+                values.join(", ")
+            )
+        })
+    });
+    match rows {
+        64 => &sql[0],
+        16 => &sql[1],
+        4 => &sql[2],
+        _ => &sql[3],
+    }
 }
 
 /// Applies one event exactly once within `tx`: inbox row first (a write, so SQLite takes the
@@ -317,6 +382,16 @@ pub async fn apply_once(
         tracing::debug!(event = event.id, "event already applied");
         return Ok(());
     }
+    handle(tx, durable, handler, event).await
+}
+
+/// Runs `handler` on an event the inbox took as fresh, continuing the trace it carries.
+async fn handle(
+    tx: &mut Tx,
+    durable: &str,
+    handler: &dyn Handler,
+    event: &Delivered,
+) -> Result<(), HandlerError> {
     let parent = event
         .headers
         .get(crate::events::event::TRACEPARENT)
@@ -348,4 +423,99 @@ async fn redeliver(
         .ack_with(AckKind::Nak(Some(delay)))
         .await
         .map_err(|e| anyhow::anyhow!("nak: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::event::Event;
+    use crate::events::outbox::Raise;
+    use crate::storage::store::Database;
+    use mediamesh_proto::vod::v1 as pb;
+
+    /// Records each event it applies and raises one event per application.
+    struct Record;
+
+    #[async_trait::async_trait]
+    impl Handler for Record {
+        async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError> {
+            sqlx::query("INSERT INTO applied (event_id) VALUES ($1)")
+                .bind(event.id.clone())
+                .execute(tx.conn())
+                .await?;
+            let credited = pb::MileageCredited {
+                purchase_id: event.id.clone(),
+                ..Default::default()
+            };
+            tx.raise(Event::new("vod.test", &credited, &event.id, 1, &event.id))
+                .await?;
+            Ok(())
+        }
+
+        fn events(&self) -> Vec<crate::events::policy::EventType> {
+            Vec::new()
+        }
+    }
+
+    fn event(id: &str) -> Delivered {
+        Delivered {
+            id: id.to_owned(),
+            subject: "vod.test.Tested".to_owned(),
+            headers: Default::default(),
+            payload: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_applies_each_new_event_once_and_its_events_in_order() {
+        let dir = std::env::temp_dir().join(format!("mediamesh-batch-{}", uuid::Uuid::new_v4()));
+        let database = Database::SqliteDir {
+            dir: dir.clone(),
+            synchronous_full: false,
+        };
+        let store = Store::open(&database, "test.batch").await.unwrap();
+        let table = "CREATE TABLE IF NOT EXISTS applied (event_id TEXT NOT NULL)";
+        crate::events::migrate(&store, &[table]).await.unwrap();
+        let sub = Subscription::of("vod", "test", Arc::new(Record));
+
+        apply_all(&store, &sub, &[&event("c")]).await.unwrap();
+        let batch = [event("a"), event("b"), event("a"), event("c")];
+        let batch: Vec<&Delivered> = batch.iter().collect();
+        apply_all(&store, &sub, &batch).await.unwrap();
+
+        let applied: Vec<String> =
+            sqlx::query_scalar("SELECT event_id FROM applied ORDER BY rowid")
+                .fetch_all(store.reader())
+                .await
+                .unwrap();
+        assert_eq!(
+            applied,
+            ["c", "a", "b"],
+            "the copy and the one applied before skipped"
+        );
+        let raised: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT payload FROM mesh_outbox ORDER BY seq")
+                .fetch_all(store.reader())
+                .await
+                .unwrap();
+        let raised: Vec<String> = raised
+            .iter()
+            .map(|p| {
+                <pb::MileageCredited as prost::Message>::decode(p.as_slice())
+                    .unwrap()
+                    .purchase_id
+            })
+            .collect();
+        assert_eq!(
+            raised,
+            ["c", "a", "b"],
+            "one event per application, in order"
+        );
+        let inbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mesh_inbox")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(inbox, 3);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

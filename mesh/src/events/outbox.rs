@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use tokio_util::sync::CancellationToken;
 
 use crate::events::deadletters::{self, DeadLetter};
 use crate::events::event::Event;
 use crate::events::event::MSG_ID;
 use crate::events::nats::to_header_map;
-use crate::storage::store::{MeshTables, Migration, Store, Tx};
+use crate::storage::store::{MeshTables, Migration, OutboxRow, Store, Tx};
 use crate::tasks::Running;
 
 /// The events layer's tables in every context's database: the outbox, the consumers' inbox,
@@ -101,21 +101,75 @@ impl Raise for Tx {
     }
 }
 
-/// Records an event as it is (a dead letter being replayed goes back verbatim).
+/// Records an event as it is (a dead letter being replayed goes back verbatim): staged in
+/// the transaction, written to the outbox just before it commits (`write_rows`).
 pub(crate) async fn record(tx: &mut Tx, event: Event) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO mesh_outbox (event_id, subject, headers, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(event.id.clone())
-    .bind(event.subject.clone())
-    .bind(event.headers_json())
-    .bind(event.payload)
-    .bind(crate::observe::telemetry::unix_millis())
-    .execute(tx.conn())
-    .await?;
-    tx.wrote_outbox();
+    let headers = event.headers_json();
+    tx.stage_outbox(OutboxRow {
+        event_id: event.id,
+        subject: event.subject,
+        headers,
+        payload: event.payload,
+        created_at: crate::observe::telemetry::unix_millis(),
+    });
     Ok(())
+}
+
+/// Writes staged outbox rows in raise order with as few statements as can be kept prepared:
+/// chunks of 64, 16, 4 and 1 rows (the statement cache holds four texts, not one per count).
+pub(crate) async fn write_rows(
+    conn: &mut AnyConnection,
+    rows: Vec<OutboxRow>,
+) -> Result<(), sqlx::Error> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let left = rows.len();
+        let chunk = [64, 16, 4, 1].into_iter().find(|n| *n <= left).unwrap_or(1);
+        let mut query = sqlx::query(insert_sql(chunk));
+        for row in rows.by_ref().take(chunk) {
+            query = query
+                .bind(row.event_id)
+                .bind(row.subject)
+                .bind(row.headers)
+                .bind(row.payload)
+                .bind(row.created_at);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The INSERT of `rows` outbox rows (64, 16, 4 or 1), built once each.
+fn insert_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<[String; 4]> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        [64, 16, 4, 1].map(|n| {
+            let values: Vec<String> = (0..n)
+                .map(|i| {
+                    let p = i * 5;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5
+                    )
+                })
+                .collect();
+            format!(
+                "INSERT INTO mesh_outbox (event_id, subject, headers, payload, created_at) \
+                 VALUES {}",
+                values.join(", ")
+            )
+        })
+    });
+    match rows {
+        64 => &sql[0],
+        16 => &sql[1],
+        4 => &sql[2],
+        _ => &sql[3],
+    }
 }
 
 const BATCH: i64 = 512;

@@ -199,7 +199,7 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(Tx {
             tx: self.pool.begin().await?,
-            raised: false,
+            staged: Vec::new(),
             signal: self.outbox_signal.clone(),
         })
     }
@@ -208,8 +208,20 @@ impl Store {
 /// A unit of work: state changes plus the events they raise, committed together.
 pub struct Tx {
     tx: Transaction<'static, Any>,
-    raised: bool,
+    /// Outbox rows raised so far: written together just before COMMIT, in the same
+    /// transaction, so a group of writes pays a few statements for all its events instead
+    /// of one round trip each.
+    staged: Vec<OutboxRow>,
     signal: Arc<Notify>,
+}
+
+/// A row of the events layer's outbox, staged in a transaction until it commits.
+pub struct OutboxRow {
+    pub event_id: String,
+    pub subject: String,
+    pub headers: String,
+    pub payload: Vec<u8>,
+    pub created_at: i64,
 }
 
 impl Tx {
@@ -218,15 +230,19 @@ impl Tx {
         &mut self.tx
     }
 
-    /// Notes that this transaction wrote outbox rows: whoever waits on the store's outbox
-    /// signal is woken once it commits.
-    pub fn wrote_outbox(&mut self) {
-        self.raised = true;
+    /// Stages an outbox row: it is written in this transaction just before it commits, and
+    /// whoever waits on the store's outbox signal is woken once it has.
+    pub fn stage_outbox(&mut self, row: OutboxRow) {
+        self.staged.push(row);
     }
 
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
+    /// Writes the staged outbox rows, then commits; a failure of either rolls back all.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let staged = std::mem::take(&mut self.staged);
+        let raised = !staged.is_empty();
+        crate::events::outbox::write_rows(&mut self.tx, staged).await?;
         self.tx.commit().await?;
-        if self.raised {
+        if raised {
             self.signal.notify_one();
         }
         Ok(())
