@@ -2,6 +2,7 @@
 //! latency, errors, event lag and the mesh's resident memory, beside a baseline measured in
 //! the same run (the raw rate of an empty unary call, gRPC health Check, on the same server).
 mod lag;
+mod listing;
 mod load;
 mod mesh;
 mod scenario;
@@ -42,6 +43,10 @@ pub struct BenchArgs {
     /// each) instead of SQLite files.
     #[arg(long)]
     pub database_url: Option<String>,
+    /// vod-purchase: fill the purchase store with this many purchases first (one
+    /// statement), then also time paged listing at its start, its middle and per customer.
+    #[arg(long, default_value_t = 0)]
+    pub seed_purchases: i64,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -76,6 +81,26 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await?;
     wait_ready(&channel).await?;
     scenario.prepare(&channel).await?;
+    if args.seed_purchases > 0 {
+        let started = Instant::now();
+        let database = match (&args.database_url, &own) {
+            (Some(url), _) => {
+                mediamesh_mesh::storage::store::Database::Postgres { url: url.clone() }
+            }
+            (None, Some(mesh)) => mediamesh_mesh::storage::store::Database::SqliteDir {
+                dir: mesh.data_dir(),
+                synchronous_full: false,
+            },
+            (None, None) => anyhow::bail!("--seed-purchases needs --database-url with --grpc-addr"),
+        };
+        let store = mediamesh_mesh::Store::open(&database, "vod.purchase").await?;
+        vod_purchase::seed(&store, args.seed_purchases).await?;
+        eprintln!(
+            "seeded {} purchases in {:?}",
+            args.seed_purchases,
+            started.elapsed()
+        );
+    }
 
     eprintln!(
         "baseline: empty unary call (grpc.health.v1.Health/Check) for {:?}",
@@ -129,6 +154,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let rss = pid.and_then(rss_kib);
+    if args.seed_purchases > 0 {
+        listing::report(&channel, args.seed_purchases).await?;
+    }
     report(
         &args,
         &baseline,

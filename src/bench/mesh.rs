@@ -101,6 +101,11 @@ impl OwnMesh {
         })
     }
 
+    /// Where the mesh keeps its SQLite files.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
     pub fn pid(&self) -> u32 {
         self.mesh.pid()
     }

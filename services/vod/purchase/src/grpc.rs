@@ -1,7 +1,7 @@
 //! gRPC inbound adapter of purchase: parses requests at the edge, answers in contract types.
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::serving::auth::{self, Caller};
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -145,12 +145,12 @@ impl pb::purchase_service_server::PurchaseService for PurchaseApi {
         if let Some(caller) = &caller {
             r.customer_id = access::list_filter(caller, &r.customer_id)?;
         }
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
         let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
-        let mut purchases = store::list(&self.store, page, &customer_id)
+        let mut purchases = store::list(&self.store, &page, &customer_id)
             .await
             .map_err(Error::from)?;
-        let next_page_token = page.finish(&mut purchases);
+        let next_page_token = page.finish(&mut purchases, store::list_key);
         Ok(Response::new(pb::ListPurchasesResponse {
             purchases: purchases.into_iter().map(to_pb).collect(),
             next_page_token,

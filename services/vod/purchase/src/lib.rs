@@ -45,6 +45,9 @@ pub static INFO: ContextInfo = ContextInfo {
 
 pub struct Purchase;
 
+/// Fills a purchase store with `count` paid purchases (benchmarks of a large store).
+pub use store::seed;
+
 #[async_trait::async_trait]
 impl Context for Purchase {
     fn info(&self) -> &'static ContextInfo {

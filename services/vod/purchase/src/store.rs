@@ -1,11 +1,12 @@
 //! Purchase's tables: purchases, the catalog replica and free-VOD credits.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
 use crate::domain::{Order, OrderStatus, Purchase, Vod, Won};
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS purchases (
     purchase_id TEXT PRIMARY KEY,
     vod_id TEXT NOT NULL,
@@ -33,7 +34,10 @@ CREATE TABLE IF NOT EXISTS free_vod_credits (
     customer_id TEXT PRIMARY KEY,
     available BIGINT NOT NULL
 );
-"];
+",
+    // Keyset paging of one customer's purchases: the whole sort key in the index.
+    "CREATE INDEX IF NOT EXISTS purchases_by_customer_key ON purchases (customer_id, create_time, purchase_id);",
+];
 
 const COLUMNS: &str = "purchase_id, vod_id, vod_name, customer_id, order_status, amount, free_vod, \
                        create_time, version";
@@ -205,31 +209,45 @@ pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Purchase>, sqlx::Err
     .transpose()
 }
 
+/// A page of purchases (of one customer when given) in creation order, continued after the
+/// previous page's last (create_time, purchase_id): an index seek at any depth.
 pub async fn list(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     customer_id: &str,
 ) -> Result<Vec<Purchase>, sqlx::Error> {
+    let (time, id) = match page.after() {
+        Some([time, id]) => (time.clone(), id.clone()),
+        _ => (String::new(), String::new()),
+    };
     let rows = if customer_id.is_empty() {
         sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM purchases ORDER BY create_time, purchase_id LIMIT $1 OFFSET $2"
+            "SELECT {COLUMNS} FROM purchases WHERE (create_time, purchase_id) > ($2, $3) \
+             ORDER BY create_time, purchase_id LIMIT $1"
         ))
         .bind(page.fetch_limit())
-        .bind(page.offset)
+        .bind(time)
+        .bind(id)
         .fetch_all(store.reader())
         .await?
     } else {
         sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM purchases WHERE customer_id = $3 \
-             ORDER BY create_time, purchase_id LIMIT $1 OFFSET $2"
+            "SELECT {COLUMNS} FROM purchases WHERE customer_id = $4 \
+             AND (create_time, purchase_id) > ($2, $3) ORDER BY create_time, purchase_id LIMIT $1"
         ))
         .bind(page.fetch_limit())
-        .bind(page.offset)
+        .bind(time)
+        .bind(id)
         .bind(customer_id.to_owned())
         .fetch_all(store.reader())
         .await?
     };
     rows.iter().map(purchase).collect()
+}
+
+/// A purchase's place in `list`'s order, for the next page's token.
+pub fn list_key(p: &Purchase) -> Vec<String> {
+    vec![p.order().create_time.clone(), p.id().to_owned()]
 }
 
 /// Purchases still pending that were created before `cutoff` (left by a crash).
@@ -244,4 +262,27 @@ pub async fn pending_before(store: &Store, cutoff: &str) -> Result<Vec<Purchase>
     .iter()
     .map(purchase)
     .collect()
+}
+
+/// Fills the store with `count` paid purchases for benchmarks (`mediamesh bench
+/// --seed-purchases`): one statement, ten purchases a customer, all older than any real
+/// one, ids `seed-<n>`.
+pub async fn seed(store: &Store, count: i64) -> Result<(), sqlx::Error> {
+    store
+        .write(move |tx| {
+            Box::pin(async move {
+                sqlx::query(&format!(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                     INSERT INTO purchases ({COLUMNS}) \
+                     SELECT 'seed-' || CAST(i AS TEXT), '2', 'ToBusan', \
+                     'seed-' || CAST(i / 10 AS TEXT), 'PAID', 1500, 0, \
+                     '2026-01-01T00:00:00.000000Z', 1 FROM n WHERE true ON CONFLICT DO NOTHING"
+                ))
+                .bind(count)
+                .execute(tx.conn())
+                .await?;
+                Ok(())
+            })
+        })
+        .await
 }

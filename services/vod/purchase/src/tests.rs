@@ -506,3 +506,51 @@ async fn registered_titles_reach_the_replica_once_whatever_the_redeliveries() {
     f.test.deliver(&crate::policies(), &event).await.unwrap();
     assert_eq!(credits(&f, "kim").await, 1);
 }
+
+/// Keyset paging: a purchase that sorts before the cursor, written between two pages,
+/// neither repeats a row on the next page (as an offset would) nor hides one.
+#[tokio::test]
+async fn pages_neither_repeat_nor_skip_under_concurrent_writes() {
+    let store = TestStore::new(crate::store::MIGRATIONS).await;
+    let vod = Vod {
+        id: "2".into(),
+        name: "ToBusan".into(),
+        price: Won::new(1500).unwrap(),
+    };
+    let place = |id: &str, at: &str| Purchase::place(id.into(), &vod, "kim".into(), at.into());
+    let write = |p: Purchase| {
+        let store = store.store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            assert!(crate::store::insert(tx.conn(), &p).await.unwrap());
+            tx.commit().await.unwrap();
+        }
+    };
+    for n in 1..=5 {
+        write(place(
+            &format!("p{n}"),
+            &format!("2026-01-01T00:00:0{n}.000000Z"),
+        ))
+        .await;
+    }
+    let list = |token: String| {
+        let store = store.store.clone();
+        async move {
+            let page = mediamesh_mesh::storage::page::Keyset::parse(2, &token, 2).unwrap();
+            let mut rows = crate::store::list(&store, &page, "").await.unwrap();
+            let next = page.finish(&mut rows, crate::store::list_key);
+            let ids: Vec<String> = rows.iter().map(|p| p.id().to_owned()).collect();
+            (ids, next)
+        }
+    };
+    let (first, token) = list(String::new()).await;
+    assert_eq!(first, ["p1", "p2"]);
+    write(place("p0", "2026-01-01T00:00:00.000000Z")).await;
+    let (mut seen, mut token) = (first, token);
+    while !token.is_empty() {
+        let (ids, next) = list(token).await;
+        seen.extend(ids);
+        token = next;
+    }
+    assert_eq!(seen, ["p1", "p2", "p3", "p4", "p5"]);
+}
