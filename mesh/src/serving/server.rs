@@ -43,9 +43,25 @@ pub async fn serve(
         .layer(auth)
         .layer(shed)
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(no_delay(listener), shutdown)
         .await?;
     Ok(())
+}
+
+/// The accepted connections with Nagle's algorithm off. `Server::tcp_nodelay` applies only
+/// to the listener tonic binds itself, not to an incoming stream: without this a small
+/// answer could wait for the peer's delayed ACK, 40 ms on Linux (every p99 sat at ~44 ms).
+fn no_delay(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set; serving the connection anyway");
+        }
+        Ok(stream)
+    })
 }
 
 /// A server answering only health, on a listener shared with the full server that follows.
