@@ -144,6 +144,8 @@ fn code<T>(result: &Result<T, tonic::Status>) -> Code {
 
 /// One REST case: method, path on the app's port, body, caller, expected HTTP status.
 type RestCase = (&'static str, String, Option<Value>, Who, u16);
+/// A REST case with a token of its own (installers are not among the shared callers).
+type TokenCase = (&'static str, String, Option<Value>, Option<String>, u16);
 
 async fn run_rest(app: &str, base: &str, tokens: &Tokens, cases: Vec<RestCase>) {
     for (method, path, body, who, expected) in cases {
@@ -786,4 +788,862 @@ async fn serve_checks_tokens_with_its_jwks_and_calls_peers_as_the_mesh() {
         (bought.customer_id.as_str(), bought.order_status.as_str()),
         ("alice", "PAID")
     );
+}
+
+/// The data dir of an `up` on SQLite (where its key is).
+fn data_dir(sandbox: &Sandbox) -> &Path {
+    match &sandbox.db {
+        crate::harness::Db::Sqlite(data) => data,
+        crate::harness::Db::Postgres(_) => unreachable!("SQLite sandboxes only"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn video_and_iptv_rest_routes_need_the_right_caller() {
+    let sandbox = Sandbox::sqlite("auth-rest-vi");
+    let mesh = up_with_auth(&sandbox).await;
+    let other = TempDir::new("auth-other-key-vi");
+    let data = data_dir(&sandbox);
+    let tokens = Tokens::new(data, other.path());
+
+    let client = |id: &str| Some(json!({"clientId": id}));
+    let channel =
+        |client: &str| Some(json!({"channelId": "ch-r1", "channelName": "A", "clientId": client}));
+    let video = |client: &str| {
+        Some(json!({"videoId": "vd-r1", "clientId": client, "channelId": "ch-r1", "title": "t"}))
+    };
+    let comment = |client: &str| {
+        Some(
+            json!({"commentId": "cm-r1", "videoId": "vd-r1", "clientId": client, "contents": "hi"}),
+        )
+    };
+    let refund = |client: &str| Some(json!({"refundRequestId": "rf-r1", "clientId": client}));
+    let policy = Some(json!({"policyId": "pol-r1", "refundPolicy": "10"}));
+    let repolicy = Some(json!({"refundPolicy": "20"}));
+    run_rest(
+        "video",
+        &mesh.video(),
+        &tokens,
+        vec![
+            (
+                "POST",
+                "/clientSystems".into(),
+                client("alice"),
+                Nobody,
+                401,
+            ),
+            ("POST", "/clientSystems".into(), client("bob"), Alice, 403),
+            ("POST", "/clientSystems".into(), client("alice"), Alice, 200),
+            (
+                "PATCH",
+                "/clientSystems/alice".into(),
+                Some(json!({})),
+                Nobody,
+                401,
+            ),
+            (
+                "PATCH",
+                "/clientSystems/alice".into(),
+                Some(json!({})),
+                Bob,
+                403,
+            ),
+            (
+                "PATCH",
+                "/clientSystems/alice".into(),
+                Some(json!({})),
+                Alice,
+                200,
+            ),
+            (
+                "POST",
+                "/channelSystems".into(),
+                channel("alice"),
+                Nobody,
+                401,
+            ),
+            ("POST", "/channelSystems".into(), channel("bob"), Alice, 403),
+            (
+                "POST",
+                "/channelSystems".into(),
+                channel("alice"),
+                Alice,
+                200,
+            ),
+            (
+                "PATCH",
+                "/channelSystems/ch-r1".into(),
+                Some(json!({"channelName": "B"})),
+                Nobody,
+                401,
+            ),
+            (
+                "PATCH",
+                "/channelSystems/ch-r1".into(),
+                Some(json!({"channelName": "B"})),
+                Bob,
+                403,
+            ),
+            (
+                "PATCH",
+                "/channelSystems/ch-r1".into(),
+                Some(json!({"channelName": "B"})),
+                Alice,
+                200,
+            ),
+            ("POST", "/videoServices".into(), video("alice"), Nobody, 401),
+            ("POST", "/videoServices".into(), video("bob"), Alice, 403),
+            ("POST", "/videoServices".into(), video("alice"), Alice, 200),
+            (
+                "POST",
+                "/videoServices/vd-r1:view".into(),
+                Some(json!({})),
+                Nobody,
+                401,
+            ),
+            (
+                "POST",
+                "/videoServices/vd-r1:view".into(),
+                Some(json!({})),
+                Bob,
+                200,
+            ),
+            (
+                "PATCH",
+                "/videoServices/vd-r1".into(),
+                Some(json!({"title": "t2"})),
+                Nobody,
+                401,
+            ),
+            (
+                "PATCH",
+                "/videoServices/vd-r1".into(),
+                Some(json!({"title": "t2"})),
+                Bob,
+                403,
+            ),
+            (
+                "PATCH",
+                "/videoServices/vd-r1".into(),
+                Some(json!({"title": "t2"})),
+                Alice,
+                200,
+            ),
+            (
+                "POST",
+                "/commentServices".into(),
+                comment("bob"),
+                Nobody,
+                401,
+            ),
+            (
+                "POST",
+                "/commentServices".into(),
+                comment("bob"),
+                Alice,
+                403,
+            ),
+            ("POST", "/commentServices".into(), comment("bob"), Bob, 200),
+            (
+                "PATCH",
+                "/commentServices/cm-r1".into(),
+                Some(json!({"contents": "x"})),
+                Nobody,
+                401,
+            ),
+            (
+                "PATCH",
+                "/commentServices/cm-r1".into(),
+                Some(json!({"contents": "x"})),
+                Alice,
+                403,
+            ),
+            (
+                "PATCH",
+                "/commentServices/cm-r1".into(),
+                Some(json!({"contents": "x"})),
+                Bob,
+                200,
+            ),
+            ("DELETE", "/commentServices/cm-r1".into(), None, Nobody, 401),
+            ("DELETE", "/commentServices/cm-r1".into(), None, Alice, 403),
+            ("DELETE", "/commentServices/cm-r1".into(), None, Bob, 200),
+            (
+                "POST",
+                "/refundRequests".into(),
+                refund("alice"),
+                Nobody,
+                401,
+            ),
+            ("POST", "/refundRequests".into(), refund("alice"), Bob, 403),
+            (
+                "POST",
+                "/refundRequests".into(),
+                refund("alice"),
+                Alice,
+                200,
+            ),
+            ("GET", "/refundRequests/rf-r1".into(), None, Bob, 403),
+            (
+                "GET",
+                "/refundRequests?clientId=alice".into(),
+                None,
+                Bob,
+                403,
+            ),
+            (
+                "POST",
+                "/policyManagements".into(),
+                policy.clone(),
+                Nobody,
+                401,
+            ),
+            (
+                "POST",
+                "/policyManagements".into(),
+                policy.clone(),
+                Alice,
+                403,
+            ),
+            (
+                "POST",
+                "/policyManagements".into(),
+                policy.clone(),
+                Admin,
+                200,
+            ),
+            (
+                "PATCH",
+                "/policyManagements/pol-r1".into(),
+                repolicy.clone(),
+                Nobody,
+                401,
+            ),
+            (
+                "PATCH",
+                "/policyManagements/pol-r1".into(),
+                repolicy.clone(),
+                Alice,
+                403,
+            ),
+            (
+                "PATCH",
+                "/policyManagements/pol-r1".into(),
+                repolicy.clone(),
+                Admin,
+                200,
+            ),
+            (
+                "DELETE",
+                "/policyManagements/pol-r1".into(),
+                None,
+                Nobody,
+                401,
+            ),
+            (
+                "DELETE",
+                "/policyManagements/pol-r1".into(),
+                None,
+                Alice,
+                403,
+            ),
+            (
+                "DELETE",
+                "/policyManagements/pol-r1".into(),
+                None,
+                Admin,
+                200,
+            ),
+            ("DELETE", "/videoServices/vd-r1".into(), None, Nobody, 401),
+            ("DELETE", "/videoServices/vd-r1".into(), None, Bob, 403),
+            ("DELETE", "/videoServices/vd-r1".into(), None, Alice, 200),
+            ("DELETE", "/channelSystems/ch-r1".into(), None, Nobody, 401),
+            ("DELETE", "/channelSystems/ch-r1".into(), None, Bob, 403),
+            ("DELETE", "/channelSystems/ch-r1".into(), None, Alice, 200),
+            ("DELETE", "/clientSystems/alice".into(), None, Nobody, 401),
+            ("DELETE", "/clientSystems/alice".into(), None, Bob, 403),
+            ("DELETE", "/clientSystems/alice".into(), None, Alice, 200),
+        ],
+    )
+    .await;
+
+    let park = token(data, "park", &["installer"]);
+    let choi = token(data, "choi", &["installer"]);
+    let iptv = mesh.iptv();
+    let as_ = |t: &str| Some(t.to_owned());
+    let installer = |id: &str| Some(json!({"installerId": id, "name": "Park", "region": "Seoul"}));
+    let order = |id: &str, customer: &str| {
+        Some(
+            json!({"joinOrderId": id, "customerId": customer, "customerName": "A",
+                    "address": "x", "region": "Seoul", "product": "INTERNET"}),
+        )
+    };
+    // (method, path, body, token, expected): installers are not among the shared callers.
+    let cases: Vec<TokenCase> = vec![
+        ("POST", "/installers".into(), installer("park"), None, 401),
+        (
+            "POST",
+            "/installers".into(),
+            installer("park"),
+            as_(&tokens.alice),
+            403,
+        ),
+        (
+            "POST",
+            "/installers".into(),
+            installer("choi"),
+            as_(&park),
+            403,
+        ),
+        (
+            "POST",
+            "/installers".into(),
+            installer("park"),
+            as_(&park),
+            200,
+        ),
+        (
+            "POST",
+            "/installers".into(),
+            installer("choi"),
+            as_(&choi),
+            200,
+        ),
+        (
+            "POST",
+            "/joinOrders".into(),
+            order("jo-r1", "alice"),
+            None,
+            401,
+        ),
+        (
+            "POST",
+            "/joinOrders".into(),
+            order("jo-r1", "bob"),
+            as_(&tokens.alice),
+            403,
+        ),
+        (
+            "POST",
+            "/joinOrders".into(),
+            order("jo-r1", "alice"),
+            as_(&tokens.alice),
+            200,
+        ),
+        (
+            "POST",
+            "/joinOrders".into(),
+            order("jo-r2", ""),
+            as_(&tokens.alice),
+            200,
+        ),
+        (
+            "GET",
+            "/joinOrders/jo-r1".into(),
+            None,
+            as_(&tokens.bob),
+            403,
+        ),
+        (
+            "GET",
+            "/orderStatuses/jo-r1".into(),
+            None,
+            as_(&tokens.bob),
+            403,
+        ),
+        (
+            "PATCH",
+            "/joinOrders/jo-r2".into(),
+            Some(json!({"status": "cancel"})),
+            None,
+            401,
+        ),
+        (
+            "PATCH",
+            "/joinOrders/jo-r2".into(),
+            Some(json!({"status": "cancel"})),
+            as_(&tokens.bob),
+            403,
+        ),
+        (
+            "PATCH",
+            "/joinOrders/jo-r2".into(),
+            Some(json!({"status": "cancel"})),
+            as_(&tokens.alice),
+            200,
+        ),
+        (
+            "PATCH",
+            "/assignments/jo-r1".into(),
+            Some(json!({"installerId": "park"})),
+            None,
+            401,
+        ),
+        (
+            "PATCH",
+            "/assignments/jo-r1".into(),
+            Some(json!({"installerId": "park"})),
+            as_(&park),
+            403,
+        ),
+        (
+            "PATCH",
+            "/assignments/jo-r1".into(),
+            Some(json!({"installerId": "park"})),
+            as_(&tokens.admin),
+            200,
+        ),
+    ];
+    for (method, path, body, token, expected) in cases {
+        let (status, reply) = rest(method, format!("{iptv}{path}"), body, token.as_deref()).await;
+        assert_eq!(status, expected, "iptv: {method} {path}: {reply}");
+    }
+    // The installation follows the assignment by event; then only its installer moves it.
+    crate::harness::eventually("park's installation", crate::harness::rest::WAIT, || {
+        let url = format!("{iptv}/installations/jo-r1");
+        let park = park.clone();
+        async move { (rest("GET", url, None, Some(&park)).await.0 == 200).then_some(()) }
+    })
+    .await;
+    let accept = || Some(json!({"status": "accept"}));
+    for (token, expected) in [
+        (None, 401),
+        (as_(&tokens.alice), 403),
+        (as_(&choi), 403),
+        (as_(&park), 200),
+    ] {
+        let (status, reply) = rest(
+            "PATCH",
+            format!("{iptv}/installations/jo-r1"),
+            accept(),
+            token.as_deref(),
+        )
+        .await;
+        assert_eq!(status, expected, "iptv: accept as {token:?}: {reply}");
+    }
+    let (status, _) = rest(
+        "GET",
+        format!("{iptv}/installations/jo-r1"),
+        None,
+        Some(&tokens.alice),
+    )
+    .await;
+    assert_eq!(status, 200, "the customer reads their installation");
+    let (status, _) = rest(
+        "GET",
+        format!("{iptv}/installations"),
+        None,
+        Some(&tokens.alice),
+    )
+    .await;
+    assert_eq!(status, 403, "customers list no installations");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn video_and_iptv_grpc_routes_need_the_right_caller() {
+    use mediamesh_proto::{iptv::v1 as iptv, video::v1 as video};
+    let sandbox = Sandbox::sqlite("auth-grpc-vi");
+    let mesh = up_with_auth(&sandbox).await;
+    let other = TempDir::new("auth-other-key-gvi");
+    let data = data_dir(&sandbox);
+    let t = Tokens::new(data, other.path());
+    let park = token(data, "park", &["installer"]);
+    let (v, i) = (mesh.video_port.unwrap(), mesh.iptv_port.unwrap());
+    let mut codes = Vec::new();
+    let deny = [
+        (Nobody, Code::Unauthenticated),
+        (Forged, Code::Unauthenticated),
+        (Bob, Code::PermissionDenied),
+    ];
+
+    let cl = |id: &str| video::CreateClientRequest {
+        client_id: id.into(),
+        ..Default::default()
+    };
+    for (who, expected) in deny {
+        let r = grpc::<_, video::Client>(
+            v,
+            "/mediamesh.video.v1.ClientService/CreateClient",
+            cl("alice"),
+            t.of(who),
+        )
+        .await;
+        codes.push(("CreateClient", who, code(&r), expected));
+    }
+    let r = grpc::<_, video::Client>(
+        v,
+        "/mediamesh.video.v1.ClientService/CreateClient",
+        cl(""),
+        t.of(Alice),
+    )
+    .await;
+    assert_eq!(
+        r.as_ref().map(|c| c.client_id.as_str()).ok(),
+        Some("alice"),
+        "{r:?}"
+    );
+    let ch = |client: &str| video::CreateChannelRequest {
+        channel_id: "ch-g1".into(),
+        channel_name: "A".into(),
+        client_id: client.into(),
+        ..Default::default()
+    };
+    for (who, expected) in deny.into_iter().chain([(Alice, Code::Ok)]) {
+        let r = grpc::<_, video::Channel>(
+            v,
+            "/mediamesh.video.v1.ChannelService/CreateChannel",
+            ch("alice"),
+            t.of(who),
+        )
+        .await;
+        codes.push(("CreateChannel", who, code(&r), expected));
+    }
+    let vd = |client: &str| video::CreateVideoRequest {
+        video_id: "vd-g1".into(),
+        client_id: client.into(),
+        channel_id: "ch-g1".into(),
+        title: "t".into(),
+        ..Default::default()
+    };
+    for (who, expected) in deny.into_iter().chain([(Alice, Code::Ok)]) {
+        let r = grpc::<_, video::Video>(
+            v,
+            "/mediamesh.video.v1.VideoService/CreateVideo",
+            vd("alice"),
+            t.of(who),
+        )
+        .await;
+        codes.push(("CreateVideo", who, code(&r), expected));
+    }
+    let cm = |client: &str| video::CreateCommentRequest {
+        comment_id: "cm-g1".into(),
+        video_id: "vd-g1".into(),
+        client_id: client.into(),
+        contents: "hi".into(),
+    };
+    for (who, expected) in deny.into_iter().chain([(Alice, Code::Ok)]) {
+        let r = grpc::<_, video::Comment>(
+            v,
+            "/mediamesh.video.v1.CommentService/CreateComment",
+            cm("alice"),
+            t.of(who),
+        )
+        .await;
+        codes.push(("CreateComment", who, code(&r), expected));
+    }
+    let rf = |client: &str| video::CreateRefundRequestRequest {
+        refund_request_id: "rf-g1".into(),
+        client_id: client.into(),
+    };
+    for (who, expected) in deny.into_iter().chain([(Alice, Code::Ok)]) {
+        let r = grpc::<_, video::RefundRequest>(
+            v,
+            "/mediamesh.video.v1.ClientService/CreateRefundRequest",
+            rf("alice"),
+            t.of(who),
+        )
+        .await;
+        codes.push(("CreateRefundRequest", who, code(&r), expected));
+    }
+    for (who, expected) in deny.into_iter().chain([(Alice, Code::Ok)]) {
+        let rename = video::UpdateChannelRequest {
+            channel_id: "ch-g1".into(),
+            channel_name: Some("B".into()),
+            ..Default::default()
+        };
+        let r = grpc::<_, video::Channel>(
+            v,
+            "/mediamesh.video.v1.ChannelService/UpdateChannel",
+            rename,
+            t.of(who),
+        )
+        .await;
+        codes.push(("UpdateChannel", who, code(&r), expected));
+        let retitle = video::UpdateVideoRequest {
+            video_id: "vd-g1".into(),
+            title: Some("t2".into()),
+            ..Default::default()
+        };
+        let r = grpc::<_, video::Video>(
+            v,
+            "/mediamesh.video.v1.VideoService/UpdateVideo",
+            retitle,
+            t.of(who),
+        )
+        .await;
+        codes.push(("UpdateVideo", who, code(&r), expected));
+        let edit = video::UpdateCommentRequest {
+            comment_id: "cm-g1".into(),
+            contents: "x".into(),
+        };
+        let r = grpc::<_, video::Comment>(
+            v,
+            "/mediamesh.video.v1.CommentService/UpdateComment",
+            edit,
+            t.of(who),
+        )
+        .await;
+        codes.push(("UpdateComment", who, code(&r), expected));
+        let update = video::UpdateClientRequest {
+            client_id: "alice".into(),
+            ..Default::default()
+        };
+        let r = grpc::<_, video::Client>(
+            v,
+            "/mediamesh.video.v1.ClientService/UpdateClient",
+            update,
+            t.of(who),
+        )
+        .await;
+        codes.push(("UpdateClient", who, code(&r), expected));
+    }
+    for (who, expected) in [(Nobody, Code::Unauthenticated), (Bob, Code::Ok)] {
+        let view = video::ViewVideoRequest {
+            video_id: "vd-g1".into(),
+        };
+        let r = grpc::<_, video::Video>(
+            v,
+            "/mediamesh.video.v1.VideoService/ViewVideo",
+            view,
+            t.of(who),
+        )
+        .await;
+        codes.push(("ViewVideo", who, code(&r), expected));
+    }
+    let pol = || video::CreatePolicyRequest {
+        policy_id: "pol-g1".into(),
+        refund_policy: 10,
+        ..Default::default()
+    };
+    for (who, expected) in [
+        (Nobody, Code::Unauthenticated),
+        (Alice, Code::PermissionDenied),
+        (Admin, Code::Ok),
+    ] {
+        let r = grpc::<_, video::Policy>(
+            v,
+            "/mediamesh.video.v1.PolicyService/CreatePolicy",
+            pol(),
+            t.of(who),
+        )
+        .await;
+        codes.push(("CreatePolicy", who, code(&r), expected));
+        let up = video::UpdatePolicyRequest {
+            policy_id: "pol-g1".into(),
+            refund_policy: Some(20),
+            ..Default::default()
+        };
+        let r = grpc::<_, video::Policy>(
+            v,
+            "/mediamesh.video.v1.PolicyService/UpdatePolicy",
+            up,
+            t.of(who),
+        )
+        .await;
+        codes.push(("UpdatePolicy", who, code(&r), expected));
+    }
+    for (who, expected) in [
+        (Nobody, Code::Unauthenticated),
+        (Alice, Code::PermissionDenied),
+        (Admin, Code::Ok),
+    ] {
+        let del = video::DeletePolicyRequest {
+            policy_id: "pol-g1".into(),
+        };
+        let r = grpc::<_, video::DeletePolicyResponse>(
+            v,
+            "/mediamesh.video.v1.PolicyService/DeletePolicy",
+            del,
+            t.of(who),
+        )
+        .await;
+        codes.push(("DeletePolicy", who, code(&r), expected));
+    }
+    for (who, expected) in deny.into_iter().chain([(Alice, Code::Ok)]) {
+        let del = video::DeleteCommentRequest {
+            comment_id: "cm-g1".into(),
+        };
+        let r = grpc::<_, video::DeleteCommentResponse>(
+            v,
+            "/mediamesh.video.v1.CommentService/DeleteComment",
+            del,
+            t.of(who),
+        )
+        .await;
+        codes.push(("DeleteComment", who, code(&r), expected));
+        let del = video::DeleteVideoRequest {
+            video_id: "vd-g1".into(),
+        };
+        let r = grpc::<_, video::DeleteVideoResponse>(
+            v,
+            "/mediamesh.video.v1.VideoService/DeleteVideo",
+            del,
+            t.of(who),
+        )
+        .await;
+        codes.push(("DeleteVideo", who, code(&r), expected));
+        let del = video::DeleteChannelRequest {
+            channel_id: "ch-g1".into(),
+        };
+        let r = grpc::<_, video::DeleteChannelResponse>(
+            v,
+            "/mediamesh.video.v1.ChannelService/DeleteChannel",
+            del,
+            t.of(who),
+        )
+        .await;
+        codes.push(("DeleteChannel", who, code(&r), expected));
+        let del = video::DeleteClientRequest {
+            client_id: "alice".into(),
+        };
+        let r = grpc::<_, video::DeleteClientResponse>(
+            v,
+            "/mediamesh.video.v1.ClientService/DeleteClient",
+            del,
+            t.of(who),
+        )
+        .await;
+        codes.push(("DeleteClient", who, code(&r), expected));
+    }
+
+    let inst = |id: &str| iptv::CreateInstallerRequest {
+        installer_id: id.into(),
+        name: "Park".into(),
+        region: "Seoul".into(),
+    };
+    for (token, expected) in [
+        (None, Code::Unauthenticated),
+        (t.of(Alice), Code::PermissionDenied),
+        (Some(park.as_str()), Code::Ok),
+    ] {
+        let r = grpc::<_, iptv::Installer>(
+            i,
+            "/mediamesh.iptv.v1.InstallerService/CreateInstaller",
+            inst("park"),
+            token,
+        )
+        .await;
+        codes.push(("CreateInstaller", Nobody, code(&r), expected));
+    }
+    let jo = |customer: &str| iptv::CreateJoinOrderRequest {
+        join_order_id: "jo-g1".into(),
+        customer_id: customer.into(),
+        customer_name: "A".into(),
+        address: "x".into(),
+        region: "Seoul".into(),
+        product: "INTERNET".into(),
+    };
+    for (who, expected) in [
+        (Nobody, Code::Unauthenticated),
+        (Bob, Code::PermissionDenied),
+    ] {
+        let r = grpc::<_, iptv::JoinOrder>(
+            i,
+            "/mediamesh.iptv.v1.JoinOrderService/CreateJoinOrder",
+            jo("alice"),
+            t.of(who),
+        )
+        .await;
+        codes.push(("CreateJoinOrder", who, code(&r), expected));
+    }
+    let r = grpc::<_, iptv::JoinOrder>(
+        i,
+        "/mediamesh.iptv.v1.JoinOrderService/CreateJoinOrder",
+        jo(""),
+        t.of(Alice),
+    )
+    .await;
+    assert_eq!(
+        r.as_ref().map(|o| o.customer_id.as_str()).ok(),
+        Some("alice"),
+        "{r:?}"
+    );
+    let assign = || iptv::UpdateAssignmentRequest {
+        join_order_id: "jo-g1".into(),
+        installer_id: "park".into(),
+        ..Default::default()
+    };
+    for (token, expected) in [
+        (None, Code::Unauthenticated),
+        (Some(park.as_str()), Code::PermissionDenied),
+        (t.of(Admin), Code::Ok),
+    ] {
+        let r = grpc::<_, iptv::Assignment>(
+            i,
+            "/mediamesh.iptv.v1.AssignmentService/UpdateAssignment",
+            assign(),
+            token,
+        )
+        .await;
+        codes.push(("UpdateAssignment", Nobody, code(&r), expected));
+    }
+    let get = || iptv::GetInstallationRequest {
+        join_order_id: "jo-g1".into(),
+    };
+    crate::harness::eventually("the installation", crate::harness::rest::WAIT, || {
+        let park = park.clone();
+        async move {
+            let r = grpc::<_, iptv::Installation>(
+                i,
+                "/mediamesh.iptv.v1.InstallationService/GetInstallation",
+                get(),
+                Some(&park),
+            )
+            .await;
+            r.is_ok().then_some(())
+        }
+    })
+    .await;
+    let accept = || iptv::UpdateInstallationRequest {
+        join_order_id: "jo-g1".into(),
+        status: "accept".into(),
+    };
+    for (token, expected) in [
+        (None, Code::Unauthenticated),
+        (t.of(Alice), Code::PermissionDenied),
+        (Some(park.as_str()), Code::Ok),
+    ] {
+        let r = grpc::<_, iptv::Installation>(
+            i,
+            "/mediamesh.iptv.v1.InstallationService/UpdateInstallation",
+            accept(),
+            token,
+        )
+        .await;
+        codes.push(("UpdateInstallation", Nobody, code(&r), expected));
+    }
+    let mut second = jo("");
+    second.join_order_id = "jo-g2".into();
+    let r = grpc::<_, iptv::JoinOrder>(
+        i,
+        "/mediamesh.iptv.v1.JoinOrderService/CreateJoinOrder",
+        second,
+        t.of(Alice),
+    )
+    .await;
+    assert!(r.is_ok(), "{r:?}");
+    let cancel = || iptv::UpdateJoinOrderRequest {
+        join_order_id: "jo-g2".into(),
+        status: "cancel".into(),
+    };
+    for (who, expected) in [
+        (Nobody, Code::Unauthenticated),
+        (Bob, Code::PermissionDenied),
+        (Alice, Code::Ok),
+    ] {
+        let r = grpc::<_, iptv::JoinOrder>(
+            i,
+            "/mediamesh.iptv.v1.JoinOrderService/UpdateJoinOrder",
+            cancel(),
+            t.of(who),
+        )
+        .await;
+        codes.push(("UpdateJoinOrder", who, code(&r), expected));
+    }
+
+    let wrong: Vec<_> = codes
+        .iter()
+        .filter(|(_, _, got, want)| got != want)
+        .collect();
+    assert!(wrong.is_empty(), "(rpc, caller, got, expected): {wrong:#?}");
 }

@@ -1,6 +1,7 @@
 //! gRPC inbound adapters of the desk: the installers' roster and the assignments. Every
 //! field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::input::{self, NAME_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Peer, Raise, Retry, Store};
 use mediamesh_proto::iptv::v1 as pb;
@@ -8,6 +9,7 @@ use mediamesh_proto::iptv::v1::installation_service_client::InstallationServiceC
 use mediamesh_proto::iptv::v1::join_order_service_client::JoinOrderServiceClient;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{Assignment, Installer, Order, requested_complete};
 use crate::error::Error;
 use crate::events::event;
@@ -80,9 +82,12 @@ impl pb::installer_service_server::InstallerService for InstallerApi {
         &self,
         request: Request<pb::CreateInstallerRequest>,
     ) -> Result<Response<pb::Installer>, Status> {
-        Ok(Response::new(installer_pb(
-            self.create(request.into_inner()).await?,
-        )))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.installer_id = access::registrant(caller, &r.installer_id)?;
+        }
+        Ok(Response::new(installer_pb(self.create(r).await?)))
     }
 
     async fn get_installer(
@@ -248,6 +253,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         &self,
         request: Request<pb::GetAssignmentRequest>,
     ) -> Result<Response<pb::Assignment>, Status> {
+        auth::authorize(&request, access::may_read)?;
         let id =
             input::id("join_order_id", &request.into_inner().join_order_id).map_err(Error::from)?;
         Ok(Response::new(to_pb(&self.find(&id).await?)))
@@ -257,6 +263,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         &self,
         request: Request<pb::ListAssignmentsRequest>,
     ) -> Result<Response<pb::ListAssignmentsResponse>, Status> {
+        auth::authorize(&request, access::may_read)?;
         let r = request.into_inner();
         let page = Page::parse(r.page_size, &r.page_token)?;
         let mut rows = store::list(&self.store, page).await.map_err(Error::from)?;
@@ -271,6 +278,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         &self,
         request: Request<pb::UpdateAssignmentRequest>,
     ) -> Result<Response<pb::Assignment>, Status> {
+        auth::authorize(&request, access::may_move)?;
         Ok(Response::new(to_pb(
             &self.update(request.into_inner()).await?,
         )))

@@ -4,6 +4,7 @@
 //! (a synchronous saga through the breaker, answered once, recovered when installation is
 //! down or hung).
 mod cancel;
+mod access;
 mod domain;
 mod error;
 mod events;

@@ -1,11 +1,13 @@
 //! gRPC inbound adapter of installation, internal `WithdrawInstallation` included. Every
 //! field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::input::{self, NAME_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Raise, Store};
 use mediamesh_proto::iptv::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{Installation, InstallationError, Move};
 use crate::error::Error;
 use crate::events::event;
@@ -107,22 +109,38 @@ impl pb::installation_service_server::InstallationService for InstallationApi {
         &self,
         request: Request<pb::GetInstallationRequest>,
     ) -> Result<Response<pb::Installation>, Status> {
+        let caller = auth::caller(&request).cloned();
         let id =
             input::id("join_order_id", &request.into_inner().join_order_id).map_err(Error::from)?;
-        Ok(Response::new(to_pb(&self.load(&id).await?)))
+        let installation = to_pb(&self.load(&id).await?);
+        auth::check(caller.as_ref(), |c| {
+            access::may_read(c, &installation.installer_id, &installation.customer_id)
+        })?;
+        Ok(Response::new(installation))
     }
 
     async fn list_installations(
         &self,
         request: Request<pb::ListInstallationsRequest>,
     ) -> Result<Response<pb::ListInstallationsResponse>, Status> {
-        Ok(Response::new(self.list(request.into_inner()).await?))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.installer_id = access::list_filter(caller, &r.installer_id)?;
+        }
+        Ok(Response::new(self.list(r).await?))
     }
 
     async fn update_installation(
         &self,
         request: Request<pb::UpdateInstallationRequest>,
     ) -> Result<Response<pb::Installation>, Status> {
+        if let Some(caller) = auth::caller(&request) {
+            let id = input::id("join_order_id", &request.get_ref().join_order_id)
+                .map_err(Error::from)?;
+            let installation = to_pb(&self.load(&id).await?);
+            access::may_move(caller, &installation.installer_id)?;
+        }
         Ok(Response::new(to_pb(
             &self.update(request.into_inner()).await?,
         )))

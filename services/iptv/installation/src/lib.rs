@@ -1,6 +1,7 @@
 //! IPTV subscription shop, installation context (the installer): installations opened by
 //! the desk's assignment, accepted and completed by their installer, and withdrawn when the
 //! desk asks (internal `WithdrawInstallation`) unless installed already.
+mod access;
 mod domain;
 mod error;
 mod events;

@@ -1,11 +1,13 @@
 //! gRPC inbound adapter of order. Every field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::events::once::{Recorded, record_once};
 use mediamesh_mesh::input::{self, NAME_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Raise, Store};
 use mediamesh_proto::iptv::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{Application, JoinOrder, Product, requested_cancel};
 use crate::error::Error;
 use crate::events::event;
@@ -115,31 +117,50 @@ impl pb::join_order_service_server::JoinOrderService for OrderApi {
         &self,
         request: Request<pb::CreateJoinOrderRequest>,
     ) -> Result<Response<pb::JoinOrder>, Status> {
-        Ok(Response::new(to_pb(
-            &self.create(request.into_inner()).await?,
-        )))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.customer_id = access::orderer(caller, &r.customer_id)?;
+        }
+        Ok(Response::new(to_pb(&self.create(r).await?)))
     }
 
     async fn get_join_order(
         &self,
         request: Request<pb::GetJoinOrderRequest>,
     ) -> Result<Response<pb::JoinOrder>, Status> {
+        let caller = auth::caller(&request).cloned();
         let id =
             input::id("join_order_id", &request.into_inner().join_order_id).map_err(Error::from)?;
-        Ok(Response::new(to_pb(&self.load(&id).await?)))
+        let order = self.load(&id).await?;
+        auth::check(caller.as_ref(), |c| {
+            access::may_use(c, &order.application().customer_id)
+        })?;
+        Ok(Response::new(to_pb(&order)))
     }
 
     async fn list_join_orders(
         &self,
         request: Request<pb::ListJoinOrdersRequest>,
     ) -> Result<Response<pb::ListJoinOrdersResponse>, Status> {
-        Ok(Response::new(self.list(request.into_inner()).await?))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.customer_id = access::list_filter(caller, &r.customer_id)?;
+        }
+        Ok(Response::new(self.list(r).await?))
     }
 
     async fn update_join_order(
         &self,
         request: Request<pb::UpdateJoinOrderRequest>,
     ) -> Result<Response<pb::JoinOrder>, Status> {
+        if let Some(caller) = auth::caller(&request) {
+            let id = input::id("join_order_id", &request.get_ref().join_order_id)
+                .map_err(Error::from)?;
+            let order = self.load(&id).await?;
+            access::may_use(caller, &order.application().customer_id)?;
+        }
         Ok(Response::new(to_pb(
             &self.cancel(request.into_inner()).await?,
         )))

@@ -1,6 +1,7 @@
 //! IPTV subscription shop, order context (the customer's side): join orders for internet or
 //! internet + TV, followed forward by the desk's and the installer's events, and the
 //! customer's cancellation, asked here and answered by the desk.
+mod access;
 mod domain;
 mod error;
 mod events;

@@ -1,12 +1,14 @@
 //! gRPC inbound adapter of the order status view. A join order the view has not heard of
 //! yet (placed a moment ago) is asked of order, so the view never answers a false 404.
 use mediamesh_mesh::input;
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Peer, Retry, Store};
 use mediamesh_proto::iptv::v1 as pb;
 use mediamesh_proto::iptv::v1::join_order_service_client::JoinOrderServiceClient;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{Step, View};
 use crate::error::Error;
 use crate::store::{self, Listed};
@@ -92,15 +94,25 @@ impl pb::order_status_service_server::OrderStatusService for OrderStatusApi {
         &self,
         request: Request<pb::GetOrderStatusRequest>,
     ) -> Result<Response<pb::OrderStatus>, Status> {
+        let caller = auth::caller(&request).cloned();
         let id =
             input::id("join_order_id", &request.into_inner().join_order_id).map_err(Error::from)?;
-        Ok(Response::new(to_pb(self.get(&id).await?)))
+        let status = self.get(&id).await?;
+        auth::check(caller.as_ref(), |c| {
+            access::may_read(c, &status.customer_id)
+        })?;
+        Ok(Response::new(to_pb(status)))
     }
 
     async fn list_order_statuses(
         &self,
         request: Request<pb::ListOrderStatusesRequest>,
     ) -> Result<Response<pb::ListOrderStatusesResponse>, Status> {
-        Ok(Response::new(self.list(request.into_inner()).await?))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.customer_id = access::list_filter(caller, &r.customer_id)?;
+        }
+        Ok(Response::new(self.list(r).await?))
     }
 }

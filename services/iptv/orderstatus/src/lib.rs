@@ -1,6 +1,7 @@
 //! IPTV subscription shop, orderstatus context (CQRS): the customer's view of each join
 //! order, every step with its time and the cancellation notice, built only from events into
 //! its own tables and rebuildable by replaying the stream (`mediamesh views rebuild`).
+mod access;
 mod domain;
 mod error;
 mod grpc;

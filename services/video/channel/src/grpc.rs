@@ -1,11 +1,13 @@
 //! gRPC inbound adapter of channel. Every field passes `mediamesh_mesh::input` first; the
 //! domain decides, and this adapter persists and publishes what it returns.
 use mediamesh_mesh::input::{self, NAME_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Peer, Raise, Store};
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{self, Channel};
 use crate::error::Error;
 use crate::{store, write};
@@ -19,6 +21,19 @@ pub struct ChannelApi {
 impl ChannelApi {
     pub fn new(store: Store, client: Peer) -> ChannelApi {
         ChannelApi { store, client }
+    }
+
+    /// With auth on: the channel's client, or a trusted caller (its client never changes).
+    async fn check_owner(&self, caller: Option<&auth::Caller>, id: &str) -> Result<(), Status> {
+        let Some(caller) = caller else {
+            return Ok(());
+        };
+        let id = input::id("channel_id", id)?;
+        let channel = store::get(&self.store, &id)
+            .await
+            .map_err(Error::from)?
+            .ok_or_else(|| Error::NotFound(id.clone()))?;
+        Ok(access::may_change(caller, channel.client_id())?)
     }
 
     async fn create(&self, r: pb::CreateChannelRequest) -> Result<Channel, Error> {
@@ -126,15 +141,20 @@ impl pb::channel_service_server::ChannelService for ChannelApi {
         &self,
         request: Request<pb::CreateChannelRequest>,
     ) -> Result<Response<pb::Channel>, Status> {
-        Ok(Response::new(to_pb(
-            self.create(request.into_inner()).await?,
-        )))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.client_id = access::opener(caller, &r.client_id)?;
+        }
+        Ok(Response::new(to_pb(self.create(r).await?)))
     }
 
     async fn update_channel(
         &self,
         request: Request<pb::UpdateChannelRequest>,
     ) -> Result<Response<pb::Channel>, Status> {
+        self.check_owner(auth::caller(&request), &request.get_ref().channel_id)
+            .await?;
         Ok(Response::new(to_pb(
             self.update(request.into_inner()).await?,
         )))
@@ -144,6 +164,8 @@ impl pb::channel_service_server::ChannelService for ChannelApi {
         &self,
         request: Request<pb::DeleteChannelRequest>,
     ) -> Result<Response<pb::DeleteChannelResponse>, Status> {
+        self.check_owner(auth::caller(&request), &request.get_ref().channel_id)
+            .await?;
         self.delete(request.into_inner()).await?;
         Ok(Response::new(pb::DeleteChannelResponse {}))
     }

@@ -6,6 +6,7 @@
 //! keeps one row per video at its latest version, so redelivered, duplicated or reordered
 //! events never count twice, and raises ChannelTotalChanged when they move. Ids of deleted
 //! channels are retired.
+mod access;
 mod domain;
 mod error;
 mod grpc;

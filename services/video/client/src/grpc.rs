@@ -1,11 +1,13 @@
 //! gRPC inbound adapter of client. Every field passes `mediamesh_mesh::input` first; the
 //! domain decides, and this adapter persists and publishes what it returns.
 use mediamesh_mesh::input;
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{self, Client, Refund};
 use crate::error::Error;
 use crate::store;
@@ -151,17 +153,22 @@ impl pb::client_service_server::ClientService for ClientApi {
         &self,
         request: Request<pb::CreateClientRequest>,
     ) -> Result<Response<pb::Client>, Status> {
-        Ok(Response::new(to_pb(
-            self.create(request.into_inner()).await?,
-        )))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.client_id = access::client_for(caller, &r.client_id)?;
+        }
+        Ok(Response::new(to_pb(self.create(r).await?)))
     }
 
     async fn update_client(
         &self,
         request: Request<pb::UpdateClientRequest>,
     ) -> Result<Response<pb::Client>, Status> {
+        let caller = auth::caller(&request).cloned();
         let r = request.into_inner();
         let id = input::id("client_id", &r.client_id)?;
+        auth::check(caller.as_ref(), |c| access::may_use(c, &id))?;
         domain::computed(r.total_view, false).map_err(Error::from)?;
         Ok(Response::new(to_pb(self.load(&id).await?)))
     }
@@ -170,6 +177,9 @@ impl pb::client_service_server::ClientService for ClientApi {
         &self,
         request: Request<pb::DeleteClientRequest>,
     ) -> Result<Response<pb::DeleteClientResponse>, Status> {
+        auth::authorize(&request, |c| {
+            access::may_use(c, &request.get_ref().client_id)
+        })?;
         self.delete(request.into_inner()).await?;
         Ok(Response::new(pb::DeleteClientResponse {}))
     }
@@ -178,7 +188,12 @@ impl pb::client_service_server::ClientService for ClientApi {
         &self,
         request: Request<pb::CreateRefundRequestRequest>,
     ) -> Result<Response<pb::RefundRequest>, Status> {
-        let refund = self.request_refund(request.into_inner()).await?;
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.client_id = access::client_for(caller, &r.client_id)?;
+        }
+        let refund = self.request_refund(r).await?;
         Ok(Response::new(refund_pb(refund)))
     }
 
@@ -186,11 +201,13 @@ impl pb::client_service_server::ClientService for ClientApi {
         &self,
         request: Request<pb::GetRefundRequestRequest>,
     ) -> Result<Response<pb::RefundRequest>, Status> {
+        let caller = auth::caller(&request).cloned();
         let id = input::id("refund_request_id", &request.into_inner().refund_request_id)?;
         let refund = store::get_refund(&self.store, &id)
             .await
             .map_err(Error::from)?
             .ok_or(Error::RefundNotFound(id))?;
+        auth::check(caller.as_ref(), |c| access::may_use(c, refund.client_id()))?;
         Ok(Response::new(refund_pb(refund)))
     }
 
@@ -198,7 +215,11 @@ impl pb::client_service_server::ClientService for ClientApi {
         &self,
         request: Request<pb::ListRefundRequestsRequest>,
     ) -> Result<Response<pb::ListRefundRequestsResponse>, Status> {
-        let r = request.into_inner();
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.client_id = access::refund_filter(caller, &r.client_id)?;
+        }
         let page = Page::parse(r.page_size, &r.page_token)?;
         let client_id = input::optional_id("client_id", &r.client_id)?.unwrap_or_default();
         let mut refunds = store::list_refunds(&self.store, page, &client_id)

@@ -3,6 +3,7 @@
 //! at its latest version, so redelivered or reordered events never count twice), raising
 //! ClientTotalChanged when it moves. Refund requests are recorded REQUESTED and raise
 //! RefundRequested; policy's RefundDecided settles them (APPROVED or REJECTED), once.
+mod access;
 mod domain;
 mod error;
 mod grpc;

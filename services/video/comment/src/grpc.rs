@@ -1,10 +1,12 @@
 //! gRPC inbound adapter of comment. Every field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::input::{self, TEXT_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Peer, Store};
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::Comment;
 use crate::error::Error;
 use crate::store;
@@ -29,6 +31,15 @@ impl CommentApi {
             comments: comments.iter().map(to_pb).collect(),
             next_page_token,
         })
+    }
+
+    /// With auth on: the comment's writer, or a trusted caller.
+    async fn check_owner(&self, caller: Option<&auth::Caller>, id: &str) -> Result<(), Status> {
+        let Some(caller) = caller else {
+            return Ok(());
+        };
+        let comment = self.get(id).await?;
+        Ok(access::may_change(caller, comment.client_id())?)
     }
 
     async fn get(&self, id: &str) -> Result<Comment, Error> {
@@ -65,7 +76,12 @@ impl pb::comment_service_server::CommentService for CommentApi {
         &self,
         request: Request<pb::CreateCommentRequest>,
     ) -> Result<Response<pb::Comment>, Status> {
-        let new = parse(request.into_inner())?;
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.client_id = access::writer(caller, &r.client_id)?;
+        }
+        let new = parse(r)?;
         let comment = write::create(&self.store, &self.video, new).await?;
         Ok(Response::new(to_pb(&comment)))
     }
@@ -89,6 +105,8 @@ impl pb::comment_service_server::CommentService for CommentApi {
         &self,
         request: Request<pb::UpdateCommentRequest>,
     ) -> Result<Response<pb::Comment>, Status> {
+        self.check_owner(auth::caller(&request), &request.get_ref().comment_id)
+            .await?;
         let r = request.into_inner();
         let id = input::id("comment_id", &r.comment_id)?;
         let contents = input::required_text("contents", &r.contents, TEXT_MAX)?;
@@ -100,6 +118,8 @@ impl pb::comment_service_server::CommentService for CommentApi {
         &self,
         request: Request<pb::DeleteCommentRequest>,
     ) -> Result<Response<pb::DeleteCommentResponse>, Status> {
+        self.check_owner(auth::caller(&request), &request.get_ref().comment_id)
+            .await?;
         let id = input::id("comment_id", &request.into_inner().comment_id)?;
         write::delete(&self.store, &id).await?;
         Ok(Response::new(pb::DeleteCommentResponse {}))

@@ -2,6 +2,7 @@
 //! its own tables and its own replica of the videos (fed by versioned video events); no
 //! other context changed. Comments only on videos that exist (a replica miss asks video
 //! `GetVideo`, never a false 404); a deleted or taken-down video loses its comments.
+mod access;
 mod domain;
 mod error;
 mod grpc;

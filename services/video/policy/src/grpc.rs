@@ -2,10 +2,12 @@
 use mediamesh_mesh::Store;
 use mediamesh_mesh::error::FieldViolation;
 use mediamesh_mesh::input;
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{BANNED_WORD_MAX, BANNED_WORDS_MAX, Patch, Policy};
 use crate::error::Error;
 use crate::store;
@@ -103,6 +105,7 @@ impl pb::policy_service_server::PolicyService for PolicyApi {
         &self,
         request: Request<pb::CreatePolicyRequest>,
     ) -> Result<Response<pb::Policy>, Status> {
+        auth::authorize(&request, access::may_manage)?;
         let new = parse(request.into_inner())?;
         let policy = write::create(&self.store, new).await?;
         Ok(Response::new(to_pb(&policy)))
@@ -127,6 +130,7 @@ impl pb::policy_service_server::PolicyService for PolicyApi {
         &self,
         request: Request<pb::UpdatePolicyRequest>,
     ) -> Result<Response<pb::Policy>, Status> {
+        auth::authorize(&request, access::may_manage)?;
         let r = request.into_inner();
         let id = input::id("policy_id", &r.policy_id)?;
         let patch = parse_patch(&r)?;
@@ -138,6 +142,7 @@ impl pb::policy_service_server::PolicyService for PolicyApi {
         &self,
         request: Request<pb::DeletePolicyRequest>,
     ) -> Result<Response<pb::DeletePolicyResponse>, Status> {
+        auth::authorize(&request, access::may_manage)?;
         let id = input::id("policy_id", &request.into_inner().policy_id)?;
         write::delete(&self.store, &id).await?;
         Ok(Response::new(pb::DeletePolicyResponse {}))

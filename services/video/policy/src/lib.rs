@@ -3,6 +3,7 @@
 //! against the banned words asynchronously (VideoTakedownOrdered); deleting a policy that
 //! names a video takes it down; refund requests are decided against the most lenient live
 //! policy and the total the request carries (RefundDecided, correlated by request id).
+mod access;
 mod domain;
 mod error;
 mod events;

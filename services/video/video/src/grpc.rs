@@ -1,11 +1,13 @@
 //! gRPC inbound adapter of video. Every field passes `mediamesh_mesh::input` first; the
 //! domain decides (write.rs persists and publishes what it returns).
 use mediamesh_mesh::input::{self, NAME_MAX};
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_mesh::{Peer, Store};
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::domain::{Video, Views};
 use crate::error::Error;
 use crate::store;
@@ -23,6 +25,19 @@ fn views(count: i32) -> Result<Views, Error> {
 impl VideoApi {
     pub fn new(store: Store, channel: Peer) -> VideoApi {
         VideoApi { store, channel }
+    }
+
+    /// With auth on: the video's client, or a trusted caller.
+    async fn check_owner(&self, caller: Option<&auth::Caller>, id: &str) -> Result<(), Status> {
+        let Some(caller) = caller else {
+            return Ok(());
+        };
+        let id = input::id("video_id", id)?;
+        let video = store::get(&self.store, &id)
+            .await
+            .map_err(Error::from)?
+            .ok_or(Error::NotFound(id))?;
+        Ok(access::may_change(caller, video.client_id())?)
     }
 
     async fn upload(&self, r: pb::CreateVideoRequest) -> Result<Video, Error> {
@@ -102,15 +117,20 @@ impl pb::video_service_server::VideoService for VideoApi {
         &self,
         request: Request<pb::CreateVideoRequest>,
     ) -> Result<Response<pb::Video>, Status> {
-        Ok(Response::new(to_pb(
-            self.upload(request.into_inner()).await?,
-        )))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.client_id = access::uploader(caller, &r.client_id)?;
+        }
+        Ok(Response::new(to_pb(self.upload(r).await?)))
     }
 
     async fn update_video(
         &self,
         request: Request<pb::UpdateVideoRequest>,
     ) -> Result<Response<pb::Video>, Status> {
+        self.check_owner(auth::caller(&request), &request.get_ref().video_id)
+            .await?;
         Ok(Response::new(to_pb(self.edit(request.into_inner()).await?)))
     }
 
@@ -118,6 +138,8 @@ impl pb::video_service_server::VideoService for VideoApi {
         &self,
         request: Request<pb::DeleteVideoRequest>,
     ) -> Result<Response<pb::DeleteVideoResponse>, Status> {
+        self.check_owner(auth::caller(&request), &request.get_ref().video_id)
+            .await?;
         let id = input::id("video_id", &request.into_inner().video_id)?;
         write::delete(&self.store, &id).await?;
         Ok(Response::new(pb::DeleteVideoResponse {}))

@@ -5,6 +5,7 @@
 //! ago is never a false 404. A deleted channel takes its videos with it; policy's takedown
 //! orders leave a video REMOVED_BY_POLICY. Video never calls client, so client being down
 //! never stops an upload.
+mod access;
 mod domain;
 mod error;
 mod grpc;
