@@ -153,6 +153,12 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     println!("  NATS       {}", redact(&nats_url));
     println!("  data       {}", data_dir.display());
+    if args.auth {
+        println!(
+            "  auth       bearer JWT required: mediamesh token --data-dir {} --sub ID [--role ROLE]",
+            data_dir.display()
+        );
+    }
     // Until the mesh stops: a child that exits (killed, crashed) is started again at once.
     let result = loop {
         tokio::select! {
