@@ -992,6 +992,14 @@ async fn video_and_iptv_rest_routes_need_the_right_caller() {
                 403,
             ),
             (
+                "GET",
+                "/notifications?clientId=alice".into(),
+                None,
+                Bob,
+                403,
+            ),
+            ("GET", "/notifications".into(), None, Bob, 200),
+            (
                 "POST",
                 "/policyManagements".into(),
                 policy.clone(),

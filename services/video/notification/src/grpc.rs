@@ -1,10 +1,12 @@
 //! gRPC inbound adapter of notification.
 use mediamesh_mesh::Store;
 use mediamesh_mesh::input;
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Page;
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::access;
 use crate::error::Error;
 use crate::store;
 
@@ -38,6 +40,11 @@ impl pb::notification_service_server::NotificationService for NotificationApi {
         &self,
         request: Request<pb::ListNotificationsRequest>,
     ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
-        Ok(Response::new(self.list(request.into_inner()).await?))
+        let caller = auth::caller(&request).cloned();
+        let mut r = request.into_inner();
+        if let Some(caller) = &caller {
+            r.client_id = access::client_filter(caller, &r.client_id)?;
+        }
+        Ok(Response::new(self.list(r).await?))
     }
 }

@@ -3,6 +3,7 @@
 //! (`/notifications?clientId=`). Sinks: the log always; a webhook when
 //! `MEDIAMESH_NOTIFICATION_WEBHOOK` names one (`webhook.rs`: delivered by a background task
 //! from a pending table, retried with a capped backoff, never blocking the consumer).
+mod access;
 mod domain;
 mod error;
 mod grpc;
