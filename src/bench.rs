@@ -84,9 +84,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.seed_purchases > 0 {
         let started = Instant::now();
         let database = match (&args.database_url, &own) {
-            (Some(url), _) => {
-                mediamesh_mesh::storage::store::Database::Postgres { url: url.clone() }
-            }
+            (Some(url), _) => mediamesh_mesh::storage::store::Database::Postgres {
+                url: url.clone(),
+                pool_size: mediamesh_mesh::storage::store::DEFAULT_POOL_SIZE,
+            },
             (None, Some(mesh)) => mediamesh_mesh::storage::store::Database::SqliteDir {
                 dir: mesh.data_dir(),
                 synchronous_full: false,

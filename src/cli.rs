@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// PostgreSQL URL (a schema per context) instead of SQLite files.
     #[arg(long, env = "MEDIAMESH_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// PostgreSQL connections per context in this process (the server's `max_connections`
+    /// must hold contexts x replicas x this, plus headroom).
+    #[arg(long, env = "MEDIAMESH_DB_POOL_SIZE", default_value_t = mediamesh_mesh::storage::store::DEFAULT_POOL_SIZE, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
     /// SQLite `synchronous=FULL` (survives power loss) instead of NORMAL.
     #[arg(long, env = "MEDIAMESH_SQLITE_SYNC_FULL")]
     pub sqlite_sync_full: bool,
@@ -166,7 +170,10 @@ pub(crate) fn parse_port(s: &str) -> Result<(String, u16), String> {
 impl ServeArgs {
     pub fn mesh_config(&self, nats_url: String) -> MeshConfig {
         let database = match &self.database_url {
-            Some(url) => Database::Postgres { url: url.clone() },
+            Some(url) => Database::Postgres {
+                url: url.clone(),
+                pool_size: self.db_pool_size,
+            },
             None => Database::SqliteDir {
                 dir: self.data_dir.clone(),
                 synchronous_full: self.sqlite_sync_full,
@@ -249,6 +256,7 @@ pub fn print_config(args: &ServeArgs) -> anyhow::Result<()> {
         "grpc_addr": args.grpc_addr.to_string(),
         "nats_url": args.nats_url.clone().unwrap_or_else(|| "(local nats-server started by `up`)".into()),
         "database": database,
+        "db_pool_size": args.db_pool_size,
         "sqlite_synchronous": if args.sqlite_sync_full { "FULL" } else { "NORMAL" },
         "peers": args.peers.iter().cloned().collect::<BTreeMap<_, _>>(),
         "max_in_flight": args.max_in_flight,

@@ -37,7 +37,10 @@ pub async fn run(command: DeadlettersCommand) -> anyhow::Result<()> {
         DeadlettersCommand::Replay(args) => (args, true),
     };
     let database = match &args.database_url {
-        Some(url) => Database::Postgres { url: url.clone() },
+        Some(url) => Database::Postgres {
+            url: url.clone(),
+            pool_size: mediamesh_mesh::storage::store::DEFAULT_POOL_SIZE,
+        },
         None => Database::SqliteDir {
             dir: args.data_dir.clone(),
             synchronous_full: false,

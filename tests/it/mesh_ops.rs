@@ -276,3 +276,52 @@ async fn not_serving_until_jetstream_is_reachable() {
     )
     .await;
 }
+
+/// A process on PostgreSQL holds at most `--db-pool-size` connections per context, however
+/// many calls arrive: the number a chart budgets `max_connections` by.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_holds_at_most_its_pool_of_postgres_connections() {
+    use mediamesh_mesh::storage::store::{Database, Store};
+    let sandbox = Sandbox::postgres("pg-pool");
+    let crate::harness::Db::Postgres(url) = &sandbox.db else {
+        unreachable!()
+    };
+    let mesh = sandbox
+        .serve_with(
+            crate::harness::free_port(),
+            "vod",
+            &["--db-pool-size", "2"],
+            &[],
+        )
+        .await;
+    let probe = Store::open(
+        &Database::Postgres {
+            url: url.clone(),
+            pool_size: 1,
+        },
+        "test.probe",
+    )
+    .await
+    .unwrap();
+    let connections = || async {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()",
+        )
+        .fetch_one(probe.reader())
+        .await
+        .unwrap();
+        count
+    };
+    let mut most = 0;
+    for round in 0..5 {
+        let buys = (0..32).map(|i| {
+            let mesh = &mesh;
+            async move { buy(mesh, "1", &format!("pool-{round}-{i}")).await }
+        });
+        let bought = futures::future::join_all(buys).await;
+        assert!(bought.iter().all(Result::is_ok), "{bought:?}");
+        most = most.max(connections().await);
+    }
+    // Four vod contexts, two each, and the probe's own.
+    assert!((2..=4 * 2 + 1).contains(&most), "{most} connections");
+}

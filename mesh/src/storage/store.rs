@@ -25,9 +25,13 @@ pub enum Database {
         dir: std::path::PathBuf,
         synchronous_full: bool,
     },
-    /// One PostgreSQL schema per context in this database.
-    Postgres { url: String },
+    /// One PostgreSQL schema per context in this database, through a pool of `pool_size`
+    /// connections per context (budget `max_connections` for contexts x replicas x this).
+    Postgres { url: String, pool_size: u32 },
 }
+
+/// Connections per context and process on PostgreSQL unless configured.
+pub const DEFAULT_POOL_SIZE: u32 = 8;
 
 /// A context's schema change, written once for both backends: `BLOB` becomes `BYTEA` and
 /// `SERIAL_PK` an auto-incrementing key on PostgreSQL. Every statement must be idempotent
@@ -77,8 +81,8 @@ impl Store {
                 let (writer, reader) = open_sqlite(dir, context, *synchronous_full).await?;
                 (writer, reader, Backend::Sqlite)
             }
-            Database::Postgres { url } => {
-                let pool = open_postgres(url, context).await?;
+            Database::Postgres { url, pool_size } => {
+                let pool = open_postgres(url, context, *pool_size).await?;
                 (pool.clone(), pool, Backend::Postgres)
             }
         };
@@ -293,7 +297,7 @@ async fn open_sqlite(
     Ok((pool, reader))
 }
 
-async fn open_postgres(url: &str, context: &str) -> anyhow::Result<AnyPool> {
+async fn open_postgres(url: &str, context: &str, pool_size: u32) -> anyhow::Result<AnyPool> {
     let schema = context.replace(['.', '-'], "_");
     let mut admin = AnyConnection::connect(url).await?;
     // Two replicas may race to create the schema; the loser's error is harmless.
@@ -306,7 +310,7 @@ async fn open_postgres(url: &str, context: &str) -> anyhow::Result<AnyPool> {
     admin.close().await?;
     let options: AnyConnectOptions = url.parse()?;
     let pool = AnyPoolOptions::new()
-        .max_connections(8)
+        .max_connections(pool_size.max(1))
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(move |conn, _| {
             let schema = schema.clone();

@@ -150,7 +150,7 @@ async fn an_approved_payment_never_escapes_its_void_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tally_is_never_left_at_plus_one_on_postgres() {
     let url = Postgres::shared().database();
-    let store = Store::open(&Database::Postgres { url }, "cinema.tally")
+    let store = Store::open(&Database::Postgres { url, pool_size: 8 }, "cinema.tally")
         .await
         .unwrap();
     mediamesh_mesh::events::migrate(&store, &[]).await.unwrap();
