@@ -103,6 +103,22 @@ impl Keyset {
         self.size + 1
     }
 
+    /// The key to continue after, or `start` on the first page (for an ascending order a
+    /// key that sorts before every row, e.g. empty strings).
+    pub fn after_or(&self, start: &[&str]) -> Vec<String> {
+        match &self.after {
+            Some(key) => key.clone(),
+            None => start.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// Rows fetched with their sort keys (`fetch_limit` of them): this page's rows and the
+    /// next page's token (empty on the last page).
+    pub fn split<T>(&self, mut rows: Vec<(Vec<String>, T)>) -> (Vec<T>, String) {
+        let token = self.finish(&mut rows, |(key, _)| key.clone());
+        (rows.into_iter().map(|(_, row)| row).collect(), token)
+    }
+
     /// Trims the extra row and returns the next page's token, the sort key (`key`) of this
     /// page's last row (empty on the last page).
     pub fn finish<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> Vec<String>) -> String {
@@ -113,6 +129,15 @@ impl Keyset {
         let last = rows.last().map(key).unwrap_or_default();
         format!("{KEYSET_TAG}{}", hex(last.join("\u{1f}").as_bytes()))
     }
+}
+
+/// A row's sort key, read from its `columns` (text columns), for `Keyset::split`.
+pub fn key_of(row: &sqlx::any::AnyRow, columns: &[&str]) -> Result<Vec<String>, sqlx::Error> {
+    use sqlx::Row;
+    columns
+        .iter()
+        .map(|c| row.try_get::<String, _>(*c))
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {

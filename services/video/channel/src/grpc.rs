@@ -2,7 +2,7 @@
 //! domain decides, and this adapter persists and publishes what it returns.
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Peer, Raise, Store};
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -113,12 +113,12 @@ impl pb::channel_service_server::ChannelService for ChannelApi {
         request: Request<pb::ListChannelsRequest>,
     ) -> Result<Response<pb::ListChannelsResponse>, Status> {
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
         let client_id = input::optional_id("client_id", &r.client_id)?.unwrap_or_default();
-        let mut channels = store::list(&self.store, page, &client_id)
+        let rows = store::list(&self.store, &page, &client_id)
             .await
             .map_err(Error::from)?;
-        let next_page_token = page.finish(&mut channels);
+        let (channels, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListChannelsResponse {
             channels: channels.into_iter().map(to_pb).collect(),
             next_page_token,

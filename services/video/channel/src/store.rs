@@ -2,7 +2,7 @@
 //! and its version keeps counting; the videos it has heard of are the mesh's parts). Changes
 //! are decided by the domain on a locked row (an UPDATE takes the row lock on PostgreSQL;
 //! SQLite has one writer).
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS channel_clients (
     deleted BIGINT NOT NULL
 );
 ",
+    // Keyset paging of all channels in creation order (a client's pages seek
+    // channels_by_client and sort its few channels).
+    "CREATE INDEX IF NOT EXISTS channels_by_create ON channels (create_time, channel_id);",
 ];
 
 const COLUMNS: &str = "channel_id, channel_name, client_id, total_view, video_count, version";
@@ -56,18 +59,27 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Channel>, sqlx::Error
     .transpose()
 }
 
-pub async fn list(store: &Store, page: Page, client_id: &str) -> Result<Vec<Channel>, sqlx::Error> {
+/// A page of channels (of one client when given) in creation order, each with its sort key,
+/// continued after the previous page's last (create_time, channel_id).
+pub async fn list(
+    store: &Store,
+    page: &Keyset,
+    client_id: &str,
+) -> Result<Vec<(Vec<String>, Channel)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM channels WHERE deleted = 0 AND ($3 = '' OR client_id = $3) \
-         ORDER BY create_time, channel_id LIMIT $1 OFFSET $2"
+        "SELECT {COLUMNS}, create_time FROM channels WHERE deleted = 0 \
+         AND ($2 = '' OR client_id = $2) AND (create_time, channel_id) > ($3, $4) \
+         ORDER BY create_time, channel_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
     .bind(client_id.to_owned())
+    .bind(after[0].clone())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(channel)
+    .map(|r| Ok((key_of(r, &["create_time", "channel_id"])?, channel(r)?)))
     .collect()
 }
 

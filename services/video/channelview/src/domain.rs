@@ -5,7 +5,7 @@
 //! a taken-down video stay so; a refund's decision wins over its request.
 
 /// Most channels and refunds one screen shows (a screen always fits the gateway; the counts
-/// beside them say how many there are). Videos are paged (`Page`, newest upload first).
+/// beside them say how many there are). Videos are paged (`Keyset`, newest upload first).
 pub const CHANNELS_SHOWN: i64 = 50;
 pub const REFUNDS_SHOWN: i64 = 50;
 

@@ -1,7 +1,7 @@
 //! gRPC inbound adapter of the channel view.
 use mediamesh_mesh::Store;
 use mediamesh_mesh::input;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -19,8 +19,8 @@ impl ChannelViewApi {
 
     async fn get(&self, r: pb::GetChannelViewRequest) -> Result<pb::ChannelView, Error> {
         let client_id = input::id("client_id", &r.client_id)?;
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        store::screen(&self.store, &client_id, page)
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
+        store::screen(&self.store, &client_id, &page)
             .await?
             .ok_or(Error::NotFound(client_id))
     }

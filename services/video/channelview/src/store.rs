@@ -3,7 +3,7 @@
 //! stand-in (version -1) first, so concurrent deliveries about one row serialize on its lock
 //! (an UPDATE takes the row lock on PostgreSQL; SQLite has one writer); the domain decides,
 //! and the row is written back.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::video::v1 as pb;
 use sqlx::Row;
@@ -309,7 +309,7 @@ const REFUND_SHOWN: &str = "decided >= 0";
 pub async fn screen(
     store: &Store,
     client_id: &str,
-    page: Page,
+    page: &Keyset,
 ) -> Result<Option<pb::ChannelView>, sqlx::Error> {
     let client = sqlx::query("SELECT total_view, deleted FROM cv_clients WHERE client_id = $1")
         .bind(client_id.to_owned())
@@ -339,28 +339,42 @@ pub async fn screen(
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
-    let mut videos: Vec<pb::ChannelViewVideo> = sqlx::query(&format!(
-        "SELECT {VIDEO} FROM cv_videos WHERE client_id = $1 AND {VIDEO_SHOWN} \
-         ORDER BY upload_time DESC, video_id DESC LIMIT $2 OFFSET $3"
+    // Newest first: continued below the previous page's last (upload_time, video_id); the
+    // first page has no bound (an upload time may be empty, so no key sorts above all).
+    let (after, bound) = match page.after() {
+        Some([time, id]) => (
+            vec![time.clone(), id.clone()],
+            "AND (upload_time, video_id) < ($3, $4)",
+        ),
+        _ => (vec![String::new(), String::new()], "AND $3 = $4"),
+    };
+    let rows: Vec<(Vec<String>, pb::ChannelViewVideo)> = sqlx::query(&format!(
+        "SELECT {VIDEO} FROM cv_videos WHERE client_id = $1 AND {VIDEO_SHOWN} {bound} \
+         ORDER BY upload_time DESC, video_id DESC LIMIT $2"
     ))
     .bind(client_id.to_owned())
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
     .map(|row| {
         let v = video(row)?;
-        Ok(pb::ChannelViewVideo {
-            video_id: v.video_id,
-            channel_id: v.channel_id,
-            title: v.title,
-            view_count: v.view_count,
-            status: v.status.as_str().to_owned(),
-        })
+        let key = vec![v.upload_time.clone(), v.video_id.clone()];
+        Ok((
+            key,
+            pb::ChannelViewVideo {
+                video_id: v.video_id,
+                channel_id: v.channel_id,
+                title: v.title,
+                view_count: v.view_count,
+                status: v.status.as_str().to_owned(),
+            },
+        ))
     })
     .collect::<Result<_, sqlx::Error>>()?;
-    let next_page_token = page.finish(&mut videos);
+    let (videos, next_page_token) = page.split(rows);
     let refunds: Vec<pb::ChannelViewRefund> = sqlx::query(
         "SELECT refund_request_id, status, total_view, refund_policy FROM cv_refunds \
          WHERE client_id = $1 AND decided >= 0 ORDER BY refund_request_id LIMIT $2",

@@ -2,7 +2,7 @@
 //! domain decides, and this adapter persists and publishes what it returns.
 use mediamesh_mesh::input;
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -132,9 +132,9 @@ impl pb::client_service_server::ClientService for ClientApi {
         request: Request<pb::ListClientsRequest>,
     ) -> Result<Response<pb::ListClientsResponse>, Status> {
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut clients = store::list(&self.store, page).await.map_err(Error::from)?;
-        let next_page_token = page.finish(&mut clients);
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
+        let rows = store::list(&self.store, &page).await.map_err(Error::from)?;
+        let (clients, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListClientsResponse {
             clients: clients.into_iter().map(to_pb).collect(),
             next_page_token,
@@ -220,12 +220,12 @@ impl pb::client_service_server::ClientService for ClientApi {
         if let Some(caller) = &caller {
             r.client_id = access::refund_filter(caller, &r.client_id)?;
         }
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
         let client_id = input::optional_id("client_id", &r.client_id)?.unwrap_or_default();
-        let mut refunds = store::list_refunds(&self.store, page, &client_id)
+        let rows = store::list_refunds(&self.store, &page, &client_id)
             .await
             .map_err(Error::from)?;
-        let next_page_token = page.finish(&mut refunds);
+        let (refunds, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListRefundRequestsResponse {
             refund_requests: refunds.into_iter().map(refund_pb).collect(),
             next_page_token,

@@ -3,13 +3,14 @@
 //! version, is a part (`mediamesh_mesh::events::parts`) of scope `CHANNELS`. Changes are decided by the domain on a locked row (an UPDATE takes the
 //! row lock on PostgreSQL; SQLite has one writer).
 use mediamesh_mesh::events::parts;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
 use crate::domain::{Client, Refund, RefundStatus};
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS clients (
     client_id TEXT PRIMARY KEY,
     total_view BIGINT NOT NULL,
@@ -26,7 +27,11 @@ CREATE TABLE IF NOT EXISTS refund_requests (
     create_time TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS refund_requests_by_client ON refund_requests (client_id, create_time);
-"];
+",
+    // Keyset paging in creation order (the whole sort key in each index).
+    "CREATE INDEX IF NOT EXISTS clients_by_create ON clients (create_time, client_id);
+CREATE INDEX IF NOT EXISTS refund_requests_by_create ON refund_requests (create_time, refund_request_id);",
+];
 
 /// The channels, each a part of its client's total.
 pub const CHANNELS: &str = "channels";
@@ -50,17 +55,19 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Client>, sqlx::Error>
     .transpose()
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<Client>, sqlx::Error> {
+pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Client)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(
-        "SELECT client_id, total_view, version FROM clients WHERE deleted = 0 \
-         ORDER BY create_time, client_id LIMIT $1 OFFSET $2",
+        "SELECT client_id, total_view, version, create_time FROM clients WHERE deleted = 0 \
+         AND (create_time, client_id) > ($2, $3) ORDER BY create_time, client_id LIMIT $1",
     )
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(client)
+    .map(|r| Ok((key_of(r, &["create_time", "client_id"])?, client(r)?)))
     .collect()
 }
 
@@ -184,19 +191,21 @@ pub async fn save_refund(tx: &mut Tx, r: &Refund) -> Result<(), sqlx::Error> {
 
 pub async fn list_refunds(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     client_id: &str,
-) -> Result<Vec<Refund>, sqlx::Error> {
+) -> Result<Vec<(Vec<String>, Refund)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {REFUND} FROM refund_requests WHERE ($3 = '' OR client_id = $3) \
-         ORDER BY create_time, refund_request_id LIMIT $1 OFFSET $2"
+        "SELECT {REFUND}, create_time FROM refund_requests WHERE ($3 = '' OR client_id = $3) \
+         AND (create_time, refund_request_id) > ($2, $4) ORDER BY create_time, refund_request_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(client_id.to_owned())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(refund)
+    .map(|r| Ok((key_of(r, &["create_time", "refund_request_id"])?, refund(r)?)))
     .collect()
 }

@@ -1,7 +1,7 @@
 //! gRPC inbound adapter of comment. Every field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::input::{self, TEXT_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Peer, Store};
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -24,9 +24,9 @@ impl CommentApi {
 
     async fn list(&self, r: pb::ListCommentsRequest) -> Result<pb::ListCommentsResponse, Error> {
         let video_id = input::id("video_id", &r.video_id)?;
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut comments = store::list(&self.store, page, &video_id).await?;
-        let next_page_token = page.finish(&mut comments);
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
+        let rows = store::list(&self.store, &page, &video_id).await?;
+        let (comments, next_page_token) = page.split(rows);
         Ok(pb::ListCommentsResponse {
             comments: comments.iter().map(to_pb).collect(),
             next_page_token,

@@ -1,7 +1,7 @@
 //! Comment's own tables: the comments (a deleted one keeps its row, without its contents, so
 //! its id is retired) and its replica of the videos. Changes are decided by the domain on a
 //! locked row (an UPDATE takes the row lock on PostgreSQL; SQLite has one writer).
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -99,18 +99,24 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Comment>, sqlx::Error
     .transpose()
 }
 
-pub async fn list(store: &Store, page: Page, video_id: &str) -> Result<Vec<Comment>, sqlx::Error> {
+pub async fn list(
+    store: &Store,
+    page: &Keyset,
+    video_id: &str,
+) -> Result<Vec<(Vec<String>, Comment)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
         "SELECT {COMMENT} FROM comments WHERE deleted = 0 AND video_id = $3 \
-         ORDER BY create_time, comment_id LIMIT $1 OFFSET $2"
+         AND (create_time, comment_id) > ($2, $4) ORDER BY create_time, comment_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(video_id.to_owned())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(comment)
+    .map(|r| Ok((key_of(r, &["create_time", "comment_id"])?, comment(r)?)))
     .collect()
 }
 

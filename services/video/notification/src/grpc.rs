@@ -2,7 +2,7 @@
 use mediamesh_mesh::Store;
 use mediamesh_mesh::input;
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -24,9 +24,11 @@ impl NotificationApi {
         r: pb::ListNotificationsRequest,
     ) -> Result<pb::ListNotificationsResponse, Error> {
         let client_id = input::id("client_id", &r.client_id)?;
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut notifications = store::list(&self.store, page, &client_id).await?;
-        let next_page_token = page.finish(&mut notifications);
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
+        let mut notifications = store::list(&self.store, &page, &client_id).await?;
+        let next_page_token = page.finish(&mut notifications, |n| {
+            vec![n.create_time.clone(), n.notification_id.clone()]
+        });
         Ok(pb::ListNotificationsResponse {
             notifications,
             next_page_token,

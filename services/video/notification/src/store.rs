@@ -1,7 +1,7 @@
 //! Notification's tables: the notifications (keyed by the change they tell of) and the
 //! webhook deliveries still pending (written in the consumer's transaction, sent later by
 //! the delivery task, removed once the webhook took them).
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::video::v1 as pb;
 use sqlx::Row;
@@ -131,17 +131,19 @@ pub async fn retry_at(
 
 pub async fn list(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     client_id: &str,
 ) -> Result<Vec<pb::Notification>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(
         "SELECT notification_id, client_id, kind, subject_id, message, create_time \
-         FROM notifications WHERE client_id = $3 \
-         ORDER BY create_time, notification_id LIMIT $1 OFFSET $2",
+         FROM notifications WHERE client_id = $2 AND (create_time, notification_id) > ($3, $4) \
+         ORDER BY create_time, notification_id LIMIT $1",
     )
     .bind(page.fetch_limit())
-    .bind(page.offset)
     .bind(client_id.to_owned())
+    .bind(after[0].clone())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()

@@ -3,7 +3,7 @@ use mediamesh_mesh::Store;
 use mediamesh_mesh::error::FieldViolation;
 use mediamesh_mesh::input;
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -26,9 +26,9 @@ impl PolicyApi {
     }
 
     async fn list(&self, r: pb::ListPoliciesRequest) -> Result<pb::ListPoliciesResponse, Error> {
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut policies = store::list(&self.store, page).await?;
-        let next_page_token = page.finish(&mut policies);
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
+        let rows = store::list(&self.store, &page).await?;
+        let (policies, next_page_token) = page.split(rows);
         Ok(pb::ListPoliciesResponse {
             policies: policies.iter().map(to_pb).collect(),
             next_page_token,

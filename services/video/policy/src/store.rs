@@ -2,13 +2,14 @@
 //! video versions already checked, and the refund decisions (one per request). Changes are
 //! decided by the domain on a locked row (an UPDATE takes the row lock on PostgreSQL; SQLite
 //! has one writer).
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
 use crate::domain::{Decision, Policy};
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS policies (
     policy_id TEXT PRIMARY KEY,
     refund_policy BIGINT NOT NULL,
@@ -29,7 +30,10 @@ CREATE TABLE IF NOT EXISTS policy_refunds (
     total_view BIGINT NOT NULL,
     refund_policy BIGINT NOT NULL
 );
-"];
+",
+    // Keyset paging in creation order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS policies_by_create ON policies (create_time, policy_id);",
+];
 
 const POLICY: &str = "policy_id, refund_policy, delete_video_id, banned_words, version, deleted";
 
@@ -112,17 +116,19 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Policy>, sqlx::Error>
     .transpose()
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<Policy>, sqlx::Error> {
+pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Policy)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {POLICY} FROM policies WHERE deleted = 0 ORDER BY create_time, policy_id \
-         LIMIT $1 OFFSET $2"
+        "SELECT {POLICY}, create_time FROM policies WHERE deleted = 0 AND (create_time, policy_id) > ($2, $3) ORDER BY create_time, policy_id \
+         LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(policy)
+    .map(|r| Ok((key_of(r, &["create_time", "policy_id"])?, policy(r)?)))
     .collect()
 }
 

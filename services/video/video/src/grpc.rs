@@ -2,7 +2,7 @@
 //! domain decides (write.rs persists and publishes what it returns).
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Peer, Store};
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -88,13 +88,13 @@ impl pb::video_service_server::VideoService for VideoApi {
         request: Request<pb::ListVideosRequest>,
     ) -> Result<Response<pb::ListVideosResponse>, Status> {
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
         let channel_id = input::optional_id("channel_id", &r.channel_id)?.unwrap_or_default();
         let client_id = input::optional_id("client_id", &r.client_id)?.unwrap_or_default();
-        let mut videos = store::list(&self.store, page, &channel_id, &client_id)
+        let rows = store::list(&self.store, &page, &channel_id, &client_id)
             .await
             .map_err(Error::from)?;
-        let next_page_token = page.finish(&mut videos);
+        let (videos, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListVideosResponse {
             videos: videos.into_iter().map(to_pb).collect(),
             next_page_token,

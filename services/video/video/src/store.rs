@@ -2,13 +2,14 @@
 //! version keeps counting) and its replica of the channels, fed by versioned channel events.
 //! Changes are decided by the domain on a locked row (an UPDATE takes the row lock on
 //! PostgreSQL; SQLite has one writer).
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
 use crate::domain::{ReplicaChannel, Status, Video, Views};
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS videos (
     video_id TEXT PRIMARY KEY,
     client_id TEXT NOT NULL,
@@ -27,7 +28,10 @@ CREATE TABLE IF NOT EXISTS video_channels (
     version BIGINT NOT NULL,
     deleted BIGINT NOT NULL
 );
-"];
+",
+    // Keyset paging in creation order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS videos_by_create ON videos (create_time, video_id);",
+];
 
 const COLUMNS: &str = "video_id, client_id, channel_id, title, view_count, status, version";
 
@@ -62,23 +66,25 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Video>, sqlx::Error> 
 
 pub async fn list(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     channel_id: &str,
     client_id: &str,
-) -> Result<Vec<Video>, sqlx::Error> {
+) -> Result<Vec<(Vec<String>, Video)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM videos WHERE deleted = 0 \
+        "SELECT {COLUMNS}, create_time FROM videos WHERE deleted = 0 \
          AND ($3 = '' OR channel_id = $3) AND ($4 = '' OR client_id = $4) \
-         ORDER BY create_time, video_id LIMIT $1 OFFSET $2"
+         AND (create_time, video_id) > ($2, $5) ORDER BY create_time, video_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(channel_id.to_owned())
     .bind(client_id.to_owned())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(video)
+    .map(|r| Ok((key_of(r, &["create_time", "video_id"])?, video(r)?)))
     .collect()
 }
 

@@ -338,3 +338,51 @@ async fn a_retried_upload_is_answered_the_video_as_it_is_now() {
         "a deleted id stays retired"
     );
 }
+
+/// Keyset paging: a video created before the cursor, written between two pages, neither
+/// repeats a row on the later pages (as an offset would) nor hides one; one created after
+/// it is still listed.
+#[tokio::test]
+async fn a_page_token_survives_rows_inserted_before_it() {
+    let f = Video::new(&[]).await;
+    let write = |id: &str, at: &str| {
+        let (store, id, at) = (f.test.store.clone(), id.to_owned(), at.to_owned());
+        async move {
+            sqlx::query(
+                "INSERT INTO videos (video_id, client_id, channel_id, title, view_count, status, \
+                 version, deleted, create_time) VALUES ($1, '1', 'c1', $1, 0, 'ACTIVE', 1, 0, $2)",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(store.writer())
+            .await
+            .unwrap();
+        }
+    };
+    for n in 1..=5 {
+        write(&format!("v{n}"), &format!("2026-01-01T00:00:0{n}.000000Z")).await;
+    }
+    let list = |token: String| {
+        let request = Request::new(pb::ListVideosRequest {
+            page_size: 2,
+            page_token: token,
+            ..Default::default()
+        });
+        let api = &f.api;
+        async move {
+            let r = api.list_videos(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.videos.into_iter().map(|v| v.video_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut seen, mut token) = list(String::new()).await;
+    assert_eq!(seen, ["v1", "v2"]);
+    write("v0", "2026-01-01T00:00:00.000000Z").await;
+    write("v9", "2026-01-01T00:00:09.000000Z").await;
+    while !token.is_empty() {
+        let (ids, next) = list(token).await;
+        seen.extend(ids);
+        token = next;
+    }
+    assert_eq!(seen, ["v1", "v2", "v3", "v4", "v5", "v9"]);
+}
