@@ -2,7 +2,7 @@
 //! field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Peer, Raise, Retry, Store};
 use mediamesh_proto::iptv::v1 as pb;
 use mediamesh_proto::iptv::v1::installation_service_client::InstallationServiceClient;
@@ -43,10 +43,10 @@ impl InstallerApi {
         &self,
         r: pb::ListInstallersRequest,
     ) -> Result<pb::ListInstallersResponse, Error> {
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 1)?;
         let region = input::text("region", &r.region, NAME_MAX)?;
-        let mut installers = store::list_installers(&self.store, page, &region).await?;
-        let next_page_token = page.finish(&mut installers);
+        let rows = store::list_installers(&self.store, &page, &region).await?;
+        let (installers, next_page_token) = page.split(rows);
         Ok(pb::ListInstallersResponse {
             installers: installers.into_iter().map(installer_pb).collect(),
             next_page_token,
@@ -265,9 +265,9 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
     ) -> Result<Response<pb::ListAssignmentsResponse>, Status> {
         auth::authorize(&request, access::may_read)?;
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut rows = store::list(&self.store, page).await.map_err(Error::from)?;
-        let next_page_token = page.finish(&mut rows);
+        let page = Keyset::parse(r.page_size, &r.page_token, 1)?;
+        let rows = store::list(&self.store, &page).await.map_err(Error::from)?;
+        let (rows, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListAssignmentsResponse {
             assignments: rows.iter().map(to_pb).collect(),
             next_page_token,

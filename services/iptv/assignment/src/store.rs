@@ -2,7 +2,7 @@
 //! the assignment row first (an UPDATE takes the row lock on PostgreSQL; SQLite has one
 //! writer), so the desk, the cancellation's answer and the installer's events are applied
 //! one after the other.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -104,20 +104,21 @@ pub async fn get_installer(store: &Store, id: &str) -> Result<Option<Installer>,
 
 pub async fn list_installers(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     region: &str,
-) -> Result<Vec<Installer>, sqlx::Error> {
+) -> Result<Vec<(Vec<String>, Installer)>, sqlx::Error> {
+    let after = page.after_or(&[""]);
     sqlx::query(
         "SELECT installer_id, name, region FROM installers WHERE ($3 = '' OR region = $3) \
-         ORDER BY installer_id LIMIT $1 OFFSET $2",
+         AND installer_id > $2 ORDER BY installer_id LIMIT $1",
     )
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(region.to_owned())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(installer)
+    .map(|r| Ok((key_of(r, &["installer_id"])?, installer(r)?)))
     .collect()
 }
 
@@ -184,16 +185,20 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Assignment>, sqlx::Er
     .transpose()
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<Assignment>, sqlx::Error> {
+pub async fn list(
+    store: &Store,
+    page: &Keyset,
+) -> Result<Vec<(Vec<String>, Assignment)>, sqlx::Error> {
+    let after = page.after_or(&[""]);
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM assignments ORDER BY join_order_id LIMIT $1 OFFSET $2"
+        "SELECT {COLUMNS} FROM assignments WHERE join_order_id > $2 ORDER BY join_order_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(assignment)
+    .map(|r| Ok((key_of(r, &["join_order_id"])?, assignment(r)?)))
     .collect()
 }
 

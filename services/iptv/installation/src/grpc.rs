@@ -2,7 +2,7 @@
 //! field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Raise, Store};
 use mediamesh_proto::iptv::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -92,10 +92,10 @@ impl InstallationApi {
         &self,
         r: pb::ListInstallationsRequest,
     ) -> Result<pb::ListInstallationsResponse, Error> {
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 1)?;
         let installer_id = input::optional_id("installer_id", &r.installer_id)?.unwrap_or_default();
-        let mut rows = store::list(&self.store, page, &installer_id).await?;
-        let next_page_token = page.finish(&mut rows);
+        let rows = store::list(&self.store, &page, &installer_id).await?;
+        let (rows, next_page_token) = page.split(rows);
         Ok(pb::ListInstallationsResponse {
             installations: rows.iter().map(to_pb).collect(),
             next_page_token,

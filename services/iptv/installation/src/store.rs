@@ -1,7 +1,7 @@
 //! Installation's table. Every change locks the row first (an UPDATE takes the row lock on
 //! PostgreSQL; SQLite has one writer), so a withdrawal and the installer's completion of the
 //! same order are decided one after the other, never both.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -96,19 +96,20 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Installation>, sqlx::
 /// listed unless every installation is asked for).
 pub async fn list(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     installer_id: &str,
-) -> Result<Vec<Installation>, sqlx::Error> {
+) -> Result<Vec<(Vec<String>, Installation)>, sqlx::Error> {
+    let after = page.after_or(&[""]);
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM installations WHERE ($3 = '' OR installer_id = $3) \
-         ORDER BY join_order_id LIMIT $1 OFFSET $2"
+         AND join_order_id > $2 ORDER BY join_order_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(installer_id.to_owned())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(installation)
+    .map(|r| Ok((key_of(r, &["join_order_id"])?, installation(r)?)))
     .collect()
 }

@@ -2,7 +2,7 @@
 use mediamesh_mesh::events::once::{Recorded, record_once};
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Raise, Store};
 use mediamesh_proto::iptv::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -100,10 +100,10 @@ impl OrderApi {
         &self,
         r: pb::ListJoinOrdersRequest,
     ) -> Result<pb::ListJoinOrdersResponse, Error> {
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
         let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
-        let mut orders = store::list(&self.store, page, &customer_id).await?;
-        let next_page_token = page.finish(&mut orders);
+        let rows = store::list(&self.store, &page, &customer_id).await?;
+        let (orders, next_page_token) = page.split(rows);
         Ok(pb::ListJoinOrdersResponse {
             join_orders: orders.iter().map(to_pb).collect(),
             next_page_token,

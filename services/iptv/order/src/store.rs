@@ -2,13 +2,14 @@
 //! were read at), so a cancellation and an event about the same order never overwrite each
 //! other.
 use mediamesh_mesh::events::once::Keyed;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
 use crate::domain::{Application, Cancel, JoinOrder, Product, Status};
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS join_orders (
     join_order_id TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,
@@ -23,7 +24,10 @@ CREATE TABLE IF NOT EXISTS join_orders (
 );
 CREATE INDEX IF NOT EXISTS join_orders_by_customer ON join_orders (customer_id, create_time);
 CREATE INDEX IF NOT EXISTS join_orders_by_time ON join_orders (create_time);
-"];
+",
+    // Keyset paging in creation order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS join_orders_by_key ON join_orders (create_time, join_order_id);",
+];
 
 const COLUMNS: &str = "join_order_id, customer_id, customer_name, address, region, product, \
                        status, cancel_status, create_time, version";
@@ -123,19 +127,21 @@ pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<JoinOrder>, sqlx::Er
 
 pub async fn list(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     customer_id: &str,
-) -> Result<Vec<JoinOrder>, sqlx::Error> {
+) -> Result<Vec<(Vec<String>, JoinOrder)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM join_orders WHERE ($3 = '' OR customer_id = $3) \
-         ORDER BY create_time, join_order_id LIMIT $1 OFFSET $2"
+         AND (create_time, join_order_id) > ($2, $4) ORDER BY create_time, join_order_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(customer_id.to_owned())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(order)
+    .map(|r| Ok((key_of(r, &["create_time", "join_order_id"])?, order(r)?)))
     .collect()
 }

@@ -252,3 +252,53 @@ async fn steps_move_forward_whatever_the_delivery_order() {
     .await
     .unwrap();
 }
+
+/// Keyset paging: an order created before the cursor, written between two pages, neither
+/// repeats a row on the later pages (as an offset would) nor hides one; one created after
+/// it is still listed.
+#[tokio::test]
+async fn a_page_token_survives_rows_inserted_before_it() {
+    let (test, api) = order().await;
+    let write = |id: &str, at: &str| {
+        let (store, id, at) = (test.store.clone(), id.to_owned(), at.to_owned());
+        async move {
+            sqlx::query(
+                "INSERT INTO join_orders (join_order_id, customer_id, customer_name, address, \
+                 region, product, status, cancel_status, create_time, version) \
+                 VALUES ($1, 'kim', 'kim', 'Seoul 1', 'seoul', 'INTERNET_TV', 'REQUESTED', '', \
+                 $2, 1)",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(store.writer())
+            .await
+            .unwrap();
+        }
+    };
+    for n in 1..=5 {
+        write(&format!("o{n}"), &format!("2026-01-01T00:00:0{n}.000000Z")).await;
+    }
+    let list = |token: String| {
+        let request = Request::new(pb::ListJoinOrdersRequest {
+            page_size: 2,
+            page_token: token,
+            ..Default::default()
+        });
+        let api = &api;
+        async move {
+            let r = api.list_join_orders(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.join_orders.into_iter().map(|o| o.join_order_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut seen, mut token) = list(String::new()).await;
+    assert_eq!(seen, ["o1", "o2"]);
+    write("o0", "2026-01-01T00:00:00.000000Z").await;
+    write("o9", "2026-01-01T00:00:09.000000Z").await;
+    while !token.is_empty() {
+        let (ids, next) = list(token).await;
+        seen.extend(ids);
+        token = next;
+    }
+    assert_eq!(seen, ["o1", "o2", "o3", "o4", "o5", "o9"]);
+}

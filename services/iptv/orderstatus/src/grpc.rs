@@ -2,7 +2,7 @@
 //! yet (placed a moment ago) is asked of order, so the view never answers a false 404.
 use mediamesh_mesh::input;
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Peer, Retry, Store};
 use mediamesh_proto::iptv::v1 as pb;
 use mediamesh_proto::iptv::v1::join_order_service_client::JoinOrderServiceClient;
@@ -77,10 +77,10 @@ impl OrderStatusApi {
         &self,
         r: pb::ListOrderStatusesRequest,
     ) -> Result<pb::ListOrderStatusesResponse, Error> {
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 1)?;
         let customer_id = input::optional_id("customer_id", &r.customer_id)?.unwrap_or_default();
-        let mut rows = store::list(&self.store, page, &customer_id).await?;
-        let next_page_token = page.finish(&mut rows);
+        let mut rows = store::list(&self.store, &page, &customer_id).await?;
+        let next_page_token = page.finish(&mut rows, |l| vec![l.join_order_id.clone()]);
         Ok(pb::ListOrderStatusesResponse {
             order_statuses: rows.into_iter().map(to_pb).collect(),
             next_page_token,

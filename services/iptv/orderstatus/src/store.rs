@@ -1,7 +1,7 @@
 //! The view's own tables: one row per order (its customer and product) and one per step
 //! reached. Inserts only, each keeping the earliest time of a step, so duplicates and
 //! reordering change nothing.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -110,15 +110,16 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Listed>, sqlx::Error>
 
 pub async fn list(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     customer_id: &str,
 ) -> Result<Vec<Listed>, sqlx::Error> {
+    let after = page.after_or(&[""]);
     let rows = sqlx::query(
         "SELECT join_order_id, customer_id, product FROM os_orders \
-         WHERE ($3 = '' OR customer_id = $3) ORDER BY join_order_id LIMIT $1 OFFSET $2",
+         WHERE ($3 = '' OR customer_id = $3) AND join_order_id > $2 ORDER BY join_order_id LIMIT $1",
     )
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(customer_id.to_owned())
     .fetch_all(store.reader())
     .await?;
