@@ -1,6 +1,6 @@
 //! gRPC inbound adapter of message.
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Store, input};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -24,10 +24,12 @@ impl MessageApi {
         r: pb::ListMessagesRequest,
         customer: &str,
     ) -> Result<pb::ListMessagesResponse, Error> {
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
         let rsv_id = input::optional_id("rsv_id", &r.rsv_id)?.unwrap_or_default();
-        let mut messages = store::list(&self.store, page, &rsv_id, customer).await?;
-        let next_page_token = page.finish(&mut messages);
+        let mut messages = store::list(&self.store, &page, &rsv_id, customer).await?;
+        let next_page_token = page.finish(&mut messages, |m| {
+            vec![m.create_time.clone(), m.message_id.clone()]
+        });
         Ok(pb::ListMessagesResponse {
             messages,
             next_page_token,

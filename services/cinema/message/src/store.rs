@@ -1,13 +1,14 @@
 //! The message table (messages written before notices were keyed by reservation and kind
 //! keep their event ids).
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 use sqlx::Row;
 
 use crate::domain::Notice;
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS messages (
     message_id TEXT PRIMARY KEY,
     rsv_id TEXT NOT NULL,
@@ -16,7 +17,10 @@ CREATE TABLE IF NOT EXISTS messages (
     text TEXT NOT NULL,
     create_time TEXT NOT NULL
 );
-"];
+",
+    // Keyset paging in list order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS messages_by_create ON messages (create_time, message_id);",
+];
 
 /// Writes a notice unless it is written already; true if it is new.
 pub async fn insert(tx: &mut Tx, notice: &Notice) -> Result<bool, sqlx::Error> {
@@ -38,18 +42,21 @@ pub async fn insert(tx: &mut Tx, notice: &Notice) -> Result<bool, sqlx::Error> {
 
 pub async fn list(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     rsv_id: &str,
     customer_id: &str,
 ) -> Result<Vec<pb::Message>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     let rows = sqlx::query(
         "SELECT message_id, rsv_id, customer_id, kind, text, create_time FROM messages \
-         WHERE ($3 = '' OR rsv_id = $3) AND ($4 = '' OR customer_id = $4) ORDER BY create_time, message_id LIMIT $1 OFFSET $2",
+         WHERE ($3 = '' OR rsv_id = $3) AND ($4 = '' OR customer_id = $4) \
+         AND (create_time, message_id) > ($2, $5) ORDER BY create_time, message_id LIMIT $1",
     )
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(rsv_id.to_owned())
     .bind(customer_id.to_owned())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?;
     rows.iter()

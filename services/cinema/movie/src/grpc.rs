@@ -2,7 +2,7 @@
 //! domain decides, and this adapter persists and publishes what it returns.
 use mediamesh_mesh::input::{self, NAME_MAX, TEXT_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::reservation_service_client::ReservationServiceClient;
@@ -172,9 +172,9 @@ impl pb::movie_service_server::MovieService for MovieApi {
         request: Request<pb::ListMoviesRequest>,
     ) -> Result<Response<pb::ListMoviesResponse>, Status> {
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut movies = store::list(&self.store, page).await.map_err(Error::from)?;
-        let next_page_token = page.finish(&mut movies);
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
+        let rows = store::list(&self.store, &page).await.map_err(Error::from)?;
+        let (movies, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListMoviesResponse {
             movies: movies.into_iter().map(to_pb).collect(),
             next_page_token,

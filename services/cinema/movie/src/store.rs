@@ -1,7 +1,7 @@
 //! The movie's table. A deleted movie keeps its row (without its description) so its id is
 //! retired: it can never be registered again, and its version keeps counting for the
 //! consumers that order movie events by it.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -23,6 +23,8 @@ ALTER TABLE movies ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE movies ADD COLUMN confirmed BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE movies ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0;
 ",
+    // Keyset paging in list order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS movies_by_registered ON movies (registered_at, movie_id);",
 ];
 
 const COLUMNS: &str = "movie_id, title, descr, seats, review_cnt, confirmed, version";
@@ -53,17 +55,19 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Movie>, sqlx::Error> 
     .transpose()
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<Movie>, sqlx::Error> {
+pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Movie)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM movies WHERE deleted = 0 \
-         ORDER BY registered_at, movie_id LIMIT $1 OFFSET $2"
+        "SELECT {COLUMNS}, registered_at FROM movies WHERE deleted = 0 \
+         AND (registered_at, movie_id) > ($2, $3) ORDER BY registered_at, movie_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(movie)
+    .map(|r| Ok((key_of(r, &["registered_at", "movie_id"])?, movie(r)?)))
     .collect()
 }
 

@@ -415,3 +415,50 @@ async fn a_ledger_ahead_of_the_loaded_movie_is_asked_again() {
     assert_eq!(w.seats("m1", 2).await.unwrap().seats, 2);
     assert_eq!(w.asked(), [(2, 2), (2, 2)]);
 }
+
+/// Keyset paging: a movie registered before the cursor, written between two pages, neither
+/// repeats a row on the later pages (as an offset would) nor hides one; one registered after
+/// it is still listed.
+#[tokio::test]
+async fn a_page_token_survives_rows_inserted_before_it() {
+    let w = World::new().await;
+    let write = |id: &str, at: &str| {
+        let (store, id, at) = (w.test.store.clone(), id.to_owned(), at.to_owned());
+        async move {
+            sqlx::query(
+                "INSERT INTO movies (movie_id, title, descr, seats, review_cnt, confirmed, \
+                 version, registered_at, deleted) VALUES ($1, $1, 'd', 10, 0, 0, 1, $2, 0)",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(store.writer())
+            .await
+            .unwrap();
+        }
+    };
+    for n in 1..=5 {
+        write(&format!("m{n}"), &format!("2026-01-01T00:00:0{n}.000000Z")).await;
+    }
+    let list = |token: String| {
+        let request = Request::new(pb::ListMoviesRequest {
+            page_size: 2,
+            page_token: token,
+        });
+        let api = &w.api;
+        async move {
+            let r = api.list_movies(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.movies.into_iter().map(|m| m.movie_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut seen, mut token) = list(String::new()).await;
+    assert_eq!(seen, ["m1", "m2"]);
+    write("m0", "2026-01-01T00:00:00.000000Z").await;
+    write("m9", "2026-01-01T00:00:09.000000Z").await;
+    while !token.is_empty() {
+        let (ids, next) = list(token).await;
+        seen.extend(ids);
+        token = next;
+    }
+    assert_eq!(seen, ["m1", "m2", "m3", "m4", "m5", "m9"]);
+}

@@ -2,7 +2,7 @@
 use mediamesh_mesh::error::FieldViolation;
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::serving::auth::{self, Caller};
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Raise, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -146,12 +146,12 @@ impl pb::reservation_service_server::ReservationService for ReservationApi {
     ) -> Result<Response<pb::ListReservationsResponse>, Status> {
         auth::authorize(&request, access::may_list)?;
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
         let movie_id = input::optional_id("movie_id", &r.movie_id)?.unwrap_or_default();
-        let mut reservations = store::list(&self.store, page, &movie_id)
+        let rows = store::list(&self.store, &page, &movie_id)
             .await
             .map_err(Error::from)?;
-        let next_page_token = page.finish(&mut reservations);
+        let (reservations, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListReservationsResponse {
             reservations: reservations.into_iter().map(to_pb).collect(),
             next_page_token,

@@ -1,5 +1,5 @@
 //! Reservation's tables: reservations and the seat ledger (its replica of the movies).
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS movie_seats (
     // The movie version the ledger row reflects (0: learned by asking movie, or an event
     // from before movie events were versioned).
     "ALTER TABLE movie_seats ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+    // Keyset paging in list order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS reservations_by_create ON reservations (create_time, rsv_id);",
 ];
 
 const COLUMNS: &str = "rsv_id, movie_id, customer_id, status, amount, create_time, version";
@@ -290,20 +292,22 @@ pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Reservation>, sqlx::
 
 pub async fn list(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     movie_id: &str,
-) -> Result<Vec<Reservation>, sqlx::Error> {
+) -> Result<Vec<(Vec<String>, Reservation)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM reservations WHERE ($3 = '' OR movie_id = $3) \
-         ORDER BY create_time, rsv_id LIMIT $1 OFFSET $2"
+         AND (create_time, rsv_id) > ($2, $4) ORDER BY create_time, rsv_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(movie_id.to_owned())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(reservation)
+    .map(|r| Ok((key_of(r, &["create_time", "rsv_id"])?, reservation(r)?)))
     .collect()
 }
 

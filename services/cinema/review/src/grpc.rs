@@ -1,7 +1,7 @@
 //! gRPC inbound adapter of review. Every field passes `mediamesh_mesh::input` first.
 use mediamesh_mesh::input::{self, TEXT_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Peer, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -23,10 +23,10 @@ impl ReviewApi {
     }
 
     async fn list(&self, r: pb::ListReviewsRequest) -> Result<pb::ListReviewsResponse, Error> {
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
         let movie_id = input::optional_id("movie_id", &r.movie_id)?.unwrap_or_default();
-        let mut reviews = store::list(&self.store, page, &movie_id).await?;
-        let next_page_token = page.finish(&mut reviews);
+        let rows = store::list(&self.store, &page, &movie_id).await?;
+        let (reviews, next_page_token) = page.split(rows);
         Ok(pb::ListReviewsResponse {
             reviews: reviews.iter().map(to_pb).collect(),
             next_page_token,

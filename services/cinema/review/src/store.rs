@@ -2,7 +2,7 @@
 //! id is retired) and its replica of the movies, fed by versioned movie events. Changes are
 //! decided by the domain on a locked row (an UPDATE takes the row lock on PostgreSQL; SQLite
 //! has one writer).
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS review_movies (
     deleted BIGINT NOT NULL
 );
 ",
+    // Keyset paging in list order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS reviews_by_create ON reviews (create_time, review_id);",
 ];
 
 const REVIEW: &str = "review_id, movie_id, content, create_time, deleted";
@@ -78,18 +80,24 @@ pub async fn save(tx: &mut Tx, r: &Review) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-pub async fn list(store: &Store, page: Page, movie_id: &str) -> Result<Vec<Review>, sqlx::Error> {
+pub async fn list(
+    store: &Store,
+    page: &Keyset,
+    movie_id: &str,
+) -> Result<Vec<(Vec<String>, Review)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
         "SELECT {REVIEW} FROM reviews WHERE deleted = 0 AND ($3 = '' OR movie_id = $3) \
-         ORDER BY create_time, review_id LIMIT $1 OFFSET $2"
+         AND (create_time, review_id) > ($2, $4) ORDER BY create_time, review_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(movie_id.to_owned())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(review)
+    .map(|r| Ok((key_of(r, &["create_time", "review_id"])?, review(r)?)))
     .collect()
 }
 

@@ -1,6 +1,6 @@
 //! gRPC inbound adapter of the viewpage.
 use mediamesh_mesh::Store;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_proto::cinema::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -17,9 +17,9 @@ impl ViewpageApi {
     }
 
     async fn list(&self, r: pb::ListViewpagesRequest) -> Result<pb::ListViewpagesResponse, Error> {
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut viewpages = store::list(&self.store, page).await?;
-        let next_page_token = page.finish(&mut viewpages);
+        let page = Keyset::parse(r.page_size, &r.page_token, 1)?;
+        let mut viewpages = store::list(&self.store, &page).await?;
+        let next_page_token = page.finish(&mut viewpages, |v| vec![v.movie_id.clone()]);
         Ok(pb::ListViewpagesResponse {
             viewpages,
             next_page_token,

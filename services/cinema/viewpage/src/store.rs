@@ -1,7 +1,7 @@
 //! The viewpage's own tables (the read model). Every change is insert-then-check: insert the
 //! row as the domain builds it for an id not seen yet, else lock the row (an UPDATE takes the
 //! row lock on PostgreSQL; SQLite has one writer), let the domain decide, and write it back.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::cinema::v1 as pb;
 use sqlx::Row;
@@ -134,13 +134,15 @@ pub async fn set_reservation(
     Ok(())
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<pb::Viewpage>, sqlx::Error> {
+/// A page of movies by id, continued after the previous page's last movie_id.
+pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<pb::Viewpage>, sqlx::Error> {
+    let after = page.after_or(&[""]);
     let rows = sqlx::query(&format!(
-        "SELECT {MOVIE} FROM vp_movies WHERE deleted = 0 \
-         ORDER BY movie_id LIMIT $1 OFFSET $2"
+        "SELECT {MOVIE} FROM vp_movies WHERE deleted = 0 AND movie_id > $2 \
+         ORDER BY movie_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .fetch_all(store.reader())
     .await?;
     let mut pages = Vec::with_capacity(rows.len());
