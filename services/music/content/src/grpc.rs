@@ -1,7 +1,7 @@
 //! gRPC inbound adapter of content: parses requests at the edge, answers in contract types.
 use mediamesh_mesh::input::{self, NAME_MAX, TEXT_MAX};
 use mediamesh_mesh::serving::auth::{self, Caller};
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -144,12 +144,12 @@ impl pb::content_service_server::ContentService for ContentApi {
         request: Request<pb::ListContentsRequest>,
     ) -> Result<Response<pb::ListContentsResponse>, Status> {
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
         let creator = input::text("creator_name", &r.creator_name, NAME_MAX)?;
-        let mut contents = store::list(&self.store, page, &creator)
+        let rows = store::list(&self.store, &page, &creator)
             .await
             .map_err(Error::from)?;
-        let next_page_token = page.finish(&mut contents);
+        let (contents, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListContentsResponse {
             contents: contents.into_iter().map(to_pb).collect(),
             next_page_token,

@@ -1,5 +1,5 @@
 //! The content table.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS contents (
     // A sound source registered while the upload still waits for its own answer: kept
     // aside, so only an approved upload becomes REGISTERED.
     "ALTER TABLE contents ADD COLUMN source_registered BIGINT NOT NULL DEFAULT 0",
+    // Keyset paging in list order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS contents_by_create ON contents (create_time, content_id);",
 ];
 
 const COLUMNS: &str =
@@ -122,18 +124,24 @@ pub async fn approved(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
     Ok(moved == 1)
 }
 
-pub async fn list(store: &Store, page: Page, creator: &str) -> Result<Vec<Content>, sqlx::Error> {
+pub async fn list(
+    store: &Store,
+    page: &Keyset,
+    creator: &str,
+) -> Result<Vec<(Vec<String>, Content)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM contents WHERE ($3 = '' OR creator_name = $3) \
-         ORDER BY create_time, content_id LIMIT $1 OFFSET $2"
+         AND (create_time, content_id) > ($2, $4) ORDER BY create_time, content_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(creator.to_owned())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(content)
+    .map(|r| Ok((key_of(r, &["create_time", "content_id"])?, content(r)?)))
     .collect()
 }
 

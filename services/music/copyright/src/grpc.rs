@@ -2,7 +2,7 @@
 //! mesh port) and validates its input exactly like a public RPC.
 use mediamesh_mesh::Store;
 use mediamesh_mesh::input::{self, NAME_MAX};
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -64,9 +64,9 @@ impl pb::copyright_service_server::CopyrightService for CopyrightApi {
         request: Request<pb::ListCopyrightsRequest>,
     ) -> Result<Response<pb::ListCopyrightsResponse>, Status> {
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token)?;
-        let mut copyrights = store::list(&self.store, page).await.map_err(Error::from)?;
-        let next_page_token = page.finish(&mut copyrights);
+        let page = Keyset::parse(r.page_size, &r.page_token, 2)?;
+        let rows = store::list(&self.store, &page).await.map_err(Error::from)?;
+        let (copyrights, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListCopyrightsResponse {
             copyrights: copyrights.into_iter().map(to_pb).collect(),
             next_page_token,

@@ -1,6 +1,6 @@
 //! The copyright table.
 use mediamesh_mesh::events::once::Keyed;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
@@ -25,6 +25,8 @@ ALTER TABLE copyrights ADD COLUMN kind TEXT NOT NULL DEFAULT '';
 ALTER TABLE copyrights ADD COLUMN voided BIGINT NOT NULL DEFAULT 0;
 UPDATE copyrights SET voided = 1 WHERE status = 'RELEASED' AND title = '';
 ",
+    // Keyset paging in list order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS copyrights_by_approved ON copyrights (approved_at, content_id);",
 ];
 
 const COLUMNS: &str = "content_id, creator_name, title, kind, original_content_id, status, voided";
@@ -103,15 +105,20 @@ pub async fn save(tx: &mut Tx, c: &Copyright) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<Copyright>, sqlx::Error> {
+pub async fn list(
+    store: &Store,
+    page: &Keyset,
+) -> Result<Vec<(Vec<String>, Copyright)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM copyrights ORDER BY approved_at, content_id LIMIT $1 OFFSET $2"
+        "SELECT {COLUMNS}, approved_at FROM copyrights WHERE (approved_at, content_id) > ($2, $3) ORDER BY approved_at, content_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(copyright)
+    .map(|r| Ok((key_of(r, &["approved_at", "content_id"])?, copyright(r)?)))
     .collect()
 }

@@ -2,7 +2,7 @@
 use mediamesh_mesh::Store;
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -31,13 +31,13 @@ impl pb::mypage_service_server::MypageService for MypageApi {
         if let Some(caller) = &caller {
             r.creator_name = access::creator_filter(caller, &r.creator_name)?;
         }
-        let page = Page::parse(r.page_size, &r.page_token).map_err(Error::from)?;
+        let page = Keyset::parse(r.page_size, &r.page_token, 1).map_err(Error::from)?;
         let creator =
             input::text("creator_name", &r.creator_name, NAME_MAX).map_err(Error::from)?;
-        let mut mypages = store::list(&self.store, page, &creator)
+        let mut mypages = store::list(&self.store, &page, &creator)
             .await
             .map_err(Error::from)?;
-        let next_page_token = page.finish(&mut mypages);
+        let next_page_token = page.finish(&mut mypages, |m| vec![m.content_id.clone()]);
         Ok(Response::new(pb::ListMypagesResponse {
             mypages,
             next_page_token,

@@ -1,5 +1,5 @@
 //! The mypage's own tables (the read model).
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Migration, Store, Tx};
 use mediamesh_proto::music::v1 as pb;
 use sqlx::Row;
@@ -97,15 +97,16 @@ pub async fn add_cover(tx: &mut Tx, c: &Cover) -> Result<(), sqlx::Error> {
 
 pub async fn list(
     store: &Store,
-    page: Page,
+    page: &Keyset,
     creator: &str,
 ) -> Result<Vec<pb::Mypage>, sqlx::Error> {
+    let after = page.after_or(&[""]);
     let rows = sqlx::query(
         "SELECT content_id, creator_name, title, status FROM mypages \
-         WHERE ($3 = '' OR creator_name = $3) ORDER BY content_id LIMIT $1 OFFSET $2",
+         WHERE ($3 = '' OR creator_name = $3) AND content_id > $2 ORDER BY content_id LIMIT $1",
     )
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
     .bind(creator.to_owned())
     .fetch_all(store.reader())
     .await?;

@@ -1,6 +1,6 @@
 //! gRPC inbound adapter of source.
 use mediamesh_mesh::Store;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_proto::music::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -35,9 +35,9 @@ impl pb::source_service_server::SourceService for SourceApi {
         request: Request<pb::ListSourcesRequest>,
     ) -> Result<Response<pb::ListSourcesResponse>, Status> {
         let r = request.into_inner();
-        let page = Page::parse(r.page_size, &r.page_token).map_err(Error::from)?;
-        let mut sources = store::list(&self.store, page).await.map_err(Error::from)?;
-        let next_page_token = page.finish(&mut sources);
+        let page = Keyset::parse(r.page_size, &r.page_token, 2).map_err(Error::from)?;
+        let rows = store::list(&self.store, &page).await.map_err(Error::from)?;
+        let (sources, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListSourcesResponse {
             sources: sources.iter().map(to_pb).collect(),
             next_page_token,

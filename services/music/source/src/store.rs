@@ -1,11 +1,12 @@
 //! The sound source table.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::Row;
 
 use crate::domain::{Source, Status};
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS sources (
     source_id TEXT PRIMARY KEY,
     content_id TEXT NOT NULL UNIQUE,
@@ -14,7 +15,10 @@ CREATE TABLE IF NOT EXISTS sources (
     status TEXT NOT NULL,
     registered_at TEXT NOT NULL
 );
-"];
+",
+    // Keyset paging in list order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS sources_by_registered ON sources (registered_at, source_id);",
+];
 
 const COLUMNS: &str = "source_id, content_id, creator_name, title, status";
 
@@ -74,15 +78,17 @@ pub async fn save(tx: &mut Tx, s: &Source) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<Source>, sqlx::Error> {
+pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Source)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM sources ORDER BY registered_at, source_id LIMIT $1 OFFSET $2"
+        "SELECT {COLUMNS}, registered_at FROM sources WHERE (registered_at, source_id) > ($2, $3) ORDER BY registered_at, source_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(source)
+    .map(|r| Ok((key_of(r, &["registered_at", "source_id"])?, source(r)?)))
     .collect()
 }

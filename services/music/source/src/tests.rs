@@ -104,3 +104,50 @@ async fn a_bad_page_is_refused() {
     let refused = api.list_sources(list).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
 }
+
+/// Keyset paging: a source registered before the cursor, written between two pages, neither
+/// repeats a row on the later pages (as an offset would) nor hides one; one registered after
+/// it is still listed.
+#[tokio::test]
+async fn a_page_token_survives_rows_inserted_before_it() {
+    let (test, api) = source().await;
+    let write = |id: &str, at: &str| {
+        let (store, id, at) = (test.store.clone(), id.to_owned(), at.to_owned());
+        async move {
+            sqlx::query(
+                "INSERT INTO sources (source_id, content_id, creator_name, title, status, \
+                 registered_at) VALUES ($1, $1, 'TIKITIK', $1, 'REGISTERED', $2)",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(store.writer())
+            .await
+            .unwrap();
+        }
+    };
+    for n in 1..=5 {
+        write(&format!("s{n}"), &format!("2026-01-01T00:00:0{n}.000000Z")).await;
+    }
+    let list = |token: String| {
+        let request = Request::new(pb::ListSourcesRequest {
+            page_size: 2,
+            page_token: token,
+        });
+        let api = &api;
+        async move {
+            let r = api.list_sources(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.sources.into_iter().map(|s| s.source_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut seen, mut token) = list(String::new()).await;
+    assert_eq!(seen, ["s1", "s2"]);
+    write("s0", "2026-01-01T00:00:00.000000Z").await;
+    write("s9", "2026-01-01T00:00:09.000000Z").await;
+    while !token.is_empty() {
+        let (ids, next) = list(token).await;
+        seen.extend(ids);
+        token = next;
+    }
+    assert_eq!(seen, ["s1", "s2", "s3", "s4", "s5", "s9"]);
+}
