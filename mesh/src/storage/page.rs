@@ -1,5 +1,6 @@
 //! AIP-158 pagination: `page_size` (default 50, at most 100) and an opaque `page_token`
-//! that is the offset of the next page.
+//! that carries the sort key of the previous page's last row (keyset paging; offsets are
+//! gone: they were guessable and skipped or repeated rows under concurrent writes).
 use crate::error::FieldViolation;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
@@ -7,55 +8,10 @@ pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// the gateway's response buffer.
 pub const MAX_PAGE_SIZE: i64 = 100;
 
-/// A validated page request: how many rows, from which offset.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub size: i64,
-    pub offset: i64,
-}
-
-impl Page {
-    pub fn parse(page_size: i32, page_token: &str) -> Result<Page, FieldViolation> {
-        if page_size < 0 {
-            return Err(FieldViolation::new("page_size", "must not be negative"));
-        }
-        let size = match page_size as i64 {
-            0 => DEFAULT_PAGE_SIZE,
-            n => n.min(MAX_PAGE_SIZE),
-        };
-        let offset = if page_token.is_empty() {
-            0
-        } else {
-            page_token
-                .parse::<i64>()
-                .ok()
-                .filter(|o| *o >= 0)
-                .ok_or_else(|| {
-                    FieldViolation::new("page_token", "is not a token this server issued")
-                })?
-        };
-        Ok(Page { size, offset })
-    }
-
-    /// Rows to fetch: one more than the page, to learn whether another page follows.
-    pub fn fetch_limit(&self) -> i64 {
-        self.size + 1
-    }
-
-    /// Trims the extra row and returns the next page's token (empty on the last page).
-    pub fn finish<T>(&self, rows: &mut Vec<T>) -> String {
-        if rows.len() as i64 > self.size {
-            rows.truncate(self.size as usize);
-            (self.offset + self.size).to_string()
-        } else {
-            String::new()
-        }
-    }
-}
-
 /// Tokens longer than this are not ours (a key is a few bounded ids and timestamps).
 const MAX_TOKEN: usize = 2048;
-/// Keyset tokens start with this, so an offset token is never taken for one.
+/// Keyset tokens start with this, so a token of the old offset scheme (a bare number, still
+/// held by clients across an upgrade) is refused as not ours, never misread.
 const KEYSET_TAG: &str = "k1";
 
 /// A page of rows in a total order (`ORDER BY` a unique key), continued after the sort key
@@ -73,7 +29,13 @@ pub struct Keyset {
 impl Keyset {
     /// `parts`: how many columns the listing's sort key has.
     pub fn parse(page_size: i32, page_token: &str, parts: usize) -> Result<Keyset, FieldViolation> {
-        let size = Page::parse(page_size, "")?.size;
+        if page_size < 0 {
+            return Err(FieldViolation::new("page_size", "must not be negative"));
+        }
+        let size = match i64::from(page_size) {
+            0 => DEFAULT_PAGE_SIZE,
+            n => n.min(MAX_PAGE_SIZE),
+        };
         if page_token.is_empty() {
             return Ok(Keyset { size, after: None });
         }
@@ -84,7 +46,9 @@ impl Keyset {
             .ok_or_else(invalid)?;
         let text = String::from_utf8(unhex(hex).ok_or_else(invalid)?).map_err(|_| invalid())?;
         let key: Vec<String> = text.split('\u{1f}').map(str::to_owned).collect();
-        if key.len() != parts {
+        // Keys are ids and timestamps: a control character (a NUL, which PostgreSQL refuses
+        // in text and would turn into a 500) only comes in a forged token.
+        if key.len() != parts || key.iter().any(|k| k.chars().any(char::is_control)) {
             return Err(invalid());
         }
         Ok(Keyset {
@@ -172,6 +136,15 @@ mod tests {
     }
 
     #[test]
+    fn page_sizes_default_cap_and_refuse_negatives() {
+        assert_eq!(Keyset::parse(0, "", 1).unwrap().size, DEFAULT_PAGE_SIZE);
+        assert_eq!(Keyset::parse(1000, "", 1).unwrap().size, MAX_PAGE_SIZE);
+        assert_eq!(Keyset::parse(7, "", 1).unwrap().size, 7);
+        let refused = Keyset::parse(-1, "", 1).unwrap_err();
+        assert_eq!(refused.field, "page_size");
+    }
+
+    #[test]
     fn tokens_not_issued_here_are_refused() {
         for bad in [
             "50",
@@ -182,6 +155,8 @@ mod tests {
         ] {
             assert!(Keyset::parse(10, bad, 2).is_err(), "{bad}");
         }
+        let nul = format!("k1{}", hex(b"a\0b\x1fc"));
+        assert!(Keyset::parse(10, &nul, 2).is_err(), "a NUL in a key");
         let one_part = format!("k1{}", hex(b"t1"));
         assert!(Keyset::parse(10, &one_part, 2).is_err(), "wrong arity");
     }

@@ -1,7 +1,7 @@
 //! gRPC inbound adapter of the catalog: parses requests at the edge, answers in contract types.
 use mediamesh_mesh::input::{self, NAME_MAX};
 use mediamesh_mesh::serving::auth;
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_mesh::{Event, Raise, Store};
 use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -56,9 +56,9 @@ impl pb::catalog_service_server::CatalogService for CatalogApi {
         request: Request<pb::ListVodsRequest>,
     ) -> Result<Response<pb::ListVodsResponse>, Status> {
         let request = request.into_inner();
-        let page = Page::parse(request.page_size, &request.page_token)?;
-        let mut vods = store::list(&self.store, page).await.map_err(Error::from)?;
-        let next_page_token = page.finish(&mut vods);
+        let page = Keyset::parse(request.page_size, &request.page_token, 2)?;
+        let rows = store::list(&self.store, &page).await.map_err(Error::from)?;
+        let (vods, next_page_token) = page.split(rows);
         Ok(Response::new(pb::ListVodsResponse {
             vods: vods.iter().map(to_pb).collect(),
             next_page_token,

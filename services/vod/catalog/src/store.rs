@@ -1,11 +1,12 @@
 //! The catalog's tables.
-use mediamesh_mesh::storage::page::Page;
+use mediamesh_mesh::storage::page::{Keyset, key_of};
 use mediamesh_mesh::{Migration, Store, Tx};
 use sqlx::{AnyConnection, Row};
 
 use crate::domain::{Price, Vod};
 
-pub const MIGRATIONS: &[Migration] = &["
+pub const MIGRATIONS: &[Migration] = &[
+    "
 CREATE TABLE IF NOT EXISTS vods (
     vod_id TEXT PRIMARY KEY,
     vod_name TEXT NOT NULL,
@@ -17,7 +18,10 @@ INSERT INTO vods (vod_id, vod_name, price, registered_at) VALUES
     ('1', 'Alive!', 1000, '2020-09-01T00:00:00Z'),
     ('2', 'ToBusan', 1500, '2020-09-01T00:00:01Z')
 ON CONFLICT DO NOTHING;
-"];
+",
+    // Keyset paging in list order (the whole sort key in the index).
+    "CREATE INDEX IF NOT EXISTS vods_by_registered ON vods (registered_at, vod_id);",
+];
 
 fn vod(row: &sqlx::any::AnyRow) -> Result<Vod, sqlx::Error> {
     let price = Price::new(row.try_get("price")?).map_err(|e| sqlx::Error::Decode(e.into()))?;
@@ -37,16 +41,19 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Vod>, sqlx::Error> {
         .transpose()
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<Vec<Vod>, sqlx::Error> {
+pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Vod)>, sqlx::Error> {
+    let after = page.after_or(&["", ""]);
     sqlx::query(
-        "SELECT vod_id, vod_name, price FROM vods ORDER BY registered_at, vod_id LIMIT $1 OFFSET $2",
+        "SELECT vod_id, vod_name, price, registered_at FROM vods \
+         WHERE (registered_at, vod_id) > ($2, $3) ORDER BY registered_at, vod_id LIMIT $1",
     )
     .bind(page.fetch_limit())
-    .bind(page.offset)
+    .bind(after[0].clone())
+    .bind(after[1].clone())
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(vod)
+    .map(|r| Ok((key_of(r, &["registered_at", "vod_id"])?, vod(r)?)))
     .collect()
 }
 

@@ -95,3 +95,50 @@ async fn vods_are_listed_in_registration_order_by_pages() {
     assert_eq!(rest.vods[0].vod_id, "3");
     assert!(rest.next_page_token.is_empty());
 }
+
+/// Keyset paging: a title registered before the cursor, written between two pages, neither
+/// repeats a row on the later pages (as an offset would) nor hides one; one registered after
+/// it is still listed.
+#[tokio::test]
+async fn a_page_token_survives_rows_inserted_before_it() {
+    let (test, api) = catalog().await;
+    let write = |id: &str, at: &str| {
+        let (store, id, at) = (test.store.clone(), id.to_owned(), at.to_owned());
+        async move {
+            sqlx::query(
+                "INSERT INTO vods (vod_id, vod_name, price, registered_at) \
+                 VALUES ($1, $1, 1000, $2)",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(store.writer())
+            .await
+            .unwrap();
+        }
+    };
+    for n in 3..=5 {
+        write(&format!("v{n}"), &format!("2021-01-01T00:00:0{n}Z")).await;
+    }
+    let list = |token: String| {
+        let request = Request::new(pb::ListVodsRequest {
+            page_size: 2,
+            page_token: token,
+        });
+        let api = &api;
+        async move {
+            let r = api.list_vods(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.vods.into_iter().map(|v| v.vod_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut seen, mut token) = list(String::new()).await;
+    assert_eq!(seen, ["1", "2"]);
+    write("v0", "2019-01-01T00:00:00Z").await;
+    write("v9", "2021-01-01T00:00:09Z").await;
+    while !token.is_empty() {
+        let (ids, next) = list(token).await;
+        seen.extend(ids);
+        token = next;
+    }
+    assert_eq!(seen, ["1", "2", "v3", "v4", "v5", "v9"]);
+}
