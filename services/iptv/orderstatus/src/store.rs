@@ -116,7 +116,8 @@ pub async fn list(
     let after = page.after_or(&[""]);
     let rows = sqlx::query(
         "SELECT join_order_id, customer_id, product FROM os_orders \
-         WHERE ($3 = '' OR customer_id = $3) AND join_order_id > $2 ORDER BY join_order_id LIMIT $1",
+         WHERE ($3 = '' OR customer_id = $3) AND join_order_id > $2 \
+         ORDER BY join_order_id LIMIT $1",
     )
     .bind(page.fetch_limit())
     .bind(after[0].clone())

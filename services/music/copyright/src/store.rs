@@ -111,7 +111,8 @@ pub async fn list(
 ) -> Result<Vec<(Vec<String>, Copyright)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {COLUMNS}, approved_at FROM copyrights WHERE (approved_at, content_id) > ($2, $3) ORDER BY approved_at, content_id LIMIT $1"
+        "SELECT {COLUMNS}, approved_at FROM copyrights WHERE (approved_at, content_id) > ($2, $3) \
+         ORDER BY approved_at, content_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
     .bind(after[0].clone())

@@ -81,7 +81,8 @@ pub async fn save(tx: &mut Tx, s: &Source) -> Result<(), sqlx::Error> {
 pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Source)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {COLUMNS}, registered_at FROM sources WHERE (registered_at, source_id) > ($2, $3) ORDER BY registered_at, source_id LIMIT $1"
+        "SELECT {COLUMNS}, registered_at FROM sources WHERE (registered_at, source_id) > ($2, $3) \
+         ORDER BY registered_at, source_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
     .bind(after[0].clone())

@@ -197,7 +197,8 @@ pub async fn list_refunds(
     let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
         "SELECT {REFUND}, create_time FROM refund_requests WHERE ($3 = '' OR client_id = $3) \
-         AND (create_time, refund_request_id) > ($2, $4) ORDER BY create_time, refund_request_id LIMIT $1"
+         AND (create_time, refund_request_id) > ($2, $4) \
+         ORDER BY create_time, refund_request_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
     .bind(after[0].clone())
@@ -206,6 +207,11 @@ pub async fn list_refunds(
     .fetch_all(store.reader())
     .await?
     .iter()
-    .map(|r| Ok((key_of(r, &["create_time", "refund_request_id"])?, refund(r)?)))
+    .map(|r| {
+        Ok((
+            key_of(r, &["create_time", "refund_request_id"])?,
+            refund(r)?,
+        ))
+    })
     .collect()
 }

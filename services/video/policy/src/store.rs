@@ -119,8 +119,8 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Policy>, sqlx::Error>
 pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Policy)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
     sqlx::query(&format!(
-        "SELECT {POLICY}, create_time FROM policies WHERE deleted = 0 AND (create_time, policy_id) > ($2, $3) ORDER BY create_time, policy_id \
-         LIMIT $1"
+        "SELECT {POLICY}, create_time FROM policies WHERE deleted = 0 \
+         AND (create_time, policy_id) > ($2, $3) ORDER BY create_time, policy_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
     .bind(after[0].clone())
