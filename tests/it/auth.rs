@@ -984,6 +984,10 @@ async fn video_and_iptv_rest_routes_need_the_right_caller() {
                 200,
             ),
             ("GET", "/refundRequests/rf-r1".into(), None, Bob, 403),
+            // The screen shows the client's refunds; the account its totals.
+            ("GET", "/channelViews?clientId=alice".into(), None, Bob, 403),
+            ("GET", "/clientSystems/alice".into(), None, Bob, 403),
+            ("GET", "/clientSystems/alice".into(), None, Alice, 200),
             (
                 "GET",
                 "/refundRequests?clientId=alice".into(),

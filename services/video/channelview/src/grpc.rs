@@ -1,6 +1,7 @@
 //! gRPC inbound adapter of the channel view.
 use mediamesh_mesh::Store;
 use mediamesh_mesh::input;
+use mediamesh_mesh::serving::auth;
 use mediamesh_mesh::storage::page::Keyset;
 use mediamesh_proto::video::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -32,6 +33,13 @@ impl pb::channel_view_service_server::ChannelViewService for ChannelViewApi {
         &self,
         request: Request<pb::GetChannelViewRequest>,
     ) -> Result<Response<pb::ChannelView>, Status> {
-        Ok(Response::new(self.get(request.into_inner()).await?))
+        // The screen shows the client's refunds: read by that client or an operator, as the
+        // refunds themselves are.
+        let caller = auth::caller(&request).cloned();
+        let r = request.into_inner();
+        if let Some(caller) = &caller {
+            caller.acting_for(&r.client_id, "this client's screen")?;
+        }
+        Ok(Response::new(self.get(r).await?))
     }
 }

@@ -145,7 +145,11 @@ impl pb::client_service_server::ClientService for ClientApi {
         &self,
         request: Request<pb::GetClientRequest>,
     ) -> Result<Response<pb::Client>, Status> {
+        let caller = auth::caller(&request).cloned();
         let id = input::id("client_id", &request.into_inner().client_id)?;
+        if let Some(caller) = &caller {
+            access::may_use(caller, &id)?;
+        }
         Ok(Response::new(to_pb(self.load(&id).await?)))
     }
 
