@@ -178,6 +178,37 @@ mod tests {
                 .verify(Some(format!("Bearer {forged}").as_bytes()))
                 .is_err()
         );
+        // As the gateway decides: not before its `nbf`, whatever its `aud`.
+        let sign = |claims: serde_json::Value| {
+            let mut header = jsonwebtoken::Header::new(ALGORITHM);
+            header.kid = Some(key.kid.clone());
+            let der = jsonwebtoken::EncodingKey::from_ec_der(&key.pkcs8);
+            jsonwebtoken::encode(&header, &claims, &der).unwrap()
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = |extra: serde_json::Value| {
+            let mut c =
+                serde_json::json!({"sub": "alice", "iss": ISSUER, "iat": now, "exp": now + 600});
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            c
+        };
+        let early = sign(claims(serde_json::json!({"nbf": now + 3600})));
+        assert!(
+            verifier
+                .verify(Some(format!("Bearer {early}").as_bytes()))
+                .is_err()
+        );
+        let with_audience = sign(claims(serde_json::json!({"aud": "mediamesh-api"})));
+        assert!(
+            verifier
+                .verify(Some(format!("Bearer {with_audience}").as_bytes()))
+                .is_ok()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(&other).unwrap();
     }

@@ -168,6 +168,10 @@ impl Verifier {
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        // As Envoy's jwt_authn with no audiences configured: a token not yet valid is
+        // refused, an `aud` claim (an identity provider's tokens carry one) is not.
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
         Ok(Verifier { keys, validation })
     }
 
