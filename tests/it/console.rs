@@ -203,6 +203,11 @@ async fn console_shows_every_context_live_rates_and_replays_dead_letters() {
         page.cell(poison, "td:nth-child(3)").await,
         "vod.payment.PaymentApproved"
     );
+    // A dead letter is an alert, never "all clear".
+    page.wait(
+        "document.querySelector('#alerts').textContent.includes('vod.mileage: 1 dead letter')",
+    )
+    .await;
 
     // A valid event a past outage left in the dead letters: Replay on the page sends it
     // back through the outbox; the row goes and the credit is applied.

@@ -145,10 +145,14 @@ fn host_allowed<B>(request: &Request<B>) -> Result<(), &'static str> {
         .and_then(|h| h.to_str().ok())
         .ok_or("a Host header is required")?;
     let ip_or_localhost = match host.strip_prefix('[') {
-        Some(v6) => v6
-            .split(']')
-            .next()
-            .is_some_and(|a| a.parse::<Ipv6Addr>().is_ok()),
+        // `[addr]` or `[addr]:port`, nothing else after the bracket.
+        Some(v6) => v6.split_once(']').is_some_and(|(addr, rest)| {
+            addr.parse::<Ipv6Addr>().is_ok()
+                && (rest.is_empty()
+                    || rest
+                        .strip_prefix(':')
+                        .is_some_and(|p| p.parse::<u16>().is_ok()))
+        }),
         None => {
             let name = host.rsplit_once(':').map(|(name, _)| name).unwrap_or(host);
             name.eq_ignore_ascii_case("localhost") || name.parse::<Ipv4Addr>().is_ok()
@@ -229,13 +233,20 @@ async fn replay(console: &Console, request: Request<Incoming>) -> Response<Body>
 
 /// Server-sent events: one `data:` line of JSON per second, for as long as the page is open.
 fn stream(console: &Console) -> Response<Body> {
+    let Ok(permit) = console.streams.clone().try_acquire_owned() else {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many console pages open; close one",
+        );
+    };
     let snapshots = console.subscribe();
-    let events = futures::stream::unfold(snapshots, |mut snapshots| async move {
-        snapshots.changed().await.ok()?;
-        let json = snapshots.borrow_and_update().clone();
-        let event = Bytes::from(format!("data: {json}\n\n"));
-        Some((Ok::<_, Infallible>(Frame::data(event)), snapshots))
-    });
+    // The permit lives as long as the stream: a closed page gives its slot back.
+    let events =
+        futures::stream::unfold((snapshots, permit), |(mut snapshots, permit)| async move {
+            snapshots.changed().await.ok()?;
+            let event = snapshots.borrow_and_update().clone();
+            Some((Ok::<_, Infallible>(Frame::data(event)), (snapshots, permit)))
+        });
     let mut response = Response::new(StreamBody::new(events).boxed());
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, "text/event-stream".parse().unwrap());
@@ -308,7 +319,13 @@ mod tests {
         for host in ["127.0.0.1:9464", "localhost:9464", "[::1]:9464", "10.0.0.7"] {
             assert!(host_allowed(&request(&[("host", host)])).is_ok(), "{host}");
         }
-        for host in ["evil.example:9464", "127.0.0.1.nip.io", "[evil]:1"] {
+        for host in [
+            "evil.example:9464",
+            "127.0.0.1.nip.io",
+            "[evil]:1",
+            "[::1]evil.com",
+            "[::1]:x",
+        ] {
             assert!(host_allowed(&request(&[("host", host)])).is_err(), "{host}");
         }
         assert!(host_allowed(&request(&[])).is_err(), "no Host");

@@ -32,6 +32,24 @@ pub const STYLE: &str = include_str!("console/console.css");
 const EVERY: Duration = Duration::from_secs(1);
 /// Dead letters listed per context: the page shows the oldest; the CLI lists them all.
 const LETTERS_SHOWN: usize = 50;
+/// Characters of a letter's header value or error the page shows (the CLI lists them whole):
+/// a broker takes 64 KiB of headers, and 50 such letters a context made megabytes a second.
+const FIELD_SHOWN: usize = 256;
+/// Pages open at once; the next is refused (503) until one closes.
+pub const MAX_STREAMS: usize = 32;
+
+/// A letter as the page shows it: long header values and errors cut, marked with `…`.
+fn shown(mut letter: deadletters::Summary) -> deadletters::Summary {
+    let cut = |s: &mut String| {
+        if let Some((at, _)) = s.char_indices().nth(FIELD_SHOWN) {
+            s.truncate(at);
+            s.push('…');
+        }
+    };
+    letter.headers.values_mut().for_each(cut);
+    cut(&mut letter.error);
+    letter
+}
 
 /// One context run here, as the console sees it.
 pub struct Part {
@@ -212,7 +230,10 @@ pub struct Console {
     parts: Vec<Part>,
     map: Map,
     metrics: PrometheusHandle,
-    snapshots: watch::Sender<Arc<String>>,
+    /// The latest snapshot as one server-sent event frame, shared by every open page.
+    snapshots: watch::Sender<bytes::Bytes>,
+    /// Open pages at most: each holds a frame while its client reads it.
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl Console {
@@ -223,7 +244,8 @@ impl Console {
             parts,
             map,
             metrics,
-            snapshots: watch::channel(Arc::new(String::new())).0,
+            snapshots: watch::channel(bytes::Bytes::new()).0,
+            streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
         })
     }
 
@@ -232,7 +254,7 @@ impl Console {
     }
 
     /// Each second's snapshot as JSON, from the next one on.
-    pub fn subscribe(&self) -> watch::Receiver<Arc<String>> {
+    pub fn subscribe(&self) -> watch::Receiver<bytes::Bytes> {
         let mut receiver = self.snapshots.subscribe();
         receiver.mark_unchanged();
         receiver
@@ -250,7 +272,9 @@ impl Console {
             }
             let snapshot = sampler.next(&self).await;
             let json = serde_json::to_string(&snapshot).expect("snapshot serializes");
-            self.snapshots.send_replace(Arc::new(json));
+            // Formatted once: a page that reads slowly holds this frame, not a copy of it.
+            self.snapshots
+                .send_replace(bytes::Bytes::from(format!("data: {json}\n\n")));
         }
     }
 
@@ -357,7 +381,7 @@ impl Sampler {
             {
                 snapshot.dead_letters.extend(list.iter().map(|l| Letter {
                     context: id.clone(),
-                    letter: l.summary(),
+                    letter: shown(l.summary()),
                 }));
             }
         }
@@ -444,6 +468,26 @@ fn gauge_name(name: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_letter_is_shown_with_long_values_cut() {
+        let mut headers = std::collections::BTreeMap::new();
+        headers.insert("x".to_owned(), "가".repeat(60_000));
+        headers.insert("short".to_owned(), "ok".to_owned());
+        let letter = shown(deadletters::Summary {
+            consumer: "vod_mileage".into(),
+            event_id: "e".into(),
+            subject: "vod.payment.PaymentApproved".into(),
+            headers,
+            payload_bytes: 1,
+            error: "e".repeat(10_000),
+            deliveries: 5,
+            failed_at: String::new(),
+        });
+        assert_eq!(letter.headers["x"].chars().count(), FIELD_SHOWN + 1);
+        assert_eq!(letter.headers["short"], "ok");
+        assert!(letter.error.ends_with('…') && letter.error.len() < 300);
+    }
 
     #[test]
     fn a_lag_that_keeps_rising_is_flagged_and_one_that_drains_is_not() {

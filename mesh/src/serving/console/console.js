@@ -168,6 +168,7 @@ function applyContexts(snapshot, alerts) {
     r.tr.classList.toggle("letters", f.deadLetters > 0);
     if (f.ready === false) alerts.push(`${id} not ready`);
     if (f.lagGrowing) alerts.push(`${id} lag growing (${f.lag})`);
+    if (f.deadLetters > 0) alerts.push(`${id}: ${f.deadLetters} dead letter${f.deadLetters > 1 ? "s" : ""}`);
     if (node) {
       node.g.setAttribute("class", ["node", f.ready === null ? "starting" : f.ready ? "ready" : "down",
         f.lagGrowing ? "lag" : "", f.deadLetters > 0 ? "letters" : ""].join(" ").trim());

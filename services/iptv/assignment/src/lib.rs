@@ -3,8 +3,8 @@
 //! completed once installed, and the customer's cancellation decided with installation
 //! (a synchronous saga through the breaker, answered once, recovered when installation is
 //! down or hung).
-mod cancel;
 mod access;
+mod cancel;
 mod domain;
 mod error;
 mod events;
