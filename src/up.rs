@@ -1,6 +1,7 @@
 //! `mediamesh up` (everything, with nats-server and Envoy as children) and `mediamesh serve`
 //! (some contexts, external NATS: what containers run).
 use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::time::{Duration, Instant};
 
 use mediamesh_mesh::serving::runtime;
@@ -50,7 +51,13 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     crate::contracts::verify()?;
     let serve = &args.serve;
     let contexts = targets::select(&serve.target)?;
-    std::fs::create_dir_all(&serve.data_dir)?;
+    if !serve.data_dir.exists() {
+        // The stores, the broker's files and the signing key are this user's only.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&serve.data_dir)?;
+    }
     let data_dir = std::fs::canonicalize(&serve.data_dir)?;
 
     let mut nats = None;
@@ -60,14 +67,18 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             // The local broker takes only this process: a token made for this run.
             let token = uuid::Uuid::new_v4().simple().to_string();
             let addr = SocketAddr::from(([127, 0, 0, 1], args.nats_port));
+            // In a file only this user reads, never on the command line (`ps` shows that to
+            // every user of the machine).
+            let conf = data_dir.join("nats.conf");
+            write_private(&conf, &format!("authorization {{ token: \"{token}\" }}\n"))?;
             let nats_args: Vec<std::ffi::OsString> = [
+                "-c".into(),
+                conf.into_os_string(),
                 "-js".into(),
                 "-a".into(),
                 "127.0.0.1".into(),
                 "-p".into(),
                 args.nats_port.to_string().into(),
-                "--auth".into(),
-                token.clone().into(),
                 "-sd".into(),
                 data_dir.join("nats").into_os_string(),
             ]
@@ -222,4 +233,18 @@ pub async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// Writes `text` to `path`, readable and writable by this user only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An older file keeps its mode on open: make sure of it.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
 }

@@ -522,8 +522,24 @@ async fn boots_and_serves(sandbox: &Sandbox, sets: &[String]) {
     let register = json!({"vodId": "helm-1", "vodName": "Charted"});
     let (status, _) = call(&rest, "/vodLists", None, Some(register.clone())).await;
     assert_eq!(status, 401, "the chart turns auth on: no token, no call");
-    let (status, vod) = call(&rest, "/vodLists", Some(&admin), Some(register)).await;
-    assert_eq!(status, 200, "{vod}");
+    // Envoy marks an upstream healthy at its next health check (each second) after the
+    // context turns SERVING: until then it answers 503 "no healthy upstream", never routed.
+    let vod = eventually(
+        "the gateway sees vod healthy",
+        Duration::from_secs(30),
+        || {
+            let (rest, admin, register) = (rest.clone(), admin.clone(), register.clone());
+            async move {
+                let (status, vod) = call(&rest, "/vodLists", Some(&admin), Some(register)).await;
+                match status {
+                    503 => None,
+                    _ => Some((status, vod)),
+                }
+            }
+        },
+    )
+    .await;
+    assert_eq!(vod.0, 200, "{}", vod.1);
     let purchase = eventually("the new VOD purchasable", Duration::from_secs(30), || {
         let (rest, customer) = (rest.clone(), customer.clone());
         async move {

@@ -325,3 +325,53 @@ async fn a_context_holds_at_most_its_pool_of_postgres_connections() {
     // Four vod contexts, two each, and the probe's own.
     assert!((2..=4 * 2 + 1).contains(&most), "{most} connections");
 }
+
+/// `up`'s own broker: its token is in a file only this user reads, never on a command line
+/// any user of the machine can list, and the data dir `up` makes is this user's only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ups_broker_token_is_never_on_a_command_line() {
+    use std::os::unix::fs::PermissionsExt;
+    let logs = TempDir::new("nats-token");
+    let data = logs.path().join("data");
+    let db = crate::harness::Db::Sqlite(data.clone());
+    let (grpc, rest, nats_port) = (
+        crate::harness::free_port(),
+        crate::harness::free_port(),
+        crate::harness::free_port(),
+    );
+    let mesh =
+        crate::harness::Mesh::up_with(None, &db, grpc, rest, Some(nats_port), logs.path()).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "data dir");
+    let conf = data.join("nats.conf");
+    assert_eq!(mode(&conf), 0o600, "broker config");
+    let conf_text = std::fs::read_to_string(&conf).unwrap();
+    let token = conf_text.split('"').nth(1).expect("a token in the config");
+    assert!(token.len() >= 32, "{conf_text}");
+
+    let children = Command::new("pgrep")
+        .args(["-P", &mesh.proc.pid().to_string()])
+        .output()
+        .unwrap();
+    let pids = String::from_utf8(children.stdout).unwrap();
+    let mut seen_broker = false;
+    for pid in pids.split_whitespace() {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        seen_broker |= cmdline.contains("nats-server");
+        assert!(
+            !cmdline.contains(token),
+            "token on a command line: {cmdline}"
+        );
+    }
+    assert!(seen_broker, "nats-server among the children: {pids}");
+
+    // And the broker refuses whoever does not hold it.
+    let anonymous = tokio::time::timeout(
+        Duration::from_secs(5),
+        async_nats::connect(format!("nats://127.0.0.1:{nats_port}").as_str()),
+    )
+    .await
+    .expect("answered at once");
+    assert!(anonymous.is_err(), "an anonymous client was let in");
+}
