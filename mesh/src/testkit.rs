@@ -256,3 +256,18 @@ where
         Box::pin(async move { answer.await.map(tonic::Response::new) })
     }
 }
+
+/// The ids of every page from `token` to the last, as `list(token)` answers `(ids, next)`.
+pub async fn pages_from<F, Fut>(mut token: String, mut list: F) -> Vec<String>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = (Vec<String>, String)>,
+{
+    let mut ids = Vec::new();
+    while !token.is_empty() {
+        let (page, next) = list(token).await;
+        ids.extend(page);
+        token = next;
+    }
+    ids
+}

@@ -451,14 +451,10 @@ async fn a_page_token_survives_rows_inserted_before_it() {
             (ids, r.next_page_token)
         }
     };
-    let (mut seen, mut token) = list(String::new()).await;
+    let (mut seen, token) = list(String::new()).await;
     assert_eq!(seen, ["m1", "m2"]);
     write("m0", "2026-01-01T00:00:00.000000Z").await;
     write("m9", "2026-01-01T00:00:09.000000Z").await;
-    while !token.is_empty() {
-        let (ids, next) = list(token).await;
-        seen.extend(ids);
-        token = next;
-    }
+    seen.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
     assert_eq!(seen, ["m1", "m2", "m3", "m4", "m5", "m9"]);
 }

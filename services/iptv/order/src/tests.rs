@@ -291,14 +291,10 @@ async fn a_page_token_survives_rows_inserted_before_it() {
             (ids, r.next_page_token)
         }
     };
-    let (mut seen, mut token) = list(String::new()).await;
+    let (mut seen, token) = list(String::new()).await;
     assert_eq!(seen, ["o1", "o2"]);
     write("o0", "2026-01-01T00:00:00.000000Z").await;
     write("o9", "2026-01-01T00:00:09.000000Z").await;
-    while !token.is_empty() {
-        let (ids, next) = list(token).await;
-        seen.extend(ids);
-        token = next;
-    }
+    seen.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
     assert_eq!(seen, ["o1", "o2", "o3", "o4", "o5", "o9"]);
 }

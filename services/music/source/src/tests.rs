@@ -140,14 +140,10 @@ async fn a_page_token_survives_rows_inserted_before_it() {
             (ids, r.next_page_token)
         }
     };
-    let (mut seen, mut token) = list(String::new()).await;
+    let (mut seen, token) = list(String::new()).await;
     assert_eq!(seen, ["s1", "s2"]);
     write("s0", "2026-01-01T00:00:00.000000Z").await;
     write("s9", "2026-01-01T00:00:09.000000Z").await;
-    while !token.is_empty() {
-        let (ids, next) = list(token).await;
-        seen.extend(ids);
-        token = next;
-    }
+    seen.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
     assert_eq!(seen, ["s1", "s2", "s3", "s4", "s5", "s9"]);
 }

@@ -375,14 +375,10 @@ async fn a_page_token_survives_rows_inserted_before_it() {
             (ids, r.next_page_token)
         }
     };
-    let (mut seen, mut token) = list(String::new()).await;
+    let (mut seen, token) = list(String::new()).await;
     assert_eq!(seen, ["v1", "v2"]);
     write("v0", "2026-01-01T00:00:00.000000Z").await;
     write("v9", "2026-01-01T00:00:09.000000Z").await;
-    while !token.is_empty() {
-        let (ids, next) = list(token).await;
-        seen.extend(ids);
-        token = next;
-    }
+    seen.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
     assert_eq!(seen, ["v1", "v2", "v3", "v4", "v5", "v9"]);
 }

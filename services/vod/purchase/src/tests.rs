@@ -546,11 +546,7 @@ async fn pages_neither_repeat_nor_skip_under_concurrent_writes() {
     let (first, token) = list(String::new()).await;
     assert_eq!(first, ["p1", "p2"]);
     write(place("p0", "2026-01-01T00:00:00.000000Z")).await;
-    let (mut seen, mut token) = (first, token);
-    while !token.is_empty() {
-        let (ids, next) = list(token).await;
-        seen.extend(ids);
-        token = next;
-    }
+    let mut seen = first;
+    seen.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
     assert_eq!(seen, ["p1", "p2", "p3", "p4", "p5"]);
 }
