@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use crate::harness::{BIN, Mesh, Sandbox, buy, eventually, fails_then_fast, free_port, mileage_of};
+use crate::harness::{BIN, Mesh, Sandbox, buy, eventually, fails_then_fast, mileage_of};
 
 /// One console page in headless Chromium.
 struct Browser {
@@ -289,20 +289,7 @@ fn lost_letter(sandbox: &Sandbox, id: &str, customer: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_shows_the_breaker_open_while_payment_hangs() {
     let sandbox = Sandbox::sqlite("console-breaker");
-    let payment_port = free_port();
-    let payment = sandbox
-        .serve_with(payment_port, "vod.payment", &[], &[])
-        .await;
-    let peer = format!("vod.payment=http://127.0.0.1:{payment_port}");
-    let shop = sandbox
-        .serve_with(
-            free_port(),
-            "vod.catalog,vod.purchase,vod.mileage",
-            &["--peer", &peer],
-            &[],
-        )
-        .await;
-    assert_eq!(buy(&shop, "1", "lee").await.unwrap().order_status, "PAID");
+    let (payment, shop) = sandbox.vod_payment_apart().await;
     let mut page = Browser::open(&shop).await;
     let call = r#"tr[data-call="vod.purchase>vod.payment"]"#;
     page.wait(&format!(

@@ -537,6 +537,24 @@ impl Sandbox {
         self.serve_with(free_port(), target, &[], &[]).await
     }
 
+    /// vod.payment in a process of its own (to hang or kill alone) and the rest of vod in
+    /// another with payment as its peer; a first purchase has gone through.
+    pub async fn vod_payment_apart(&self) -> (Mesh, Mesh) {
+        let payment_port = free_port();
+        let payment = self.serve_with(payment_port, "vod.payment", &[], &[]).await;
+        let peer = format!("vod.payment=http://127.0.0.1:{payment_port}");
+        let shop = self
+            .serve_with(
+                free_port(),
+                "vod.catalog,vod.purchase,vod.mileage",
+                &["--peer", &peer],
+                &[],
+            )
+            .await;
+        assert_eq!(buy(&shop, "1", "lee").await.unwrap().order_status, "PAID");
+        (payment, shop)
+    }
+
     /// `serve` on `port` with extra flags and environment.
     pub async fn serve_with(
         &self,

@@ -175,20 +175,7 @@ async fn metrics_show(mesh: &Mesh, what: &str, want: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_the_breaker_open_while_a_peer_hangs() {
     let sandbox = Sandbox::sqlite("breaker-metrics");
-    let payment_port = free_port();
-    let payment = sandbox
-        .serve_with(payment_port, "vod.payment", &[], &[])
-        .await;
-    let peer = format!("vod.payment=http://127.0.0.1:{payment_port}");
-    let shop = sandbox
-        .serve_with(
-            free_port(),
-            "vod.catalog,vod.purchase,vod.mileage",
-            &["--peer", &peer],
-            &[],
-        )
-        .await;
-    assert_eq!(buy(&shop, "1", "lee").await.unwrap().order_status, "PAID");
+    let (payment, shop) = sandbox.vod_payment_apart().await;
     let closed = r#"mediamesh_peer_breaker_state{peer="vod.payment"} 0"#;
     let text = metrics_show(
         &shop,

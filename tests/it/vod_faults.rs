@@ -20,20 +20,8 @@ async fn heals(shop: &Mesh, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payment_hung_or_down_trips_the_breaker_and_heals() {
     let sandbox = Sandbox::sqlite("faults");
-    let payment_port = free_port();
-    let mut payment = sandbox
-        .serve_with(payment_port, "vod.payment", &[], &[])
-        .await;
-    let peer = format!("vod.payment=http://127.0.0.1:{payment_port}");
-    let shop = sandbox
-        .serve_with(
-            free_port(),
-            "vod.catalog,vod.purchase,vod.mileage",
-            &["--peer", &peer],
-            &[],
-        )
-        .await;
-    assert_eq!(buy(&shop, "1", "lee").await.unwrap().order_status, "PAID");
+    let (mut payment, shop) = sandbox.vod_payment_apart().await;
+    let payment_port = payment.grpc_port;
 
     // Hung: the call times out at 610 ms, then the breaker answers at once.
     payment.proc.signal(libc::SIGSTOP);
