@@ -35,7 +35,7 @@ pub const CONTEXT_READY: &str = "mediamesh_context_ready";
 pub const TASK_RUNNING: &str = "mediamesh_task_running";
 
 /// Installs the process's Prometheus recorder; the admin port (`serving::admin`) serves
-/// what the handle renders. Histogram upkeep runs every 5 s on the current Tokio runtime.
+/// what the handle renders and runs its `upkeep`.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(
@@ -45,14 +45,17 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
             ],
         )?
         .install_recorder()?;
-    let upkeep = handle.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-            upkeep.run_upkeep();
-        }
-    });
     Ok(handle)
+}
+
+/// Histogram upkeep every 5 s until `stop` (the admin port runs it supervised).
+pub async fn upkeep(handle: PrometheusHandle, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => handle.run_upkeep(),
+            _ = stop.cancelled() => return,
+        }
+    }
 }
 
 /// Counts every call served by method and gRPC code, and times it. Methods this server does

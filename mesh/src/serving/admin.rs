@@ -19,8 +19,11 @@ use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::serving::console::{self, Console, Part};
+use crate::tasks::Tasks;
 
 /// The header the console's own script sends with a replay.
 pub const CONSOLE_HEADER: &str = "x-mediamesh-console";
@@ -34,13 +37,17 @@ struct State {
     console: OnceLock<Arc<Console>>,
 }
 
-/// The running admin port.
+/// The running admin port. Its loops (accept, metrics upkeep, console sampling) run
+/// supervised (restarted if they die, `tasks`) and its connections are tracked: `shutdown`
+/// stops and awaits all of them.
 pub struct Admin {
     state: Arc<State>,
+    tasks: Tasks,
+    connections: TaskTracker,
 }
 
 /// Binds `addr` (a taken port is named with the flag that sets it), installs the metrics
-/// recorder and serves until the process ends.
+/// recorder and serves until `Admin::shutdown`.
 pub fn start(addr: SocketAddr) -> anyhow::Result<Admin> {
     let listener = std::net::TcpListener::bind(addr).map_err(|e| {
         anyhow::anyhow!("admin address {addr} (--admin-addr, MEDIAMESH_ADMIN_ADDR): {e}")
@@ -51,9 +58,24 @@ pub fn start(addr: SocketAddr) -> anyhow::Result<Admin> {
         metrics: crate::observe::metrics::install()?,
         console: OnceLock::new(),
     });
-    tokio::spawn(accept(listener, state.clone()));
+    let (tasks, connections) = (Tasks::default(), TaskTracker::new());
+    let listener = Arc::new(listener);
+    {
+        let (state, connections) = (state.clone(), connections.clone());
+        tasks.spawn("admin accept", move |stop| {
+            accept(listener.clone(), state.clone(), connections.clone(), stop)
+        });
+    }
+    let metrics = state.metrics.clone();
+    tasks.spawn("metrics upkeep", move |stop| {
+        crate::observe::metrics::upkeep(metrics.clone(), stop)
+    });
     tracing::info!(%addr, "admin port: /metrics and the console on /");
-    Ok(Admin { state })
+    Ok(Admin {
+        state,
+        tasks,
+        connections,
+    })
 }
 
 impl Admin {
@@ -61,14 +83,32 @@ impl Admin {
     pub fn attach(&self, parts: Vec<Part>) {
         let console = Console::new(parts, self.state.metrics.clone());
         if self.state.console.set(console.clone()).is_ok() {
-            tokio::spawn(console.sample());
+            self.tasks
+                .spawn("console sampler", move |stop| console.clone().sample(stop));
         }
+    }
+
+    /// Stops the loops, closes open connections (a console page's stream never ends by
+    /// itself) and waits for all of them.
+    pub async fn shutdown(&self) {
+        self.tasks.shutdown().await;
+        self.connections.close();
+        self.connections.wait().await;
     }
 }
 
-async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
+async fn accept(
+    listener: Arc<tokio::net::TcpListener>,
+    state: Arc<State>,
+    connections: TaskTracker,
+    stop: CancellationToken,
+) {
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.cancelled() => return,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "admin port accept failed");
@@ -78,14 +118,18 @@ async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
         };
         let state = state.clone();
         let local = on_this_machine(peer.ip());
-        tokio::spawn(async move {
+        let stop = stop.clone();
+        connections.spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let state = state.clone();
                 async move { Ok::<_, Infallible>(route(&state, local, request).await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                _ = stop.cancelled() => {}
+            }
         });
     }
 }

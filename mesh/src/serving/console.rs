@@ -260,11 +260,14 @@ impl Console {
         receiver
     }
 
-    /// Makes a snapshot each second while someone listens, until the process ends.
-    pub async fn sample(self: Arc<Console>) {
+    /// Makes a snapshot each second while someone listens, until `stop`.
+    pub async fn sample(self: Arc<Console>, stop: tokio_util::sync::CancellationToken) {
         let mut sampler = Sampler::default();
         loop {
-            tokio::time::sleep(EVERY).await;
+            tokio::select! {
+                _ = tokio::time::sleep(EVERY) => {}
+                _ = stop.cancelled() => return,
+            }
             if self.snapshots.receiver_count() == 0 {
                 // Rates restart from the next reading when a page opens again.
                 sampler = Sampler::default();

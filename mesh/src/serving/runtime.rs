@@ -290,6 +290,12 @@ pub async fn run(
         tracing::warn!("outbox not flushed in time; the rest is published after the restart");
     }
     let _ = tokio::time::timeout(STEP, nats.flush()).await;
+    // Last: metrics and the console stay up while the rest stops.
+    if let Some(admin) = &admin
+        && tokio::time::timeout(STEP, admin.shutdown()).await.is_err()
+    {
+        tracing::warn!("admin port did not stop in time; abandoning it");
+    }
     tracing::info!("mesh stopped");
     Ok(())
 }
