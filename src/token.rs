@@ -89,7 +89,8 @@ impl SigningKey {
 
     /// A token for `subject` with `roles`, valid for `ttl`.
     pub fn issue(&self, subject: &str, roles: &[&str], ttl: Duration) -> anyhow::Result<String> {
-        anyhow::ensure!(!subject.is_empty(), "--sub must not be empty");
+        mediamesh_mesh::input::id("sub", subject)
+            .map_err(|v| anyhow::anyhow!("--sub: {}", v.description))?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
         let claims = Claims {
             sub: subject.to_owned(),
@@ -197,6 +198,22 @@ mod tests {
                 .extend(extra.as_object().unwrap().clone());
             c
         };
+        // A subject becomes a customer id: it follows the id rule, and roles are bounded.
+        for bad in [
+            serde_json::json!({"sub": "a b"}),
+            serde_json::json!({"sub": "x".repeat(65)}),
+            serde_json::json!({"roles": ["ad\nmin"]}),
+            serde_json::json!({"roles": vec!["r"; 17]}),
+        ] {
+            let token = sign(claims(bad.clone()));
+            assert!(
+                verifier
+                    .verify(Some(format!("Bearer {token}").as_bytes()))
+                    .is_err(),
+                "{bad}"
+            );
+        }
+        assert!(key.issue("a b", &[], Duration::from_secs(60)).is_err());
         let early = sign(claims(serde_json::json!({"nbf": now + 3600})));
         assert!(
             verifier

@@ -26,6 +26,8 @@ pub const ISSUER: &str = "mediamesh";
 pub const ALGORITHM: Algorithm = Algorithm::ES256;
 /// The role of the mesh's own identity, on its calls between contexts.
 pub const SERVICE_ROLE: &str = "mesh";
+/// Most roles a token may carry.
+const MAX_ROLES: usize = 16;
 /// The operator's role: may act on anyone's resources.
 pub const ADMIN_ROLE: &str = "admin";
 
@@ -195,8 +197,18 @@ impl Verifier {
             .find_map(|(_, key)| jsonwebtoken::decode::<Claims>(token, key, &self.validation).ok())
             .ok_or("invalid or expired token")?
             .claims;
-        if claims.sub.is_empty() {
-            return Err("the token names no subject");
+        // The subject becomes a customer id in rows, events and headers: it follows the one
+        // id rule like any other id, and the roles are few and short.
+        if crate::input::id("sub", &claims.sub).is_err() {
+            return Err("the token's subject is not a valid id");
+        }
+        if claims.roles.len() > MAX_ROLES
+            || claims
+                .roles
+                .iter()
+                .any(|r| crate::input::id("roles", r).is_err())
+        {
+            return Err("the token's roles are not valid ids");
         }
         Ok(Caller {
             subject: claims.sub,
