@@ -1,6 +1,6 @@
 //! What the chart's probes and scrapes see, with real processes: readiness follows a lost
 //! broker (hung or killed) at once, liveness only after its grace period, and both come back
-//! with the broker;
+//! with the broker; and the same for a lost store (PostgreSQL refusing connections);
 //! `/metrics` shows a peer's breaker open while the peer hangs and closed once it answers,
 //! beside the backlog gauges.
 use std::time::{Duration, Instant};
@@ -212,4 +212,69 @@ async fn metrics_show_the_breaker_open_while_a_peer_hangs() {
     })
     .await;
     metrics_show(&shop, "breaker closed again", &[closed]).await;
+}
+
+/// The store lost: the context's PostgreSQL database stops taking connections and its
+/// sessions are ended. Readiness turns NOT_SERVING at once, liveness after its grace; with
+/// connections allowed again both are SERVING and purchases go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liveness_follows_a_lost_store_and_its_return() {
+    const GRACE: Duration = Duration::from_secs(4);
+    let sandbox = Sandbox::postgres("liveness-store");
+    let Db::Postgres(url) = &sandbox.db else {
+        unreachable!()
+    };
+    let mesh = sandbox
+        .serve_with(free_port(), "vod", &["--liveness-grace-secs", "4"], &[])
+        .await;
+    assert_eq!(health_of(&mesh, "liveness").await, SERVING);
+
+    // The server's own database, to switch the test's database off and on.
+    let (server, database) = url.rsplit_once('/').unwrap();
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&format!("{server}/postgres"))
+        .await
+        .unwrap();
+    let switch = |allow: bool| {
+        let admin = admin.clone();
+        let database = database.to_owned();
+        async move {
+            sqlx::query(&format!(
+                "ALTER DATABASE {database} WITH ALLOW_CONNECTIONS {allow}"
+            ))
+            .execute(&admin)
+            .await
+            .unwrap();
+            if !allow {
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                )
+                .bind(database)
+                .execute(&admin)
+                .await
+                .unwrap();
+            }
+        }
+    };
+
+    switch(false).await;
+    let lost = Instant::now();
+    eventually("readiness NOT_SERVING", Duration::from_secs(15), || async {
+        (health_of(&mesh, "").await == NOT_SERVING).then_some(())
+    })
+    .await;
+    eventually("liveness NOT_SERVING", Duration::from_secs(30), || async {
+        (health_of(&mesh, "liveness").await == NOT_SERVING).then_some(())
+    })
+    .await;
+    assert!(lost.elapsed() >= GRACE, "liveness failed inside its grace");
+
+    switch(true).await;
+    eventually("ready and live again", Duration::from_secs(30), || async {
+        (health_of(&mesh, "").await == SERVING && health_of(&mesh, "liveness").await == SERVING)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(buy(&mesh, "1", "after").await.unwrap().order_status, "PAID");
 }
