@@ -370,7 +370,9 @@ async fn console_flags_a_growing_consumer_lag() {
     .await;
 
     // Another writer holds the mileage store: its consumer cannot apply, events pile up.
+    // It waits for the mesh's own writes to let go (sqlite3 gives up at once otherwise).
     let mut lock = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
         .arg(sandbox.logs.path().join("data/vod.mileage.db"))
         .stdin(Stdio::piped())
         .spawn()
