@@ -95,6 +95,72 @@ async fn sigterm_drains_and_exits_cleanly() {
     .await;
 }
 
+/// Events delivered to a process that is stopping, but not applied (its store held by another
+/// writer), are given back to the broker on the way down: the restarted process credits them
+/// at once, not after the 30 s ack wait (a lag spike on every rolling restart otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_gives_back_the_events_it_could_not_apply() {
+    use std::io::{BufRead, Write};
+    let sandbox = Sandbox::sqlite("sigterm-held");
+    let mut mesh = sandbox.serve("vod").await;
+    let mut lock = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
+        .arg(sandbox.logs.path().join("data/vod.mileage.db"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut sql = lock.stdin.take().unwrap();
+    writeln!(sql, "BEGIN EXCLUSIVE;\nSELECT 'locked';").unwrap();
+    let mut locked = String::new();
+    std::io::BufReader::new(lock.stdout.take().unwrap())
+        .read_line(&mut locked)
+        .unwrap();
+    assert_eq!(locked.trim(), "locked");
+
+    let customers = ["kim", "lee", "park"];
+    for customer in customers {
+        buy(&mesh, "1", customer).await.unwrap();
+    }
+    let js = async_nats::jetstream::new(async_nats::connect(&sandbox.nats.url).await.unwrap());
+    let consumer: async_nats::jetstream::consumer::PullConsumer = js
+        .get_stream("MEDIAMESH_VOD")
+        .await
+        .unwrap()
+        .get_consumer("vod_mileage")
+        .await
+        .unwrap();
+    eventually(
+        "mileage holding three events",
+        Duration::from_secs(20),
+        || {
+            let mut consumer = consumer.clone();
+            async move { (consumer.info().await.ok()?.num_ack_pending == 3).then_some(()) }
+        },
+    )
+    .await;
+
+    let status = mesh.proc.terminate(Duration::from_secs(30));
+    assert!(status.success(), "exit status {status}");
+    writeln!(sql, "COMMIT;").unwrap();
+    drop(sql);
+    lock.wait().unwrap();
+
+    let mesh = sandbox.serve("vod").await;
+    for customer in customers {
+        eventually(
+            "mileage well before the ack wait",
+            Duration::from_secs(10),
+            || async {
+                mileage_of(&mesh, customer)
+                    .await
+                    .filter(|m| m.points == 1000)
+            },
+        )
+        .await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_events_are_dead_lettered_without_blocking_the_stream() {
     let sandbox = Sandbox::sqlite("poison");

@@ -159,7 +159,10 @@ async fn consume(
     loop {
         let batch = tokio::select! {
             next = messages.next() => next,
-            _ = stop.cancelled() => return Ok(()),
+            _ = stop.cancelled() => {
+                release(&mut messages).await;
+                return Ok(());
+            }
         };
         let Some(batch) = batch else {
             anyhow::bail!("message stream ended");
@@ -170,23 +173,82 @@ async fn consume(
             let delivered = delivered(&message);
             received.push((message, delivered));
         }
-        let events: Vec<&Delivered> = received.iter().map(|(_, d)| d).collect();
-        if received.len() > 1 && apply_all(store, sub, &events).await.is_ok() {
-            for event in &events {
-                count_applied(&sub.durable, event);
+        // A batch in hand is finished if it can be in a moment; one held up (a locked store)
+        // is given back at shutdown rather than abandoned with the process.
+        let finished = tokio::select! {
+            done = take(store, sub, &received) => Some(done),
+            _ = cancelled_for(stop, APPLY_GRACE) => None,
+        };
+        match finished {
+            Some(done) => done?,
+            None => {
+                for (message, _) in &received {
+                    hand_back(message).await;
+                }
+                release(&mut messages).await;
+                return Ok(());
             }
-            for (message, _) in &received {
-                message
-                    .ack()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("ack: {e}"))?;
-            }
-            continue;
         }
-        // One at a time, so one bad event cannot hold back the others.
-        for (message, delivered) in &received {
-            settle(store, sub, message, delivered).await?;
+    }
+}
+
+/// Applies what one pull brought and settles each message.
+async fn take(
+    store: &Store,
+    sub: &Subscription,
+    received: &[(jetstream::Message, Delivered)],
+) -> anyhow::Result<()> {
+    let events: Vec<&Delivered> = received.iter().map(|(_, d)| d).collect();
+    if received.len() > 1 && apply_all(store, sub, &events).await.is_ok() {
+        for event in &events {
+            count_applied(&sub.durable, event);
         }
+        for (message, _) in received {
+            message
+                .ack()
+                .await
+                .map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+        }
+        return Ok(());
+    }
+    // One at a time, so one bad event cannot hold back the others.
+    for (message, delivered) in received {
+        settle(store, sub, message, delivered).await?;
+    }
+    Ok(())
+}
+
+/// How long shutdown lets a batch in hand finish applying.
+const APPLY_GRACE: Duration = Duration::from_secs(2);
+/// How long shutdown collects what the broker had already sent this process.
+const RELEASE_WINDOW: Duration = Duration::from_millis(500);
+/// A released event's redelivery waits this long: longer than the window, so the pull still
+/// open here cannot take it back before the process lets go.
+const RELEASE_DELAY: Duration = Duration::from_secs(1);
+
+async fn cancelled_for(stop: &CancellationToken, grace: Duration) {
+    stop.cancelled().await;
+    tokio::time::sleep(grace).await;
+}
+
+/// At shutdown, gives back what the broker delivered to this process but it did not apply.
+/// Left alone, those events would wait out the 30 s ack wait before a replica or the
+/// restarted process could have them: a lag spike on every rolling restart.
+async fn release<S>(messages: &mut S)
+where
+    S: futures::Stream<Item = Vec<Result<jetstream::Message, pull::MessagesError>>> + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + RELEASE_WINDOW;
+    while let Ok(Some(batch)) = tokio::time::timeout_at(deadline, messages.next()).await {
+        for message in batch.into_iter().flatten() {
+            hand_back(&message).await;
+        }
+    }
+}
+
+async fn hand_back(message: &jetstream::Message) {
+    if let Err(error) = message.ack_with(AckKind::Nak(Some(RELEASE_DELAY))).await {
+        tracing::warn!(%error, "could not give an event back; it returns after the ack wait");
     }
 }
 
