@@ -63,6 +63,10 @@ const CHANGES: &[Migration] = &[
     "ALTER TABLE mesh_outbox ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0",
     // Dead letters keep the whole event: headers too, so a replay is the same event.
     "ALTER TABLE mesh_dead_letters ADD COLUMN headers TEXT NOT NULL DEFAULT '{}'",
+    // Wholes' sums kept beside their parts (they were summed on every read).
+    crate::events::parts::SUMS_FROM_PARTS,
+    // Only the parts' sums read by whole, and they are kept now.
+    "DROP INDEX IF EXISTS mesh_parts_by_whole",
 ];
 
 /// The largest event the outbox takes (payload and headers): far above anything a valid

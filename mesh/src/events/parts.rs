@@ -3,6 +3,10 @@
 //! Events about a part applied twice or out of order never move a sum twice; a part may
 //! move from one whole to another; a part gone (deleted, taken down) counts no more, for
 //! good. Redelivered events are already stopped by the inbox: this stops the reordered ones.
+//!
+//! Each whole's sum is kept beside its parts and moved by the part's change in the same
+//! transaction: reading it is one row, where summing the parts on every event made a channel
+//! of 40,000 videos scan 40,000 rows per upload.
 use sqlx::Row;
 
 use crate::storage::store::Tx;
@@ -17,7 +21,19 @@ CREATE TABLE IF NOT EXISTS mesh_parts (
     version BIGINT NOT NULL,
     PRIMARY KEY (scope, part)
 );
-CREATE INDEX IF NOT EXISTS mesh_parts_by_whole ON mesh_parts (scope, whole, live);
+CREATE TABLE IF NOT EXISTS mesh_wholes (
+    scope TEXT NOT NULL,
+    whole TEXT NOT NULL,
+    total BIGINT NOT NULL,
+    parts BIGINT NOT NULL,
+    PRIMARY KEY (scope, whole)
+);
+";
+
+/// Runs once, for a database whose parts were kept before their wholes' sums were.
+pub const SUMS_FROM_PARTS: &str = "
+INSERT INTO mesh_wholes (scope, whole, total, parts)
+SELECT scope, whole, SUM(amount), COUNT(*) FROM mesh_parts WHERE live = 1 GROUP BY scope, whole
 ";
 
 /// A part as the latest version heard of says it is.
@@ -93,6 +109,7 @@ pub async fn set(
         live: row.try_get::<i64, _>("live")? != 0,
         version: row.try_get("version")?,
     };
+    let before = p.clone();
     let Some(touched) = p.apply(version, whole, amount) else {
         return Ok(Vec::new());
     };
@@ -102,26 +119,69 @@ pub async fn set(
     )
     .bind(scope.to_owned())
     .bind(part.to_owned())
-    .bind(p.whole)
+    .bind(p.whole.clone())
     .bind(p.amount)
     .bind(i64::from(p.live))
     .bind(p.version)
     .execute(tx.conn())
     .await?;
+    // Wholes in name order: two parts crossing between the same two wholes at once lock
+    // their sums in one order (PostgreSQL would otherwise find a deadlock).
+    for (whole, total, parts) in moves(&before, &p) {
+        sqlx::query(
+            "INSERT INTO mesh_wholes (scope, whole, total, parts) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (scope, whole) DO UPDATE \
+             SET total = mesh_wholes.total + excluded.total, \
+                 parts = mesh_wholes.parts + excluded.parts",
+        )
+        .bind(scope.to_owned())
+        .bind(whole)
+        .bind(total)
+        .bind(parts)
+        .execute(tx.conn())
+        .await?;
+    }
     Ok(touched)
+}
+
+/// What a part's change does to the sums: (whole, change of total, change of live parts),
+/// by whole name, the unchanged left out.
+fn moves(before: &Part, after: &Part) -> Vec<(String, i64, i64)> {
+    let mut moves: Vec<(String, i64, i64)> = Vec::new();
+    let mut add = |whole: &str, total: i64, parts: i64| {
+        if whole.is_empty() {
+            return;
+        }
+        match moves.iter_mut().find(|m| m.0 == whole) {
+            Some(m) => {
+                m.1 += total;
+                m.2 += parts;
+            }
+            None => moves.push((whole.to_owned(), total, parts)),
+        }
+    };
+    if before.live {
+        add(&before.whole, -before.amount, -1);
+    }
+    if after.live {
+        add(&after.whole, after.amount, 1);
+    }
+    moves.retain(|m| m.1 != 0 || m.2 != 0);
+    moves.sort();
+    moves
 }
 
 /// The sum of the amounts of `whole`'s live parts, and how many there are.
 pub async fn sum(tx: &mut Tx, scope: &str, whole: &str) -> Result<(i64, i64), sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total, COUNT(*) AS n \
-         FROM mesh_parts WHERE scope = $1 AND whole = $2 AND live = 1",
-    )
-    .bind(scope.to_owned())
-    .bind(whole.to_owned())
-    .fetch_one(tx.conn())
-    .await?;
-    Ok((row.try_get("total")?, row.try_get("n")?))
+    let row = sqlx::query("SELECT total, parts FROM mesh_wholes WHERE scope = $1 AND whole = $2")
+        .bind(scope.to_owned())
+        .bind(whole.to_owned())
+        .fetch_optional(tx.conn())
+        .await?;
+    match row {
+        Some(row) => Ok((row.try_get("total")?, row.try_get("parts")?)),
+        None => Ok((0, 0)),
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +207,30 @@ mod tests {
     }
 
     #[test]
+    fn a_change_moves_the_sums_it_touches() {
+        let mut p = Part::unheard();
+        let before = p.clone();
+        p.apply(1, "b", Some(5));
+        assert_eq!(moves(&before, &p), vec![("b".to_owned(), 5, 1)], "uploaded");
+        let before = p.clone();
+        p.apply(2, "b", Some(7));
+        assert_eq!(moves(&before, &p), vec![("b".to_owned(), 2, 0)], "edited");
+        let before = p.clone();
+        p.apply(3, "b", Some(7));
+        assert_eq!(moves(&before, &p), vec![], "no change");
+        let before = p.clone();
+        p.apply(4, "a", Some(7));
+        assert_eq!(
+            moves(&before, &p),
+            vec![("a".to_owned(), 7, 1), ("b".to_owned(), -7, -1)],
+            "moved, wholes in name order"
+        );
+        let before = p.clone();
+        p.apply(5, "a", None);
+        assert_eq!(moves(&before, &p), vec![("a".to_owned(), -7, -1)], "gone");
+    }
+
+    #[test]
     fn a_gone_part_never_counts_again() {
         let mut p = Part::unheard();
         p.apply(1, "a", Some(1));
@@ -160,5 +244,47 @@ mod tests {
             None,
             "its older version arrives late"
         );
+    }
+
+    /// A database that kept parts before the wholes' sums were kept gets its sums once, from
+    /// its live parts, and changes move them from there.
+    #[tokio::test]
+    async fn an_older_database_gets_its_sums_from_its_parts() {
+        use crate::storage::store::{Database, Store};
+        let dir = std::env::temp_dir().join(format!("mediamesh-parts-{}", uuid::Uuid::new_v4()));
+        let database = Database::SqliteDir {
+            dir: dir.clone(),
+            synchronous_full: false,
+        };
+        let store = Store::open(&database, "test.parts").await.unwrap();
+        crate::events::migrate(&store, &[]).await.unwrap();
+        // As the previous version left it: parts, no sums, the backfill not run.
+        for sql in [
+            "DROP TABLE mesh_wholes",
+            "DELETE FROM mesh_migrations WHERE version = -3",
+            "INSERT INTO mesh_parts VALUES ('v', '1', 'a', 5, 1, 1), ('v', '2', 'a', 7, 1, 3), \
+             ('v', '3', 'a', 9, 0, 2), ('v', '4', 'b', 1, 1, 1), ('w', '1', 'a', 100, 1, 1)",
+        ] {
+            sqlx::query(sql).execute(store.writer()).await.unwrap();
+        }
+        crate::events::migrate(&store, &[]).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(sum(&mut tx, "v", "a").await.unwrap(), (12, 2));
+        assert_eq!(sum(&mut tx, "v", "b").await.unwrap(), (1, 1));
+        assert_eq!(sum(&mut tx, "v", "c").await.unwrap(), (0, 0));
+        assert_eq!(sum(&mut tx, "w", "a").await.unwrap(), (100, 1));
+
+        set(&mut tx, "v", "2", 4, "b", Some(8)).await.unwrap();
+        set(&mut tx, "v", "1", 2, "a", None).await.unwrap();
+        set(&mut tx, "v", "5", 1, "a", Some(3)).await.unwrap();
+        set(&mut tx, "v", "4", 1, "b", Some(50)).await.unwrap();
+        assert_eq!(sum(&mut tx, "v", "a").await.unwrap(), (3, 1));
+        assert_eq!(
+            sum(&mut tx, "v", "b").await.unwrap(),
+            (9, 2),
+            "a stale version moves nothing"
+        );
+        tx.commit().await.unwrap();
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
