@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use mediamesh_mesh::calls::resilience::CallPolicy;
+use mediamesh_mesh::serving::console::peers::AdminPeer;
 use mediamesh_mesh::serving::runtime::{MeshAuth, MeshConfig};
 use mediamesh_mesh::storage::store::Database;
 
@@ -110,6 +111,10 @@ pub struct ServeArgs {
     /// Loopback unless widened.
     #[arg(long, env = "MEDIAMESH_ADMIN_ADDR", default_value = "127.0.0.1:9464", value_parser = parse_admin)]
     pub admin_addr: AdminAddr,
+    /// Another mesh process's admin port (`http://127.0.0.1:9465`), repeatable, at most 32:
+    /// the console shows the contexts it runs, with their live figures, beside these.
+    #[arg(long = "admin-peer", env = "MEDIAMESH_ADMIN_PEERS", value_delimiter = ',', value_parser = AdminPeer::parse)]
+    pub admin_peers: Vec<AdminPeer>,
     /// Check a bearer token (JWT) on every call against this JWKS file; unset: auth off.
     #[arg(long, env = "MEDIAMESH_AUTH_JWKS")]
     pub auth_jwks: Option<PathBuf>,
@@ -190,6 +195,7 @@ impl ServeArgs {
             },
             stream_replicas: self.stream_replicas,
             admin_addr: self.admin_addr.0,
+            admin_peers: self.admin_peers.clone(),
             liveness_grace: Duration::from_secs(self.liveness_grace_secs),
             auth: None,
         }
@@ -266,6 +272,7 @@ pub fn print_config(args: &ServeArgs) -> anyhow::Result<()> {
         "auth_jwks": args.auth_jwks.as_ref().map(|p| p.display().to_string()),
         "auth_service_token": args.auth_service_token.as_ref().map(|_| "****"),
         "admin_addr": args.admin_addr.0.map(|a| a.to_string()).unwrap_or_else(|| "off".into()),
+        "admin_peers": args.admin_peers.iter().map(AdminPeer::url).collect::<Vec<_>>(),
     });
     println!("{}", serde_json::to_string_pretty(&config)?);
     Ok(())

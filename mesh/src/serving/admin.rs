@@ -22,6 +22,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::serving::console::peers::AdminPeer;
 use crate::serving::console::{self, Console, Part};
 use crate::tasks::Tasks;
 
@@ -79,12 +80,18 @@ pub fn start(addr: SocketAddr) -> anyhow::Result<Admin> {
 }
 
 impl Admin {
-    /// Opens the console on the contexts started.
-    pub fn attach(&self, parts: Vec<Part>) {
-        let console = Console::new(parts, self.state.metrics.clone());
+    /// Opens the console on the contexts started, following `admin_peers`' consoles.
+    pub fn attach(&self, parts: Vec<Part>, admin_peers: Vec<AdminPeer>) {
+        let console = Console::new(parts, self.state.metrics.clone(), admin_peers);
         if self.state.console.set(console.clone()).is_ok() {
+            let sampler = console.clone();
             self.tasks
-                .spawn("console sampler", move |stop| console.clone().sample(stop));
+                .spawn("console sampler", move |stop| sampler.clone().sample(stop));
+            if console.has_peers() {
+                self.tasks.spawn("console peers", move |stop| {
+                    console.clone().follow_peers(stop)
+                });
+            }
         }
     }
 
@@ -170,6 +177,25 @@ async fn route(state: &State, local: bool, request: Request<Incoming>) -> Respon
         (Method::GET, "/favicon.ico") => text(StatusCode::NO_CONTENT, "text/plain", String::new()),
         (Method::GET, "/console/map") => json(StatusCode::OK, &console.map()),
         (Method::GET, "/console/stream") => stream(console),
+        // A peer's console reads this one's own figures (never those of its peers).
+        (Method::GET, console::peers::PATH) => match console.own_view() {
+            Some(view) => {
+                let mut response = Response::new(Full::new(view).boxed());
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("no-store"),
+                );
+                response
+            }
+            None => problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no figures yet: the console samples from now on; ask again",
+            ),
+        },
         (Method::POST, "/console/replay") => replay(console, request).await,
         _ => text(StatusCode::NOT_FOUND, "text/plain", "not found".into()),
     }

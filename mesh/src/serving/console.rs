@@ -5,15 +5,19 @@
 //! the dead letters themselves, replayed through the same function as the command line.
 //!
 //! One sampler makes each second's snapshot for every open page (server-sent events), and
-//! only while a page is open: an admin port nobody watches costs nothing.
+//! only while a page is open (or a peer's console asks): an admin port nobody watches costs
+//! nothing. With `--admin-peer`s, the contexts other processes run are merged in from their
+//! own admin ports (`merge`, `peers`), so one page shows the mesh.
 mod figures;
+pub mod merge;
+pub mod peers;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::calls::resilience::Peer;
@@ -23,6 +27,8 @@ use crate::events::policy::EventType;
 use crate::observe::metrics as m;
 use crate::storage::store::Store;
 use figures::{Reading, Sample};
+use merge::{PeerInput, PeerStatus, PeerView};
+use peers::{AdminPeer, Answer};
 
 /// The page, its script and its style, embedded: no build step, nothing fetched elsewhere.
 pub const PAGE: &str = include_str!("console/index.html");
@@ -30,6 +36,10 @@ pub const SCRIPT: &str = include_str!("console/console.js");
 pub const STYLE: &str = include_str!("console/console.css");
 
 const EVERY: Duration = Duration::from_secs(1);
+/// A peer's console that asked for this one's snapshot keeps the sampler running this long.
+const ASKED_KEEPS: Duration = Duration::from_secs(3);
+/// Failed asks in a row before a peer shows as unreachable (one slow answer is not an outage).
+const FAILURES_UNREACHABLE: u32 = 2;
 /// Dead letters listed per context: the page shows the oldest; the CLI lists them all.
 const LETTERS_SHOWN: usize = 50;
 /// Characters of a letter's header value or error the page shows (the CLI lists them whole):
@@ -62,7 +72,7 @@ pub struct Part {
 }
 
 /// The context map: contexts grouped by app, sync calls and event edges.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Map {
     pub apps: Vec<App>,
@@ -73,27 +83,33 @@ pub struct Map {
     pub edges: Vec<Edge>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct App {
     pub app: String,
     pub contexts: Vec<Node>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Node {
     pub id: String,
     pub role: String,
     pub rpcs: Vec<String>,
+    /// The events it publishes: how a peer's map names the publisher of an `app.*` edge.
+    #[serde(default)]
+    pub publishes: Vec<String>,
+    /// The admin URL of the process running it, when that is a peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Call {
     pub from: String,
     pub to: String,
     pub rpc: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Edge {
     pub from: String,
     pub to: String,
@@ -113,6 +129,8 @@ pub fn map_of(contexts: &[(&'static ContextInfo, Vec<EventType>)]) -> Map {
                 .iter()
                 .flat_map(|(_, rpcs)| rpcs.iter().map(|r| (*r).to_owned()))
                 .collect(),
+            publishes: info.publishes.iter().map(|e| (*e).to_owned()).collect(),
+            process: None,
         };
         match apps.iter_mut().find(|a| a.app == info.app) {
             Some(app) => app.contexts.push(node),
@@ -182,9 +200,13 @@ pub struct Snapshot {
     /// In the map's order.
     pub edges: Vec<EdgeRate>,
     pub dead_letters: Vec<Letter>,
+    /// The admin peers and whether they answer (empty in what a peer is served).
+    pub peers: Vec<PeerStatus>,
+    /// Changes when the merged map does: the page draws it again.
+    pub map_version: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Figures {
     /// None until health's first pass.
@@ -198,6 +220,12 @@ pub struct Figures {
     /// The lag rose on the last readings without going down: the consumer falls behind.
     pub lag_growing: bool,
     pub dead_letters: i64,
+    /// The admin URL of the peer process running it; None: run here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+    /// Its process does not answer: these figures are not current.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreachable: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,7 +236,7 @@ pub struct CallState {
     pub breaker: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EdgeRate {
     pub from: String,
     pub to: String,
@@ -228,29 +256,164 @@ pub struct Letter {
 /// The console of one process.
 pub struct Console {
     parts: Vec<Part>,
+    /// The map of what runs here.
     map: Map,
     metrics: PrometheusHandle,
     /// The latest snapshot as one server-sent event frame, shared by every open page.
     snapshots: watch::Sender<bytes::Bytes>,
     /// Open pages at most: each holds a frame while its client reads it.
     pub streams: Arc<tokio::sync::Semaphore>,
+    links: Vec<Link>,
+    /// The map with the peers' contexts merged in, and its version (the page's cue to draw
+    /// it again).
+    merged: Mutex<(u64, Arc<Map>)>,
+    /// What `/api/snapshot` serves (this process's map and latest figures) and when made.
+    own: Mutex<Option<(Instant, bytes::Bytes)>>,
+    /// When a peer's console last asked for it.
+    asked: Mutex<Option<Instant>>,
+}
+
+/// An admin peer and what it last answered.
+struct Link {
+    peer: AdminPeer,
+    state: Mutex<LinkState>,
+}
+
+#[derive(Default)]
+struct LinkState {
+    /// Its last answer: an unreachable peer's contexts stay drawn, marked.
+    view: Option<Arc<PeerView>>,
+    /// Asks in a row it failed.
+    failures: u32,
+    error: Option<String>,
+}
+
+impl Link {
+    fn read(&self) -> (PeerStatus, Option<Arc<PeerView>>) {
+        let state = self.state.lock().expect("peer lock");
+        let (name, error) = if state.failures >= FAILURES_UNREACHABLE {
+            ("unreachable", state.error.clone())
+        } else if state.view.is_some() {
+            ("ready", None)
+        } else {
+            ("connecting", None)
+        };
+        let status = PeerStatus {
+            url: self.peer.url(),
+            state: name,
+            error,
+        };
+        (status, state.view.clone())
+    }
+
+    fn record(&self, answer: Answer) {
+        let mut state = self.state.lock().expect("peer lock");
+        match answer {
+            Answer::View(view) => {
+                state.view = Some(Arc::new(*view));
+                state.failures = 0;
+                state.error = None;
+            }
+            Answer::Warming => state.failures = 0,
+            Answer::Failed(why) => {
+                state.failures = state.failures.saturating_add(1);
+                state.error = Some(why);
+            }
+        }
+    }
+}
+
+/// The merged map as `/console/map` serves it, with its version.
+#[derive(Serialize)]
+pub struct Versioned {
+    #[serde(flatten)]
+    map: Arc<Map>,
+    version: u64,
 }
 
 impl Console {
-    pub fn new(parts: Vec<Part>, metrics: PrometheusHandle) -> Arc<Console> {
+    pub fn new(
+        parts: Vec<Part>,
+        metrics: PrometheusHandle,
+        admin_peers: Vec<AdminPeer>,
+    ) -> Arc<Console> {
         let registered: Vec<_> = parts.iter().map(|p| (p.info, p.consumes.clone())).collect();
         let map = map_of(&registered);
+        let links = admin_peers
+            .into_iter()
+            .map(|peer| Link {
+                peer,
+                state: Mutex::default(),
+            })
+            .collect();
         Arc::new(Console {
             parts,
+            merged: Mutex::new((0, Arc::new(map.clone()))),
             map,
             metrics,
             snapshots: watch::channel(bytes::Bytes::new()).0,
             streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
+            links,
+            own: Mutex::default(),
+            asked: Mutex::default(),
         })
     }
 
-    pub fn map(&self) -> &Map {
-        &self.map
+    /// The map the page draws: what runs here and what the admin peers run.
+    pub fn map(&self) -> Versioned {
+        let (version, map) = self.merged.lock().expect("map lock").clone();
+        Versioned { map, version }
+    }
+
+    pub fn has_peers(&self) -> bool {
+        !self.links.is_empty()
+    }
+
+    /// This process's own map and latest figures (JSON) for a peer's console; None while
+    /// there are none yet (the sampler starts on this ask).
+    pub fn own_view(&self) -> Option<bytes::Bytes> {
+        *self.asked.lock().expect("asked lock") = Some(Instant::now());
+        let own = self.own.lock().expect("own lock");
+        own.as_ref()
+            .filter(|(at, _)| at.elapsed() < ASKED_KEEPS)
+            .map(|(_, json)| json.clone())
+    }
+
+    /// Asks every admin peer for its snapshot each second while a page is open here, all at
+    /// once and each within `peers::FETCH_TIMEOUT`; the sampler merges the latest answers.
+    pub async fn follow_peers(self: Arc<Console>, stop: tokio_util::sync::CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(EVERY) => {}
+                _ = stop.cancelled() => return,
+            }
+            if self.snapshots.receiver_count() == 0 {
+                continue;
+            }
+            let asks = self.links.iter().map(|l| peers::fetch(&l.peer));
+            let answers = futures::future::join_all(asks).await;
+            for (link, answer) in self.links.iter().zip(answers) {
+                link.record(answer);
+            }
+            let held: Vec<_> = self.links.iter().map(Link::read).collect();
+            let map = merge::merge_map(&self.map, &inputs(&held));
+            let mut merged = self.merged.lock().expect("map lock");
+            if *merged.1 != map {
+                *merged = (merged.0 + 1, Arc::new(map));
+            }
+        }
+    }
+
+    /// The page's snapshot: this process's with its peers' figures merged in.
+    fn with_peers(&self, own: Snapshot) -> Snapshot {
+        if self.links.is_empty() {
+            return own;
+        }
+        let held: Vec<_> = self.links.iter().map(Link::read).collect();
+        let (version, map) = self.merged.lock().expect("map lock").clone();
+        let mut snapshot = merge::merge_snapshot(own, &map, &inputs(&held));
+        snapshot.map_version = version;
+        snapshot
     }
 
     /// Each second's snapshot as JSON, from the next one on.
@@ -268,12 +431,29 @@ impl Console {
                 _ = tokio::time::sleep(EVERY) => {}
                 _ = stop.cancelled() => return,
             }
-            if self.snapshots.receiver_count() == 0 {
+            let watched = self.snapshots.receiver_count() > 0;
+            let asked = self
+                .asked
+                .lock()
+                .expect("asked lock")
+                .is_some_and(|at| at.elapsed() < ASKED_KEEPS);
+            if !watched && !asked {
                 // Rates restart from the next reading when a page opens again.
                 sampler = Sampler::default();
+                *self.own.lock().expect("own lock") = None;
                 continue;
             }
             let snapshot = sampler.next(&self).await;
+            let own = merge::OwnView {
+                map: &self.map,
+                snapshot: &snapshot,
+            };
+            let own = serde_json::to_vec(&own).expect("snapshot serializes");
+            *self.own.lock().expect("own lock") = Some((Instant::now(), own.into()));
+            if !watched {
+                continue;
+            }
+            let snapshot = self.with_peers(snapshot);
             let json = serde_json::to_string(&snapshot).expect("snapshot serializes");
             // Formatted once: a page that reads slowly holds this frame, not a copy of it.
             self.snapshots
@@ -287,6 +467,15 @@ impl Console {
         let part = self.parts.iter().find(|p| p.info.id() == context)?;
         Some(deadletters::replay(&part.store, Some(id)).await)
     }
+}
+
+fn inputs(held: &[(PeerStatus, Option<Arc<PeerView>>)]) -> Vec<PeerInput<'_>> {
+    held.iter()
+        .map(|(status, view)| PeerInput {
+            status,
+            view: view.as_deref(),
+        })
+        .collect()
 }
 
 /// Per context, its calls' latency histogram: `(upper bound, count)` pairs.
@@ -375,6 +564,7 @@ impl Sampler {
                     lag,
                     lag_growing,
                     dead_letters: letters,
+                    ..Figures::default()
                 },
             );
             if letters > 0

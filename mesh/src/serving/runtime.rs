@@ -35,6 +35,8 @@ pub struct MeshConfig {
     pub stream_replicas: usize,
     /// Where `/metrics` and the console are served; None for no admin port.
     pub admin_addr: Option<SocketAddr>,
+    /// Other processes' admin ports whose contexts the console shows beside its own.
+    pub admin_peers: Vec<crate::serving::console::peers::AdminPeer>,
     /// How long a context may be unable to work before liveness fails (a restart is due).
     pub liveness_grace: Duration,
     /// Token checks on every call (`serving::auth`); None: off.
@@ -71,6 +73,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let (auth, service_token) = auth_settings(&config, &contexts)?;
+    crate::serving::console::peers::check(&config.admin_peers).map_err(anyhow::Error::msg)?;
     let admin = match config.admin_addr {
         Some(addr) => Some(crate::serving::admin::start(addr)?),
         None => None,
@@ -200,7 +203,7 @@ pub async fn run(
     }
 
     if let Some(admin) = &admin {
-        admin.attach(console);
+        admin.attach(console, config.admin_peers.clone());
     }
     early.stop().await;
     let listener = TcpListener::from_std(listener)?;
