@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use crate::harness::{BIN, Mesh, Sandbox, buy, eventually, fails_then_fast, mileage_of};
+use crate::harness::{BIN, Mesh, Sandbox, buy, eventually, fails_then_fast, free_port, mileage_of};
 
 /// One console page in headless Chromium.
 struct Browser {
@@ -413,4 +413,184 @@ async fn console_flags_a_growing_consumer_lag() {
     .await;
     page.assert_no_errors().await;
     page.close().await;
+}
+
+/// vod.payment in a process of its own and the rest of vod in another, each given the
+/// other's admin port (`--admin-peer`); returns them with payment's admin URL, once a first
+/// purchase has gone through.
+async fn vod_payment_apart_with_consoles(sandbox: &Sandbox) -> (Mesh, Mesh, String) {
+    let world = (sandbox.nats.url.as_str(), &sandbox.db, sandbox.logs.path());
+    let (payment_port, payment_admin, shop_admin) = (free_port(), free_port(), free_port());
+    let payment_url = format!("http://127.0.0.1:{payment_admin}");
+    let shop_url = format!("http://127.0.0.1:{shop_admin}");
+    let payment = Mesh::serve_admin(
+        payment_port,
+        payment_admin,
+        "vod.payment",
+        world,
+        &["--admin-peer", &shop_url],
+        &[],
+    )
+    .await;
+    let peer = format!("vod.payment=http://127.0.0.1:{payment_port}");
+    let shop = Mesh::serve_admin(
+        free_port(),
+        shop_admin,
+        "vod.catalog,vod.purchase,vod.mileage",
+        world,
+        &["--peer", &peer],
+        &[("MEDIAMESH_ADMIN_PEERS", &payment_url)],
+    )
+    .await;
+    assert_eq!(buy(&shop, "1", "kim").await.unwrap().order_status, "PAID");
+    (payment, shop, payment_url)
+}
+
+/// One console for the mesh: the purchase process's page shows vod.payment, run in another
+/// process, with its own live figures (read from that process's admin port), and the
+/// payment -> mileage edge drawn from payment; while payment hangs (SIGSTOP) its contexts show
+/// unreachable and the header names it, and the local figures go on; after, ready again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_shows_the_contexts_of_its_admin_peers_live() {
+    let sandbox = Sandbox::sqlite("console-peers");
+    let (payment, shop, payment_url) = vod_payment_apart_with_consoles(&sandbox).await;
+    let mut page = Browser::open(&shop).await;
+    let pay = r#"tr[data-context="vod.payment"]"#;
+    page.wait(&format!(
+        "document.querySelector('{pay} td.health')?.textContent === 'ready'"
+    ))
+    .await;
+    assert_eq!(page.cell(pay, "td.process").await, payment_url);
+    let node = r#"#map [data-node="vod.payment"]"#;
+    let class = format!("document.querySelector('{node}').getAttribute('class')");
+    let drawn = page.eval(&class).await;
+    assert!(
+        drawn.as_str().unwrap().contains("remote"),
+        "drawn as run in another process, not as a bare name: {drawn}"
+    );
+    assert_eq!(
+        page.cell(r#"tr[data-context="vod.purchase"]"#, "td.process")
+            .await,
+        "here"
+    );
+    page.wait(
+        "document.querySelector('#letters-elsewhere').textContent.includes('replayed on their own console')",
+    )
+    .await;
+
+    // Purchases: payment's own calls/s and p99 (measured in its process), and the rate of
+    // the payment -> mileage edge, whose producer runs elsewhere.
+    let ticks = page.eval("Number(document.body.dataset.ticks)").await;
+    let load = Load::start(&shop, "kim").await;
+    page.wait(&format!(
+        "parseFloat(document.querySelector('{pay} td:nth-child(3)').textContent) > 0"
+    ))
+    .await;
+    page.wait(&format!(
+        "document.querySelector('{pay} td:nth-child(4)').textContent.endsWith(' ms')"
+    ))
+    .await;
+    page.wait(&format!(
+        "parseFloat(document.querySelector('{EDGE} td.rate')?.textContent) > 0"
+    ))
+    .await;
+    let later = page.eval("Number(document.body.dataset.ticks)").await;
+    assert!(
+        later.as_u64() > ticks.as_u64(),
+        "no reload: {ticks} -> {later}"
+    );
+    drop(load);
+
+    // Payment hangs: its row and node show unreachable, the header names its process...
+    payment.proc.signal(libc::SIGSTOP);
+    page.wait(&format!(
+        "document.querySelector('{pay} td.health').textContent === 'unreachable'"
+    ))
+    .await;
+    let alerts = page
+        .eval("document.querySelector('#alerts').textContent")
+        .await;
+    assert!(
+        alerts
+            .as_str()
+            .unwrap()
+            .contains(&format!("{payment_url} unreachable")),
+        "{alerts}"
+    );
+    assert!(
+        page.eval(&class)
+            .await
+            .as_str()
+            .unwrap()
+            .contains("unreachable")
+    );
+    // ...while this process's own figures go on, second by second: the page gets every
+    // snapshot, and its breaker to payment opens under purchases.
+    let ticks = page.eval("Number(document.body.dataset.ticks)").await;
+    let started = std::time::Instant::now();
+    page.wait(&format!(
+        "Number(document.body.dataset.ticks) >= {ticks} + 3"
+    ))
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "3 snapshots took {:?}: the hung peer held the page up",
+        started.elapsed()
+    );
+    fails_then_fast(|| buy(&shop, "1", "kim")).await;
+    let load = Load::start(&shop, "kim").await;
+    let call = r#"tr[data-call="vod.purchase>vod.payment"]"#;
+    page.wait(&format!(
+        "document.querySelector('{call}').dataset.breaker === 'open'"
+    ))
+    .await;
+    assert_eq!(
+        page.cell(r#"tr[data-context="vod.purchase"]"#, "td.health")
+            .await,
+        "ready"
+    );
+    drop(load);
+
+    // Payment back: ready again, named no more.
+    payment.proc.signal(libc::SIGCONT);
+    page.wait(&format!(
+        "document.querySelector('{pay} td.health').textContent === 'ready'"
+    ))
+    .await;
+    page.wait(&format!(
+        "!document.querySelector('#alerts').textContent.includes('{payment_url}')"
+    ))
+    .await;
+    page.assert_no_errors().await;
+    page.close().await;
+
+    // What a peer reads is the process's own: no peer's contexts (no loops), same rules as
+    // the rest of the console.
+    let url = format!("http://127.0.0.1:{}/api/snapshot", shop.admin_port);
+    let own: Value = eventually(
+        "the shop's own snapshot",
+        Duration::from_secs(10),
+        || async {
+            let response = reqwest::get(&url).await.ok()?;
+            response.status().is_success().then_some(())?;
+            response.json().await.ok()
+        },
+    )
+    .await;
+    let mut ids: Vec<&str> = own["map"]["apps"][0]["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["vod.catalog", "vod.mileage", "vod.purchase"]);
+    assert!(own["snapshot"]["contexts"].get("vod.payment").is_none());
+    let rebound = reqwest::Client::new()
+        .get(&url)
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403, "a DNS-rebound Host is refused");
 }

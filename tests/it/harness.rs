@@ -254,8 +254,21 @@ impl Mesh {
         env: &[(&str, &str)],
         logs: &Path,
     ) -> Mesh {
+        let world = (nats, db, logs);
+        Mesh::serve_admin(port, free_port(), target, world, extra, env).await
+    }
+
+    /// `serve` with its admin port chosen by the caller (to name it to another process
+    /// before this one starts): `world` is the NATS URL, the database and the logs folder.
+    pub async fn serve_admin(
+        port: u16,
+        admin_port: u16,
+        target: &str,
+        (nats, db, logs): (&str, &Db, &Path),
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Mesh {
         let log = logs.join(format!("serve-{}-{port}.log", target.replace(',', "+")));
-        let admin_port = free_port();
         let proc = Proc::spawn(
             "mediamesh serve",
             Command::new(BIN)

@@ -1,6 +1,7 @@
-// The mediamesh console: draws the context map once (/console/map), then applies each
-// second's figures (/console/stream, server-sent events). No library, no build step; every
-// text from the server goes through textContent, never HTML.
+// The mediamesh console: draws the context map (/console/map), then applies each second's
+// figures (/console/stream, server-sent events); the map is drawn again when its version
+// changes (an admin peer's contexts became known). No library, no build step; every text
+// from the server, a peer's above all, goes through textContent, never HTML.
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -10,6 +11,8 @@ const $ = (sel) => document.querySelector(sel);
 const rows = {contexts: new Map(), calls: new Map(), edges: new Map()};
 // Map shapes; the event edges between two contexts share one line (the table lists each).
 const shapes = {nodes: new Map(), calls: new Map(), pairs: new Map()};
+// The map version drawn, and whether a newer one is being fetched.
+const drawn = {version: null, fetching: false, peers: ""};
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -39,14 +42,27 @@ function row(tbody, key, attr, cells) {
 const callKey = (c) => `${c.from}>${c.to}`;
 const edgeKey = (e) => `${e.from}>${e.to}:${e.event}`;
 
+// A link to a peer's own console: its URL comes from this process's --admin-peer flag.
+function consoleLink(url) {
+  const a = el("a", {}, url);
+  if (/^http:\/\/[^\s/]+$/.test(url)) a.setAttribute("href", `${url}/`);
+  return a;
+}
+
 function drawTables(map) {
   const contexts = $("#contexts tbody");
   for (const app of map.apps) {
     for (const c of app.contexts) {
-      rows.contexts.set(c.id, row(contexts, c.id, "data-context", [
+      const r = row(contexts, c.id, "data-context", [
         ["name", c.id], ["health", "starting", "health"], ["calls", "0", "n"],
         ["p99", "-", "n"], ["outbox", "0", "n"], ["lag", "-", "n"], ["letters", "0", "n"],
-      ]));
+        ["process", c.process ? "" : "here", "process"],
+      ]);
+      if (c.process) {
+        r.tr.classList.add("remote");
+        r.tds.process.append(consoleLink(c.process));
+      }
+      rows.contexts.set(c.id, r);
     }
   }
   for (const c of map.calls) {
@@ -66,8 +82,10 @@ function layout(map) {
   const at = new Map();
   const columns = map.apps.map((a) => ({title: a.app, ids: a.contexts.map((c) => c.id)}));
   if (map.elsewhere.length) columns.push({title: "elsewhere", ids: map.elsewhere, away: true});
+  const process = new Map(map.apps.flatMap((a) => a.contexts.map((c) => [c.id, c.process])));
   columns.forEach((col, i) => col.ids.forEach((id, j) => {
-    at.set(id, {x: LEFT + i * COL_W, y: TOP + j * ROW_H, away: !!col.away});
+    at.set(id, {x: LEFT + i * COL_W, y: TOP + j * ROW_H, away: !!col.away,
+      process: process.get(id)});
   }));
   const height = TOP + Math.max(...columns.map((c) => c.ids.length)) * ROW_H;
   return {at, columns, width: LEFT + columns.length * COL_W, height};
@@ -110,6 +128,7 @@ function drawMap(map) {
   const lines = svg("g"), labels = svg("g"), boxes = svg("g");
   root.append(lines, boxes, labels);
   for (const c of map.calls) {
+    if (!at.has(c.from) || !at.has(c.to)) continue;
     const path = curve(at.get(c.from), at.get(c.to), 1);
     const line = svg("path", {d: path.d, class: "call", "marker-end": "url(#arrow-call)"});
     line.append(svg("title", {}, `${c.from} \u2192 ${c.to} (${c.rpc})`));
@@ -120,6 +139,7 @@ function drawMap(map) {
     shapes.calls.set(callKey(c), {line, label, rpc: c.rpc});
   }
   for (const e of map.edges) {
+    if (!at.has(e.from) || !at.has(e.to)) continue;
     const pair = `${e.from}>${e.to}`;
     if (!shapes.pairs.has(pair)) {
       const path = curve(at.get(e.from), at.get(e.to), -1);
@@ -137,16 +157,42 @@ function drawMap(map) {
     shape.title.textContent = `${e.from} \u2192 ${e.to}: ${shape.events.join(", ")}`;
   }
   for (const [id, p] of at) {
-    const g = svg("g", {class: p.away ? "node away" : "node starting", "data-node": id});
+    const base = p.away ? "node away" : p.process ? "node remote" : "node";
+    const g = svg("g", {class: p.away ? base : `${base} starting`, "data-node": id});
     g.append(svg("rect", {x: p.x, y: p.y, width: NODE_W, height: NODE_H, rx: 6}));
-    g.append(svg("text", {x: p.x + 8, y: p.y + 16, class: "id"}, p.away ? id : id.split(".")[1]));
+    const short = id.includes(".") ? id.slice(id.indexOf(".") + 1) : id;
+    g.append(svg("text", {x: p.x + 8, y: p.y + 16, class: "id"}, p.away ? id : short));
     const detail = svg("text", {x: p.x + 8, y: p.y + 29, class: "detail"},
       p.away ? "run elsewhere" : "");
     g.append(detail);
-    g.append(svg("title", {}, id));
+    g.append(svg("title", {}, p.process ? `${id} (run at ${p.process})` : id));
     boxes.append(g);
-    shapes.nodes.set(id, {g, detail});
+    shapes.nodes.set(id, {g, detail, base});
   }
+}
+
+// Forgets what is drawn, for a newer map.
+function clear() {
+  for (const table of Object.values(rows)) table.clear();
+  for (const table of Object.values(shapes)) table.clear();
+  for (const id of ["#contexts", "#calls", "#edges"]) $(`${id} tbody`).replaceChildren();
+  $("#map").replaceChildren();
+}
+
+async function draw() {
+  const map = await (await fetch("/console/map")).json();
+  clear();
+  drawTables(map);
+  drawMap(map);
+  drawn.version = map.version;
+}
+
+// The map changed (a peer answered for the first time, or runs other contexts now).
+async function redraw() {
+  if (drawn.fetching) return;
+  drawn.fetching = true;
+  try { await draw(); } catch (error) { /* the next snapshot asks again */ }
+  drawn.fetching = false;
 }
 
 const fmt = (n) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
@@ -155,8 +201,10 @@ function applyContexts(snapshot, alerts) {
   for (const [id, f] of Object.entries(snapshot.contexts)) {
     const r = rows.contexts.get(id), node = shapes.nodes.get(id);
     if (!r) continue;
-    const health = f.ready === null ? "starting" : f.ready ? "ready" : "NOT READY";
+    const health = f.unreachable ? "unreachable"
+      : f.ready === null ? "starting" : f.ready ? "ready" : "NOT READY";
     r.tds.health.textContent = health;
+    r.tr.classList.toggle("unreachable", !!f.unreachable);
     r.tds.calls.textContent = fmt(f.callsPerSec);
     // The bound of the histogram bucket the 99th percentile falls in, hence "at most".
     r.tds.p99.textContent = f.p99Ms === null ? "-" : `\u2264${fmt(f.p99Ms)} ms`;
@@ -169,8 +217,11 @@ function applyContexts(snapshot, alerts) {
     if (f.ready === false) alerts.push(`${id} not ready`);
     if (f.lagGrowing) alerts.push(`${id} lag growing (${f.lag})`);
     if (f.deadLetters > 0) alerts.push(`${id}: ${f.deadLetters} dead letter${f.deadLetters > 1 ? "s" : ""}`);
-    if (node) {
-      node.g.setAttribute("class", ["node", f.ready === null ? "starting" : f.ready ? "ready" : "down",
+    if (node && f.unreachable) {
+      node.g.setAttribute("class", `${node.base} unreachable`);
+      node.detail.textContent = "unreachable";
+    } else if (node) {
+      node.g.setAttribute("class", [node.base, f.ready === null ? "starting" : f.ready ? "ready" : "down",
         f.lagGrowing ? "lag" : "", f.deadLetters > 0 ? "letters" : ""].join(" ").trim());
       const parts = [`${fmt(f.callsPerSec)}/s`];
       if (f.p99Ms !== null) parts.push(`p99 \u2264${fmt(f.p99Ms)}ms`);
@@ -184,15 +235,18 @@ function applyContexts(snapshot, alerts) {
 function applyCalls(snapshot, alerts) {
   for (const c of snapshot.calls) {
     const key = callKey(c), r = rows.calls.get(key), shape = shapes.calls.get(key);
-    if (!r) continue;
+    if (!r || !shape) continue;
     r.tds.breaker.textContent = c.breaker;
     r.tr.dataset.breaker = c.breaker;
-    const cls = c.breaker === "closed" ? "call" : c.breaker === "open" ? "call open" : "call half";
+    // "unknown": the caller runs in a peer that does not answer.
+    const quiet = c.breaker === "closed" || c.breaker === "unknown";
+    const cls = c.breaker === "closed" ? "call" : c.breaker === "unknown" ? "call unknown"
+      : c.breaker === "open" ? "call open" : "call half";
     shape.line.setAttribute("class", cls);
-    shape.line.setAttribute("marker-end", c.breaker === "closed" ? "url(#arrow-call)" : "url(#arrow-open)");
+    shape.line.setAttribute("marker-end", quiet ? "url(#arrow-call)" : "url(#arrow-open)");
     shape.label.setAttribute("class", `label ${cls}`);
-    shape.label.textContent = c.breaker === "closed" ? "" : `${shape.rpc} ${c.breaker.toUpperCase()}`;
-    if (c.breaker !== "closed") alerts.push(`breaker ${c.breaker}: ${c.from} \u2192 ${c.to}`);
+    shape.label.textContent = quiet ? "" : `${shape.rpc} ${c.breaker.toUpperCase()}`;
+    if (!quiet) alerts.push(`breaker ${c.breaker}: ${c.from} \u2192 ${c.to}`);
   }
 }
 
@@ -266,8 +320,32 @@ async function replay(letter, button) {
   }
 }
 
+// Admin peers that do not answer are named in the header; their dead letters are listed
+// and replayed on their own consoles, linked below the local ones.
+function applyPeers(snapshot, alerts) {
+  const peers = snapshot.peers || [];
+  for (const p of peers) {
+    if (p.state === "unreachable") alerts.push(`${p.url} unreachable (${p.error || "no answer"})`);
+  }
+  const urls = peers.map((p) => p.url).join(" ");
+  if (urls === drawn.peers) return;
+  drawn.peers = urls;
+  const note = $("#letters-elsewhere");
+  note.replaceChildren();
+  note.hidden = peers.length === 0;
+  if (!peers.length) return;
+  note.append("Dead letters of contexts run in other processes are listed and replayed on their own console: ");
+  peers.forEach((p, i) => {
+    if (i) note.append(", ");
+    note.append(consoleLink(p.url));
+  });
+}
+
 function apply(snapshot) {
+  if (snapshot.mapVersion !== undefined && drawn.version !== null
+      && snapshot.mapVersion !== drawn.version) redraw();
   const alerts = [];
+  applyPeers(snapshot, alerts);
   applyContexts(snapshot, alerts);
   applyCalls(snapshot, alerts);
   applyEdges(snapshot);
@@ -280,9 +358,7 @@ function apply(snapshot) {
 }
 
 async function main() {
-  const map = await (await fetch("/console/map")).json();
-  drawTables(map);
-  drawMap(map);
+  await draw();
   document.body.dataset.ready = "true";
   const status = $("#status");
   const source = new EventSource("/console/stream");

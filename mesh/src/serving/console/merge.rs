@@ -488,7 +488,7 @@ mod tests {
             "the consumer's rate, read here"
         );
         assert_eq!(snapshot.calls[0].breaker, "open", "our breaker");
-        assert_eq!(snapshot.peers, [ready.clone()]);
+        assert_eq!(snapshot.peers, std::slice::from_ref(&ready));
 
         // The peer stops answering: its contexts stay, marked, with no current figures.
         let down = status("unreachable");
