@@ -10,7 +10,7 @@ use crate::storage::store::{Store, Tx};
 
 /// A record kept under an idempotency key.
 #[async_trait::async_trait]
-pub trait Keyed: Sized + Send + 'static {
+pub trait Keyed: Sized + Clone + Send + 'static {
     /// Inserts this record unless its key is taken; true when it was inserted.
     async fn insert(&self, tx: &mut Tx) -> Result<bool, sqlx::Error>;
 
@@ -35,6 +35,8 @@ pub async fn record_once<T: Keyed>(
 ) -> Result<Recorded<T>, sqlx::Error> {
     store
         .write(move |tx| {
+            // A write may run again (its group failed): each run gets its own copies.
+            let (record, events) = (record.clone(), events.clone());
             Box::pin(async move {
                 if record.insert(tx).await? {
                     for event in events {

@@ -1,11 +1,16 @@
-//! Group commit for SQLite. SQLite has one writer, and every statement is a round trip to
-//! sqlx's worker thread, so one transaction per request caps a context at a few hundred
-//! requests per second under load. Writes submitted while the writer is busy are queued and
-//! then run together in one transaction: one BEGIN and one COMMIT for the whole group.
+//! Group commit. Every statement is a round trip (to sqlx's worker thread on SQLite, to the
+//! server on PostgreSQL) and every transaction adds a BEGIN, a COMMIT and a log flush, so one
+//! transaction per request caps a context long before its database does. Writes submitted
+//! while the committers are busy are queued and then run together in one transaction: one
+//! BEGIN, one COMMIT and one flush for the whole group.
 //!
-//! A write reports its result only after its group committed. Writes are built so business
-//! outcomes are values (`Ok(false)` for "already exists"), not errors: a statement error
-//! rolls back the whole group and every write in it reports that error.
+//! A write reports its result only after its group committed. If the group fails (a write's
+//! statement error, a PostgreSQL deadlock between a group and another transaction), nothing
+//! of it is kept and each of its writes runs again alone, in its own transaction, and answers
+//! for itself: one bad write never fails the others. A write is therefore a closure that can
+//! run more than once; each run starts from the same state, since a failed run left nothing.
+use std::sync::{Arc, Mutex};
+
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
@@ -14,87 +19,216 @@ use crate::storage::store::{Store, Tx};
 /// Most writes in one transaction.
 const MAX_GROUP: usize = 256;
 
-type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<Finish, sqlx::Error>> + Send>;
+type Run = Box<dyn for<'t> FnMut(&'t mut Tx) -> BoxFuture<'t, Result<(), sqlx::Error>> + Send>;
 
-/// The queue in front of a store's writer.
+/// A queued write: what it does (keeping its value aside), and whom to answer.
+struct Job {
+    run: Run,
+    finish: Box<dyn FnOnce(Result<(), sqlx::Error>) + Send>,
+}
+
+/// The queue in front of a store's committers.
 #[derive(Clone)]
 pub struct GroupCommit {
     queue: mpsc::Sender<Job>,
 }
 
 impl GroupCommit {
-    /// Starts the committer task of `store`.
-    pub fn start(store: Store) -> GroupCommit {
+    /// Starts `committers` tasks committing the writes of `store` in groups: one on SQLite (it
+    /// has one writer), several on PostgreSQL so groups overlap their round trips.
+    pub fn start(store: Store, committers: usize) -> GroupCommit {
         let (queue, jobs) = mpsc::channel(4096);
-        tokio::spawn(run(store, jobs));
+        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+        for _ in 0..committers.max(1) {
+            tokio::spawn(run(store.clone(), jobs.clone()));
+        }
         GroupCommit { queue }
     }
 
     /// Runs `write` in a transaction shared with other queued writes; answers after commit.
-    pub async fn write<T, F>(&self, write: F) -> Result<T, sqlx::Error>
+    pub async fn write<T, F>(&self, mut write: F) -> Result<T, sqlx::Error>
     where
         T: Send + 'static,
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, sqlx::Error>> + Send + 'static,
+        F: for<'t> FnMut(&'t mut Tx) -> BoxFuture<'t, Result<T, sqlx::Error>> + Send + 'static,
     {
-        let (done, result) = oneshot::channel::<Result<T, String>>();
-        // The write runs on the committer's task: it keeps the submitter's trace, so the
-        // events it raises carry the caller's `traceparent`.
+        let (done, result) = oneshot::channel::<Result<T, sqlx::Error>>();
+        let value: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
+        // The write runs on a committer's task: it keeps the submitter's trace, so the events
+        // it raises carry the caller's `traceparent`.
         let trace = crate::observe::telemetry::current_traceparent();
-        let job: Job = Box::new(move |tx| {
+        let kept = value.clone();
+        let run: Run = Box::new(move |tx| {
+            let future = write(tx);
+            let (kept, trace) = (kept.clone(), trace.clone());
             Box::pin(async move {
                 let value = match trace {
                     Some(traceparent) => {
-                        crate::observe::telemetry::in_trace(traceparent, write(tx)).await?
+                        crate::observe::telemetry::in_trace(traceparent, future).await?
                     }
-                    None => write(tx).await?,
+                    None => future.await?,
                 };
-                let finish: Finish = Box::new(move |committed| {
-                    let _ = done.send(committed.map(|()| value));
-                });
-                Ok(finish)
+                *kept.lock().expect("write value") = Some(value);
+                Ok(())
             })
         });
+        let finish = Box::new(move |committed: Result<(), sqlx::Error>| {
+            let answer =
+                committed.and_then(|()| {
+                    value.lock().expect("write value").take().ok_or_else(|| {
+                        sqlx::Error::Protocol("write committed without a value".into())
+                    })
+                });
+            let _ = done.send(answer);
+        });
         self.queue
-            .send(job)
+            .send(Job { run, finish })
             .await
             .map_err(|_| sqlx::Error::PoolClosed)?;
-        match result.await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(sqlx::Error::Protocol(format!(
-                "group commit failed: {error}"
-            ))),
-            Err(_) => Err(sqlx::Error::Protocol(
-                "write aborted: its group failed".into(),
-            )),
+        result
+            .await
+            .unwrap_or_else(|_| Err(sqlx::Error::Protocol("write aborted".into())))
+    }
+}
+
+async fn run(store: Store, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    while let Some(mut group) = next_group(&jobs).await {
+        if group.len() == 1 {
+            let mut job = group.pop().expect("one job");
+            let committed = commit(&store, std::slice::from_mut(&mut job)).await;
+            (job.finish)(committed);
+            continue;
+        }
+        match commit(&store, &mut group).await {
+            Ok(()) => {
+                for job in group {
+                    (job.finish)(Ok(()));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, writes = group.len(), "group failed; its writes run alone");
+                for mut job in group {
+                    let committed = commit(&store, std::slice::from_mut(&mut job)).await;
+                    (job.finish)(committed);
+                }
+            }
         }
     }
 }
 
-async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+/// What is queued now (at least one write, at most `MAX_GROUP`); None once the queue closed.
+async fn next_group(jobs: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    let mut jobs = jobs.lock().await;
+    let mut group = vec![jobs.recv().await?];
+    while group.len() < MAX_GROUP {
+        match jobs.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(group)
+}
+
+/// Runs `group` in one transaction and commits it; on any error nothing of it is kept.
+async fn commit(store: &Store, group: &mut [Job]) -> Result<(), sqlx::Error> {
+    let mut tx = store.begin().await?;
+    for job in group.iter_mut() {
+        (job.run)(&mut tx).await?;
+    }
+    tx.commit().await
+}
+
+#[cfg(test)]
+impl GroupCommit {
+    /// Writes waiting for a committer.
+    fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::storage::store::Database;
+
+    async fn insert(tx: &mut Tx, table: &str, n: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query(&format!("INSERT INTO {table} (n) VALUES ($1)"))
+            .bind(n)
+            .execute(tx.conn())
+            .await?;
+        Ok(n)
+    }
+
+    /// Writes queued behind a busy committer go in one group; one of them failing leaves
+    /// the others committed, each answering for itself.
+    #[tokio::test]
+    async fn a_failing_write_never_fails_the_writes_grouped_with_it() {
+        let dir = std::env::temp_dir().join(format!("mediamesh-group-{}", uuid::Uuid::new_v4()));
+        let database = Database::SqliteDir {
+            dir: dir.clone(),
+            synchronous_full: false,
+        };
+        let store = Store::open(&database, "test.group").await.unwrap();
+        crate::events::migrate(&store, &["CREATE TABLE kept (n BIGINT PRIMARY KEY)"])
+            .await
+            .unwrap();
+        let group = GroupCommit::start(store.clone(), 1);
+
+        // The committer is held inside a first write while the others queue up.
+        let (started, gate) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let first = tokio::spawn({
+            let (group, started, gate) = (group.clone(), started.clone(), gate.clone());
+            async move {
+                group
+                    .write(move |tx| {
+                        let (started, gate) = (started.clone(), gate.clone());
+                        Box::pin(async move {
+                            started.notify_one();
+                            gate.notified().await;
+                            insert(tx, "kept", 0).await
+                        })
+                    })
+                    .await
+            }
+        });
+        started.notified().await;
+        let writes: Vec<_> = (1..=9)
+            .map(|n| {
+                let group = group.clone();
+                // Write 5 names a table that does not exist: its statement fails.
+                let table = if n == 5 { "missing" } else { "kept" };
+                tokio::spawn(async move {
+                    group
+                        .write(move |tx| Box::pin(async move { insert(tx, table, n).await }))
+                        .await
+                })
+            })
+            .collect();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while group.queued() < 9 {
+            assert!(tokio::time::Instant::now() < deadline, "writes never queued");
+            tokio::task::yield_now().await;
+        }
+        gate.notify_one();
+
+        assert_eq!(first.await.unwrap().unwrap(), 0);
+        for (n, write) in (1..=9).zip(writes) {
+            let answer = write.await.unwrap();
+            if n == 5 {
+                assert!(answer.is_err(), "the bad write answers its own error");
+            } else {
+                assert_eq!(answer.unwrap(), n, "write {n} committed despite write 5");
             }
         }
-        let mut finishes = Vec::with_capacity(group.len());
-        let result = async {
-            let mut tx = store.begin().await?;
-            for job in group {
-                finishes.push(job(&mut tx).await?);
-            }
-            tx.commit().await
-        }
-        .await;
-        let outcome = result.map_err(|e| e.to_string());
-        if let Err(error) = &outcome {
-            tracing::error!(error, writes = finishes.len(), "group commit failed");
-        }
-        for finish in finishes {
-            finish(outcome.clone());
-        }
+        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM kept ORDER BY n")
+            .fetch_all(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(kept, [0, 1, 2, 3, 4, 6, 7, 8, 9]);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

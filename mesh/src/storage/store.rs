@@ -65,7 +65,7 @@ pub struct Store {
     backend: Backend,
     /// Wakes the outbox relay when a transaction that raised events commits.
     outbox_signal: Arc<Notify>,
-    /// SQLite only: the queue that groups writes into shared transactions.
+    /// The queue that groups writes into shared transactions (None: the committers' own).
     group: Option<crate::storage::group_commit::GroupCommit>,
 }
 
@@ -73,17 +73,23 @@ impl Store {
     /// Opens (creating if needed) the database of `context` (e.g. `vod.purchase`).
     pub async fn open(database: &Database, context: &str) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
-        let (pool, reader, backend) = match database {
+        let (pool, reader, backend, committers) = match database {
             Database::SqliteDir {
                 dir,
                 synchronous_full,
             } => {
                 let (writer, reader) = open_sqlite(dir, context, *synchronous_full).await?;
-                (writer, reader, Backend::Sqlite)
+                (writer, reader, Backend::Sqlite, 1)
             }
             Database::Postgres { url, pool_size } => {
                 let pool = open_postgres(url, context, *pool_size).await?;
-                (pool.clone(), pool, Backend::Postgres)
+                // Half the pool commits groups; the rest is for reads, consumers and relays.
+                (
+                    pool.clone(),
+                    pool,
+                    Backend::Postgres,
+                    (*pool_size as usize / 2).max(1),
+                )
             }
         };
         let mut store = Store {
@@ -93,11 +99,10 @@ impl Store {
             outbox_signal: Arc::new(Notify::new()),
             group: None,
         };
-        if backend == Backend::Sqlite {
-            store.group = Some(crate::storage::group_commit::GroupCommit::start(
-                store.clone(),
-            ));
-        }
+        store.group = Some(crate::storage::group_commit::GroupCommit::start(
+            store.clone(),
+            committers,
+        ));
         Ok(store)
     }
 
@@ -179,12 +184,13 @@ impl Store {
         }
     }
 
-    /// Runs `write` in a transaction and answers after it committed. On SQLite, writes that
-    /// arrive together share one transaction (group commit); on PostgreSQL each has its own.
-    pub async fn write<T, F>(&self, write: F) -> Result<T, sqlx::Error>
+    /// Runs `write` in a transaction and answers after it committed. Writes that arrive
+    /// together share one transaction (group commit); `write` may run again alone if its
+    /// group fails, so it must not do anything outside the transaction.
+    pub async fn write<T, F>(&self, mut write: F) -> Result<T, sqlx::Error>
     where
         T: Send + 'static,
-        F: for<'t> FnOnce(&'t mut Tx) -> futures::future::BoxFuture<'t, Result<T, sqlx::Error>>
+        F: for<'t> FnMut(&'t mut Tx) -> futures::future::BoxFuture<'t, Result<T, sqlx::Error>>
             + Send
             + 'static,
     {

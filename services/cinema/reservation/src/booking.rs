@@ -89,6 +89,7 @@ impl Booking {
         let hold = self
             .store
             .write(move |tx| {
+                let reservation = reservation.clone();
                 Box::pin(async move {
                     if !store::insert(tx, &reservation).await? {
                         return Ok(Hold::Taken);
@@ -173,6 +174,7 @@ impl SyncSaga for Booking {
         let settled = self
             .store
             .write(move |tx| {
+                let (r, change) = (r.clone(), change.clone());
                 Box::pin(async move {
                     // Optimistic: the recovery sweep may have settled it meanwhile.
                     if !store::update_status(tx, &r).await? {

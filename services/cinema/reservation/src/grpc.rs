@@ -75,6 +75,7 @@ impl ReservationApi {
         let capacity = self
             .store
             .write(move |tx| {
+                let id = id.clone();
                 Box::pin(async move { store::set_capacity(tx, &id, seats, version).await })
             })
             .await?;

@@ -74,6 +74,7 @@ impl SyncSaga for Cancellations {
         let settled = self
             .store
             .write(move |tx| {
+                let id = id.clone();
                 Box::pin(async move {
                     let Some(mut a) = store::lock(tx, &id).await? else {
                         return Ok(None);

@@ -70,6 +70,7 @@ fn installer(row: &sqlx::any::AnyRow) -> Result<Installer, sqlx::Error> {
 pub async fn add_installer(store: &Store, i: Installer) -> Result<(bool, Installer), sqlx::Error> {
     store
         .write(move |tx| {
+            let i = i.clone();
             Box::pin(async move {
                 let inserted = sqlx::query(
                     "INSERT INTO installers (installer_id, name, region) VALUES ($1, $2, $3) \

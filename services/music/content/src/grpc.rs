@@ -61,6 +61,7 @@ impl ContentApi {
         let moved = self
             .store
             .write(move |tx| {
+                let (id, event) = (id.clone(), event.clone());
                 Box::pin(async move {
                     // Conditional: a content that moved on meanwhile is not deleted twice.
                     let moved = store::transition(tx, &id, &LIVE, ContentStatus::Deleted).await?;

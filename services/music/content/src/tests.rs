@@ -407,7 +407,10 @@ async fn an_upload_a_crash_left_pending_is_settled_by_the_sweep() {
     .unwrap();
     f.test
         .store
-        .write(move |tx| Box::pin(async move { crate::store::insert(tx, &left).await }))
+        .write(move |tx| {
+            let left = left.clone();
+            Box::pin(async move { crate::store::insert(tx, &left).await })
+        })
         .await
         .unwrap();
     let cutoff = mediamesh_mesh::observe::telemetry::now_rfc3339();

@@ -56,7 +56,10 @@ impl Upload {
         let recorded = content.clone();
         let inserted = self
             .store
-            .write(move |tx| Box::pin(async move { store::insert(tx, &recorded).await }))
+            .write(move |tx| {
+                let recorded = recorded.clone();
+                Box::pin(async move { store::insert(tx, &recorded).await })
+            })
             .await?;
         if !inserted {
             return self.replay(&content).await;
@@ -158,6 +161,7 @@ impl SyncSaga for Upload {
         let settled = self
             .store
             .write(move |tx| {
+                let (settle, id) = (settle.clone(), id.clone());
                 Box::pin(async move {
                     let Some(failed) = settle else {
                         return store::approved(tx, &id).await;

@@ -67,7 +67,7 @@ impl Checkout {
         let purchase = Purchase::place(id, &vod, customer_id, now);
         let recorded = self
             .store
-            .write(move |tx| Box::pin(record(tx, purchase, may_be_free)))
+            .write(move |tx| Box::pin(record(tx, purchase.clone(), may_be_free)))
             .await?;
         match recorded {
             Recorded::New(pending) => complete(self, pending).await,
@@ -226,7 +226,7 @@ impl SyncSaga for Checkout {
                 // The reason travels in an event: bounded like any stored text.
                 let reason = |e: &Error| e.reason().chars().take(NAME_MAX).collect();
                 let outcome = outcome.as_ref().map(|_| ()).map_err(reason);
-                move |tx| Box::pin(settle(tx, pending, outcome))
+                move |tx| Box::pin(settle(tx, pending.clone(), outcome.clone()))
             })
             .await?;
         match settled {

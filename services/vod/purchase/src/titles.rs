@@ -60,6 +60,7 @@ impl Titles {
         let recorded = self
             .store
             .write(move |tx| {
+                let vod = vod.clone();
                 Box::pin(async move {
                     store::upsert_vod(tx, &vod).await?;
                     Ok(vod)
