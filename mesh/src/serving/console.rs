@@ -281,8 +281,9 @@ struct Link {
 
 #[derive(Default)]
 struct LinkState {
-    /// Its last answer: an unreachable peer's contexts stay drawn, marked.
+    /// Its last answer (an unreachable peer's contexts stay drawn, marked), and when.
     view: Option<Arc<PeerView>>,
+    at: Option<Instant>,
     /// Asks in a row it failed.
     failures: u32,
     error: Option<String>,
@@ -293,7 +294,9 @@ impl Link {
         let state = self.state.lock().expect("peer lock");
         let (name, error) = if state.failures >= FAILURES_UNREACHABLE {
             ("unreachable", state.error.clone())
-        } else if state.view.is_some() {
+        } else if state.at.is_some_and(|at| at.elapsed() < ASKED_KEEPS) {
+            // Figures as fresh as the last answer; older ones (the page was closed a while,
+            // or the peer is warming up again) are not shown as current.
             ("ready", None)
         } else {
             ("connecting", None)
@@ -311,6 +314,7 @@ impl Link {
         match answer {
             Answer::View(view) => {
                 state.view = Some(Arc::new(*view));
+                state.at = Some(Instant::now());
                 state.failures = 0;
                 state.error = None;
             }

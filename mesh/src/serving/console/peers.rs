@@ -100,6 +100,9 @@ pub async fn fetch(peer: &AdminPeer) -> Answer {
             Err(_) => Answer::Failed("answered something other than a snapshot".into()),
         },
         Ok(Ok((StatusCode::SERVICE_UNAVAILABLE, _))) => Answer::Warming,
+        Ok(Ok((StatusCode::FORBIDDEN, _))) => Answer::Failed(
+            "answered 403 Forbidden: a console answers clients on its own machine only".into(),
+        ),
         Ok(Ok((status, _))) => Answer::Failed(format!("answered {status}")),
     }
 }
