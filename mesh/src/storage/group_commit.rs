@@ -210,7 +210,10 @@ mod tests {
             .collect();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while group.queued() < 9 {
-            assert!(tokio::time::Instant::now() < deadline, "writes never queued");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "writes never queued"
+            );
             tokio::task::yield_now().await;
         }
         gate.notify_one();
