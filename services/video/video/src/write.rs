@@ -14,6 +14,7 @@ use crate::store;
 pub const CONTEXT: &str = "video.video";
 
 /// A video as asked for (fields checked at the edge).
+#[derive(Clone)]
 pub struct Upload {
     pub video_id: String,
     pub client_id: String,
@@ -30,27 +31,52 @@ pub struct Edit {
     pub views: Option<Views>,
 }
 
+/// What an upload's transaction came to.
+enum Uploaded {
+    New(Video),
+    /// The id was taken: answered from what holds it.
+    Taken(Video),
+    Refused(VideoError),
+}
+
 pub async fn upload(store: &Store, channel: &Peer, new: Upload) -> Result<Video, Error> {
     let asked = resolve(store, channel, &new.channel_id).await?;
-    let mut tx = store.begin().await?;
-    let live = live_channel(&mut tx, &new.channel_id, asked.as_ref()).await?;
-    let (video, uploaded) =
-        Video::upload(new.video_id, &new.client_id, &live, new.title, new.views)?;
-    if !store::insert(&mut tx, &video).await? {
-        drop(tx);
-        return replay(store, &video).await;
+    // Uploads that arrive together share one transaction (group commit).
+    let uploaded = store
+        .write(move |tx| {
+            let (new, asked) = (new.clone(), asked.clone());
+            Box::pin(async move {
+                let live = match live_channel(tx, &new.channel_id, asked.as_ref()).await? {
+                    Ok(live) => live,
+                    Err(rule) => return Ok(Uploaded::Refused(rule)),
+                };
+                let upload =
+                    Video::upload(new.video_id, &new.client_id, &live, new.title, new.views);
+                let (video, uploaded) = match upload {
+                    Ok(upload) => upload,
+                    Err(rule) => return Ok(Uploaded::Refused(rule)),
+                };
+                if !store::insert(tx, &video).await? {
+                    return Ok(Uploaded::Taken(video));
+                }
+                let event = pb::VideoUploaded {
+                    video_id: uploaded.video_id.clone(),
+                    client_id: uploaded.client_id.clone(),
+                    channel_id: uploaded.channel_id.clone(),
+                    title: uploaded.title.clone(),
+                    view_count: uploaded.view_count,
+                    upload_time: mediamesh_mesh::observe::telemetry::now_rfc3339(),
+                };
+                tx.raise(event_of(&event, &uploaded)).await?;
+                Ok(Uploaded::New(video))
+            })
+        })
+        .await?;
+    match uploaded {
+        Uploaded::New(video) => Ok(video),
+        Uploaded::Taken(video) => replay(store, &video).await,
+        Uploaded::Refused(rule) => Err(rule.into()),
     }
-    let event = pb::VideoUploaded {
-        video_id: uploaded.video_id.clone(),
-        client_id: uploaded.client_id.clone(),
-        channel_id: uploaded.channel_id.clone(),
-        title: uploaded.title.clone(),
-        view_count: uploaded.view_count,
-        upload_time: mediamesh_mesh::observe::telemetry::now_rfc3339(),
-    };
-    tx.raise(event_of(&event, &uploaded)).await?;
-    tx.commit().await?;
-    Ok(video)
 }
 
 /// An upload under a taken id (AIP-155): the same request again is answered the video as it
@@ -73,7 +99,7 @@ pub async fn edit(store: &Store, channel: &Peer, edit: Edit) -> Result<Video, Er
         .await?
         .ok_or_else(|| Error::NotFound(edit.video_id.clone()))?;
     let target = match &edit.channel_id {
-        Some(channel_id) => Some(live_channel(&mut tx, channel_id, asked.as_ref()).await?),
+        Some(channel_id) => Some(live_channel(&mut tx, channel_id, asked.as_ref()).await??),
         None => None,
     };
     let edited = video.edit(edit.title, target.as_ref(), edit.views)?;
@@ -145,19 +171,21 @@ async fn live_channel(
     tx: &mut Tx,
     channel_id: &str,
     asked: Option<&LiveChannel>,
-) -> Result<LiveChannel, Error> {
+) -> Result<Result<LiveChannel, VideoError>, sqlx::Error> {
+    let not_found = || Ok(Err(VideoError::ChannelNotFound(channel_id.to_owned())));
     let mut replica = store::lock_channel(tx, channel_id).await?;
     if !replica.is_heard() {
         let Some(asked) = asked else {
             // Heard of a moment ago, then forgotten: cannot happen (rows are never removed).
-            return Err(VideoError::ChannelNotFound(channel_id.to_owned()).into());
+            return not_found();
         };
         replica = ReplicaChannel::learned(channel_id, &asked.client_id);
         store::save_channel(tx, &replica).await?;
     }
-    match ReplicaChannel::check(Some(&replica), channel_id)? {
-        ChannelCheck::Live(live) => Ok(live),
-        ChannelCheck::Ask => Err(VideoError::ChannelNotFound(channel_id.to_owned()).into()),
+    match ReplicaChannel::check(Some(&replica), channel_id) {
+        Ok(ChannelCheck::Live(live)) => Ok(Ok(live)),
+        Ok(ChannelCheck::Ask) => not_found(),
+        Err(rule) => Ok(Err(rule)),
     }
 }
 
