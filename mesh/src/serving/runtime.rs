@@ -154,39 +154,26 @@ pub async fn run(
         let mut tasks = Vec::new();
         let mut durables = Vec::new();
         if let Some(sub) = crate::context::subscription(context.as_ref()) {
+            let running = Running::default();
+            let name = format!("consumer {}", sub.durable);
+            tasks.push((name.clone(), running.clone()));
             durables.push((sub.app.clone(), sub.durable.clone()));
-            // On PostgreSQL several appliers pull from the one durable, as replicas do (each
-            // event goes to one of them): a consumer is a sequence of round trips to the
-            // server, and one alone falls behind what the group commits write.
-            for applier in 0..store.writers() {
-                let running = Running::default();
-                let name = match applier {
-                    0 => format!("consumer {}", sub.durable),
-                    n => format!("consumer {} #{}", sub.durable, n + 1),
-                };
-                tasks.push((name.clone(), running.clone()));
-                let (store, js, stop, sub) = (
-                    store.clone(),
-                    js.clone(),
-                    stop_consumers.clone(),
-                    sub.clone(),
-                );
-                tasks::spawn(
-                    &mut consumers,
-                    name,
-                    running.clone(),
-                    stop.clone(),
-                    move || {
-                        crate::events::consumer::run(
-                            store.clone(),
-                            js.clone(),
-                            sub.clone(),
-                            stop.clone(),
-                            running.clone(),
-                        )
-                    },
-                );
-            }
+            let (store, js, stop) = (store.clone(), js.clone(), stop_consumers.clone());
+            tasks::spawn(
+                &mut consumers,
+                name,
+                running.clone(),
+                stop.clone(),
+                move || {
+                    crate::events::consumer::run(
+                        store.clone(),
+                        js.clone(),
+                        sub.clone(),
+                        stop.clone(),
+                        running.clone(),
+                    )
+                },
+            );
         }
         let relay = Relay {
             store: store.clone(),

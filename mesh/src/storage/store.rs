@@ -65,9 +65,6 @@ pub struct Store {
     backend: Backend,
     /// Wakes the outbox relay when a transaction that raised events commits.
     outbox_signal: Arc<Notify>,
-    /// How many transactions of this process may write at once: 1 on SQLite (one writer),
-    /// half the pool on PostgreSQL.
-    writers: usize,
     /// The queue that groups writes into shared transactions (None: the committers' own).
     group: Option<crate::storage::group_commit::GroupCommit>,
 }
@@ -100,7 +97,6 @@ impl Store {
             reader,
             backend,
             outbox_signal: Arc::new(Notify::new()),
-            writers: committers,
             group: None,
         };
         store.group = Some(crate::storage::group_commit::GroupCommit::start(
@@ -108,12 +104,6 @@ impl Store {
             committers,
         ));
         Ok(store)
-    }
-
-    /// How many transactions of this process may usefully write at once (group committers,
-    /// and appliers of each consumer): 1 on SQLite, half the pool on PostgreSQL.
-    pub fn writers(&self) -> usize {
-        self.writers
     }
 
     /// For reads outside a transaction.
