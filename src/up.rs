@@ -151,6 +151,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     let mut config = serve.mesh_config(nats_url.clone());
     config.auth = auth;
+    let config_admin = config.admin_addr;
     let mut mesh = tokio::spawn(runtime::run(config, contexts, listener, shutdown_signal()));
     tokio::select! {
         ready = wait_serving(grpc, Duration::from_secs(60)) => ready?,
@@ -161,6 +162,9 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     for (app, port) in &served_apps {
         let url = format!("http://{}", SocketAddr::new(rest_host, *port));
         println!("  REST {app:<5} {url}  ({app}'s public RPCs, REST and gRPC)");
+    }
+    if let Some(admin) = config_admin {
+        println!("  console    http://{admin}/  (live context map; /metrics for Prometheus)");
     }
     println!("  NATS       {}", redact(&nats_url));
     println!("  data       {}", data_dir.display());
