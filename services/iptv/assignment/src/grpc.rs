@@ -10,7 +10,7 @@ use mediamesh_proto::iptv::v1::join_order_service_client::JoinOrderServiceClient
 use tonic::{Request, Response, Status};
 
 use crate::access;
-use crate::domain::{Assignment, Installer, Order, requested_complete};
+use crate::domain::{Assignment, DeskError, Installer, Order, requested_complete};
 use crate::error::Error;
 use crate::events::event;
 use crate::store;
@@ -217,34 +217,58 @@ impl AssignmentApi {
         let installed = completing
             && known.status() == crate::domain::Status::Assigned
             && self.installed(&id).await?;
-        let mut tx = self.store.begin().await?;
-        let mut a = store::lock(&mut tx, &id)
-            .await?
-            .ok_or_else(|| Error::NotFound(id.clone()))?;
-        let mut raised = Vec::new();
-        if let Some(installer) = &installer
-            && let Some(r) = a.assign(installer)?
-        {
-            raised.push(r);
-        }
-        let mut changed = !raised.is_empty();
-        if completing {
-            if installed {
-                changed |= a.installed();
-            }
-            if let Some(r) = a.complete()? {
-                raised.push(r);
-            }
-        }
-        if changed || !raised.is_empty() {
-            store::save(&mut tx, &a).await?;
-            for r in raised {
-                tx.raise(event(&a, r)).await?;
-            }
-            tx.commit().await?;
-        }
+        // Desk moves that arrive together share one transaction (group commit); a refusal is
+        // a value, so it never fails the others.
+        let key = id.clone();
+        let decided = self
+            .store
+            .write(move |tx| {
+                let (id, installer) = (key.clone(), installer.clone());
+                Box::pin(async move {
+                    let Some(mut a) = store::lock(tx, &id).await? else {
+                        return Ok(Decided::Missing);
+                    };
+                    let mut raised = Vec::new();
+                    if let Some(installer) = &installer {
+                        match a.assign(installer) {
+                            Ok(r) => raised.extend(r),
+                            Err(rule) => return Ok(Decided::Refused(rule)),
+                        }
+                    }
+                    let mut changed = !raised.is_empty();
+                    if completing {
+                        if installed {
+                            changed |= a.installed();
+                        }
+                        match a.complete() {
+                            Ok(r) => raised.extend(r),
+                            Err(rule) => return Ok(Decided::Refused(rule)),
+                        }
+                    }
+                    if changed || !raised.is_empty() {
+                        store::save(tx, &a).await?;
+                        for r in raised {
+                            tx.raise(event(&a, r)).await?;
+                        }
+                    }
+                    Ok(Decided::Done(a))
+                })
+            })
+            .await?;
+        let a = match decided {
+            Decided::Done(a) => a,
+            Decided::Missing => return Err(Error::NotFound(id)),
+            Decided::Refused(rule) => return Err(rule.into()),
+        };
         Ok(a)
     }
+}
+
+/// What a desk move came to in its transaction.
+enum Decided {
+    Done(Assignment),
+    Missing,
+    Refused(DeskError),
 }
 
 #[tonic::async_trait]

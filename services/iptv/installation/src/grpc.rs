@@ -29,6 +29,13 @@ fn to_pb(i: &Installation) -> pb::Installation {
     }
 }
 
+/// What an installer's move came to in its transaction.
+enum Moved {
+    Done(Installation),
+    Missing,
+    Refused(InstallationError),
+}
+
 impl InstallationApi {
     pub fn new(store: Store) -> InstallationApi {
         InstallationApi { store }
@@ -44,16 +51,34 @@ impl InstallationApi {
     async fn update(&self, r: pb::UpdateInstallationRequest) -> Result<Installation, Error> {
         let id = input::id("join_order_id", &r.join_order_id)?;
         let step = Move::parse(&input::required_text("status", &r.status, NAME_MAX)?)?;
-        let mut tx = self.store.begin().await?;
-        let Some(mut i) = store::lock(&mut tx, &id).await? else {
-            return Err(Error::NotFound(id));
-        };
-        if let Some(raised) = i.apply(step)? {
-            store::save(&mut tx, &i).await?;
-            tx.raise(event(&i, raised)).await?;
-            tx.commit().await?;
+        // Moves that arrive together share one transaction (group commit); a refusal is a
+        // value, so it never fails the others.
+        let key = id.clone();
+        let moved = self
+            .store
+            .write(move |tx| {
+                let id = key.clone();
+                Box::pin(async move {
+                    let Some(mut i) = store::lock(tx, &id).await? else {
+                        return Ok(Moved::Missing);
+                    };
+                    match i.apply(step) {
+                        Ok(Some(raised)) => {
+                            store::save(tx, &i).await?;
+                            tx.raise(event(&i, raised)).await?;
+                            Ok(Moved::Done(i))
+                        }
+                        Ok(None) => Ok(Moved::Done(i)),
+                        Err(rule) => Ok(Moved::Refused(rule)),
+                    }
+                })
+            })
+            .await?;
+        match moved {
+            Moved::Done(i) => Ok(i),
+            Moved::Missing => Err(Error::NotFound(id)),
+            Moved::Refused(rule) => Err(rule.into()),
         }
-        Ok(i)
     }
 
     /// Withdraws the installation unless installed. An order with none yet is withdrawn in
