@@ -141,7 +141,7 @@ pub fn bounded(mut view: PeerView) -> PeerView {
     for call in &mut snapshot.calls {
         cut(&mut call.from, NAME_SHOWN);
         cut(&mut call.to, NAME_SHOWN);
-        call.breaker.truncate(16);
+        cut(&mut call.breaker, 16);
     }
     snapshot.edges.truncate(LINKS_SHOWN);
     for edge in &mut snapshot.edges {
@@ -554,7 +554,8 @@ mod tests {
         };
         let mut snapshot = serde_json::json!({
             "contexts": {},
-            "calls": vec![serde_json::json!({"from": first, "to": long, "breaker": long}); 5000],
+            // A breaker name whose 16th byte falls inside a character (é) must not panic.
+            "calls": vec![serde_json::json!({"from": first, "to": long, "breaker": format!("{}é{long}", "a".repeat(15))}); 5000],
             "edges": vec![serde_json::json!({"from": long, "to": first, "event": long, "rate": 1e300}); 5000],
         });
         let wild = serde_json::json!({"ready": true, "callsPerSec": 1e300, "p99Ms": -5.0,
