@@ -34,14 +34,13 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts `committers` tasks committing the writes of `store` in groups: one on SQLite (it
-    /// has one writer), several on PostgreSQL so groups overlap their round trips.
-    pub fn start(store: Store, committers: usize) -> GroupCommit {
+    /// Starts the committer of `store`. One, on PostgreSQL too: two groups committing at
+    /// once would each hold row locks (an idempotency key, a seat tally) the other waits
+    /// for, a deadlock the server breaks only after its `deadlock_timeout` (1 s), long past a
+    /// caller's deadline.
+    pub fn start(store: Store) -> GroupCommit {
         let (queue, jobs) = mpsc::channel(4096);
-        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
-        for _ in 0..committers.max(1) {
-            tokio::spawn(run(store.clone(), jobs.clone()));
-        }
+        tokio::spawn(run(store, jobs));
         GroupCommit { queue }
     }
 
@@ -90,8 +89,8 @@ impl GroupCommit {
     }
 }
 
-async fn run(store: Store, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
-    while let Some(mut group) = next_group(&jobs).await {
+async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(mut group) = next_group(&mut jobs).await {
         if group.len() == 1 {
             let mut job = group.pop().expect("one job");
             let committed = commit(&store, std::slice::from_mut(&mut job)).await;
@@ -116,8 +115,7 @@ async fn run(store: Store, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
 }
 
 /// What is queued now (at least one write, at most `MAX_GROUP`); None once the queue closed.
-async fn next_group(jobs: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
-    let mut jobs = jobs.lock().await;
+async fn next_group(jobs: &mut mpsc::Receiver<Job>) -> Option<Vec<Job>> {
     let mut group = vec![jobs.recv().await?];
     while group.len() < MAX_GROUP {
         match jobs.try_recv() {
@@ -128,9 +126,19 @@ async fn next_group(jobs: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Option<Ve
     Some(group)
 }
 
+/// How long a group waits for a row lock on PostgreSQL before it gives up and its writes run
+/// alone: a group holds the locks of all its writes, so waiting on another replica's group
+/// (or a consumer) that waits on it is a deadlock the server breaks only after its
+/// `deadlock_timeout` (1 s by default), long past a caller's deadline. Alone, a write waits
+/// for locks as long as it takes, as it did before groups.
+const GROUP_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";
+
 /// Runs `group` in one transaction and commits it; on any error nothing of it is kept.
 async fn commit(store: &Store, group: &mut [Job]) -> Result<(), sqlx::Error> {
     let mut tx = store.begin().await?;
+    if group.len() > 1 && store.is_postgres() {
+        sqlx::query(GROUP_LOCK_TIMEOUT).execute(tx.conn()).await?;
+    }
     for job in group.iter_mut() {
         (job.run)(&mut tx).await?;
     }
@@ -176,7 +184,7 @@ mod tests {
         crate::events::migrate(&store, &["CREATE TABLE kept (n BIGINT PRIMARY KEY)"])
             .await
             .unwrap();
-        let group = GroupCommit::start(store.clone(), 1);
+        let group = GroupCommit::start(store.clone());
 
         // The committer is held inside a first write while the others queue up.
         let (started, gate) = (Arc::new(Notify::new()), Arc::new(Notify::new()));

@@ -73,23 +73,17 @@ impl Store {
     /// Opens (creating if needed) the database of `context` (e.g. `vod.purchase`).
     pub async fn open(database: &Database, context: &str) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
-        let (pool, reader, backend, committers) = match database {
+        let (pool, reader, backend) = match database {
             Database::SqliteDir {
                 dir,
                 synchronous_full,
             } => {
                 let (writer, reader) = open_sqlite(dir, context, *synchronous_full).await?;
-                (writer, reader, Backend::Sqlite, 1)
+                (writer, reader, Backend::Sqlite)
             }
             Database::Postgres { url, pool_size } => {
                 let pool = open_postgres(url, context, *pool_size).await?;
-                // Half the pool commits groups; the rest is for reads, consumers and relays.
-                (
-                    pool.clone(),
-                    pool,
-                    Backend::Postgres,
-                    (*pool_size as usize / 2).max(1),
-                )
+                (pool.clone(), pool, Backend::Postgres)
             }
         };
         let mut store = Store {
@@ -101,9 +95,13 @@ impl Store {
         };
         store.group = Some(crate::storage::group_commit::GroupCommit::start(
             store.clone(),
-            committers,
         ));
         Ok(store)
+    }
+
+    /// Whether this store is on PostgreSQL (row locks, many writers) rather than SQLite.
+    pub fn is_postgres(&self) -> bool {
+        self.backend == Backend::Postgres
     }
 
     /// For reads outside a transaction.
