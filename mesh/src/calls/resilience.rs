@@ -72,6 +72,11 @@ impl CallError {
     pub fn message(&self) -> &str {
         self.0.message()
     }
+
+    /// The status code the peer answered, or the one its failure maps to.
+    pub fn code(&self) -> Code {
+        self.0.code()
+    }
 }
 
 impl std::fmt::Display for CallError {

@@ -165,7 +165,10 @@ impl SyncSaga for Booking {
         let outcome = match answer {
             Ok(payment) if payment.pay_status == "APPROVED" => Ok(()),
             Ok(payment) => Err(Error::NotPaid(id.clone(), payment.pay_status)),
-            Err(error) => Err(Error::Peer(error)),
+            Err(cause) => Err(Error::NotMade {
+                rsv_id: id.clone(),
+                cause,
+            }),
         };
         let change = match outcome {
             Ok(()) => r.confirm(),

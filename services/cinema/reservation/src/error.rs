@@ -37,6 +37,14 @@ pub enum Error {
     Interrupted(String),
     #[error(transparent)]
     Peer(#[from] CallError),
+    /// Payment could not be reached for a held seat: the reservation is settled FAILED, its
+    /// seat went back and nothing was charged. Said so, without RetryInfo: the same request
+    /// again can only answer `Failed`.
+    #[error(
+        "reservation {rsv_id:?} failed and its seat went back ({cause}); \
+         reserve again under a new rsv_id"
+    )]
+    NotMade { rsv_id: String, cause: CallError },
     #[error(transparent)]
     Storage(#[from] sqlx::Error),
 }
@@ -60,6 +68,13 @@ impl From<Error> for Status {
             failed @ Error::Failed(_) => Status::failed_precondition(failed.to_string()),
             Error::Interrupted(error) => mediamesh_mesh::error::internal(error),
             Error::Peer(error) => error.into(),
+            not_made @ Error::NotMade { .. } => {
+                let code = match &not_made {
+                    Error::NotMade { cause, .. } => cause.code(),
+                    _ => tonic::Code::Unavailable,
+                };
+                Status::new(code, not_made.to_string())
+            }
             Error::Storage(error) => mediamesh_mesh::storage::to_status(error),
         }
     }

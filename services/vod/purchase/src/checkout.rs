@@ -218,7 +218,10 @@ impl SyncSaga for Checkout {
                 purchase_id: id.clone(),
                 status: payment.pay_status,
             }),
-            Err(error) => Err(Error::Peer(error)),
+            Err(cause) => Err(Error::NotMade {
+                purchase_id: id.clone(),
+                cause,
+            }),
         };
         let settled = self
             .store

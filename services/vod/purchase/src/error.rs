@@ -33,6 +33,17 @@ pub enum Error {
     /// A peer refused, or could not be reached (UNAVAILABLE with RetryInfo).
     #[error(transparent)]
     Peer(#[from] CallError),
+    /// Payment could not be reached for a recorded purchase: it is settled FAILED and nothing
+    /// was charged, so the same request again answers it FAILED. Said so, without RetryInfo:
+    /// "try again later" with the same id could only ever get FAILED back.
+    #[error(
+        "purchase {purchase_id:?} failed and nothing was charged ({cause}); \
+         place it again under a new purchase_id"
+    )]
+    NotMade {
+        purchase_id: String,
+        cause: CallError,
+    },
     #[error("purchase {0:?} changed meanwhile; try again")]
     Changed(String),
     /// The server stopped while the purchase was under way; a retry with the same id
@@ -47,7 +58,7 @@ impl Error {
     /// Why a purchase failed, as its `PurchaseFailed` says.
     pub fn reason(&self) -> String {
         match self {
-            Error::Peer(error) => error.message().to_owned(),
+            Error::Peer(error) | Error::NotMade { cause: error, .. } => error.message().to_owned(),
             other => other.to_string(),
         }
     }
@@ -66,6 +77,13 @@ impl From<Error> for Status {
             unknown @ Error::Unknown { .. } => Status::not_found(unknown.to_string()),
             refused @ Error::Refused { .. } => Status::failed_precondition(refused.to_string()),
             Error::Peer(error) => error.into(),
+            not_made @ Error::NotMade { .. } => {
+                let code = match &not_made {
+                    Error::NotMade { cause, .. } => cause.code(),
+                    _ => tonic::Code::Unavailable,
+                };
+                Status::new(code, not_made.to_string())
+            }
             changed @ Error::Changed(_) => Status::aborted(changed.to_string()),
             interrupted @ Error::Interrupted => {
                 unavailable(interrupted.to_string(), Duration::from_secs(1))
