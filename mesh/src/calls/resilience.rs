@@ -73,9 +73,11 @@ impl CallError {
         self.0.message()
     }
 
-    /// The status code the peer answered, or the one its failure maps to.
-    pub fn code(&self) -> Code {
-        self.0.code()
+    /// This failure told in other words: the same code and details (the RetryInfo of an
+    /// unreachable peer), `message` instead of the peer's.
+    pub fn retold(&self, message: String) -> Status {
+        use tonic_types::StatusExt;
+        Status::with_error_details(self.0.code(), message, self.0.get_error_details())
     }
 }
 

@@ -38,8 +38,9 @@ pub enum Error {
     #[error(transparent)]
     Peer(#[from] CallError),
     /// Payment could not be reached for a held seat: the reservation is settled FAILED, its
-    /// seat went back and nothing was charged. Said so, without RetryInfo: the same request
-    /// again can only answer `Failed`.
+    /// seat went back and nothing was charged. Said so: the same request
+    /// again can only answer `Failed` (still UNAVAILABLE with RetryInfo: come back later,
+    /// with a new reservation).
     #[error(
         "reservation {rsv_id:?} failed and its seat went back ({cause}); \
          reserve again under a new rsv_id"
@@ -68,12 +69,13 @@ impl From<Error> for Status {
             failed @ Error::Failed(_) => Status::failed_precondition(failed.to_string()),
             Error::Interrupted(error) => mediamesh_mesh::error::internal(error),
             Error::Peer(error) => error.into(),
-            not_made @ Error::NotMade { .. } => {
-                let code = match &not_made {
-                    Error::NotMade { cause, .. } => cause.code(),
-                    _ => tonic::Code::Unavailable,
-                };
-                Status::new(code, not_made.to_string())
+            Error::NotMade { rsv_id, cause } => {
+                let message = Error::NotMade {
+                    rsv_id,
+                    cause: cause.clone(),
+                }
+                .to_string();
+                cause.retold(message)
             }
             Error::Storage(error) => mediamesh_mesh::storage::to_status(error),
         }

@@ -34,8 +34,8 @@ pub enum Error {
     #[error(transparent)]
     Peer(#[from] CallError),
     /// Payment could not be reached for a recorded purchase: it is settled FAILED and nothing
-    /// was charged, so the same request again answers it FAILED. Said so, without RetryInfo:
-    /// "try again later" with the same id could only ever get FAILED back.
+    /// was charged, so the same request again answers it FAILED. Said so (still UNAVAILABLE with
+    /// RetryInfo: come back later, with a new purchase).
     #[error(
         "purchase {purchase_id:?} failed and nothing was charged ({cause}); \
          place it again under a new purchase_id"
@@ -77,12 +77,13 @@ impl From<Error> for Status {
             unknown @ Error::Unknown { .. } => Status::not_found(unknown.to_string()),
             refused @ Error::Refused { .. } => Status::failed_precondition(refused.to_string()),
             Error::Peer(error) => error.into(),
-            not_made @ Error::NotMade { .. } => {
-                let code = match &not_made {
-                    Error::NotMade { cause, .. } => cause.code(),
-                    _ => tonic::Code::Unavailable,
-                };
-                Status::new(code, not_made.to_string())
+            Error::NotMade { purchase_id, cause } => {
+                let message = Error::NotMade {
+                    purchase_id,
+                    cause: cause.clone(),
+                }
+                .to_string();
+                cause.retold(message)
             }
             changed @ Error::Changed(_) => Status::aborted(changed.to_string()),
             interrupted @ Error::Interrupted => {
