@@ -31,7 +31,7 @@ pub mod context;
 
 pub mod serving;
 
-#[cfg(feature = "testkit")]
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
 pub use calls::resilience::{CallError, CallPolicy, Peer, Retry};

@@ -492,7 +492,6 @@ mod tests {
     use super::*;
     use crate::events::event::Event;
     use crate::events::outbox::Raise;
-    use crate::storage::store::Database;
     use mediamesh_proto::vod::v1 as pb;
 
     /// Records each event it applies and raises one event per application.
@@ -530,20 +529,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_applies_each_new_event_once_and_its_events_in_order() {
-        let dir = std::env::temp_dir().join(format!("mediamesh-batch-{}", uuid::Uuid::new_v4()));
-        let database = Database::SqliteDir {
-            dir: dir.clone(),
-            synchronous_full: false,
-        };
-        let store = Store::open(&database, "test.batch").await.unwrap();
         let table = "CREATE TABLE IF NOT EXISTS applied (event_id TEXT NOT NULL)";
-        crate::events::migrate(&store, &[table]).await.unwrap();
+        let test = crate::testkit::TestStore::new(&[table]).await;
+        let store = &test.store;
         let sub = Subscription::of("vod", "test", Arc::new(Record));
 
-        apply_all(&store, &sub, &[&event("c")]).await.unwrap();
+        apply_all(store, &sub, &[&event("c")]).await.unwrap();
         let batch = [event("a"), event("b"), event("a"), event("c")];
         let batch: Vec<&Delivered> = batch.iter().collect();
-        apply_all(&store, &sub, &batch).await.unwrap();
+        apply_all(store, &sub, &batch).await.unwrap();
 
         let applied: Vec<String> =
             sqlx::query_scalar("SELECT event_id FROM applied ORDER BY rowid")
@@ -578,6 +572,5 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(inbox, 3);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -250,14 +250,8 @@ mod tests {
     /// its live parts, and changes move them from there.
     #[tokio::test]
     async fn an_older_database_gets_its_sums_from_its_parts() {
-        use crate::storage::store::{Database, Store};
-        let dir = std::env::temp_dir().join(format!("mediamesh-parts-{}", uuid::Uuid::new_v4()));
-        let database = Database::SqliteDir {
-            dir: dir.clone(),
-            synchronous_full: false,
-        };
-        let store = Store::open(&database, "test.parts").await.unwrap();
-        crate::events::migrate(&store, &[]).await.unwrap();
+        let test = crate::testkit::TestStore::new(&[]).await;
+        let store = &test.store;
         // As the previous version left it: parts, no sums, the backfill not run.
         for sql in [
             "DROP TABLE mesh_wholes",
@@ -267,7 +261,7 @@ mod tests {
         ] {
             sqlx::query(sql).execute(store.writer()).await.unwrap();
         }
-        crate::events::migrate(&store, &[]).await.unwrap();
+        crate::events::migrate(store, &[]).await.unwrap();
         let mut tx = store.begin().await.unwrap();
         assert_eq!(sum(&mut tx, "v", "a").await.unwrap(), (12, 2));
         assert_eq!(sum(&mut tx, "v", "b").await.unwrap(), (1, 1));
@@ -285,6 +279,5 @@ mod tests {
             "a stale version moves nothing"
         );
         tx.commit().await.unwrap();
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -161,7 +161,6 @@ mod tests {
     use tokio::sync::Notify;
 
     use super::*;
-    use crate::storage::store::Database;
 
     async fn insert(tx: &mut Tx, table: &str, n: i64) -> Result<i64, sqlx::Error> {
         sqlx::query(&format!("INSERT INTO {table} (n) VALUES ($1)"))
@@ -175,15 +174,9 @@ mod tests {
     /// the others committed, each answering for itself.
     #[tokio::test]
     async fn a_failing_write_never_fails_the_writes_grouped_with_it() {
-        let dir = std::env::temp_dir().join(format!("mediamesh-group-{}", uuid::Uuid::new_v4()));
-        let database = Database::SqliteDir {
-            dir: dir.clone(),
-            synchronous_full: false,
-        };
-        let store = Store::open(&database, "test.group").await.unwrap();
-        crate::events::migrate(&store, &["CREATE TABLE kept (n BIGINT PRIMARY KEY)"])
-            .await
-            .unwrap();
+        let test =
+            crate::testkit::TestStore::new(&["CREATE TABLE kept (n BIGINT PRIMARY KEY)"]).await;
+        let store = test.store.clone();
         let group = GroupCommit::start(store.clone());
 
         // The committer is held inside a first write while the others queue up.
@@ -240,6 +233,5 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(kept, [0, 1, 2, 3, 4, 6, 7, 8, 9]);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
