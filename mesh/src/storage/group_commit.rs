@@ -11,6 +11,7 @@
 //! run more than once; each run starts from the same state, since a failed run left nothing.
 use std::sync::{Arc, Mutex};
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
@@ -60,12 +61,17 @@ impl GroupCommit {
             let future = write(tx);
             let (kept, trace) = (kept.clone(), trace.clone());
             Box::pin(async move {
-                let value = match trace {
+                // A write that panics fails alone: unwinding would end the committer, and
+                // with it every later write of the context.
+                let future = std::panic::AssertUnwindSafe(future).catch_unwind();
+                let ran = match trace {
                     Some(traceparent) => {
-                        crate::observe::telemetry::in_trace(traceparent, future).await?
+                        crate::observe::telemetry::in_trace(traceparent, future).await
                     }
-                    None => future.await?,
+                    None => future.await,
                 };
+                let value =
+                    ran.map_err(|_| sqlx::Error::Protocol("the write panicked".into()))??;
                 *kept.lock().expect("write value") = Some(value);
                 Ok(())
             })
@@ -168,6 +174,24 @@ mod tests {
             .execute(tx.conn())
             .await?;
         Ok(n)
+    }
+
+    /// A write that panics answers an error; the committer lives on for the next writes.
+    #[tokio::test]
+    async fn a_panicking_write_fails_alone() {
+        let test =
+            crate::testkit::TestStore::new(&["CREATE TABLE kept (n BIGINT PRIMARY KEY)"]).await;
+        let group = GroupCommit::start(test.store.clone());
+        let panicked = group
+            .write(|_tx| -> BoxFuture<'_, Result<i64, sqlx::Error>> {
+                Box::pin(async { panic!("a bug in a write") })
+            })
+            .await;
+        assert!(panicked.is_err());
+        let next = group
+            .write(|tx| Box::pin(async move { insert(tx, "kept", 1).await }))
+            .await;
+        assert_eq!(next.unwrap(), 1, "the committer is still there");
     }
 
     /// Writes queued behind a busy committer go in one group; one of them failing leaves
