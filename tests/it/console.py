@@ -44,7 +44,7 @@ def main():
             try:
                 if op == "goto":
                     page.goto(command["url"])
-                    page.wait_for_function("document.body.dataset.ready === 'true'")
+                    wait(page, "document.body.dataset.ready === 'true'", 20000)
                     value = page.title()
                 elif op == "eval":
                     value = page.evaluate(command["js"])
