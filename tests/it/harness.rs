@@ -132,12 +132,48 @@ impl Proc {
         self.child.id() as i32
     }
 
+    /// Sends `signal`; SIGSTOP and SIGCONT return once every thread of the process has
+    /// stopped or resumed. `kill` only queues the signal: on a loaded machine a thread woken
+    /// by a request can still answer it before the stop is taken (seen in CI: a purchase
+    /// paid by a payment process "hung" a moment earlier).
     pub fn signal(&self, signal: i32) {
         #[allow(unsafe_code)]
         // SAFETY: signalling our own child by pid.
         unsafe {
             libc::kill(self.pid(), signal);
         }
+        let stopped = match signal {
+            libc::SIGSTOP => true,
+            libc::SIGCONT => false,
+            _ => return,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // A process already gone (reaped) has nothing left to stop or resume.
+        while self.all_threads_stopped().is_some_and(|now| now != stopped) {
+            assert!(
+                Instant::now() < deadline,
+                "{} did not {} within 10s",
+                self.name,
+                if stopped { "stop" } else { "resume" }
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Whether every thread is stopped (state `T` in `/proc/PID/task/*/stat`); None when
+    /// the process is gone.
+    fn all_threads_stopped(&self) -> Option<bool> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).ok()?;
+        let mut all = true;
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // The state follows the command name in parentheses, which may hold spaces.
+            let state = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next());
+            all &= state == Some('T');
+        }
+        Some(all)
     }
 
     /// SIGKILL and reap.
