@@ -66,7 +66,6 @@ pub fn write_config(
             .map(|path| Route {
                 path,
                 cluster: cluster.clone(),
-                retry: false,
             })
             .collect();
         listener(&mut yaml, app, listen, &services, &routes, &descriptor);
@@ -104,19 +103,16 @@ pub(crate) fn head(dir: &Path, admin_port: u16) -> String {
     format!("admin:\n  address:\n    {admin}\nstatic_resources:\n  listeners:\n")
 }
 
-/// One exact-path route to a cluster.
+/// One exact-path route to a cluster. A call is retried when it surely never ran: the
+/// connection failed, the server refused the stream (HTTP/2 REFUSED_STREAM or a GOAWAY
+/// below its id, as a draining server sends) or reset it before the request was sent, or
+/// it answered with `mediamesh-not-run` (a process still starting) or UNIMPLEMENTED (a
+/// route names a public RPC of the context, which no handler answers with UNIMPLEMENTED,
+/// so it comes from a process that does not serve the method yet). Never on a timeout or a
+/// reset after sending: the call may have run.
 pub(crate) struct Route {
     pub path: String,
     pub cluster: String,
-    /// Retry on another endpoint when the call surely never reached the first: the
-    /// connection failed, or the server refused the stream (HTTP/2 REFUSED_STREAM or a
-    /// GOAWAY below its id, as a draining server sends) or reset it before the request was
-    /// sent, or answered UNIMPLEMENTED: a route names a public RPC of the context, which no
-    /// handler answers with UNIMPLEMENTED, so it comes from a process that does not serve
-    /// the method yet (a replica booting on an address Envoy still takes for the previous
-    /// process, its port answering health alone). Never on a timeout or a reset after
-    /// sending: the call may have run.
-    pub retry: bool,
 }
 
 /// The gRPC paths of the public RPCs of `services`, the only routes of their app's port.
@@ -138,19 +134,12 @@ pub(crate) fn listener(
 ) {
     let routes: String = routes
         .iter()
-        .map(
-            |Route {
-                 path,
-                 cluster,
-                 retry,
-             }| {
-                let retry = if *retry { RETRY_POLICY } else { "" };
-                format!(
-                    "              - match: {{ path: \"{path}\" }}\n\
-                 \x20               route: {{ cluster: {cluster}, timeout: 30s{retry} }}\n"
-                )
-            },
-        )
+        .map(|Route { path, cluster }| {
+            format!(
+                "              - match: {{ path: \"{path}\" }}\n\
+                 \x20               route: {{ cluster: {cluster}, timeout: 30s{RETRY_POLICY} }}\n"
+            )
+        })
         .collect();
     let services = services
         .iter()
@@ -197,9 +186,12 @@ pub(crate) fn listener(
     );
 }
 
-/// See `Route::retry`: another endpoint is tried (never the same one twice in a row).
+/// When a call is retried, see `Route`: another endpoint where there is one (never the same
+/// one twice in a row); with one endpoint, as under `up`, the same after a back-off long
+/// enough to cover a process starting (100 ms, doubling, 700 ms at most in all).
 const RETRY_POLICY: &str = ", retry_policy: { retry_on: \"connect-failure,refused-stream,reset-before-request,retriable-headers\", \
-     retriable_headers: [{ name: grpc-status, string_match: { exact: \"12\" } }], num_retries: 3, host_selection_retry_max_attempts: 5, retry_host_predicate: [{ name: envoy.retry_host_predicates.previous_hosts, \
+     retriable_headers: [{ name: grpc-status, string_match: { exact: \"12\" } }, { name: mediamesh-not-run, present_match: true }], \
+     num_retries: 3, retry_back_off: { base_interval: 0.1s, max_interval: 0.4s }, host_selection_retry_max_attempts: 5, retry_host_predicate: [{ name: envoy.retry_host_predicates.previous_hosts, \
      typed_config: { \"@type\": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate } }] }";
 
 /// One cluster per app, all to the mesh's gRPC port: each has its own circuit-breaker

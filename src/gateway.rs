@@ -94,7 +94,6 @@ pub fn write(args: &GatewayArgs, all: &[Arc<dyn Context>]) -> anyhow::Result<Pat
             routes.extend(public_paths(&own).into_iter().map(|path| Route {
                 path,
                 cluster: cluster_name(context),
-                retry: true,
             }));
             services.extend(own);
         }
@@ -143,8 +142,8 @@ fn cluster_name(context: &Arc<dyn Context>) -> String {
 /// others at once rather than each trying it first. Any number may be ejected: an endpoint
 /// that refuses connections takes no calls anyway. Answers from the mesh (5xx included)
 /// never eject: they are the service's, not the endpoint's. A process started again on the
-/// same address while Envoy still counts it healthy answers UNIMPLEMENTED until it serves,
-/// and that is retried elsewhere (`envoy::Route::retry`).
+/// same address while Envoy still counts it healthy answers UNAVAILABLE marked
+/// `mediamesh-not-run` until it serves, and that is retried elsewhere (`envoy::Route`).
 fn cluster(yaml: &mut String, name: &str, hosts: &[&Upstream]) {
     let endpoints: String = hosts
         .iter()

@@ -300,7 +300,7 @@ async fn metrics_count_calls_peer_calls_and_events() {
 }
 
 /// Readiness: until JetStream is reachable the port answers health NOT_SERVING (not
-/// "refused"); once the broker is up, SERVING.
+/// "refused") and every other call UNAVAILABLE, not run; once the broker is up, SERVING.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_serving_until_jetstream_is_reachable() {
     let dir = TempDir::new("readiness");
@@ -334,6 +334,34 @@ async fn not_serving_until_jetstream_is_reachable() {
         || async { (check().await? == 2).then_some(()) },
     )
     .await;
+    // A call meanwhile is not UNIMPLEMENTED (a 501 through the gateway for a method served a
+    // moment later): UNAVAILABLE, "come back", marked as not run so a gateway may resend it.
+    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{grpc}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let status = pb::catalog_service_client::CatalogServiceClient::new(channel)
+        .create_vod(pb::CreateVodRequest {
+            vod_id: "early".into(),
+            vod_name: "x".into(),
+            price: Some(1000),
+        })
+        .await
+        .expect_err("nothing is served before JetStream");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(
+        tonic_types::StatusExt::get_details_retry_info(&status).is_some(),
+        "RetryInfo: {status:?}"
+    );
+    assert_eq!(
+        status
+            .metadata()
+            .get("mediamesh-not-run")
+            .map(|v| v.to_str().unwrap()),
+        Some("starting"),
+        "{status:?}"
+    );
     let _nats = crate::harness::Nats::start_on(nats_port);
     eventually(
         "SERVING once NATS is up",

@@ -70,16 +70,35 @@ pub struct EarlyHealth {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// The metadata key on an answer given for a call that was not run at all, so a gateway
+/// may send it again (to another replica, or to this one once started) without risk.
+pub const NOT_RUN: &str = "mediamesh-not-run";
+
 /// Serves health alone on `listener` (a clone of the full server's socket, which stays
-/// open, so no connection is refused during the handover).
+/// open, so no connection is refused during the handover). Every other call is answered
+/// UNAVAILABLE with RetryInfo and [`NOT_RUN`]: the process is starting, nothing ran, come
+/// back shortly. (tonic's own answer, UNIMPLEMENTED, told a client through the gateway a
+/// 501 "not implemented" for a method the process serves a moment later.)
 pub fn health_only(listener: std::net::TcpListener, health: Routes) -> anyhow::Result<EarlyHealth> {
     listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(listener)?;
     let stop = tokio_util::sync::CancellationToken::new();
     let shutdown = stop.clone().cancelled_owned();
+    let starting = tower::service_fn(|_: http::Request<axum::body::Body>| async {
+        let mut status = crate::error::unavailable(
+            "starting: this method is served in a moment; nothing was run",
+            std::time::Duration::from_millis(250),
+        );
+        status.metadata_mut().insert(
+            NOT_RUN,
+            tonic::metadata::MetadataValue::from_static("starting"),
+        );
+        Ok::<_, std::convert::Infallible>(status.into_http::<tonic::body::Body>())
+    });
+    let routes = Routes::from(health.into_axum_router().fallback_service(starting));
     let task = tokio::spawn(async move {
         let served = Server::builder()
-            .add_routes(health)
+            .add_routes(routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await;
         if let Err(error) = served {
