@@ -137,11 +137,7 @@ impl Proc {
     /// by a request can still answer it before the stop is taken (seen in CI: a purchase
     /// paid by a payment process "hung" a moment earlier).
     pub fn signal(&self, signal: i32) {
-        #[allow(unsafe_code)]
-        // SAFETY: signalling our own child by pid.
-        unsafe {
-            libc::kill(self.pid(), signal);
-        }
+        self.send(signal);
         let stopped = match signal {
             libc::SIGSTOP => true,
             libc::SIGCONT => false,
@@ -157,6 +153,15 @@ impl Proc {
                 if stopped { "stop" } else { "resume" }
             );
             std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Sends `signal` and returns at once.
+    fn send(&self, signal: i32) {
+        #[allow(unsafe_code)]
+        // SAFETY: signalling our own child by pid.
+        unsafe {
+            libc::kill(self.pid(), signal);
         }
     }
 
@@ -202,7 +207,7 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        self.signal(libc::SIGCONT); // a stopped process cannot die until continued
+        self.send(libc::SIGCONT); // a stopped process cannot die until continued
         self.kill9();
     }
 }
