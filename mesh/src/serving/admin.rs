@@ -223,9 +223,13 @@ fn host_allowed<B>(request: &Request<B>) -> Result<(), &'static str> {
                         .strip_prefix(':')
                         .is_some_and(|p| p.parse::<u16>().is_ok()))
         }),
+        // `name` or `name:port`, the port a number: `127.0.0.1:1, evil.com` is refused.
         None => {
-            let name = host.rsplit_once(':').map(|(name, _)| name).unwrap_or(host);
-            name.eq_ignore_ascii_case("localhost") || name.parse::<Ipv4Addr>().is_ok()
+            let (name, port_ok) = match host.rsplit_once(':') {
+                Some((name, port)) => (name, port.parse::<u16>().is_ok()),
+                None => (host, true),
+            };
+            port_ok && (name.eq_ignore_ascii_case("localhost") || name.parse::<Ipv4Addr>().is_ok())
         }
     };
     if ip_or_localhost {
@@ -395,6 +399,9 @@ mod tests {
             "[evil]:1",
             "[::1]evil.com",
             "[::1]:x",
+            "127.0.0.1:41464, evil.com",
+            "localhost:x",
+            "127.0.0.1:",
         ] {
             assert!(host_allowed(&request(&[("host", host)])).is_err(), "{host}");
         }
