@@ -103,13 +103,13 @@ pub(crate) fn head(dir: &Path, admin_port: u16) -> String {
     format!("admin:\n  address:\n    {admin}\nstatic_resources:\n  listeners:\n")
 }
 
-/// One exact-path route to a cluster. A call is retried when it surely never ran: the
+/// One exact-path route to a cluster. A call is retried only when it surely never ran: the
 /// connection failed, the server refused the stream (HTTP/2 REFUSED_STREAM or a GOAWAY
-/// below its id, as a draining server sends) or reset it before the request was sent, or
-/// it answered with `mediamesh-not-run` (a process still starting) or UNIMPLEMENTED (a
-/// route names a public RPC of the context, which no handler answers with UNIMPLEMENTED,
-/// so it comes from a process that does not serve the method yet). Never on a timeout or a
-/// reset after sending: the call may have run.
+/// below its id, as a draining server sends) or reset it before the request was sent, or a
+/// process still starting answered it with `mediamesh-not-run` (set by nothing else, and
+/// never taken from a request or a peer's answer). Never on a timeout, a reset after
+/// sending, or any status a handler can answer (UNIMPLEMENTED included: a saga passes a
+/// peer's status on after it recorded its own state): the call may have run.
 pub(crate) struct Route {
     pub path: String,
     pub cluster: String,
@@ -187,10 +187,11 @@ pub(crate) fn listener(
 }
 
 /// When a call is retried, see `Route`: another endpoint where there is one (never the same
-/// one twice in a row); with one endpoint, as under `up`, the same after a back-off long
-/// enough to cover a process starting (100 ms, doubling, 700 ms at most in all).
+/// one twice in a row); with one endpoint, as under `up`, the same after a back-off (Envoy's
+/// jittered back-off from 100 ms, at most 400 ms a wait: a start of a few hundred ms is
+/// usually covered, not always). The cluster allows 64 retries in flight, not Envoy's 3.
 const RETRY_POLICY: &str = ", retry_policy: { retry_on: \"connect-failure,refused-stream,reset-before-request,retriable-headers\", \
-     retriable_headers: [{ name: grpc-status, string_match: { exact: \"12\" } }, { name: mediamesh-not-run, present_match: true }], \
+     retriable_headers: [{ name: mediamesh-not-run, present_match: true }], \
      num_retries: 3, retry_back_off: { base_interval: 0.1s, max_interval: 0.4s }, host_selection_retry_max_attempts: 5, retry_host_predicate: [{ name: envoy.retry_host_predicates.previous_hosts, \
      typed_config: { \"@type\": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate } }] }";
 
@@ -206,7 +207,7 @@ fn cluster(yaml: &mut String, app: &str, grpc: SocketAddr) {
         yaml,
         "  - name: mediamesh_{app}\n    type: STATIC\n    connect_timeout: 1s\n\
          \x20   circuit_breakers:\n      thresholds:\n\
-         \x20     - {{ max_connections: 1024, max_pending_requests: 1024, max_requests: 1024 }}\n\
+         \x20     - {{ max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 64 }}\n\
          \x20   typed_extension_protocol_options:\n\
          \x20     envoy.extensions.upstreams.http.v3.HttpProtocolOptions:\n\
          \x20       \"@type\": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions\n\

@@ -346,3 +346,51 @@ async fn a_body_past_4_mib_is_a_413_even_when_padded_with_unknown_fields() {
         "{listed}"
     );
 }
+
+/// The gateway resends only a call that surely never ran. A purchase whose payment peer
+/// answers UNIMPLEMENTED (here: a peer address that serves no PaymentService) was recorded
+/// before the peer answered, and its status passes the peer's code on: a retry on
+/// UNIMPLEMENTED made four purchases of one request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_ran_is_never_sent_again() {
+    use std::process::Command;
+    use std::time::Duration;
+
+    use crate::harness::{BIN, Proc, eventually, free_port, wait_for_port};
+    let sandbox = Sandbox::sqlite("gateway-once");
+    let (grpc, rest) = (free_port(), free_port());
+    let Db::Sqlite(dir) = &sandbox.db else {
+        unreachable!()
+    };
+    let mut command = Command::new(BIN);
+    command
+        .args(["up", "--target", "vod.catalog,vod.purchase,vod.mileage"])
+        .args(["--nats-url", &sandbox.nats.url])
+        .args(["--peer", &format!("vod.payment=http://127.0.0.1:{grpc}")])
+        .args(["--grpc-addr", &format!("127.0.0.1:{grpc}")])
+        .args(["--admin-addr", "off"])
+        .args(["--rest-ports", &format!("vod={rest}")])
+        .arg("--data-dir")
+        .arg(dir);
+    let log = sandbox.logs.path().join("up-once.log");
+    let _up = Proc::spawn("mediamesh up (vod without payment)", &mut command, &log);
+    wait_for_port(rest, Duration::from_secs(60));
+    let url = format!("http://127.0.0.1:{rest}");
+    eventually("vod serving", Duration::from_secs(60), || {
+        let url = format!("{url}/vodLists");
+        async move { (get(url).await.0 == 200).then_some(()) }
+    })
+    .await;
+
+    let (status, body) = post(
+        format!("{url}/vodPurchases"),
+        json!({"vodId": "2", "vodName": "ToBusan", "customerId": "once"}),
+    )
+    .await;
+    assert_eq!(status, 501, "the peer's UNIMPLEMENTED, passed on: {body}");
+    let (status, body) = get(format!("{url}/vodPurchases?customerId=once")).await;
+    assert_eq!(status, 200, "{body}");
+    let purchases = body["purchases"].as_array().unwrap();
+    assert_eq!(purchases.len(), 1, "one request, one purchase: {body}");
+    assert_eq!(purchases[0]["orderStatus"], "FAILED", "{body}");
+}

@@ -97,7 +97,9 @@ pub fn health_only(listener: std::net::TcpListener, health: Routes) -> anyhow::R
     });
     let routes = Routes::from(health.into_axum_router().fallback_service(starting));
     let task = tokio::spawn(async move {
+        // Sanitized like the full server: a malformed health request is INVALID_ARGUMENT.
         let served = Server::builder()
+            .layer(crate::serving::sanitize::SanitizeLayer)
             .add_routes(routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await;
@@ -110,8 +112,13 @@ pub fn health_only(listener: std::net::TcpListener, health: Routes) -> anyhow::R
 
 impl EarlyHealth {
     /// Stops accepting and closes its connections (clients reconnect to the full server).
-    pub async fn stop(self) {
+    /// A call still open after a moment (a health `Watch` never ends by itself) is cut
+    /// rather than waited for: it would hold the start back and keep this server running.
+    pub async fn stop(mut self) {
         self.stop.cancel();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.task).await;
+        let wait = std::time::Duration::from_millis(200);
+        if tokio::time::timeout(wait, &mut self.task).await.is_err() {
+            self.task.abort();
+        }
     }
 }
