@@ -136,6 +136,13 @@ impl Peer {
     }
 
     /// Its breaker's state, `closed`, `open` or `half-open` (`Breaker::state_name`).
+    /// The longest a call to this peer can take: every attempt to its deadline, and the
+    /// pauses between them.
+    pub fn longest_call(&self) -> Duration {
+        let attempts = 1 + self.policy.retries;
+        self.policy.timeout * attempts + Duration::from_millis(25) * self.policy.retries
+    }
+
     pub fn breaker_state(&self) -> &'static str {
         self.breaker.state_name()
     }

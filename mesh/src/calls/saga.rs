@@ -81,6 +81,37 @@ pub async fn complete<S: SyncSaga>(saga: &S, pending: S::Pending) -> Result<S::S
     saga.settle(pending, answer).await
 }
 
+/// A copy of a request whose first is still pending (a client's retry while the first is
+/// being paid) answers once the first settles, as the first caller will, rather than
+/// "pending", which its client could only poll for. It looks again every `LOOK_EVERY` for
+/// as long as the first one's peer call may take; past that (its process died mid-call) it
+/// answers what is recorded, and the sweep settles the rest.
+pub async fn settled<T, F, Fut>(
+    peer: &Peer,
+    first: T,
+    is_pending: impl Fn(&T) -> bool,
+    mut look: F,
+) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, sqlx::Error>>,
+{
+    let until = tokio::time::Instant::now() + peer.longest_call() + SETTLE_MARGIN;
+    let mut now = first;
+    while is_pending(&now) && tokio::time::Instant::now() < until {
+        tokio::time::sleep(LOOK_EVERY).await;
+        match look().await? {
+            Some(newer) => now = newer,
+            None => break,
+        }
+    }
+    Ok(now)
+}
+
+const LOOK_EVERY: Duration = Duration::from_millis(10);
+/// Beyond the peer call: the settling transaction's own time.
+const SETTLE_MARGIN: Duration = Duration::from_millis(500);
+
 /// Settles what a crash left pending, every few seconds, until `stop`. A peer still
 /// unreachable leaves the rest for the next round.
 pub async fn sweep<S: SyncSaga>(name: &str, saga: &S, stop: CancellationToken) {

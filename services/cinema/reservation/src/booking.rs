@@ -4,7 +4,7 @@
 //! and raises `ReservationFailed`, so a payment that went through after all is cancelled. A
 //! movie the seat ledger has not heard of yet (registered a moment ago) is asked of movie;
 //! movie being down only stops reservations of movies the ledger does not know.
-use mediamesh_mesh::calls::saga::{SyncSaga, complete, precheck};
+use mediamesh_mesh::calls::saga::{SyncSaga, complete, precheck, settled};
 use mediamesh_mesh::{CallError, Peer, Raise, Retry, Store};
 use mediamesh_proto::cinema::v1 as pb;
 use mediamesh_proto::cinema::v1::movie_service_client::MovieServiceClient;
@@ -75,6 +75,10 @@ impl Booking {
         if !existing.same_request(retry) {
             return Err(Error::Exists(id));
         }
+        // A copy sent while the first waits for payment answers what the first comes to.
+        let is_pending = |r: &Reservation| r.status() == Status::Pending;
+        let look = || store::get(&self.store, &id);
+        let existing = settled(&self.payment, existing, is_pending, look).await?;
         match existing.status() {
             Status::Failed => Err(Error::Failed(id)),
             _ => Ok(existing),

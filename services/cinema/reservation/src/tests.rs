@@ -320,6 +320,29 @@ async fn a_caller_that_gives_up_leaves_no_pending_reservation() {
     );
 }
 
+/// A copy sent while the first waits for payment (a client's retry) is answered what the
+/// first comes to, CONFIRMED, not PENDING; one seat held, payment asked once.
+#[tokio::test]
+async fn a_copy_sent_while_the_first_is_being_paid_answers_it_confirmed() {
+    let w = World::new(Pays::Slow, Duration::from_secs(2)).await;
+    w.movie("m1", 1, 1).await;
+    let copy = async {
+        until(Duration::from_secs(2), || async {
+            (w.get("r1").await.ok()?.status == "PENDING").then_some(())
+        })
+        .await;
+        w.reserve("r1", "m1").await
+    };
+    let (first, copy) = tokio::join!(w.reserve("r1", "m1"), copy);
+    assert_eq!(first.unwrap().status, "CONFIRMED");
+    assert_eq!(
+        copy.unwrap().status,
+        "CONFIRMED",
+        "the copy waited for payment"
+    );
+    assert_eq!(w.payment.calls.load(Ordering::SeqCst), 1);
+}
+
 /// Polls `probe` until it answers, failing after `within` (no sleep as synchronization).
 async fn until<T, F, Fut>(within: Duration, probe: F) -> T
 where

@@ -278,6 +278,34 @@ async fn a_caller_that_gives_up_leaves_no_pending_upload() {
     assert_eq!(f.asked.lock().unwrap().len(), 1, "asked once");
 }
 
+/// A copy sent while the first waits for copyright (a client's retry) is answered what the
+/// first comes to, APPROVED, not UPLOADED; copyright asked once.
+#[tokio::test]
+async fn a_copy_sent_while_the_first_is_being_approved_answers_it_approved() {
+    let patient = CallPolicy {
+        timeout: Duration::from_secs(2),
+        ..policy()
+    };
+    let f = content_within(Answer::Slow, patient).await;
+    let copy = async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while status_of(&f.api, "c1").await != Ok("UPLOADED".into()) {
+            assert!(tokio::time::Instant::now() < deadline, "never UPLOADED");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        f.api.create_content(create("c1", "New Music", "")).await
+    };
+    let first = f.api.create_content(create("c1", "New Music", ""));
+    let (first, copy) = tokio::join!(first, copy);
+    assert_eq!(first.unwrap().into_inner().status, "APPROVED");
+    assert_eq!(
+        copy.unwrap().into_inner().status,
+        "APPROVED",
+        "the copy waited"
+    );
+    assert_eq!(f.asked.lock().unwrap().len(), 1, "asked once");
+}
+
 #[tokio::test]
 async fn an_approval_held_by_another_request_is_not_released() {
     let f = content(Answer::KeyTaken).await;

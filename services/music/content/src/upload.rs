@@ -2,7 +2,7 @@
 //! copyright to approve it through the breaker (the content id is the idempotency key), then
 //! settle: APPROVED, or FAILED with `ContentUploadFailed` so an approval that went through
 //! after all is released. An upload a crash left UPLOADED is settled by the recovery sweep.
-use mediamesh_mesh::calls::saga::{SyncSaga, complete, precheck};
+use mediamesh_mesh::calls::saga::{SyncSaga, complete, precheck, settled};
 use mediamesh_mesh::{CallError, Event, Peer, Raise, Retry, Store};
 use mediamesh_proto::music::v1 as pb;
 use mediamesh_proto::music::v1::copyright_service_client::CopyrightServiceClient;
@@ -76,21 +76,28 @@ impl Upload {
     /// without asking copyright twice; another request under that id is refused.
     async fn replay(&self, retry: &Content) -> Result<Content, Error> {
         let id = retry.id().to_owned();
-        match store::get(&self.store, &id).await? {
-            Some(existing) if existing.same_request(retry) => self.recorded(&id).await,
-            _ => Err(Error::Exists(id)),
-        }
+        let existing = match store::get(&self.store, &id).await? {
+            Some(existing) if existing.same_request(retry) => existing,
+            _ => return Err(Error::Exists(id)),
+        };
+        // A copy sent while the first waits for copyright answers what the first comes to.
+        let is_pending = |c: &Content| c.status() == Status::Uploaded;
+        let look = || store::get(&self.store, &id);
+        answer(settled(&self.copyright, existing, is_pending, look).await?)
     }
 
     /// A content as recorded: an answer when APPROVED or further, else why not.
     async fn recorded(&self, id: &str) -> Result<Content, Error> {
-        let content = store::get(&self.store, id)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        match content.status() {
-            Status::Failed => Err(Error::UploadFailed),
-            _ => Ok(content),
-        }
+        let content = store::get(&self.store, id).await?;
+        answer(content.ok_or(sqlx::Error::RowNotFound)?)
+    }
+}
+
+/// What a create is answered for a content recorded before it.
+fn answer(content: Content) -> Result<Content, Error> {
+    match content.status() {
+        Status::Failed => Err(Error::UploadFailed),
+        _ => Ok(content),
     }
 }
 

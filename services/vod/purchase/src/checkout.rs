@@ -7,13 +7,13 @@
 //! The saga runs detached from the request: a caller that goes away (deadline, reset
 //! stream) drops only its wait, never the saga, so the purchase settles at once rather than
 //! minutes later by the sweep, and the client's retry with the same id answers it.
-use mediamesh_mesh::calls::saga::{SyncSaga, complete, precheck};
+use mediamesh_mesh::calls::saga::{SyncSaga, complete, precheck, settled};
 use mediamesh_mesh::input::NAME_MAX;
 use mediamesh_mesh::{CallError, Event, Peer, Raise, Retry, Store, Tx};
 use mediamesh_proto::vod::v1 as pb;
 use mediamesh_proto::vod::v1::payment_service_client::PaymentServiceClient;
 
-use crate::domain::{Order, Purchase, Vod};
+use crate::domain::{Order, OrderStatus, Purchase, Vod};
 use crate::error::Error;
 use crate::store;
 
@@ -71,17 +71,22 @@ impl Checkout {
             .await?;
         match recorded {
             Recorded::New(pending) => complete(self, pending).await,
-            Recorded::Taken { existing, retry } => retried(existing, retry),
+            Recorded::Taken { existing, retry } => self.retried(existing, retry).await,
         }
     }
-}
 
-/// A purchase found under a client-chosen id: the same request again (AIP-155) answers it
-/// as it is now; another request under that id is refused naming the id.
-pub fn retried(existing: Purchase, same_request: bool) -> Result<Purchase, Error> {
-    match same_request {
-        true => Ok(existing),
-        false => Err(Error::Exists(existing.id().to_owned())),
+    /// A purchase found under a client-chosen id: the same request again (AIP-155) answers
+    /// it as it is, once settled if it is still being paid (a copy sent while the first
+    /// waits for payment answers what the first caller is answered, not PENDING); another
+    /// request under that id is refused naming the id.
+    pub async fn retried(&self, existing: Purchase, same_request: bool) -> Result<Purchase, Error> {
+        if !same_request {
+            return Err(Error::Exists(existing.id().to_owned()));
+        }
+        let id = existing.id().to_owned();
+        let is_pending = |p: &Purchase| p.status() == OrderStatus::Pending;
+        let look = || store::get(&self.store, &id);
+        Ok(settled(&self.payment, existing, is_pending, look).await?)
     }
 }
 

@@ -7,7 +7,7 @@ use mediamesh_proto::vod::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::access;
-use crate::checkout::{CONTEXT, Checkout, retried};
+use crate::checkout::{CONTEXT, Checkout};
 use crate::domain::{Purchase, requested_cancel};
 use crate::error::Error;
 use crate::store;
@@ -56,7 +56,7 @@ impl PurchaseApi {
             && let Some(existing) = store::get(&self.store, id).await?
         {
             let retry = existing.same_request(&vod_id, &customer_id);
-            return retried(existing, retry);
+            return self.checkout.retried(existing, retry).await;
         }
         let id = chosen.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let (vod, credits) = self.titles.offer(&vod_id, &customer_id).await?;

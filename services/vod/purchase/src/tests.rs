@@ -272,6 +272,33 @@ async fn a_caller_that_goes_away_does_not_abandon_the_purchase() {
     assert_eq!(f.asked.lock().unwrap().len(), 1, "paid once");
 }
 
+/// A copy of a purchase sent while the first is still being paid (a client's retry) answers
+/// it PAID, as the first caller is answered, not PENDING; payment is asked once.
+#[tokio::test]
+async fn a_copy_sent_while_the_first_is_being_paid_answers_it_paid() {
+    let patient = CallPolicy {
+        timeout: Duration::from_secs(1),
+        ..policy()
+    };
+    let f = purchase_with(Answer::Slow, patient).await;
+    let copy = async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while f.get("k1").await.map(|p| p.order_status).ok().as_deref() != Some("PENDING") {
+            assert!(tokio::time::Instant::now() < deadline, "never pending");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        f.buy("k1", "2", "kim").await
+    };
+    let (first, copy) = tokio::join!(f.buy("k1", "2", "kim"), copy);
+    assert_eq!(first.unwrap().order_status, "PAID");
+    assert_eq!(
+        copy.unwrap().order_status,
+        "PAID",
+        "the copy waited for the payment"
+    );
+    assert_eq!(f.asked.lock().unwrap().len(), 1, "paid once");
+}
+
 #[tokio::test]
 async fn a_refused_payment_fails_the_purchase() {
     for answer in [Answer::Void, Answer::Refuse] {
