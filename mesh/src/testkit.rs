@@ -271,3 +271,23 @@ where
     }
     ids
 }
+
+/// Polls `probe` every 5 ms until it answers, failing the test after `within` (waits on an
+/// outcome, never a sleep as synchronization).
+pub async fn until<T, F, Fut>(within: std::time::Duration, probe: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mediamesh_mesh::calls::saga::{SyncSaga, complete};
-use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory, until};
 use mediamesh_mesh::{CallPolicy, Delivered, Peer};
 use mediamesh_proto::cinema::v1 as pb;
 use pb::movie_service_server::{MovieService, MovieServiceServer};
@@ -341,25 +341,6 @@ async fn a_copy_sent_while_the_first_is_being_paid_answers_it_confirmed() {
         "the copy waited for payment"
     );
     assert_eq!(w.payment.calls.load(Ordering::SeqCst), 1);
-}
-
-/// Polls `probe` until it answers, failing after `within` (no sleep as synchronization).
-async fn until<T, F, Fut>(within: Duration, probe: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory, until};
 use mediamesh_mesh::{CallPolicy, Peer};
 use mediamesh_proto::music::v1 as pb;
 use pb::content_service_server::ContentService;
@@ -267,11 +267,10 @@ async fn a_caller_that_gives_up_leaves_no_pending_upload() {
     let hurried = f.api.create_content(create("c1", "New Music", ""));
     let hurried = tokio::time::timeout(Duration::from_millis(50), hurried).await;
     assert!(hurried.is_err(), "the client gave up first");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while status_of(&f.api, "c1").await == Ok("UPLOADED".into()) {
-        assert!(tokio::time::Instant::now() < deadline, "still UPLOADED");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until(Duration::from_secs(2), || async {
+        (status_of(&f.api, "c1").await != Ok("UPLOADED".into())).then_some(())
+    })
+    .await;
     assert_eq!(status_of(&f.api, "c1").await, Ok("APPROVED".into()));
     let retry = f.api.create_content(create("c1", "New Music", "")).await;
     assert_eq!(retry.unwrap().into_inner().status, "APPROVED");
@@ -288,11 +287,10 @@ async fn a_copy_sent_while_the_first_is_being_approved_answers_it_approved() {
     };
     let f = content_within(Answer::Slow, patient).await;
     let copy = async {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while status_of(&f.api, "c1").await != Ok("UPLOADED".into()) {
-            assert!(tokio::time::Instant::now() < deadline, "never UPLOADED");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        until(Duration::from_secs(2), || async {
+            (status_of(&f.api, "c1").await == Ok("UPLOADED".into())).then_some(())
+        })
+        .await;
         f.api.create_content(create("c1", "New Music", "")).await
     };
     let first = f.api.create_content(create("c1", "New Music", ""));

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mediamesh_mesh::calls::saga::{SyncSaga, complete};
-use mediamesh_mesh::testkit::{Fake, TestStore, delivered, peer_down, peer_in_memory};
+use mediamesh_mesh::testkit::{Fake, TestStore, delivered, peer_down, peer_in_memory, until};
 use mediamesh_mesh::{CallPolicy, Peer};
 use mediamesh_proto::vod::v1 as pb;
 use pb::catalog_service_server::CatalogServiceServer;
@@ -254,15 +254,10 @@ async fn a_caller_that_goes_away_does_not_abandon_the_purchase() {
         impatient.is_err(),
         "the client gave up before payment answered"
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while status_of(&f, "k1").await != "PAID" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still {} after 2 s",
-            status_of(&f, "k1").await
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until(Duration::from_secs(2), || async {
+        (status_of(&f, "k1").await == "PAID").then_some(())
+    })
+    .await;
     assert_eq!(f.test.raised_of::<pb::PurchasePlaced>().await.len(), 1);
     let retried = f.buy("k1", "2", "kim").await.unwrap();
     assert_eq!(
@@ -282,11 +277,10 @@ async fn a_copy_sent_while_the_first_is_being_paid_answers_it_paid() {
     };
     let f = purchase_with(Answer::Slow, patient).await;
     let copy = async {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while f.get("k1").await.map(|p| p.order_status).ok().as_deref() != Some("PENDING") {
-            assert!(tokio::time::Instant::now() < deadline, "never pending");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        until(Duration::from_secs(2), || async {
+            (f.get("k1").await.ok()?.order_status == "PENDING").then_some(())
+        })
+        .await;
         f.buy("k1", "2", "kim").await
     };
     let (first, copy) = tokio::join!(f.buy("k1", "2", "kim"), copy);
