@@ -77,6 +77,15 @@ impl CopyrightService for FakeCopyright {
     }
 }
 
+/// Copyright answering in 200 ms, waited for up to two seconds.
+async fn slow_copyright() -> Fixture {
+    let patient = CallPolicy {
+        timeout: Duration::from_secs(2),
+        ..policy()
+    };
+    content_within(Answer::Slow, patient).await
+}
+
 fn policy() -> CallPolicy {
     CallPolicy {
         timeout: Duration::from_millis(100),
@@ -259,11 +268,7 @@ async fn a_retried_content_id_answers_the_content_and_asks_copyright_once() {
 /// run here), and the client's retry under the same id is answered the outcome.
 #[tokio::test]
 async fn a_caller_that_gives_up_leaves_no_pending_upload() {
-    let patient = CallPolicy {
-        timeout: Duration::from_secs(2),
-        ..policy()
-    };
-    let f = content_within(Answer::Slow, patient).await;
+    let f = slow_copyright().await;
     let hurried = f.api.create_content(create("c1", "New Music", ""));
     let hurried = tokio::time::timeout(Duration::from_millis(50), hurried).await;
     assert!(hurried.is_err(), "the client gave up first");
@@ -281,11 +286,7 @@ async fn a_caller_that_gives_up_leaves_no_pending_upload() {
 /// first comes to, APPROVED, not UPLOADED; copyright asked once.
 #[tokio::test]
 async fn a_copy_sent_while_the_first_is_being_approved_answers_it_approved() {
-    let patient = CallPolicy {
-        timeout: Duration::from_secs(2),
-        ..policy()
-    };
-    let f = content_within(Answer::Slow, patient).await;
+    let f = slow_copyright().await;
     let copy = async {
         until(Duration::from_secs(2), || async {
             (status_of(&f.api, "c1").await == Ok("UPLOADED".into())).then_some(())

@@ -130,6 +130,15 @@ async fn purchase_with(answer: Answer, policy: CallPolicy) -> Fixture {
     with_peers(payment, peer_down("vod.catalog", policy), asked).await
 }
 
+/// Payment answering in 200 ms, waited for up to a second.
+async fn slow_payment() -> Fixture {
+    let patient = CallPolicy {
+        timeout: Duration::from_secs(1),
+        ..policy()
+    };
+    purchase_with(Answer::Slow, patient).await
+}
+
 impl Fixture {
     /// Asks the gRPC adapter for purchase `id` of title `vod` by `customer`.
     async fn buy(&self, id: &str, vod: &str, customer: &str) -> Result<pb::Purchase, Status> {
@@ -244,11 +253,7 @@ async fn a_retry_of_the_same_request_answers_the_purchase_as_it_is() {
 #[tokio::test]
 async fn a_caller_that_goes_away_does_not_abandon_the_purchase() {
     // The saga's own deadline (1 s) outlasts payment's 200 ms; the client's does not.
-    let patient = CallPolicy {
-        timeout: Duration::from_secs(1),
-        ..policy()
-    };
-    let f = purchase_with(Answer::Slow, patient).await;
+    let f = slow_payment().await;
     let impatient = tokio::time::timeout(Duration::from_millis(50), f.buy("k1", "2", "kim")).await;
     assert!(
         impatient.is_err(),
@@ -271,11 +276,7 @@ async fn a_caller_that_goes_away_does_not_abandon_the_purchase() {
 /// it PAID, as the first caller is answered, not PENDING; payment is asked once.
 #[tokio::test]
 async fn a_copy_sent_while_the_first_is_being_paid_answers_it_paid() {
-    let patient = CallPolicy {
-        timeout: Duration::from_secs(1),
-        ..policy()
-    };
-    let f = purchase_with(Answer::Slow, patient).await;
+    let f = slow_payment().await;
     let copy = async {
         until(Duration::from_secs(2), || async {
             (f.get("k1").await.ok()?.order_status == "PENDING").then_some(())
