@@ -83,12 +83,15 @@ pub async fn complete<S: SyncSaga>(saga: &S, pending: S::Pending) -> Result<S::S
 
 /// A copy of a request whose first is still pending (a client's retry while the first is
 /// being paid) answers once the first settles, as the first caller will, rather than
-/// "pending", which its client could only poll for. It looks again every `LOOK_EVERY` for
-/// as long as the first one's peer call may take; past that (its process died mid-call) it
-/// answers what is recorded, and the sweep settles the rest.
+/// "pending", which its client could only poll for. It looks again, from every 10 ms to
+/// every 100 ms, for as long as the first one's peer call may still take, counted from when
+/// the first was `recorded` (RFC 3339, as `now_rfc3339` writes it): a copy of a request
+/// left pending by a process that died mid-call answers at once what is recorded, and the
+/// sweep settles the rest.
 pub async fn settled<T, F, Fut>(
     peer: &Peer,
     first: T,
+    recorded: &str,
     is_pending: impl Fn(&T) -> bool,
     mut look: F,
 ) -> Result<T, sqlx::Error>
@@ -96,10 +99,19 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, sqlx::Error>>,
 {
-    let until = tokio::time::Instant::now() + peer.longest_call() + SETTLE_MARGIN;
+    let bound = peer.longest_call() + SETTLE_MARGIN;
+    // Same fixed-width format: text order is time order. Never past `bound` from now either,
+    // whatever `recorded` says (a clock set back, another replica's clock ahead).
+    let until = tokio::time::Instant::now() + bound;
+    let may_settle = || {
+        tokio::time::Instant::now() < until
+            && recorded >= crate::observe::telemetry::rfc3339_before(bound).as_str()
+    };
+    let mut pause = FIRST_LOOK;
     let mut now = first;
-    while is_pending(&now) && tokio::time::Instant::now() < until {
-        tokio::time::sleep(LOOK_EVERY).await;
+    while is_pending(&now) && may_settle() {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(LAST_LOOK);
         match look().await? {
             Some(newer) => now = newer,
             None => break,
@@ -108,7 +120,8 @@ where
     Ok(now)
 }
 
-const LOOK_EVERY: Duration = Duration::from_millis(10);
+const FIRST_LOOK: Duration = Duration::from_millis(10);
+const LAST_LOOK: Duration = Duration::from_millis(100);
 /// Beyond the peer call: the settling transaction's own time.
 const SETTLE_MARGIN: Duration = Duration::from_millis(500);
 

@@ -78,7 +78,8 @@ impl Booking {
         // A copy sent while the first waits for payment answers what the first comes to.
         let is_pending = |r: &Reservation| r.status() == Status::Pending;
         let look = || store::get(&self.store, &id);
-        let existing = settled(&self.payment, existing, is_pending, look).await?;
+        let recorded = existing.create_time().to_owned();
+        let existing = settled(&self.payment, existing, &recorded, is_pending, look).await?;
         match existing.status() {
             Status::Failed => Err(Error::Failed(id)),
             _ => Ok(existing),

@@ -83,7 +83,8 @@ impl Upload {
         // A copy sent while the first waits for copyright answers what the first comes to.
         let is_pending = |c: &Content| c.status() == Status::Uploaded;
         let look = || store::get(&self.store, &id);
-        answer(settled(&self.copyright, existing, is_pending, look).await?)
+        let recorded = existing.details().create_time.clone();
+        answer(settled(&self.copyright, existing, &recorded, is_pending, look).await?)
     }
 
     /// A content as recorded: an answer when APPROVED or further, else why not.

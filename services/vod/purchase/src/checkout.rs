@@ -83,10 +83,13 @@ impl Checkout {
         if !same_request {
             return Err(Error::Exists(existing.id().to_owned()));
         }
-        let id = existing.id().to_owned();
+        let (id, recorded) = (
+            existing.id().to_owned(),
+            existing.order().create_time.clone(),
+        );
         let is_pending = |p: &Purchase| p.status() == OrderStatus::Pending;
         let look = || store::get(&self.store, &id);
-        Ok(settled(&self.payment, existing, is_pending, look).await?)
+        Ok(settled(&self.payment, existing, &recorded, is_pending, look).await?)
     }
 }
 
