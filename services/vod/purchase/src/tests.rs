@@ -429,26 +429,28 @@ async fn anonymous_purchases_spend_no_credit_and_failed_ones_cannot_be_cancelled
     assert!(f.test.raised_of::<pb::PurchaseCancelled>().await.is_empty());
 }
 
+/// Purchase `id` of title "1" by kim, recorded PENDING in 2020 by a process that then died.
+async fn left_pending_by_a_crash(f: &Fixture, id: &str) -> Purchase {
+    let vod = Vod {
+        id: "1".into(),
+        name: "Alive!".into(),
+        price: Won::new(1000).unwrap(),
+    };
+    let at = "2020-01-01T00:00:00Z".into();
+    let crashed = Purchase::place(id.into(), &vod, "kim".into(), at);
+    let mut tx = f.test.store.begin().await.unwrap();
+    assert!(crate::store::insert(tx.conn(), &crashed).await.unwrap());
+    tx.commit().await.unwrap();
+    crashed
+}
+
 /// A copy of a purchase a crash left pending long ago is answered at once as it stands: no
 /// payment is coming for it (the sweep settles it), so waiting out a payment call (1.5 s
 /// with this policy) would only hold the copy's permit.
 #[tokio::test]
 async fn a_copy_of_a_purchase_abandoned_long_ago_is_answered_at_once() {
     let f = slow_payment().await;
-    let vod = Vod {
-        id: "1".into(),
-        name: "Alive!".into(),
-        price: Won::new(1000).unwrap(),
-    };
-    let crashed = Purchase::place(
-        "p1".into(),
-        &vod,
-        "kim".into(),
-        "2020-01-01T00:00:00Z".into(),
-    );
-    let mut tx = f.test.store.begin().await.unwrap();
-    assert!(crate::store::insert(tx.conn(), &crashed).await.unwrap());
-    tx.commit().await.unwrap();
+    left_pending_by_a_crash(&f, "p1").await;
     let asked = tokio::time::Instant::now();
     let copy = f.buy("p1", "1", "kim").await.unwrap();
     assert_eq!(copy.order_status, "PENDING");
@@ -463,20 +465,7 @@ async fn a_copy_of_a_purchase_abandoned_long_ago_is_answered_at_once() {
 #[tokio::test]
 async fn a_purchase_left_pending_by_a_crash_is_settled_by_the_sweep() {
     let f = purchase(Answer::Approve).await;
-    let vod = Vod {
-        id: "1".into(),
-        name: "Alive!".into(),
-        price: Won::new(1000).unwrap(),
-    };
-    let crashed = Purchase::place(
-        "p1".into(),
-        &vod,
-        "kim".into(),
-        "2020-01-01T00:00:00Z".into(),
-    );
-    let mut tx = f.test.store.begin().await.unwrap();
-    assert!(crate::store::insert(tx.conn(), &crashed).await.unwrap());
-    tx.commit().await.unwrap();
+    let crashed = left_pending_by_a_crash(&f, "p1").await;
     assert_eq!(status_of(&f, "p1").await, "PENDING");
     // What one round of the sweep does with it.
     let pending = f
