@@ -39,4 +39,5 @@ pub use context::{Context, ContextEnv, ContextInfo};
 pub use events::consumer::{Handler, HandlerError, Subscription};
 pub use events::event::{Delivered, Event};
 pub use events::outbox::Raise;
-pub use storage::store::{Migration, Store, Tx};
+pub use storage::sql;
+pub use storage::store::{Conn, Migration, Store, Tx};

@@ -3,6 +3,8 @@
 //! is a table the `events` layer declares and writes through a transaction.
 pub mod group_commit;
 pub mod page;
+pub mod sql;
+pub mod sqlite;
 pub mod store;
 
 /// A storage failure at the edge: a transient one (busy, pool timeout, deadlock) is

@@ -14,7 +14,6 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 
 use hyper_util::rt::TokioIo;
-use sqlx::Row;
 use tonic::body::Body;
 use tonic::server::{NamedService, UnaryService};
 use tonic::service::Routes;
@@ -23,6 +22,7 @@ use tonic::transport::{Endpoint, Server, Uri};
 use crate::calls::resilience::{CallPolicy, Peer};
 use crate::events::consumer::{Handler, HandlerError};
 use crate::events::event::{Delivered, Event, MSG_ID};
+use crate::storage::sql;
 use crate::storage::store::{Database, Migration, Store};
 
 /// A context's SQLite store in a fresh folder, removed when dropped.
@@ -48,11 +48,16 @@ impl TestStore {
         TestStore { store, dir }
     }
 
+    /// The store's SQLite file, for a test that opens it as another process would.
+    pub fn file(&self) -> PathBuf {
+        self.dir.join("test.context.db")
+    }
+
     /// The events raised so far and not yet published, oldest first, as a consumer would
     /// receive them.
     pub async fn raised(&self) -> Vec<Delivered> {
         let rows =
-            sqlx::query("SELECT event_id, subject, headers, payload FROM mesh_outbox ORDER BY seq")
+            sql::query("SELECT event_id, subject, headers, payload FROM mesh_outbox ORDER BY seq")
                 .fetch_all(self.store.reader())
                 .await
                 .expect("read the outbox");

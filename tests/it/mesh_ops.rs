@@ -398,7 +398,7 @@ async fn a_context_holds_at_most_its_pool_of_postgres_connections() {
     .await
     .unwrap();
     let connections = || async {
-        let count: i64 = sqlx::query_scalar(
+        let count: i64 = mediamesh_mesh::sql::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()",
         )
         .fetch_one(probe.reader())

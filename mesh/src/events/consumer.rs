@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::events::deadletters::{self, DeadLetter};
 use crate::events::event::{Delivered, EVENT_ID, MSG_ID};
 use crate::events::nats::{from_header_map, stream_name};
+use crate::storage::sql;
 use crate::storage::store::{Store, Tx, is_transient};
 use crate::tasks::Running;
 
@@ -320,8 +321,7 @@ async fn settle(
                 deliveries,
                 failed_at: crate::observe::telemetry::now_rfc3339(),
             };
-            let mut conn = store.writer().acquire().await?;
-            deadletters::record(&mut conn, &letter).await?;
+            deadletters::record(store.writer(), &letter).await?;
             message
                 .ack()
                 .await
@@ -362,7 +362,6 @@ async fn fresh(
     durable: &str,
     events: &[&Delivered],
 ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
-    use sqlx::Row;
     let now = crate::observe::telemetry::now_rfc3339();
     let mut fresh = std::collections::HashSet::with_capacity(events.len());
     let mut rest = events;
@@ -372,7 +371,7 @@ async fn fresh(
             .find(|n| *n <= rest.len())
             .unwrap_or(1);
         let (head, tail) = rest.split_at(chunk);
-        let mut query = sqlx::query(inbox_sql(chunk));
+        let mut query = sql::query(inbox_sql(chunk));
         for event in head {
             query = query
                 .bind(event.id.clone())
@@ -430,7 +429,7 @@ pub async fn apply_once(
             "event id is missing or breaks the id rule".into(),
         ));
     }
-    let fresh = sqlx::query(
+    let fresh = sql::query(
         "INSERT INTO mesh_inbox (event_id, consumer, applied_at) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING",
     )
@@ -500,7 +499,7 @@ mod tests {
     #[async_trait::async_trait]
     impl Handler for Record {
         async fn handle(&self, tx: &mut Tx, event: &Delivered) -> Result<(), HandlerError> {
-            sqlx::query("INSERT INTO applied (event_id) VALUES ($1)")
+            sql::query("INSERT INTO applied (event_id) VALUES ($1)")
                 .bind(event.id.clone())
                 .execute(tx.conn())
                 .await?;
@@ -539,18 +538,17 @@ mod tests {
         let batch: Vec<&Delivered> = batch.iter().collect();
         apply_all(store, &sub, &batch).await.unwrap();
 
-        let applied: Vec<String> =
-            sqlx::query_scalar("SELECT event_id FROM applied ORDER BY rowid")
-                .fetch_all(store.reader())
-                .await
-                .unwrap();
+        let applied: Vec<String> = sql::query_scalar("SELECT event_id FROM applied ORDER BY rowid")
+            .fetch_all(store.reader())
+            .await
+            .unwrap();
         assert_eq!(
             applied,
             ["c", "a", "b"],
             "the copy and the one applied before skipped"
         );
         let raised: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT payload FROM mesh_outbox ORDER BY seq")
+            sql::query_scalar("SELECT payload FROM mesh_outbox ORDER BY seq")
                 .fetch_all(store.reader())
                 .await
                 .unwrap();
@@ -567,7 +565,7 @@ mod tests {
             ["c", "a", "b"],
             "one event per application, in order"
         );
-        let inbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mesh_inbox")
+        let inbox: i64 = sql::query_scalar("SELECT COUNT(*) FROM mesh_inbox")
             .fetch_one(store.reader())
             .await
             .unwrap();

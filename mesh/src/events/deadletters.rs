@@ -8,9 +8,8 @@
 //! which consumers key their inbox on: contexts that applied the event already skip it.
 use std::collections::BTreeMap;
 
-use sqlx::{AnyConnection, Row};
-
 use crate::events::event::EVENT_ID;
+use crate::storage::sql;
 use crate::storage::store::Store;
 
 /// The `consumer` of a letter the outbox relay could not publish.
@@ -60,8 +59,11 @@ impl DeadLetter {
 }
 
 /// Records a letter (once per event and consumer).
-pub async fn record(conn: &mut AnyConnection, letter: &DeadLetter) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn record<'e>(
+    on: impl sql::Executor<'e>,
+    letter: &DeadLetter,
+) -> Result<(), sqlx::Error> {
+    sql::query(
         "INSERT INTO mesh_dead_letters \
          (event_id, consumer, subject, headers, payload, error, deliveries, failed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
@@ -74,7 +76,7 @@ pub async fn record(conn: &mut AnyConnection, letter: &DeadLetter) -> Result<(),
     .bind(letter.error.clone())
     .bind(letter.deliveries)
     .bind(letter.failed_at.clone())
-    .execute(conn)
+    .execute(on)
     .await?;
     metrics::counter!(crate::observe::metrics::DEAD_LETTERED, "consumer" => letter.consumer.clone())
         .increment(1);
@@ -96,7 +98,7 @@ async fn select(
     id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<DeadLetter>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT event_id, consumer, subject, headers, payload, error, deliveries, failed_at \
          FROM mesh_dead_letters WHERE ($1 = '' OR event_id = $1) ORDER BY failed_at, event_id \
          LIMIT $2",
@@ -140,7 +142,7 @@ pub async fn replay(store: &Store, id: Option<&str>) -> Result<usize, sqlx::Erro
         };
         // Replayed verbatim, even past today's bound: the operator asked for this event.
         crate::events::outbox::record(&mut tx, event).await?;
-        sqlx::query("DELETE FROM mesh_dead_letters WHERE event_id = $1 AND consumer = $2")
+        sql::query("DELETE FROM mesh_dead_letters WHERE event_id = $1 AND consumer = $2")
             .bind(letter.event_id.clone())
             .bind(letter.consumer.clone())
             .execute(tx.conn())

@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage};
-use sqlx::{AnyConnection, Row};
 use tokio_util::sync::CancellationToken;
 
 use crate::events::deadletters::{self, DeadLetter};
 use crate::events::event::Event;
 use crate::events::event::MSG_ID;
 use crate::events::nats::to_header_map;
+use crate::storage::sql;
 use crate::storage::store::{MeshTables, Migration, OutboxRow, Store, Tx};
 use crate::tasks::Running;
 
@@ -122,14 +122,14 @@ pub(crate) async fn record(tx: &mut Tx, event: Event) -> Result<(), sqlx::Error>
 /// Writes staged outbox rows in raise order with as few statements as can be kept prepared:
 /// chunks of 64, 16, 4 and 1 rows (the statement cache holds four texts, not one per count).
 pub(crate) async fn write_rows(
-    conn: &mut AnyConnection,
+    conn: &mut crate::storage::store::Conn,
     rows: Vec<OutboxRow>,
 ) -> Result<(), sqlx::Error> {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let left = rows.len();
         let chunk = [64, 16, 4, 1].into_iter().find(|n| *n <= left).unwrap_or(1);
-        let mut query = sqlx::query(insert_sql(chunk));
+        let mut query = sql::query(insert_sql(chunk));
         for row in rows.by_ref().take(chunk) {
             query = query
                 .bind(row.event_id)
@@ -240,7 +240,7 @@ impl Relay {
 
     /// Publishes one batch; returns how many rows it settled (published or dead-lettered).
     async fn pass(&self) -> anyhow::Result<usize> {
-        let rows = sqlx::query(
+        let rows = sql::query(
             "SELECT seq, event_id, subject, headers, payload FROM mesh_outbox ORDER BY seq LIMIT $1",
         )
         .bind(BATCH)
@@ -278,7 +278,7 @@ impl Relay {
             // Delete exactly what was published: on PostgreSQL a lower seq can commit after
             // a higher one, so a range would drop an event never sent.
             let list: Vec<String> = published.iter().map(i64::to_string).collect();
-            sqlx::query(&format!(
+            sql::query(&format!(
                 "DELETE FROM mesh_outbox WHERE seq IN ({})",
                 list.join(",")
             ))
@@ -346,7 +346,7 @@ impl Relay {
         };
         let mut tx = self.store.begin().await?;
         deadletters::record(tx.conn(), &letter).await?;
-        sqlx::query("DELETE FROM mesh_outbox WHERE seq = $1")
+        sql::query("DELETE FROM mesh_outbox WHERE seq = $1")
             .bind(seq)
             .execute(tx.conn())
             .await?;

@@ -7,8 +7,8 @@
 //! Each whole's sum is kept beside its parts and moved by the part's change in the same
 //! transaction: reading it is one row, where summing the parts on every event made a channel
 //! of 40,000 videos scan 40,000 rows per upload.
-use sqlx::Row;
 
+use crate::storage::sql;
 use crate::storage::store::Tx;
 
 pub const MIGRATION: &str = "
@@ -87,7 +87,7 @@ pub async fn set(
     whole: &str,
     amount: Option<i64>,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO mesh_parts (scope, part, whole, amount, live, version) \
          VALUES ($1, $2, '', 0, 0, 0) ON CONFLICT DO NOTHING",
     )
@@ -95,7 +95,7 @@ pub async fn set(
     .bind(part.to_owned())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(
+    let row = sql::query(
         "UPDATE mesh_parts SET version = version WHERE scope = $1 AND part = $2 \
          RETURNING whole, amount, live, version",
     )
@@ -113,7 +113,7 @@ pub async fn set(
     let Some(touched) = p.apply(version, whole, amount) else {
         return Ok(Vec::new());
     };
-    sqlx::query(
+    sql::query(
         "UPDATE mesh_parts SET whole = $3, amount = $4, live = $5, version = $6 \
          WHERE scope = $1 AND part = $2",
     )
@@ -128,7 +128,7 @@ pub async fn set(
     // Wholes in name order: two parts crossing between the same two wholes at once lock
     // their sums in one order (PostgreSQL would otherwise find a deadlock).
     for (whole, total, parts) in moves(&before, &p) {
-        sqlx::query(
+        sql::query(
             "INSERT INTO mesh_wholes (scope, whole, total, parts) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (scope, whole) DO UPDATE \
              SET total = mesh_wholes.total + excluded.total, \
@@ -173,7 +173,7 @@ fn moves(before: &Part, after: &Part) -> Vec<(String, i64, i64)> {
 
 /// The sum of the amounts of `whole`'s live parts, and how many there are.
 pub async fn sum(tx: &mut Tx, scope: &str, whole: &str) -> Result<(i64, i64), sqlx::Error> {
-    let row = sqlx::query("SELECT total, parts FROM mesh_wholes WHERE scope = $1 AND whole = $2")
+    let row = sql::query("SELECT total, parts FROM mesh_wholes WHERE scope = $1 AND whole = $2")
         .bind(scope.to_owned())
         .bind(whole.to_owned())
         .fetch_optional(tx.conn())
@@ -259,7 +259,7 @@ mod tests {
             "INSERT INTO mesh_parts VALUES ('v', '1', 'a', 5, 1, 1), ('v', '2', 'a', 7, 1, 3), \
              ('v', '3', 'a', 9, 0, 2), ('v', '4', 'b', 1, 1, 1), ('w', '1', 'a', 100, 1, 1)",
         ] {
-            sqlx::query(sql).execute(store.writer()).await.unwrap();
+            sql::query(sql).execute(store.writer()).await.unwrap();
         }
         crate::events::migrate(store, &[]).await.unwrap();
         let mut tx = store.begin().await.unwrap();

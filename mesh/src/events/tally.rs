@@ -2,6 +2,7 @@
 //! compensation pattern of the seeds' review counts ("ReviewDeleted undoes ReviewCreated,
 //! correlated by review id"). A remove that arrives before its add leaves a tombstone, so
 //! the late add does not count. Redelivered events are already stopped by the inbox.
+use crate::storage::sql;
 use crate::storage::store::Tx;
 
 pub const MIGRATION: &str = "
@@ -15,7 +16,7 @@ CREATE TABLE IF NOT EXISTS mesh_tally (
 
 /// Records that `item` was added; true if it now counts (and the count should go up).
 pub async fn add(tx: &mut Tx, scope: &str, item: &str) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
+    let inserted = sql::query(
         "INSERT INTO mesh_tally (scope, item, present) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING",
     )
     .bind(scope.to_owned())
@@ -34,7 +35,7 @@ pub async fn add(tx: &mut Tx, scope: &str, item: &str) -> Result<bool, sqlx::Err
 /// So the tombstone insert either lands (the item was never added: the late add will not
 /// count) or waits for the add to commit and conflicts, and the update then sees it.
 pub async fn remove(tx: &mut Tx, scope: &str, item: &str) -> Result<bool, sqlx::Error> {
-    let tombstone = sqlx::query(
+    let tombstone = sql::query(
         "INSERT INTO mesh_tally (scope, item, present) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
     )
     .bind(scope.to_owned())
@@ -46,7 +47,7 @@ pub async fn remove(tx: &mut Tx, scope: &str, item: &str) -> Result<bool, sqlx::
         // Removed before it was added (reordered): the tombstone keeps the add from counting.
         return Ok(false);
     }
-    let removed = sqlx::query(
+    let removed = sql::query(
         "UPDATE mesh_tally SET present = 0 WHERE scope = $1 AND item = $2 AND present = 1",
     )
     .bind(scope.to_owned())

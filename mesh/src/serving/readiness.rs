@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use async_nats::connection::State;
 use async_nats::jetstream;
-use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::storage::sql;
 use crate::storage::store::Store;
 use crate::tasks::Running;
 
@@ -194,8 +194,8 @@ fn status(ready: bool) -> ServingStatus {
 }
 
 async fn store_answers(store: &Store) -> bool {
-    let read = sqlx::query("SELECT 1").execute(store.reader());
-    let write = sqlx::query("SELECT 1").execute(store.writer());
+    let read = sql::query("SELECT 1").execute(store.reader());
+    let write = sql::query("SELECT 1").execute(store.writer());
     matches!(tokio::time::timeout(EVERY, read).await, Ok(Ok(_)))
         && matches!(tokio::time::timeout(WRITER_PING, write).await, Ok(Ok(_)))
 }
@@ -223,7 +223,7 @@ const SAMPLE_TIMEOUT: Duration = Duration::from_millis(500);
 async fn sample(js: &jetstream::Context, context: &Watched) {
     use crate::observe::metrics::*;
     let label = context.context.clone();
-    let outbox = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mesh_outbox")
+    let outbox = sql::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mesh_outbox")
         .fetch_one(context.store.reader());
     if let Ok(Ok(row)) = tokio::time::timeout(SAMPLE_TIMEOUT, outbox).await {
         let n: i64 = row.try_get("n").unwrap_or(0);
@@ -237,7 +237,7 @@ async fn sample(js: &jetstream::Context, context: &Watched) {
         metrics::gauge!(OUTBOX_BACKLOG, "context" => label.clone()).set(n as f64);
         metrics::gauge!(OUTBOX_OLDEST_SECONDS, "context" => label.clone()).set(age);
     }
-    let letters = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM mesh_dead_letters")
+    let letters = sql::query_scalar::<i64>("SELECT COUNT(*) FROM mesh_dead_letters")
         .fetch_one(context.store.reader());
     if let Ok(Ok(n)) = tokio::time::timeout(SAMPLE_TIMEOUT, letters).await {
         metrics::gauge!(DEAD_LETTERS, "context" => label.clone()).set(n as f64);

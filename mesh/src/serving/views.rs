@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
 use crate::serving::runtime::MeshConfig;
+use crate::storage::sql;
 use crate::storage::store::Store;
 
 /// Rebuilds the views of `context`; returns how many events were applied.
@@ -33,12 +34,12 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
 
     let mut tx = store.begin().await?;
     for table in info.views {
-        sqlx::query(&format!("DELETE FROM {table}"))
+        sql::query(&format!("DELETE FROM {table}"))
             .execute(tx.conn())
             .await?;
     }
     for sub in &subscriptions {
-        sqlx::query("DELETE FROM mesh_inbox WHERE consumer = $1")
+        sql::query("DELETE FROM mesh_inbox WHERE consumer = $1")
             .bind(sub.durable.clone())
             .execute(tx.conn())
             .await?;
@@ -84,7 +85,7 @@ pub async fn rebuild(config: &MeshConfig, context: Arc<dyn Context>) -> anyhow::
     }
     let mut applied = 0;
     for sub in &subscriptions {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mesh_inbox WHERE consumer = $1")
+        let n: i64 = sql::query_scalar("SELECT COUNT(*) FROM mesh_inbox WHERE consumer = $1")
             .bind(sub.durable.clone())
             .fetch_one(store.reader())
             .await?;

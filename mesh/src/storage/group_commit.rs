@@ -15,6 +15,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::storage::sql;
 use crate::storage::store::{Store, Tx};
 
 /// Most writes in one transaction.
@@ -143,7 +144,7 @@ const GROUP_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";
 async fn commit(store: &Store, group: &mut [Job]) -> Result<(), sqlx::Error> {
     let mut tx = store.begin().await?;
     if group.len() > 1 && store.is_postgres() {
-        sqlx::query(GROUP_LOCK_TIMEOUT).execute(tx.conn()).await?;
+        sql::query(GROUP_LOCK_TIMEOUT).execute(tx.conn()).await?;
     }
     for job in group.iter_mut() {
         (job.run)(&mut tx).await?;
@@ -169,7 +170,7 @@ mod tests {
     use super::*;
 
     async fn insert(tx: &mut Tx, table: &str, n: i64) -> Result<i64, sqlx::Error> {
-        sqlx::query(&format!("INSERT INTO {table} (n) VALUES ($1)"))
+        sql::query(&format!("INSERT INTO {table} (n) VALUES ($1)"))
             .bind(n)
             .execute(tx.conn())
             .await?;
@@ -252,7 +253,7 @@ mod tests {
                 assert_eq!(answer.unwrap(), n, "write {n} committed despite write 5");
             }
         }
-        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM kept ORDER BY n")
+        let kept: Vec<i64> = sql::query_scalar("SELECT n FROM kept ORDER BY n")
             .fetch_all(store.reader())
             .await
             .unwrap();

@@ -2,6 +2,7 @@
 //! that carries the sort key of the previous page's last row (keyset paging; offsets are
 //! gone: they were guessable and skipped or repeated rows under concurrent writes).
 use crate::error::FieldViolation;
+use crate::storage::sql;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// At most 100 rows a page: with every field bounded (`input`), the largest page still fits
@@ -96,8 +97,7 @@ impl Keyset {
 }
 
 /// A row's sort key, read from its `columns` (text columns), for `Keyset::split`.
-pub fn key_of(row: &sqlx::any::AnyRow, columns: &[&str]) -> Result<Vec<String>, sqlx::Error> {
-    use sqlx::Row;
+pub fn key_of(row: &sql::Row, columns: &[&str]) -> Result<Vec<String>, sqlx::Error> {
     columns
         .iter()
         .map(|c| row.try_get::<String, _>(*c))

@@ -1,14 +1,18 @@
-//! Storage: one database per context through sqlx. SQLite file by default
-//! (`<data-dir>/<app>.<context>.db`, WAL), PostgreSQL when given a `postgres://` URL (a schema
-//! per context). The mesh's own tables (outbox, inbox, dead letters) live beside the
+//! Storage: one database per context. SQLite file by default (`<data-dir>/<app>.<context>.db`,
+//! WAL, statements run on the calling thread: `sqlite`), PostgreSQL through sqlx when given a
+//! `postgres://` URL (a schema per context). The mesh's own tables (outbox, inbox, dead letters) live beside the
 //! context's, so a state change and the events it raises commit in one transaction.
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor as _, Transaction};
 use tokio::sync::Notify;
+
+use crate::storage::sql::{self, Executor, Output, Statement};
+use crate::storage::sqlite;
 
 /// Which database a context uses; both are first-class and tested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,15 +62,45 @@ CREATE TABLE IF NOT EXISTS mesh_migrations (
 #[derive(Clone)]
 pub struct Store {
     /// Transactions and writes.
-    pool: AnyPool,
+    pool: Pool,
     /// Reads outside transactions. On SQLite, separate read-only connections: WAL lets them
     /// read committed state while the one writer works, so reads never queue behind writes.
-    reader: AnyPool,
+    reader: Pool,
     backend: Backend,
     /// Wakes the outbox relay when a transaction that raised events commits.
     outbox_signal: Arc<Notify>,
     /// The queue that groups writes into shared transactions (None: the committers' own).
     group: Option<crate::storage::group_commit::GroupCommit>,
+}
+
+/// Where statements outside a transaction run: `Store::reader` or `Store::writer`.
+#[derive(Clone)]
+pub struct Pool(PoolKind);
+
+#[derive(Clone)]
+enum PoolKind {
+    SqliteWriter(Arc<sqlite::Writer>),
+    SqliteReaders(Arc<sqlite::Readers>),
+    Postgres(AnyPool),
+}
+
+/// The same statements on a plain PostgreSQL pool (operations tools, tests).
+impl<'e> Executor<'e> for &'e AnyPool {
+    fn run<'q: 'e>(self, statement: Statement<'q>) -> BoxFuture<'e, Result<Output, sqlx::Error>> {
+        Box::pin(sql::run_any(self, statement))
+    }
+}
+
+impl<'e> Executor<'e> for &'e Pool {
+    fn run<'q: 'e>(self, statement: Statement<'q>) -> BoxFuture<'e, Result<Output, sqlx::Error>> {
+        Box::pin(async move {
+            match &self.0 {
+                PoolKind::SqliteWriter(writer) => writer.run(statement).await,
+                PoolKind::SqliteReaders(readers) => readers.run(statement),
+                PoolKind::Postgres(pool) => sql::run_any(pool, statement).await,
+            }
+        })
+    }
 }
 
 impl Store {
@@ -78,11 +112,17 @@ impl Store {
                 dir,
                 synchronous_full,
             } => {
-                let (writer, reader) = open_sqlite(dir, context, *synchronous_full).await?;
-                (writer, reader, Backend::Sqlite)
+                let (writer, readers) = open_sqlite(dir, context, *synchronous_full)?;
+                (
+                    Pool(PoolKind::SqliteWriter(Arc::new(writer))),
+                    Pool(PoolKind::SqliteReaders(Arc::new(readers))),
+                    Backend::Sqlite,
+                )
             }
             Database::Postgres { url, pool_size } => {
-                let pool = open_postgres(url, context, *pool_size).await?;
+                let pool = Pool(PoolKind::Postgres(
+                    open_postgres(url, context, *pool_size).await?,
+                ));
                 (pool.clone(), pool, Backend::Postgres)
             }
         };
@@ -105,12 +145,12 @@ impl Store {
     }
 
     /// For reads outside a transaction.
-    pub fn reader(&self) -> &AnyPool {
+    pub fn reader(&self) -> &Pool {
         &self.reader
     }
 
     /// For single-statement writes outside a transaction.
-    pub fn writer(&self) -> &AnyPool {
+    pub fn writer(&self) -> &Pool {
         &self.pool
     }
 
@@ -121,28 +161,23 @@ impl Store {
 
     /// Creates the mesh tables, then applies the context's migrations not yet applied.
     pub async fn migrate(&self, mesh: &MeshTables, migrations: &[Migration]) -> anyhow::Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        if self.backend == Backend::Postgres {
-            // Replicas starting together take turns; the lock ends with the session.
-            conn.execute("SELECT pg_advisory_lock(7413)").await?;
-        }
-        let result = self.apply(&mut conn, mesh, migrations).await;
-        if self.backend == Backend::Postgres {
-            conn.execute("SELECT pg_advisory_unlock(7413)").await?;
-        }
+        let pool = match &self.pool.0 {
+            PoolKind::Postgres(pool) => pool,
+            _ => return self.apply_sqlite(mesh, migrations).await,
+        };
+        let mut conn = pool.acquire().await?;
+        // Replicas starting together take turns; the lock ends with the session.
+        conn.execute("SELECT pg_advisory_lock(7413)").await?;
+        let result = self.apply_postgres(&mut conn, mesh, migrations).await;
+        conn.execute("SELECT pg_advisory_unlock(7413)").await?;
         result
     }
 
-    async fn apply(
-        &self,
-        conn: &mut AnyConnection,
-        tables: &MeshTables,
-        migrations: &[Migration],
-    ) -> anyhow::Result<()> {
-        conn.execute(MIGRATIONS_TABLE).await?;
-        for setup in tables.setup {
-            conn.execute(self.dialect(setup).as_str()).await?;
-        }
+    /// Which migrations to run, in order: the mesh's (negative versions), then the context's.
+    fn versions<'m>(
+        tables: &'m MeshTables,
+        migrations: &'m [Migration],
+    ) -> impl Iterator<Item = (i64, &'m Migration)> {
         let mesh = tables
             .changes
             .iter()
@@ -152,7 +187,54 @@ impl Store {
             .iter()
             .enumerate()
             .map(|(i, m)| (i as i64 + 1, m));
-        for (version, migration) in mesh.chain(own) {
+        mesh.chain(own)
+    }
+
+    async fn apply_sqlite(
+        &self,
+        tables: &MeshTables,
+        migrations: &[Migration],
+    ) -> anyhow::Result<()> {
+        sql::query(MIGRATIONS_TABLE).execute(self.writer()).await?;
+        for setup in tables.setup {
+            sql::query(&self.dialect(setup))
+                .execute(self.writer())
+                .await?;
+        }
+        for (version, migration) in Self::versions(tables, migrations) {
+            let done: Option<i64> =
+                sql::query_scalar("SELECT version FROM mesh_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(self.writer())
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            let mut tx = self.begin().await?;
+            sql::query(&self.dialect(migration))
+                .execute(tx.conn())
+                .await?;
+            sql::query("INSERT INTO mesh_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING")
+                .bind(version)
+                .execute(tx.conn())
+                .await?;
+            tx.commit().await?;
+            tracing::debug!(version, "migration applied");
+        }
+        Ok(())
+    }
+
+    async fn apply_postgres(
+        &self,
+        conn: &mut AnyConnection,
+        tables: &MeshTables,
+        migrations: &[Migration],
+    ) -> anyhow::Result<()> {
+        conn.execute(MIGRATIONS_TABLE).await?;
+        for setup in tables.setup {
+            conn.execute(self.dialect(setup).as_str()).await?;
+        }
+        for (version, migration) in Self::versions(tables, migrations) {
             let done: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM mesh_migrations WHERE version = $1")
                     .bind(version)
@@ -205,8 +287,13 @@ impl Store {
 
     /// Starts a transaction; events raised in it reach the outbox only if it commits.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        let conn = match &self.pool.0 {
+            PoolKind::SqliteWriter(writer) => Conn(ConnKind::Sqlite(writer.begin().await?)),
+            PoolKind::Postgres(pool) => Conn(ConnKind::Postgres(pool.begin().await?)),
+            PoolKind::SqliteReaders(_) => unreachable!("the writer pool is never the readers"),
+        };
         Ok(Tx {
-            tx: self.pool.begin().await?,
+            conn,
             staged: Vec::new(),
             signal: self.outbox_signal.clone(),
         })
@@ -215,12 +302,29 @@ impl Store {
 
 /// A unit of work: state changes plus the events they raise, committed together.
 pub struct Tx {
-    tx: Transaction<'static, Any>,
+    conn: Conn,
     /// Outbox rows raised so far: written together just before COMMIT, in the same
     /// transaction, so a group of writes pays a few statements for all its events instead
     /// of one round trip each.
     staged: Vec<OutboxRow>,
     signal: Arc<Notify>,
+}
+
+/// A transaction's connection, where its statements run (`Tx::conn`).
+pub struct Conn(ConnKind);
+
+enum ConnKind {
+    Sqlite(sqlite::Transaction),
+    Postgres(Transaction<'static, Any>),
+}
+
+impl<'e> Executor<'e> for &'e mut Conn {
+    fn run<'q: 'e>(self, statement: Statement<'q>) -> BoxFuture<'e, Result<Output, sqlx::Error>> {
+        match &mut self.0 {
+            ConnKind::Sqlite(tx) => Box::pin(std::future::ready(tx.run(statement))),
+            ConnKind::Postgres(tx) => Box::pin(sql::run_any(&mut **tx, statement)),
+        }
+    }
 }
 
 /// A row of the events layer's outbox, staged in a transaction until it commits.
@@ -234,8 +338,8 @@ pub struct OutboxRow {
 
 impl Tx {
     /// The connection, for the context's own statements.
-    pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
     }
 
     /// Stages an outbox row: it is written in this transaction just before it commits, and
@@ -248,8 +352,11 @@ impl Tx {
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         let staged = std::mem::take(&mut self.staged);
         let raised = !staged.is_empty();
-        crate::events::outbox::write_rows(&mut self.tx, staged).await?;
-        self.tx.commit().await?;
+        crate::events::outbox::write_rows(&mut self.conn, staged).await?;
+        match self.conn.0 {
+            ConnKind::Sqlite(tx) => tx.commit()?,
+            ConnKind::Postgres(tx) => tx.commit().await?,
+        }
         if raised {
             self.signal.notify_one();
         }
@@ -257,49 +364,27 @@ impl Tx {
     }
 }
 
-async fn open_sqlite(
+fn open_sqlite(
     dir: &Path,
     context: &str,
     synchronous_full: bool,
-) -> anyhow::Result<(AnyPool, AnyPool)> {
+) -> anyhow::Result<(sqlite::Writer, sqlite::Readers)> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{context}.db"));
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let options: AnyConnectOptions = url.parse()?;
-    let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
-    let pool = AnyPoolOptions::new()
-        // SQLite serializes writers anyway; one connection per process means a transaction
-        // never fails to upgrade its read lock to a write lock (SQLITE_BUSY without waiting).
-        .max_connections(1)
-        // A local file needs no liveness ping per acquire (it costs a worker round trip).
-        .test_before_acquire(false)
-        .acquire_timeout(Duration::from_secs(10))
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                conn.execute("PRAGMA journal_mode=WAL").await?;
-                conn.execute(format!("PRAGMA synchronous={synchronous}").as_str())
-                    .await?;
-                conn.execute("PRAGMA busy_timeout=10000").await?;
-                Ok(())
-            })
-        })
-        .connect_with(options)
-        .await?;
-    let reader: AnyConnectOptions = format!("sqlite://{}?mode=ro", path.display()).parse()?;
-    let reader = AnyPoolOptions::new()
-        .max_connections(4)
-        .test_before_acquire(false)
-        .acquire_timeout(Duration::from_secs(10))
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("PRAGMA busy_timeout=10000").await?;
-                Ok(())
-            })
-        })
-        .connect_with(reader)
-        .await?;
-    Ok((pool, reader))
+    // The writer first: it creates the file and puts it in WAL mode for the readers.
+    let writer = sqlite::Writer::new(
+        sqlite::open(&path, true, synchronous_full)?,
+        synchronous_full,
+    );
+    let readers = (0..READERS)
+        .map(|_| sqlite::open(&path, false, synchronous_full))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((writer, sqlite::Readers::new(readers)))
 }
+
+/// Read-only connections per SQLite store: a read holds one only while it runs, so one per
+/// thread that may run a read at the same moment is plenty.
+const READERS: usize = 4;
 
 async fn open_postgres(url: &str, context: &str, pool_size: u32) -> anyhow::Result<AnyPool> {
     let schema = context.replace(['.', '-'], "_");

@@ -72,12 +72,15 @@ async fn one_rsv_id_created_at_once_holds_one_seat_on_postgres() {
 }
 
 /// Waits until `n` sessions of the test database wait for a lock.
-async fn lock_waiters(pool: &sqlx::AnyPool, n: i64) {
+async fn lock_waiters<P>(pool: &P, n: i64)
+where
+    for<'e> &'e P: mediamesh_mesh::sql::Executor<'e>,
+{
     eventually(
         &format!("{n} sessions waiting for a lock"),
         WAIT,
         || async {
-            let waiting: i64 = sqlx::query_scalar(
+            let waiting: i64 = mediamesh_mesh::sql::query_scalar(
                 "SELECT count(*) FROM pg_stat_activity \
              WHERE datname = current_database() AND wait_event_type = 'Lock'",
             )

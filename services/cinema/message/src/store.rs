@@ -1,9 +1,8 @@
 //! The message table (messages written before notices were keyed by reservation and kind
 //! keep their event ids).
 use mediamesh_mesh::storage::page::Keyset;
-use mediamesh_mesh::{Migration, Store, Tx};
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 use mediamesh_proto::cinema::v1 as pb;
-use sqlx::Row;
 
 use crate::domain::Notice;
 
@@ -24,7 +23,7 @@ CREATE TABLE IF NOT EXISTS messages (
 
 /// Writes a notice unless it is written already; true if it is new.
 pub async fn insert(tx: &mut Tx, notice: &Notice) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
+    let inserted = sql::query(
         "INSERT INTO messages (message_id, rsv_id, customer_id, kind, text, create_time) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
@@ -47,7 +46,7 @@ pub async fn list(
     customer_id: &str,
 ) -> Result<Vec<pb::Message>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT message_id, rsv_id, customer_id, kind, text, create_time FROM messages \
          WHERE ($3 = '' OR rsv_id = $3) AND ($4 = '' OR customer_id = $4) \
          AND (create_time, message_id) > ($2, $5) ORDER BY create_time, message_id LIMIT $1",

@@ -2,8 +2,7 @@
 //! retired: it can never be registered again, and its version keeps counting for the
 //! consumers that order movie events by it.
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Movie, Seats};
 
@@ -29,7 +28,7 @@ ALTER TABLE movies ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0;
 
 const COLUMNS: &str = "movie_id, title, descr, seats, review_cnt, confirmed, version";
 
-fn movie(row: &sqlx::any::AnyRow) -> Result<Movie, sqlx::Error> {
+fn movie(row: &sql::Row) -> Result<Movie, sqlx::Error> {
     let seats: i64 = row.try_get("seats")?;
     let seats =
         Seats::new(seats).map_err(|_| sqlx::Error::Decode(format!("seats {seats}").into()))?;
@@ -45,7 +44,7 @@ fn movie(row: &sqlx::any::AnyRow) -> Result<Movie, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Movie>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM movies WHERE movie_id = $1 AND deleted = 0"
     ))
     .bind(id.to_owned())
@@ -57,7 +56,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Movie>, sqlx::Error> 
 
 pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Movie)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS}, registered_at FROM movies WHERE deleted = 0 \
          AND (registered_at, movie_id) > ($2, $3) ORDER BY registered_at, movie_id LIMIT $1"
     ))
@@ -73,7 +72,7 @@ pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Movi
 
 /// Records a new movie; false if the id is taken, by a live movie or a deleted one.
 pub async fn insert(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO movies ({COLUMNS}, registered_at, deleted) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) ON CONFLICT DO NOTHING"
     ))
@@ -96,7 +95,7 @@ pub async fn insert(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
 /// conditional statement, so a confirmation applied concurrently cannot slip between the
 /// check and the write on PostgreSQL.
 pub async fn update(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
+    let updated = sql::query(
         "UPDATE movies SET title = $1, descr = $2, seats = $3, version = $4 \
          WHERE movie_id = $5 AND version = $6 AND deleted = 0 \
          AND (confirmed <= $3 OR seats <= $3)",
@@ -116,7 +115,7 @@ pub async fn update(tx: &mut Tx, m: &Movie) -> Result<bool, sqlx::Error> {
 /// Deletes a live movie, keeping its id retired; returns the version the deletion brings
 /// it to, or None if there was no live movie.
 pub async fn delete(tx: &mut Tx, id: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE movies SET deleted = 1, descr = '', version = version + 1 \
          WHERE movie_id = $1 AND deleted = 0 RETURNING version",
     )
@@ -129,7 +128,7 @@ pub async fn delete(tx: &mut Tx, id: &str) -> Result<Option<i64>, sqlx::Error> {
 
 /// Moves the review count by `delta` (a movie deleted meanwhile keeps counting unseen).
 pub async fn add_reviews(tx: &mut Tx, id: &str, delta: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE movies SET review_cnt = review_cnt + $1 WHERE movie_id = $2")
+    sql::query("UPDATE movies SET review_cnt = review_cnt + $1 WHERE movie_id = $2")
         .bind(delta)
         .bind(id.to_owned())
         .execute(tx.conn())
@@ -139,7 +138,7 @@ pub async fn add_reviews(tx: &mut Tx, id: &str, delta: i64) -> Result<(), sqlx::
 
 /// Moves the count of confirmed reservations by `delta`.
 pub async fn add_confirmed(tx: &mut Tx, id: &str, delta: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE movies SET confirmed = confirmed + $1 WHERE movie_id = $2")
+    sql::query("UPDATE movies SET confirmed = confirmed + $1 WHERE movie_id = $2")
         .bind(delta)
         .bind(id.to_owned())
         .execute(tx.conn())

@@ -2,7 +2,7 @@
 //! called directly, review and reservation events delivered to the policies as the consumer
 //! would (redelivered, duplicated, reordered).
 use mediamesh_mesh::testkit::{TestStore, delivered, peer_down, peer_in_memory};
-use mediamesh_mesh::{CallPolicy, Delivered, Handler, Peer};
+use mediamesh_mesh::{CallPolicy, Delivered, Handler, Peer, sql};
 use mediamesh_proto::cinema::v1 as pb;
 use pb::movie_service_server::MovieService;
 use pb::reservation_service_server::{ReservationService, ReservationServiceServer};
@@ -425,7 +425,7 @@ async fn a_page_token_survives_rows_inserted_before_it() {
     let write = |id: &str, at: &str| {
         let (store, id, at) = (w.test.store.clone(), id.to_owned(), at.to_owned());
         async move {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO movies (movie_id, title, descr, seats, review_cnt, confirmed, \
                  version, registered_at, deleted) VALUES ($1, $1, 'd', 10, 0, 0, 1, $2, 0)",
             )

@@ -1,8 +1,7 @@
 //! The payment table. A row is a payment made by `Pay`, or a void: the mark a failed or
 //! cancelled reservation leaves when no payment exists yet.
 use mediamesh_mesh::events::once::Keyed;
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{PayRequest, PayStatus, Payment, Won};
 
@@ -26,7 +25,7 @@ fn decode(message: String) -> sqlx::Error {
     sqlx::Error::Decode(message.into())
 }
 
-fn payment(row: &sqlx::any::AnyRow) -> Result<Payment, sqlx::Error> {
+fn payment(row: &sql::Row) -> Result<Payment, sqlx::Error> {
     let status: String = row.try_get("pay_status")?;
     let request = PayRequest {
         rsv_id: row.try_get("rsv_id")?,
@@ -41,7 +40,7 @@ fn payment(row: &sqlx::any::AnyRow) -> Result<Payment, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, rsv_id: &str) -> Result<Option<Payment>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM payments WHERE rsv_id = $1"))
+    sql::query(&format!("SELECT {COLUMNS} FROM payments WHERE rsv_id = $1"))
         .bind(rsv_id.to_owned())
         .fetch_optional(store.reader())
         .await?
@@ -52,7 +51,7 @@ pub async fn get(store: &Store, rsv_id: &str) -> Result<Option<Payment>, sqlx::E
 /// Reads a payment and locks it until the transaction ends (an UPDATE takes the row lock on
 /// PostgreSQL; SQLite has one writer), so a transition decided on it cannot be lost.
 pub async fn lock(tx: &mut Tx, rsv_id: &str) -> Result<Option<Payment>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE payments SET pay_status = pay_status WHERE rsv_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(rsv_id.to_owned())
@@ -64,7 +63,7 @@ pub async fn lock(tx: &mut Tx, rsv_id: &str) -> Result<Option<Payment>, sqlx::Er
 
 /// Writes a payment's new status after a transition.
 pub async fn save(tx: &mut Tx, p: &Payment) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE payments SET pay_status = $2 WHERE rsv_id = $1")
+    sql::query("UPDATE payments SET pay_status = $2 WHERE rsv_id = $1")
         .bind(p.request().rsv_id.clone())
         .bind(p.status().as_str())
         .execute(tx.conn())
@@ -78,7 +77,7 @@ impl Keyed for Payment {
     /// of a key another transaction is inserting waits for it, then conflicts.
     async fn insert(&self, tx: &mut Tx) -> Result<bool, sqlx::Error> {
         let r = self.request();
-        let inserted = sqlx::query(&format!(
+        let inserted = sql::query(&format!(
             "INSERT INTO payments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT DO NOTHING"
         ))
@@ -95,7 +94,7 @@ impl Keyed for Payment {
     }
 
     async fn recorded(&self, tx: &mut Tx) -> Result<Option<Payment>, sqlx::Error> {
-        sqlx::query(&format!("SELECT {COLUMNS} FROM payments WHERE rsv_id = $1"))
+        sql::query(&format!("SELECT {COLUMNS} FROM payments WHERE rsv_id = $1"))
             .bind(self.request().rsv_id.clone())
             .fetch_optional(tx.conn())
             .await?

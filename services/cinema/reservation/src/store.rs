@@ -1,7 +1,6 @@
 //! Reservation's tables: reservations and the seat ledger (its replica of the movies).
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Reservation, Status, Won};
 
@@ -34,7 +33,7 @@ CREATE TABLE IF NOT EXISTS movie_seats (
 
 const COLUMNS: &str = "rsv_id, movie_id, customer_id, status, amount, create_time, version";
 
-fn reservation(row: &sqlx::any::AnyRow) -> Result<Reservation, sqlx::Error> {
+fn reservation(row: &sql::Row) -> Result<Reservation, sqlx::Error> {
     let decode = |what: String| sqlx::Error::Decode(what.into());
     let status: String = row.try_get("status")?;
     let amount: i64 = row.try_get("amount")?;
@@ -65,7 +64,7 @@ pub enum Hold {
 /// Holds one seat: a single conditional update, so concurrent holds can never take
 /// `reserved` past `seats` on either backend.
 pub async fn hold_seat(tx: &mut Tx, movie_id: &str) -> Result<Hold, sqlx::Error> {
-    let held = sqlx::query(
+    let held = sql::query(
         "UPDATE movie_seats SET reserved = reserved + 1 WHERE movie_id = $1 AND deleted = 0 AND reserved < seats",
     )
     .bind(movie_id.to_owned())
@@ -76,7 +75,7 @@ pub async fn hold_seat(tx: &mut Tx, movie_id: &str) -> Result<Hold, sqlx::Error>
         return Ok(Hold::Held);
     }
     let deleted: Option<i64> =
-        sqlx::query_scalar("SELECT deleted FROM movie_seats WHERE movie_id = $1")
+        sql::query_scalar("SELECT deleted FROM movie_seats WHERE movie_id = $1")
             .bind(movie_id.to_owned())
             .fetch_optional(tx.conn())
             .await?;
@@ -88,7 +87,7 @@ pub async fn hold_seat(tx: &mut Tx, movie_id: &str) -> Result<Hold, sqlx::Error>
 }
 
 pub async fn release_seat(tx: &mut Tx, movie_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE movie_seats SET reserved = reserved - 1 WHERE movie_id = $1 AND reserved > 0",
     )
     .bind(movie_id.to_owned())
@@ -110,7 +109,7 @@ pub async fn apply_movie(
     seats: i64,
     version: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO movie_seats (movie_id, seats, reserved, deleted, version) VALUES ($1, $2, 0, 0, $3) \
          ON CONFLICT (movie_id) DO UPDATE SET seats = excluded.seats, \
          version = CASE WHEN excluded.version > movie_seats.version THEN excluded.version ELSE movie_seats.version END \
@@ -148,7 +147,7 @@ pub async fn set_capacity(
     seats: i64,
     version: i64,
 ) -> Result<Capacity, sqlx::Error> {
-    let set: Option<i64> = sqlx::query_scalar(
+    let set: Option<i64> = sql::query_scalar(
         "UPDATE movie_seats SET seats = $2, version = $3 \
          WHERE movie_id = $1 AND deleted = 0 AND reserved <= $2 AND version <= $3 \
          RETURNING reserved",
@@ -161,12 +160,12 @@ pub async fn set_capacity(
     if let Some(reserved) = set {
         return Ok(Capacity::Set { reserved });
     }
-    let row = sqlx::query("SELECT reserved, deleted, version FROM movie_seats WHERE movie_id = $1")
+    let row = sql::query("SELECT reserved, deleted, version FROM movie_seats WHERE movie_id = $1")
         .bind(movie_id.to_owned())
         .fetch_optional(tx.conn())
         .await?;
     let Some(row) = row else {
-        let inserted = sqlx::query(
+        let inserted = sql::query(
             "INSERT INTO movie_seats (movie_id, seats, reserved, deleted, version) \
              VALUES ($1, $2, 0, 0, $3) ON CONFLICT DO NOTHING",
         )
@@ -201,7 +200,7 @@ pub async fn set_capacity(
 /// version 0, so every event about the movie still applies over it; an event that arrived
 /// meanwhile is kept.
 pub async fn learn_movie(tx: &mut Tx, movie_id: &str, seats: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO movie_seats (movie_id, seats, reserved, deleted, version) VALUES ($1, $2, 0, 0, 0) \
          ON CONFLICT DO NOTHING",
     )
@@ -215,7 +214,7 @@ pub async fn learn_movie(tx: &mut Tx, movie_id: &str, seats: i64) -> Result<(), 
 /// Marks a movie deleted for good (its id is retired), even one the ledger never saw, so
 /// a stale registration delivered later cannot bring it back.
 pub async fn delete_movie(tx: &mut Tx, movie_id: &str, version: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO movie_seats (movie_id, seats, reserved, deleted, version) VALUES ($1, 0, 0, 1, $2) \
          ON CONFLICT (movie_id) DO UPDATE SET deleted = 1, \
          version = CASE WHEN excluded.version > movie_seats.version THEN excluded.version ELSE movie_seats.version END",
@@ -229,7 +228,7 @@ pub async fn delete_movie(tx: &mut Tx, movie_id: &str, version: i64) -> Result<(
 
 /// Takes back a reservation recorded in this transaction (its seat could not be held).
 pub async fn forget(tx: &mut Tx, rsv_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM reservations WHERE rsv_id = $1")
+    sql::query("DELETE FROM reservations WHERE rsv_id = $1")
         .bind(rsv_id.to_owned())
         .execute(tx.conn())
         .await?;
@@ -237,7 +236,7 @@ pub async fn forget(tx: &mut Tx, rsv_id: &str) -> Result<(), sqlx::Error> {
 }
 
 pub async fn insert(tx: &mut Tx, r: &Reservation) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO reservations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
     ))
     .bind(r.id().to_owned())
@@ -255,7 +254,7 @@ pub async fn insert(tx: &mut Tx, r: &Reservation) -> Result<bool, sqlx::Error> {
 
 /// Saves a status change if the row is still at `version - 1` (optimistic).
 pub async fn update_status(tx: &mut Tx, r: &Reservation) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
+    let updated = sql::query(
         "UPDATE reservations SET status = $1, version = $2 WHERE rsv_id = $3 AND version = $4",
     )
     .bind(r.status().as_str())
@@ -269,7 +268,7 @@ pub async fn update_status(tx: &mut Tx, r: &Reservation) -> Result<bool, sqlx::E
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Reservation>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM reservations WHERE rsv_id = $1"
     ))
     .bind(id.to_owned())
@@ -280,7 +279,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Reservation>, sqlx::E
 }
 
 pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Reservation>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM reservations WHERE rsv_id = $1"
     ))
     .bind(id.to_owned())
@@ -296,7 +295,7 @@ pub async fn list(
     movie_id: &str,
 ) -> Result<Vec<(Vec<String>, Reservation)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM reservations WHERE ($3 = '' OR movie_id = $3) \
          AND (create_time, rsv_id) > ($2, $4) ORDER BY create_time, rsv_id LIMIT $1"
     ))
@@ -313,7 +312,7 @@ pub async fn list(
 
 /// Reservations still pending that were created before `cutoff` (left by a crash).
 pub async fn pending_before(store: &Store, cutoff: &str) -> Result<Vec<Reservation>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM reservations WHERE status = 'PENDING' AND create_time < $1 ORDER BY create_time LIMIT 100"
     ))
     .bind(cutoff.to_owned())

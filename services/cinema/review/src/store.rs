@@ -3,8 +3,7 @@
 //! decided by the domain on a locked row (an UPDATE takes the row lock on PostgreSQL; SQLite
 //! has one writer).
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{ReplicaMovie, Review};
 
@@ -31,7 +30,7 @@ CREATE TABLE IF NOT EXISTS review_movies (
 
 const REVIEW: &str = "review_id, movie_id, content, create_time, deleted";
 
-fn review(row: &sqlx::any::AnyRow) -> Result<Review, sqlx::Error> {
+fn review(row: &sql::Row) -> Result<Review, sqlx::Error> {
     Ok(Review::restore(
         row.try_get("review_id")?,
         row.try_get("movie_id")?,
@@ -43,7 +42,7 @@ fn review(row: &sqlx::any::AnyRow) -> Result<Review, sqlx::Error> {
 
 /// Records a review; false if the id is taken, by a live review or a deleted one.
 pub async fn insert(tx: &mut Tx, r: &Review) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO reviews ({REVIEW}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
     ))
     .bind(r.review_id().to_owned())
@@ -59,7 +58,7 @@ pub async fn insert(tx: &mut Tx, r: &Review) -> Result<bool, sqlx::Error> {
 
 /// Reads a review and locks it until the transaction ends.
 pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Review>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE reviews SET deleted = deleted WHERE review_id = $1 RETURNING {REVIEW}"
     ))
     .bind(id.to_owned())
@@ -71,7 +70,7 @@ pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Review>, sqlx::Error> 
 
 /// Writes a review's state after a transition.
 pub async fn save(tx: &mut Tx, r: &Review) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE reviews SET content = $2, deleted = $3 WHERE review_id = $1")
+    sql::query("UPDATE reviews SET content = $2, deleted = $3 WHERE review_id = $1")
         .bind(r.review_id().to_owned())
         .bind(r.content().to_owned())
         .bind(i64::from(r.is_deleted()))
@@ -86,7 +85,7 @@ pub async fn list(
     movie_id: &str,
 ) -> Result<Vec<(Vec<String>, Review)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {REVIEW} FROM reviews WHERE deleted = 0 AND ($3 = '' OR movie_id = $3) \
          AND (create_time, review_id) > ($2, $4) ORDER BY create_time, review_id LIMIT $1"
     ))
@@ -101,7 +100,7 @@ pub async fn list(
     .collect()
 }
 
-fn replica(row: &sqlx::any::AnyRow) -> Result<ReplicaMovie, sqlx::Error> {
+fn replica(row: &sql::Row) -> Result<ReplicaMovie, sqlx::Error> {
     Ok(ReplicaMovie::restore(
         row.try_get("movie_id")?,
         row.try_get("version")?,
@@ -111,7 +110,7 @@ fn replica(row: &sqlx::any::AnyRow) -> Result<ReplicaMovie, sqlx::Error> {
 
 /// What the replica knows of a movie (`None`: not heard of).
 pub async fn movie(store: &Store, movie_id: &str) -> Result<Option<ReplicaMovie>, sqlx::Error> {
-    sqlx::query("SELECT movie_id, version, deleted FROM review_movies WHERE movie_id = $1")
+    sql::query("SELECT movie_id, version, deleted FROM review_movies WHERE movie_id = $1")
         .bind(movie_id.to_owned())
         .fetch_optional(store.reader())
         .await?
@@ -124,14 +123,14 @@ pub async fn movie(store: &Store, movie_id: &str) -> Result<Option<ReplicaMovie>
 /// Insert first, then lock: the insert of a stand-in (version -1) waits for a concurrent
 /// insert of the same movie, so the lock always finds the row it must change.
 pub async fn lock_movie(tx: &mut Tx, movie_id: &str) -> Result<Option<ReplicaMovie>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO review_movies (movie_id, version, deleted) VALUES ($1, -1, 0) \
          ON CONFLICT DO NOTHING",
     )
     .bind(movie_id.to_owned())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(
+    let row = sql::query(
         "UPDATE review_movies SET version = version WHERE movie_id = $1 \
          RETURNING movie_id, version, deleted",
     )
@@ -143,7 +142,7 @@ pub async fn lock_movie(tx: &mut Tx, movie_id: &str) -> Result<Option<ReplicaMov
 
 /// Writes the replica's row of a movie locked by `lock_movie`.
 pub async fn save_movie(tx: &mut Tx, m: &ReplicaMovie) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE review_movies SET version = $2, deleted = $3 WHERE movie_id = $1")
+    sql::query("UPDATE review_movies SET version = $2, deleted = $3 WHERE movie_id = $1")
         .bind(m.movie_id().to_owned())
         .bind(m.version())
         .bind(i64::from(m.is_deleted()))
@@ -154,7 +153,7 @@ pub async fn save_movie(tx: &mut Tx, m: &ReplicaMovie) -> Result<(), sqlx::Error
 
 /// A movie movie confirmed when asked, unless the replica has heard of it meanwhile.
 pub async fn learn_movie(tx: &mut Tx, m: &ReplicaMovie) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO review_movies (movie_id, version, deleted) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING",
     )

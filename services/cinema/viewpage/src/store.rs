@@ -2,9 +2,8 @@
 //! row as the domain builds it for an id not seen yet, else lock the row (an UPDATE takes the
 //! row lock on PostgreSQL; SQLite has one writer), let the domain decide, and write it back.
 use mediamesh_mesh::storage::page::Keyset;
-use mediamesh_mesh::{Migration, Store, Tx};
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 use mediamesh_proto::cinema::v1 as pb;
-use sqlx::Row;
 
 use crate::domain::{MovieView, RESERVATIONS_SHOWN, ReservationView, RsvStatus};
 
@@ -36,7 +35,7 @@ fn decode(what: String) -> sqlx::Error {
     sqlx::Error::Decode(what.into())
 }
 
-fn movie(row: &sqlx::any::AnyRow) -> Result<MovieView, sqlx::Error> {
+fn movie(row: &sql::Row) -> Result<MovieView, sqlx::Error> {
     let seats: i64 = row.try_get("seats")?;
     Ok(MovieView::restore(
         row.try_get("movie_id")?,
@@ -56,13 +55,13 @@ pub async fn change_movie(
 ) -> Result<(), sqlx::Error> {
     // Insert first, then lock: the insert of a stand-in (version -1) waits for a concurrent
     // insert of the same movie, so the lock below always finds the row it must change.
-    sqlx::query(&format!(
+    sql::query(&format!(
         "INSERT INTO vp_movies ({MOVIE}) VALUES ($1, '', 0, 0, 0, -1) ON CONFLICT DO NOTHING"
     ))
     .bind(movie_id.to_owned())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(&format!(
+    let row = sql::query(&format!(
         "UPDATE vp_movies SET version = version WHERE movie_id = $1 RETURNING {MOVIE}"
     ))
     .bind(movie_id.to_owned())
@@ -80,7 +79,7 @@ pub async fn change_movie(
 }
 
 async fn save_movie(tx: &mut Tx, m: &MovieView) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE vp_movies SET title = $2, seats = $3, review_cnt = $4, deleted = $5, \
          version = $6 WHERE movie_id = $1",
     )
@@ -104,7 +103,7 @@ pub async fn set_reservation(
     version: i64,
 ) -> Result<(), sqlx::Error> {
     // Inserted with version -1 when new, so any event's state applies to it below.
-    sqlx::query(
+    sql::query(
         "INSERT INTO vp_reservations (rsv_id, movie_id, status, version) \
          VALUES ($1, $2, $3, -1) ON CONFLICT DO NOTHING",
     )
@@ -113,7 +112,7 @@ pub async fn set_reservation(
     .bind(status.as_str())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(
+    let row = sql::query(
         "UPDATE vp_reservations SET version = version WHERE rsv_id = $1 \
          RETURNING status, version",
     )
@@ -124,7 +123,7 @@ pub async fn set_reservation(
     let shown = RsvStatus::parse(&shown).ok_or_else(|| decode(format!("status {shown:?}")))?;
     let mut reservation = ReservationView::new(rsv_id, shown, row.try_get("version")?);
     if reservation.advance(status, version) {
-        sqlx::query("UPDATE vp_reservations SET status = $2, version = $3 WHERE rsv_id = $1")
+        sql::query("UPDATE vp_reservations SET status = $2, version = $3 WHERE rsv_id = $1")
             .bind(reservation.rsv_id().to_owned())
             .bind(reservation.status().as_str())
             .bind(reservation.version())
@@ -137,7 +136,7 @@ pub async fn set_reservation(
 /// A page of movies by id, continued after the previous page's last movie_id.
 pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<pb::Viewpage>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    let rows = sqlx::query(&format!(
+    let rows = sql::query(&format!(
         "SELECT {MOVIE} FROM vp_movies WHERE deleted = 0 AND movie_id > $2 \
          ORDER BY movie_id LIMIT $1"
     ))
@@ -148,7 +147,7 @@ pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<pb::Viewpage>, sql
     let mut pages = Vec::with_capacity(rows.len());
     for row in rows {
         let m = movie(&row)?;
-        let reservations = sqlx::query(
+        let reservations = sql::query(
             "SELECT rsv_id, status FROM vp_reservations WHERE movie_id = $1 ORDER BY rsv_id LIMIT $2",
         )
         .bind(m.movie_id().to_owned())

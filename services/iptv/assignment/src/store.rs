@@ -3,8 +3,7 @@
 //! writer), so the desk, the cancellation's answer and the installer's events are applied
 //! one after the other.
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Assignment, Cancel, Installer, Order, Status};
 
@@ -37,7 +36,7 @@ fn decode(what: String) -> sqlx::Error {
     sqlx::Error::Decode(what.into())
 }
 
-fn assignment(row: &sqlx::any::AnyRow) -> Result<Assignment, sqlx::Error> {
+fn assignment(row: &sql::Row) -> Result<Assignment, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let cancel: String = row.try_get("cancel_status")?;
     Ok(Assignment::restore(
@@ -58,7 +57,7 @@ fn assignment(row: &sqlx::any::AnyRow) -> Result<Assignment, sqlx::Error> {
     ))
 }
 
-fn installer(row: &sqlx::any::AnyRow) -> Result<Installer, sqlx::Error> {
+fn installer(row: &sql::Row) -> Result<Installer, sqlx::Error> {
     Ok(Installer {
         installer_id: row.try_get("installer_id")?,
         name: row.try_get("name")?,
@@ -72,7 +71,7 @@ pub async fn add_installer(store: &Store, i: Installer) -> Result<(bool, Install
         .write(move |tx| {
             let i = i.clone();
             Box::pin(async move {
-                let inserted = sqlx::query(
+                let inserted = sql::query(
                     "INSERT INTO installers (installer_id, name, region) VALUES ($1, $2, $3) \
                      ON CONFLICT DO NOTHING",
                 )
@@ -82,7 +81,7 @@ pub async fn add_installer(store: &Store, i: Installer) -> Result<(bool, Install
                 .execute(tx.conn())
                 .await?
                 .rows_affected();
-                let row = sqlx::query(
+                let row = sql::query(
                     "SELECT installer_id, name, region FROM installers WHERE installer_id = $1",
                 )
                 .bind(i.installer_id.clone())
@@ -95,7 +94,7 @@ pub async fn add_installer(store: &Store, i: Installer) -> Result<(bool, Install
 }
 
 pub async fn get_installer(store: &Store, id: &str) -> Result<Option<Installer>, sqlx::Error> {
-    sqlx::query("SELECT installer_id, name, region FROM installers WHERE installer_id = $1")
+    sql::query("SELECT installer_id, name, region FROM installers WHERE installer_id = $1")
         .bind(id.to_owned())
         .fetch_optional(store.reader())
         .await?
@@ -109,7 +108,7 @@ pub async fn list_installers(
     region: &str,
 ) -> Result<Vec<(Vec<String>, Installer)>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    sqlx::query(
+    sql::query(
         "SELECT installer_id, name, region FROM installers WHERE ($3 = '' OR region = $3) \
          AND installer_id > $2 ORDER BY installer_id LIMIT $1",
     )
@@ -126,7 +125,7 @@ pub async fn list_installers(
 /// Records a join order at the desk unless it is there already.
 pub async fn insert(tx: &mut Tx, a: &Assignment) -> Result<bool, sqlx::Error> {
     let o = a.order();
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT DO NOTHING"
     ))
@@ -148,7 +147,7 @@ pub async fn insert(tx: &mut Tx, a: &Assignment) -> Result<bool, sqlx::Error> {
 
 /// The assignment, its row locked until the transaction ends.
 pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Assignment>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE assignments SET version = version WHERE join_order_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id.to_owned())
@@ -160,7 +159,7 @@ pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Assignment>, sqlx::Err
 
 /// Saves a locked assignment's change.
 pub async fn save(tx: &mut Tx, a: &Assignment) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE assignments SET installer_id = $1, status = $2, cancel_status = $3, \
          cancel_time = $4, version = $5 WHERE join_order_id = $6",
     )
@@ -176,7 +175,7 @@ pub async fn save(tx: &mut Tx, a: &Assignment) -> Result<(), sqlx::Error> {
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Assignment>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM assignments WHERE join_order_id = $1"
     ))
     .bind(id.to_owned())
@@ -191,7 +190,7 @@ pub async fn list(
     page: &Keyset,
 ) -> Result<Vec<(Vec<String>, Assignment)>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM assignments WHERE join_order_id > $2 ORDER BY join_order_id LIMIT $1"
     ))
     .bind(page.fetch_limit())
@@ -208,7 +207,7 @@ pub async fn cancelling_before(
     store: &Store,
     cutoff: &str,
 ) -> Result<Vec<Assignment>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM assignments WHERE cancel_status = 'CANCEL_REQUESTED' \
          AND cancel_time < $1 ORDER BY cancel_time LIMIT 100"
     ))

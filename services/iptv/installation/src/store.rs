@@ -2,8 +2,7 @@
 //! PostgreSQL; SQLite has one writer), so a withdrawal and the installer's completion of the
 //! same order are decided one after the other, never both.
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Installation, Status, Work};
 
@@ -22,7 +21,7 @@ CREATE INDEX IF NOT EXISTS installations_by_installer ON installations (installe
 
 const COLUMNS: &str = "join_order_id, installer_id, customer_id, address, product, status, version";
 
-fn installation(row: &sqlx::any::AnyRow) -> Result<Installation, sqlx::Error> {
+fn installation(row: &sql::Row) -> Result<Installation, sqlx::Error> {
     let status: String = row.try_get("status")?;
     Ok(Installation::restore(
         row.try_get("join_order_id")?,
@@ -41,7 +40,7 @@ fn installation(row: &sqlx::any::AnyRow) -> Result<Installation, sqlx::Error> {
 /// Inserts the installation unless the order has one (or was withdrawn in advance).
 pub async fn insert(tx: &mut Tx, i: &Installation) -> Result<bool, sqlx::Error> {
     let w = i.work();
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO installations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT DO NOTHING"
     ))
@@ -60,7 +59,7 @@ pub async fn insert(tx: &mut Tx, i: &Installation) -> Result<bool, sqlx::Error> 
 
 /// The installation, its row locked until the transaction ends.
 pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Installation>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE installations SET version = version WHERE join_order_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id.to_owned())
@@ -72,7 +71,7 @@ pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Installation>, sqlx::E
 
 /// Saves a locked installation's change.
 pub async fn save(tx: &mut Tx, i: &Installation) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE installations SET status = $1, version = $2 WHERE join_order_id = $3")
+    sql::query("UPDATE installations SET status = $1, version = $2 WHERE join_order_id = $3")
         .bind(i.status().as_str())
         .bind(i.version())
         .bind(i.id().to_owned())
@@ -82,7 +81,7 @@ pub async fn save(tx: &mut Tx, i: &Installation) -> Result<(), sqlx::Error> {
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Installation>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM installations WHERE join_order_id = $1"
     ))
     .bind(id.to_owned())
@@ -100,7 +99,7 @@ pub async fn list(
     installer_id: &str,
 ) -> Result<Vec<(Vec<String>, Installation)>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM installations WHERE ($3 = '' OR installer_id = $3) \
          AND join_order_id > $2 ORDER BY join_order_id LIMIT $1"
     ))

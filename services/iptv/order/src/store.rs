@@ -3,8 +3,7 @@
 //! other.
 use mediamesh_mesh::events::once::Keyed;
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Application, Cancel, JoinOrder, Product, Status};
 
@@ -36,7 +35,7 @@ fn decode(what: String) -> sqlx::Error {
     sqlx::Error::Decode(what.into())
 }
 
-fn order(row: &sqlx::any::AnyRow) -> Result<JoinOrder, sqlx::Error> {
+fn order(row: &sql::Row) -> Result<JoinOrder, sqlx::Error> {
     let product: String = row.try_get("product")?;
     let status: String = row.try_get("status")?;
     let cancel: String = row.try_get("cancel_status")?;
@@ -61,7 +60,7 @@ fn order(row: &sqlx::any::AnyRow) -> Result<JoinOrder, sqlx::Error> {
 impl Keyed for JoinOrder {
     async fn insert(&self, tx: &mut Tx) -> Result<bool, sqlx::Error> {
         let a = self.application();
-        let inserted = sqlx::query(&format!(
+        let inserted = sql::query(&format!(
             "INSERT INTO join_orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT DO NOTHING"
         ))
@@ -88,7 +87,7 @@ impl Keyed for JoinOrder {
 
 /// Saves a change if the row is still at the version it was read at.
 pub async fn save(tx: &mut Tx, o: &JoinOrder, read_at: i64) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
+    let updated = sql::query(
         "UPDATE join_orders SET status = $1, cancel_status = $2, version = $3 \
          WHERE join_order_id = $4 AND version = $5",
     )
@@ -104,7 +103,7 @@ pub async fn save(tx: &mut Tx, o: &JoinOrder, read_at: i64) -> Result<bool, sqlx
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<JoinOrder>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM join_orders WHERE join_order_id = $1"
     ))
     .bind(id.to_owned())
@@ -115,7 +114,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<JoinOrder>, sqlx::Err
 }
 
 pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<JoinOrder>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM join_orders WHERE join_order_id = $1"
     ))
     .bind(id.to_owned())
@@ -131,7 +130,7 @@ pub async fn list(
     customer_id: &str,
 ) -> Result<Vec<(Vec<String>, JoinOrder)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM join_orders WHERE ($3 = '' OR customer_id = $3) \
          AND (create_time, join_order_id) > ($2, $4) ORDER BY create_time, join_order_id LIMIT $1"
     ))

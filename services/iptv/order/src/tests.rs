@@ -1,5 +1,6 @@
 //! Order in process, in milliseconds: a real SQLite store in a temporary folder, the gRPC
 //! adapter called directly, events delivered to the policies as the consumer would.
+use mediamesh_mesh::sql;
 use mediamesh_mesh::testkit::{TestStore, delivered};
 use mediamesh_proto::iptv::v1 as pb;
 use pb::join_order_service_server::JoinOrderService;
@@ -262,7 +263,7 @@ async fn a_page_token_survives_rows_inserted_before_it() {
     let write = |id: &str, at: &str| {
         let (store, id, at) = (test.store.clone(), id.to_owned(), at.to_owned());
         async move {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO join_orders (join_order_id, customer_id, customer_name, address, \
                  region, product, status, cancel_status, create_time, version) \
                  VALUES ($1, 'kim', 'kim', 'Seoul 1', 'seoul', 'INTERNET_TV', 'REQUESTED', '', \

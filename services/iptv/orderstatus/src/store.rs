@@ -2,8 +2,7 @@
 //! reached. Inserts only, each keeping the earliest time of a step, so duplicates and
 //! reordering change nothing.
 use mediamesh_mesh::storage::page::Keyset;
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{STEPS, Step, View};
 
@@ -33,7 +32,7 @@ pub async fn record(
     step: Step,
     time: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO os_orders (join_order_id, customer_id, product) VALUES ($1, $2, $3) \
          ON CONFLICT (join_order_id) DO UPDATE SET product = excluded.product \
          WHERE os_orders.product = '' AND excluded.product <> ''",
@@ -43,7 +42,7 @@ pub async fn record(
     .bind(product.to_owned())
     .execute(tx.conn())
     .await?;
-    sqlx::query(
+    sql::query(
         "INSERT INTO os_steps (join_order_id, step, time) VALUES ($1, $2, $3) \
          ON CONFLICT (join_order_id, step) DO UPDATE SET time = excluded.time \
          WHERE excluded.time < os_steps.time",
@@ -65,7 +64,7 @@ pub struct Listed {
 }
 
 async fn view(store: &Store, join_order_id: &str) -> Result<View, sqlx::Error> {
-    let rows = sqlx::query("SELECT step, time FROM os_steps WHERE join_order_id = $1 LIMIT $2")
+    let rows = sql::query("SELECT step, time FROM os_steps WHERE join_order_id = $1 LIMIT $2")
         .bind(join_order_id.to_owned())
         .bind(STEPS as i64)
         .fetch_all(store.reader())
@@ -80,10 +79,7 @@ async fn view(store: &Store, join_order_id: &str) -> Result<View, sqlx::Error> {
     Ok(View::new(steps))
 }
 
-async fn with_views(
-    store: &Store,
-    rows: Vec<sqlx::any::AnyRow>,
-) -> Result<Vec<Listed>, sqlx::Error> {
+async fn with_views(store: &Store, rows: Vec<sql::Row>) -> Result<Vec<Listed>, sqlx::Error> {
     let mut all = Vec::with_capacity(rows.len());
     for row in rows {
         let join_order_id: String = row.try_get("join_order_id")?;
@@ -99,7 +95,7 @@ async fn with_views(
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Listed>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT join_order_id, customer_id, product FROM os_orders WHERE join_order_id = $1",
     )
     .bind(id.to_owned())
@@ -114,7 +110,7 @@ pub async fn list(
     customer_id: &str,
 ) -> Result<Vec<Listed>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT join_order_id, customer_id, product FROM os_orders \
          WHERE ($3 = '' OR customer_id = $3) AND join_order_id > $2 \
          ORDER BY join_order_id LIMIT $1",

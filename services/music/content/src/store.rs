@@ -1,7 +1,6 @@
 //! The content table.
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Content, Details, Status};
 
@@ -28,7 +27,7 @@ CREATE TABLE IF NOT EXISTS contents (
 const COLUMNS: &str =
     "content_id, creator_name, title, kind, description, original_content_id, status, create_time";
 
-fn content(row: &sqlx::any::AnyRow) -> Result<Content, sqlx::Error> {
+fn content(row: &sql::Row) -> Result<Content, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let details = Details {
         id: row.try_get("content_id")?,
@@ -45,7 +44,7 @@ fn content(row: &sqlx::any::AnyRow) -> Result<Content, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Content>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM contents WHERE content_id = $1"
     ))
     .bind(id.to_owned())
@@ -57,7 +56,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Content>, sqlx::Error
 
 pub async fn insert(tx: &mut Tx, content: &Content) -> Result<bool, sqlx::Error> {
     let c = content.details();
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO contents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
     ))
     .bind(c.id.clone())
@@ -82,7 +81,7 @@ pub async fn transition(
     to: Status,
 ) -> Result<bool, sqlx::Error> {
     let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
-    let moved = sqlx::query(&format!(
+    let moved = sql::query(&format!(
         "UPDATE contents SET status = $1 WHERE content_id = $2 AND status IN ({})",
         from.join(", ")
     ))
@@ -99,7 +98,7 @@ pub async fn transition(
 /// when its approval is recorded, and never if its upload fails. One statement, so an
 /// approval committing meanwhile is re-read (READ COMMITTED), never missed.
 pub async fn source_registered(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE contents SET source_registered = 1, \
          status = CASE WHEN status = 'APPROVED' THEN 'REGISTERED' ELSE status END \
          WHERE content_id = $1 AND status IN ('UPLOADED', 'APPROVED')",
@@ -113,7 +112,7 @@ pub async fn source_registered(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error>
 /// Records an upload's approval: APPROVED, or REGISTERED when its source already is; true
 /// when the content was still UPLOADED.
 pub async fn approved(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
-    let moved = sqlx::query(
+    let moved = sql::query(
         "UPDATE contents SET status = CASE WHEN source_registered = 1 THEN 'REGISTERED' ELSE 'APPROVED' END \
          WHERE content_id = $1 AND status = 'UPLOADED'",
     )
@@ -130,7 +129,7 @@ pub async fn list(
     creator: &str,
 ) -> Result<Vec<(Vec<String>, Content)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM contents WHERE ($3 = '' OR creator_name = $3) \
          AND (create_time, content_id) > ($2, $4) ORDER BY create_time, content_id LIMIT $1"
     ))
@@ -147,7 +146,7 @@ pub async fn list(
 
 /// Contents still UPLOADED that were recorded before `cutoff` (left by a crash).
 pub async fn uploaded_before(store: &Store, cutoff: &str) -> Result<Vec<Content>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM contents WHERE status = 'UPLOADED' AND create_time < $1 ORDER BY create_time LIMIT 100"
     ))
     .bind(cutoff.to_owned())

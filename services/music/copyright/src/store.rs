@@ -1,8 +1,7 @@
 //! The copyright table.
 use mediamesh_mesh::events::once::Keyed;
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Approval, Copyright, Status};
 
@@ -31,7 +30,7 @@ UPDATE copyrights SET voided = 1 WHERE status = 'RELEASED' AND title = '';
 
 const COLUMNS: &str = "content_id, creator_name, title, kind, original_content_id, status, voided";
 
-fn copyright(row: &sqlx::any::AnyRow) -> Result<Copyright, sqlx::Error> {
+fn copyright(row: &sql::Row) -> Result<Copyright, sqlx::Error> {
     let voided: i64 = row.try_get("voided")?;
     let status: String = row.try_get("status")?;
     let approval = Approval {
@@ -52,7 +51,7 @@ impl Keyed for Copyright {
     /// of the same key waits for the other to commit, then does nothing.
     async fn insert(&self, tx: &mut Tx) -> Result<bool, sqlx::Error> {
         let a = self.approval();
-        let inserted = sqlx::query(&format!(
+        let inserted = sql::query(&format!(
             "INSERT INTO copyrights ({COLUMNS}, approved_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
         ))
@@ -71,7 +70,7 @@ impl Keyed for Copyright {
     }
 
     async fn recorded(&self, tx: &mut Tx) -> Result<Option<Copyright>, sqlx::Error> {
-        sqlx::query(&format!(
+        sql::query(&format!(
             "SELECT {COLUMNS} FROM copyrights WHERE content_id = $1"
         ))
         .bind(self.approval().content_id.clone())
@@ -85,7 +84,7 @@ impl Keyed for Copyright {
 /// Reads a copyright and locks it until the transaction ends (an UPDATE takes the row lock
 /// on PostgreSQL; SQLite has one writer), so a transition decided on it cannot be lost.
 pub async fn lock(tx: &mut Tx, content_id: &str) -> Result<Option<Copyright>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE copyrights SET status = status WHERE content_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(content_id.to_owned())
@@ -97,7 +96,7 @@ pub async fn lock(tx: &mut Tx, content_id: &str) -> Result<Option<Copyright>, sq
 
 /// Writes a copyright's new status after a transition.
 pub async fn save(tx: &mut Tx, c: &Copyright) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE copyrights SET status = $2 WHERE content_id = $1")
+    sql::query("UPDATE copyrights SET status = $2 WHERE content_id = $1")
         .bind(c.approval().content_id.clone())
         .bind(c.status().as_str())
         .execute(tx.conn())
@@ -110,7 +109,7 @@ pub async fn list(
     page: &Keyset,
 ) -> Result<Vec<(Vec<String>, Copyright)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS}, approved_at FROM copyrights WHERE (approved_at, content_id) > ($2, $3) \
          ORDER BY approved_at, content_id LIMIT $1"
     ))

@@ -1,8 +1,7 @@
 //! The mypage's own tables (the read model).
 use mediamesh_mesh::storage::page::Keyset;
-use mediamesh_mesh::{Migration, Store, Tx};
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 use mediamesh_proto::music::v1 as pb;
-use sqlx::Row;
 
 use crate::domain::{COVERS_SHOWN, Cover, Progress, Step};
 
@@ -26,7 +25,7 @@ CREATE TABLE IF NOT EXISTS mypage_covers (
 /// applying events of one content at once serialize on the row (the insert waits for the
 /// other's, the lock holds the row) instead of reading and writing past each other.
 pub async fn advance(tx: &mut Tx, p: &Progress) -> Result<(), sqlx::Error> {
-    let inserted = sqlx::query(
+    let inserted = sql::query(
         "INSERT INTO mypages (content_id, creator_name, title, status, step) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
@@ -45,7 +44,7 @@ pub async fn advance(tx: &mut Tx, p: &Progress) -> Result<(), sqlx::Error> {
         return Ok(());
     };
     let page = page.then(p.clone());
-    sqlx::query(
+    sql::query(
         "UPDATE mypages SET creator_name = $2, title = $3, status = $4, step = $5 \
          WHERE content_id = $1",
     )
@@ -62,7 +61,7 @@ pub async fn advance(tx: &mut Tx, p: &Progress) -> Result<(), sqlx::Error> {
 /// Reads a page and locks it until the transaction ends (an UPDATE takes the row lock on
 /// PostgreSQL; SQLite has one writer).
 async fn lock(tx: &mut Tx, content_id: &str) -> Result<Option<Progress>, sqlx::Error> {
-    let Some(row) = sqlx::query(
+    let Some(row) = sql::query(
         "UPDATE mypages SET step = step WHERE content_id = $1 \
          RETURNING content_id, creator_name, title, status",
     )
@@ -84,7 +83,7 @@ async fn lock(tx: &mut Tx, content_id: &str) -> Result<Option<Progress>, sqlx::E
 }
 
 pub async fn add_cover(tx: &mut Tx, c: &Cover) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO mypage_covers (original_content_id, cover_content_id) VALUES ($1, $2) \
          ON CONFLICT DO NOTHING",
     )
@@ -101,7 +100,7 @@ pub async fn list(
     creator: &str,
 ) -> Result<Vec<pb::Mypage>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT content_id, creator_name, title, status FROM mypages \
          WHERE ($3 = '' OR creator_name = $3) AND content_id > $2 ORDER BY content_id LIMIT $1",
     )
@@ -113,7 +112,7 @@ pub async fn list(
     let mut pages = Vec::with_capacity(rows.len());
     for row in rows {
         let content_id: String = row.try_get("content_id")?;
-        let covers: Vec<String> = sqlx::query_scalar(
+        let covers: Vec<String> = sql::query_scalar(
             "SELECT cover_content_id FROM mypage_covers WHERE original_content_id = $1 \
              ORDER BY cover_content_id LIMIT $2",
         )

@@ -1,7 +1,6 @@
 //! The sound source table.
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Source, Status};
 
@@ -22,7 +21,7 @@ CREATE TABLE IF NOT EXISTS sources (
 
 const COLUMNS: &str = "source_id, content_id, creator_name, title, status";
 
-fn source(row: &sqlx::any::AnyRow) -> Result<Source, sqlx::Error> {
+fn source(row: &sql::Row) -> Result<Source, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let status = Status::parse(&status)
         .ok_or_else(|| sqlx::Error::Decode(format!("status {status:?}").into()))?;
@@ -38,7 +37,7 @@ fn source(row: &sqlx::any::AnyRow) -> Result<Source, sqlx::Error> {
 /// Records `s` unless its content has a source; true when recorded now. A concurrent insert
 /// for the same content waits for the other to commit, then does nothing.
 pub async fn insert(tx: &mut Tx, s: &Source) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO sources ({COLUMNS}, registered_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT DO NOTHING"
     ))
@@ -57,7 +56,7 @@ pub async fn insert(tx: &mut Tx, s: &Source) -> Result<bool, sqlx::Error> {
 /// Reads a content's source and locks it until the transaction ends (an UPDATE takes the
 /// row lock on PostgreSQL; SQLite has one writer), so a transition decided on it holds.
 pub async fn lock(tx: &mut Tx, content_id: &str) -> Result<Option<Source>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE sources SET status = status WHERE content_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(content_id.to_owned())
@@ -69,7 +68,7 @@ pub async fn lock(tx: &mut Tx, content_id: &str) -> Result<Option<Source>, sqlx:
 
 /// Writes a source's state after a transition.
 pub async fn save(tx: &mut Tx, s: &Source) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sources SET title = $2, status = $3 WHERE content_id = $1")
+    sql::query("UPDATE sources SET title = $2, status = $3 WHERE content_id = $1")
         .bind(s.content_id().to_owned())
         .bind(s.title().to_owned())
         .bind(s.status().as_str())
@@ -80,7 +79,7 @@ pub async fn save(tx: &mut Tx, s: &Source) -> Result<(), sqlx::Error> {
 
 pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Source)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS}, registered_at FROM sources WHERE (registered_at, source_id) > ($2, $3) \
          ORDER BY registered_at, source_id LIMIT $1"
     ))

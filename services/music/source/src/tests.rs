@@ -1,7 +1,7 @@
 //! Source's policies in process, in milliseconds: a real SQLite store in a temporary folder,
 //! events delivered as the consumer would (inbox included), the gRPC adapter read directly.
-use mediamesh_mesh::Delivered;
 use mediamesh_mesh::testkit::{TestStore, delivered};
+use mediamesh_mesh::{Delivered, sql};
 use mediamesh_proto::music::v1 as pb;
 use pb::source_service_server::SourceService;
 use tonic::Request;
@@ -114,7 +114,7 @@ async fn a_page_token_survives_rows_inserted_before_it() {
     let write = |id: &str, at: &str| {
         let (store, id, at) = (test.store.clone(), id.to_owned(), at.to_owned());
         async move {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO sources (source_id, content_id, creator_name, title, status, \
                  registered_at) VALUES ($1, $1, 'TIKITIK', $1, 'REGISTERED', $2)",
             )

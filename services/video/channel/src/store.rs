@@ -3,8 +3,7 @@
 //! are decided by the domain on a locked row (an UPDATE takes the row lock on PostgreSQL;
 //! SQLite has one writer).
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::Channel;
 use crate::replica::ReplicaClient;
@@ -37,7 +36,7 @@ CREATE TABLE IF NOT EXISTS channel_clients (
 
 const COLUMNS: &str = "channel_id, channel_name, client_id, total_view, video_count, version";
 
-fn channel(row: &sqlx::any::AnyRow) -> Result<Channel, sqlx::Error> {
+fn channel(row: &sql::Row) -> Result<Channel, sqlx::Error> {
     Ok(Channel::restore(
         row.try_get("channel_id")?,
         row.try_get("channel_name")?,
@@ -49,7 +48,7 @@ fn channel(row: &sqlx::any::AnyRow) -> Result<Channel, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Channel>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM channels WHERE channel_id = $1 AND deleted = 0"
     ))
     .bind(id.to_owned())
@@ -67,7 +66,7 @@ pub async fn list(
     client_id: &str,
 ) -> Result<Vec<(Vec<String>, Channel)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS}, create_time FROM channels WHERE deleted = 0 \
          AND ($2 = '' OR client_id = $2) AND (create_time, channel_id) > ($3, $4) \
          ORDER BY create_time, channel_id LIMIT $1"
@@ -85,7 +84,7 @@ pub async fn list(
 
 /// Records a new channel; false if the id is taken, by a live channel or a deleted one.
 pub async fn insert(tx: &mut Tx, c: &Channel) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO channels ({COLUMNS}, deleted, create_time) \
          VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT DO NOTHING"
     ))
@@ -104,7 +103,7 @@ pub async fn insert(tx: &mut Tx, c: &Channel) -> Result<bool, sqlx::Error> {
 
 /// Reads a live channel and locks it until the transaction ends.
 pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Channel>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE channels SET version = version WHERE channel_id = $1 AND deleted = 0 \
          RETURNING {COLUMNS}"
     ))
@@ -117,7 +116,7 @@ pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Channel>, sqlx::Error>
 
 /// Writes a locked channel after a transition (`deleted`: for good).
 pub async fn save(tx: &mut Tx, c: &Channel, deleted: bool) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE channels SET channel_name = $2, total_view = $3, video_count = $4, \
          version = $5, deleted = $6 WHERE channel_id = $1",
     )
@@ -134,7 +133,7 @@ pub async fn save(tx: &mut Tx, c: &Channel, deleted: bool) -> Result<(), sqlx::E
 
 /// The live channels of a client, locked (a deleted client takes them all).
 pub async fn lock_of_client(tx: &mut Tx, client_id: &str) -> Result<Vec<Channel>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE channels SET version = version WHERE client_id = $1 AND deleted = 0 \
          RETURNING {COLUMNS}"
     ))
@@ -146,7 +145,7 @@ pub async fn lock_of_client(tx: &mut Tx, client_id: &str) -> Result<Vec<Channel>
     .collect()
 }
 
-fn replica(row: &sqlx::any::AnyRow) -> Result<ReplicaClient, sqlx::Error> {
+fn replica(row: &sql::Row) -> Result<ReplicaClient, sqlx::Error> {
     Ok(ReplicaClient::restore(
         row.try_get("client_id")?,
         row.try_get::<i64, _>("heard")? != 0,
@@ -156,7 +155,7 @@ fn replica(row: &sqlx::any::AnyRow) -> Result<ReplicaClient, sqlx::Error> {
 
 /// What the replica knows of a client (`None`: not heard of).
 pub async fn client(store: &Store, client_id: &str) -> Result<Option<ReplicaClient>, sqlx::Error> {
-    sqlx::query("SELECT client_id, heard, deleted FROM channel_clients WHERE client_id = $1")
+    sql::query("SELECT client_id, heard, deleted FROM channel_clients WHERE client_id = $1")
         .bind(client_id.to_owned())
         .fetch_optional(store.reader())
         .await?
@@ -167,14 +166,14 @@ pub async fn client(store: &Store, client_id: &str) -> Result<Option<ReplicaClie
 /// Locks the replica's row of a client, inserting a stand-in (not heard of) first so a
 /// concurrent event or opening about it waits for this one.
 pub async fn lock_client(tx: &mut Tx, client_id: &str) -> Result<ReplicaClient, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO channel_clients (client_id, heard, deleted) VALUES ($1, 0, 0) \
          ON CONFLICT DO NOTHING",
     )
     .bind(client_id.to_owned())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(
+    let row = sql::query(
         "UPDATE channel_clients SET heard = heard WHERE client_id = $1 \
          RETURNING client_id, heard, deleted",
     )
@@ -186,7 +185,7 @@ pub async fn lock_client(tx: &mut Tx, client_id: &str) -> Result<ReplicaClient, 
 
 /// Writes the replica's row of a client locked by `lock_client`.
 pub async fn save_client(tx: &mut Tx, c: &ReplicaClient) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE channel_clients SET heard = $2, deleted = $3 WHERE client_id = $1")
+    sql::query("UPDATE channel_clients SET heard = $2, deleted = $3 WHERE client_id = $1")
         .bind(c.client_id().to_owned())
         .bind(i64::from(c.is_heard()))
         .bind(i64::from(c.is_deleted()))

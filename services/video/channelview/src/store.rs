@@ -4,9 +4,8 @@
 //! (an UPDATE takes the row lock on PostgreSQL; SQLite has one writer); the domain decides,
 //! and the row is written back.
 use mediamesh_mesh::storage::page::Keyset;
-use mediamesh_mesh::{Migration, Store, Tx};
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 use mediamesh_proto::video::v1 as pb;
-use sqlx::Row;
 
 use crate::domain::{
     CHANNELS_SHOWN, ChannelRow, REFUNDS_SHOWN, RefundStatus, Versioned, VideoRow, VideoStatus,
@@ -72,14 +71,14 @@ pub async fn client_total(
     total_view: i64,
     version: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO cv_clients (client_id, total_view, version) VALUES ($1, 0, 0) \
          ON CONFLICT DO NOTHING",
     )
     .bind(client_id.to_owned())
     .execute(tx.conn())
     .await?;
-    sqlx::query(
+    sql::query(
         "UPDATE cv_clients SET total_view = $2, version = $3 WHERE client_id = $1 AND version < $3",
     )
     .bind(client_id.to_owned())
@@ -93,7 +92,7 @@ pub async fn client_total(
 /// A client deleted: its screen is gone for good, whatever arrives after.
 pub async fn client_deleted(tx: &mut Tx, client_id: &str) -> Result<(), sqlx::Error> {
     client_seen(tx, client_id).await?;
-    sqlx::query("UPDATE cv_clients SET deleted = 1 WHERE client_id = $1")
+    sql::query("UPDATE cv_clients SET deleted = 1 WHERE client_id = $1")
         .bind(client_id.to_owned())
         .execute(tx.conn())
         .await?;
@@ -102,7 +101,7 @@ pub async fn client_deleted(tx: &mut Tx, client_id: &str) -> Result<(), sqlx::Er
 
 /// A client registered: shown (with no views) from now on.
 pub async fn client_seen(tx: &mut Tx, client_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO cv_clients (client_id, total_view, version) VALUES ($1, 0, 0) \
          ON CONFLICT DO NOTHING",
     )
@@ -115,7 +114,7 @@ pub async fn client_seen(tx: &mut Tx, client_id: &str) -> Result<(), sqlx::Error
 const CHANNEL: &str = "channel_id, client_id, channel_name, name_version, total_view, \
                        video_count, total_version, deleted";
 
-fn channel(row: &sqlx::any::AnyRow) -> Result<ChannelRow, sqlx::Error> {
+fn channel(row: &sql::Row) -> Result<ChannelRow, sqlx::Error> {
     let count: i64 = row.try_get("video_count")?;
     Ok(ChannelRow {
         channel_id: row.try_get("channel_id")?,
@@ -136,7 +135,7 @@ pub async fn change_channel(
     client_id: &str,
     change: impl FnOnce(&mut ChannelRow) -> bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "INSERT INTO cv_channels ({CHANNEL}) VALUES ($1, $2, '', -1, 0, 0, 0, 0) \
          ON CONFLICT DO NOTHING"
     ))
@@ -144,7 +143,7 @@ pub async fn change_channel(
     .bind(client_id.to_owned())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(&format!(
+    let row = sql::query(&format!(
         "UPDATE cv_channels SET deleted = deleted WHERE channel_id = $1 RETURNING {CHANNEL}"
     ))
     .bind(channel_id.to_owned())
@@ -156,7 +155,7 @@ pub async fn change_channel(
         ch = ChannelRow::placeholder(channel_id, client_id);
     }
     if change(&mut ch) || new {
-        sqlx::query(
+        sql::query(
             "UPDATE cv_channels SET client_id = $2, channel_name = $3, name_version = $4, \
              total_view = $5, video_count = $6, total_version = $7, deleted = $8 \
              WHERE channel_id = $1",
@@ -178,7 +177,7 @@ pub async fn change_channel(
 const VIDEO: &str =
     "video_id, client_id, channel_id, title, view_count, status, version, upload_time";
 
-fn video(row: &sqlx::any::AnyRow) -> Result<VideoRow, sqlx::Error> {
+fn video(row: &sql::Row) -> Result<VideoRow, sqlx::Error> {
     let status: String = row.try_get("status")?;
     Ok(VideoRow {
         video_id: row.try_get("video_id")?,
@@ -200,7 +199,7 @@ pub async fn change_video(
     channel_id: &str,
     change: impl FnOnce(&mut VideoRow) -> bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO cv_videos (video_id, client_id, channel_id, title, view_count, status, \
          version) VALUES ($1, $2, $3, '', 0, 'ACTIVE', -1) ON CONFLICT DO NOTHING",
     )
@@ -209,7 +208,7 @@ pub async fn change_video(
     .bind(channel_id.to_owned())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(&format!(
+    let row = sql::query(&format!(
         "UPDATE cv_videos SET version = version WHERE video_id = $1 RETURNING {VIDEO}"
     ))
     .bind(video_id.to_owned())
@@ -221,7 +220,7 @@ pub async fn change_video(
         v = VideoRow::placeholder(video_id, client_id, channel_id);
     }
     if change(&mut v) || new {
-        sqlx::query(
+        sql::query(
             "UPDATE cv_videos SET client_id = $2, channel_id = $3, title = $4, view_count = $5, \
              status = $6, version = $7, upload_time = $8 WHERE video_id = $1",
         )
@@ -250,7 +249,7 @@ pub struct Refund<'a> {
 }
 
 pub async fn set_refund(tx: &mut Tx, r: &Refund<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO cv_refunds (refund_request_id, client_id, status, decided, total_view, \
          refund_policy) VALUES ($1, $2, '', -1, 0, 0) ON CONFLICT DO NOTHING",
     )
@@ -258,7 +257,7 @@ pub async fn set_refund(tx: &mut Tx, r: &Refund<'_>) -> Result<(), sqlx::Error> 
     .bind(r.client_id.to_owned())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(
+    let row = sql::query(
         "UPDATE cv_refunds SET decided = decided WHERE refund_request_id = $1 RETURNING decided",
     )
     .bind(r.refund_request_id.to_owned())
@@ -270,7 +269,7 @@ pub async fn set_refund(tx: &mut Tx, r: &Refund<'_>) -> Result<(), sqlx::Error> 
         _ => Some(RefundStatus::Decided),
     };
     if refund_applies(current, r.stage) {
-        sqlx::query(
+        sql::query(
             "UPDATE cv_refunds SET status = $2, decided = $3, total_view = $4, \
              refund_policy = $5 WHERE refund_request_id = $1",
         )
@@ -292,7 +291,7 @@ async fn count(
     shown: &str,
     client_id: &str,
 ) -> Result<i32, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(&format!(
+    let n: i64 = sql::query_scalar(&format!(
         "SELECT COUNT(*) FROM {table} WHERE client_id = $1 AND {shown}"
     ))
     .bind(client_id.to_owned())
@@ -311,7 +310,7 @@ pub async fn screen(
     client_id: &str,
     page: &Keyset,
 ) -> Result<Option<pb::ChannelView>, sqlx::Error> {
-    let client = sqlx::query("SELECT total_view, deleted FROM cv_clients WHERE client_id = $1")
+    let client = sql::query("SELECT total_view, deleted FROM cv_clients WHERE client_id = $1")
         .bind(client_id.to_owned())
         .fetch_optional(store.reader())
         .await?;
@@ -320,7 +319,7 @@ pub async fn screen(
     {
         return Ok(None);
     }
-    let channels: Vec<pb::ChannelViewChannel> = sqlx::query(&format!(
+    let channels: Vec<pb::ChannelViewChannel> = sql::query(&format!(
         "SELECT {CHANNEL} FROM cv_channels WHERE client_id = $1 AND {CHANNEL_SHOWN} \
          ORDER BY channel_id LIMIT $2"
     ))
@@ -348,7 +347,7 @@ pub async fn screen(
         ),
         _ => (vec![String::new(), String::new()], "AND $3 = $4"),
     };
-    let rows: Vec<(Vec<String>, pb::ChannelViewVideo)> = sqlx::query(&format!(
+    let rows: Vec<(Vec<String>, pb::ChannelViewVideo)> = sql::query(&format!(
         "SELECT {VIDEO} FROM cv_videos WHERE client_id = $1 AND {VIDEO_SHOWN} {bound} \
          ORDER BY upload_time DESC, video_id DESC LIMIT $2"
     ))
@@ -375,7 +374,7 @@ pub async fn screen(
     })
     .collect::<Result<_, sqlx::Error>>()?;
     let (videos, next_page_token) = page.split(rows);
-    let refunds: Vec<pb::ChannelViewRefund> = sqlx::query(
+    let refunds: Vec<pb::ChannelViewRefund> = sql::query(
         "SELECT refund_request_id, status, total_view, refund_policy FROM cv_refunds \
          WHERE client_id = $1 AND decided >= 0 ORDER BY refund_request_id LIMIT $2",
     )

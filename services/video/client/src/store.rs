@@ -4,8 +4,7 @@
 //! row lock on PostgreSQL; SQLite has one writer).
 use mediamesh_mesh::events::parts;
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Client, Refund, RefundStatus};
 
@@ -36,7 +35,7 @@ CREATE INDEX IF NOT EXISTS refund_requests_by_create ON refund_requests (create_
 /// The channels, each a part of its client's total.
 pub const CHANNELS: &str = "channels";
 
-fn client(row: &sqlx::any::AnyRow) -> Result<Client, sqlx::Error> {
+fn client(row: &sql::Row) -> Result<Client, sqlx::Error> {
     Ok(Client::restore(
         row.try_get("client_id")?,
         row.try_get("total_view")?,
@@ -45,7 +44,7 @@ fn client(row: &sqlx::any::AnyRow) -> Result<Client, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Client>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "SELECT client_id, total_view, version FROM clients WHERE client_id = $1 AND deleted = 0",
     )
     .bind(id.to_owned())
@@ -57,7 +56,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Client>, sqlx::Error>
 
 pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Client)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(
+    sql::query(
         "SELECT client_id, total_view, version, create_time FROM clients WHERE deleted = 0 \
          AND (create_time, client_id) > ($2, $3) ORDER BY create_time, client_id LIMIT $1",
     )
@@ -73,7 +72,7 @@ pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Clie
 
 /// Records a new client; false if the id is taken, by a live client or a deleted one.
 pub async fn insert(tx: &mut Tx, c: &Client) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
+    let inserted = sql::query(
         "INSERT INTO clients (client_id, total_view, version, deleted, create_time) \
          VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING",
     )
@@ -89,7 +88,7 @@ pub async fn insert(tx: &mut Tx, c: &Client) -> Result<bool, sqlx::Error> {
 
 /// Reads a live client and locks it until the transaction ends.
 pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Client>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE clients SET version = version WHERE client_id = $1 AND deleted = 0 \
          RETURNING client_id, total_view, version",
     )
@@ -102,7 +101,7 @@ pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Client>, sqlx::Error> 
 
 /// Writes a locked client after a transition (`deleted`: for good).
 pub async fn save(tx: &mut Tx, c: &Client, deleted: bool) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE clients SET total_view = $2, version = $3, deleted = $4 WHERE client_id = $1",
     )
     .bind(c.id().to_owned())
@@ -121,7 +120,7 @@ pub async fn sum_channels(tx: &mut Tx, client_id: &str) -> Result<i64, sqlx::Err
 
 const REFUND: &str = "refund_request_id, client_id, status, total_view, refund_policy";
 
-fn refund(row: &sqlx::any::AnyRow) -> Result<Refund, sqlx::Error> {
+fn refund(row: &sql::Row) -> Result<Refund, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let status = RefundStatus::parse(&status)
         .ok_or_else(|| sqlx::Error::Decode(format!("refund status {status:?}").into()))?;
@@ -136,7 +135,7 @@ fn refund(row: &sqlx::any::AnyRow) -> Result<Refund, sqlx::Error> {
 
 /// Records a refund request; false if the id is taken.
 pub async fn insert_refund(tx: &mut Tx, r: &Refund) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO refund_requests ({REFUND}, create_time) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT DO NOTHING"
     ))
@@ -153,7 +152,7 @@ pub async fn insert_refund(tx: &mut Tx, r: &Refund) -> Result<bool, sqlx::Error>
 }
 
 pub async fn get_refund(store: &Store, id: &str) -> Result<Option<Refund>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {REFUND} FROM refund_requests WHERE refund_request_id = $1"
     ))
     .bind(id.to_owned())
@@ -165,7 +164,7 @@ pub async fn get_refund(store: &Store, id: &str) -> Result<Option<Refund>, sqlx:
 
 /// Reads a refund request and locks it until the transaction ends.
 pub async fn lock_refund(tx: &mut Tx, id: &str) -> Result<Option<Refund>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE refund_requests SET status = status WHERE refund_request_id = $1 RETURNING {REFUND}"
     ))
     .bind(id.to_owned())
@@ -176,7 +175,7 @@ pub async fn lock_refund(tx: &mut Tx, id: &str) -> Result<Option<Refund>, sqlx::
 }
 
 pub async fn save_refund(tx: &mut Tx, r: &Refund) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE refund_requests SET status = $2, total_view = $3, refund_policy = $4 \
          WHERE refund_request_id = $1",
     )
@@ -195,7 +194,7 @@ pub async fn list_refunds(
     client_id: &str,
 ) -> Result<Vec<(Vec<String>, Refund)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {REFUND}, create_time FROM refund_requests WHERE ($3 = '' OR client_id = $3) \
          AND (create_time, refund_request_id) > ($2, $4) \
          ORDER BY create_time, refund_request_id LIMIT $1"

@@ -2,8 +2,7 @@
 //! its id is retired) and its replica of the videos. Changes are decided by the domain on a
 //! locked row (an UPDATE takes the row lock on PostgreSQL; SQLite has one writer).
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Comment, ReplicaVideo};
 
@@ -26,7 +25,7 @@ CREATE TABLE IF NOT EXISTS comment_videos (
 
 const COMMENT: &str = "comment_id, video_id, client_id, contents, create_time, deleted";
 
-fn comment(row: &sqlx::any::AnyRow) -> Result<Comment, sqlx::Error> {
+fn comment(row: &sql::Row) -> Result<Comment, sqlx::Error> {
     Ok(Comment::restore(
         row.try_get("comment_id")?,
         row.try_get("video_id")?,
@@ -39,7 +38,7 @@ fn comment(row: &sqlx::any::AnyRow) -> Result<Comment, sqlx::Error> {
 
 /// Records a comment; false if the id is taken, by a live comment or a deleted one.
 pub async fn insert(tx: &mut Tx, c: &Comment) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO comments ({COMMENT}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
     ))
     .bind(c.comment_id().to_owned())
@@ -56,7 +55,7 @@ pub async fn insert(tx: &mut Tx, c: &Comment) -> Result<bool, sqlx::Error> {
 
 /// Reads a comment and locks it until the transaction ends.
 pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Comment>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE comments SET deleted = deleted WHERE comment_id = $1 RETURNING {COMMENT}"
     ))
     .bind(id.to_owned())
@@ -68,7 +67,7 @@ pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Comment>, sqlx::Error>
 
 /// Writes a comment's state after a transition.
 pub async fn save(tx: &mut Tx, c: &Comment) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE comments SET contents = $2, deleted = $3 WHERE comment_id = $1")
+    sql::query("UPDATE comments SET contents = $2, deleted = $3 WHERE comment_id = $1")
         .bind(c.comment_id().to_owned())
         .bind(c.contents().to_owned())
         .bind(i64::from(c.is_deleted()))
@@ -79,7 +78,7 @@ pub async fn save(tx: &mut Tx, c: &Comment) -> Result<(), sqlx::Error> {
 
 /// A gone video loses its comments (their ids stay retired).
 pub async fn delete_of_video(tx: &mut Tx, video_id: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sql::query(
         "UPDATE comments SET deleted = 1, contents = '' WHERE video_id = $1 AND deleted = 0",
     )
     .bind(video_id.to_owned())
@@ -89,7 +88,7 @@ pub async fn delete_of_video(tx: &mut Tx, video_id: &str) -> Result<u64, sqlx::E
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Comment>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COMMENT} FROM comments WHERE comment_id = $1 AND deleted = 0"
     ))
     .bind(id.to_owned())
@@ -105,7 +104,7 @@ pub async fn list(
     video_id: &str,
 ) -> Result<Vec<(Vec<String>, Comment)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COMMENT} FROM comments WHERE deleted = 0 AND video_id = $3 \
          AND (create_time, comment_id) > ($2, $4) ORDER BY create_time, comment_id LIMIT $1"
     ))
@@ -120,7 +119,7 @@ pub async fn list(
     .collect()
 }
 
-fn replica(row: &sqlx::any::AnyRow) -> Result<ReplicaVideo, sqlx::Error> {
+fn replica(row: &sql::Row) -> Result<ReplicaVideo, sqlx::Error> {
     Ok(ReplicaVideo::restore(
         row.try_get("video_id")?,
         row.try_get("version")?,
@@ -130,7 +129,7 @@ fn replica(row: &sqlx::any::AnyRow) -> Result<ReplicaVideo, sqlx::Error> {
 
 /// What the replica knows of a video (`None`: not heard of).
 pub async fn video(store: &Store, video_id: &str) -> Result<Option<ReplicaVideo>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "SELECT video_id, version, gone FROM comment_videos WHERE video_id = $1 AND version >= 0",
     )
     .bind(video_id.to_owned())
@@ -145,14 +144,14 @@ pub async fn video(store: &Store, video_id: &str) -> Result<Option<ReplicaVideo>
 /// concurrent insert of the same video, so the lock always finds the row it must change,
 /// and a comment being written and its video's removal serialize on this row.
 pub async fn lock_video(tx: &mut Tx, video_id: &str) -> Result<Option<ReplicaVideo>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO comment_videos (video_id, version, gone) VALUES ($1, -1, 0) \
          ON CONFLICT DO NOTHING",
     )
     .bind(video_id.to_owned())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(
+    let row = sql::query(
         "UPDATE comment_videos SET version = version WHERE video_id = $1 \
          RETURNING video_id, version, gone",
     )
@@ -164,7 +163,7 @@ pub async fn lock_video(tx: &mut Tx, video_id: &str) -> Result<Option<ReplicaVid
 
 /// Writes the replica's row of a video locked by `lock_video`.
 pub async fn save_video(tx: &mut Tx, v: &ReplicaVideo) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE comment_videos SET version = $2, gone = $3 WHERE video_id = $1")
+    sql::query("UPDATE comment_videos SET version = $2, gone = $3 WHERE video_id = $1")
         .bind(v.video_id().to_owned())
         .bind(v.version())
         .bind(i64::from(v.is_gone()))

@@ -2,9 +2,8 @@
 //! webhook deliveries still pending (written in the consumer's transaction, sent later by
 //! the delivery task, removed once the webhook took them).
 use mediamesh_mesh::storage::page::Keyset;
-use mediamesh_mesh::{Migration, Store, Tx};
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 use mediamesh_proto::video::v1 as pb;
-use sqlx::Row;
 
 use crate::domain::Notice;
 
@@ -30,7 +29,7 @@ CREATE INDEX IF NOT EXISTS notification_pending_due ON notification_pending (due
 
 /// Writes a notification unless it is written already; true if it is new.
 pub async fn insert(tx: &mut Tx, n: &Notice, create_time: &str) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
+    let inserted = sql::query(
         "INSERT INTO notifications (notification_id, client_id, kind, subject_id, message, \
          create_time) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
@@ -48,7 +47,7 @@ pub async fn insert(tx: &mut Tx, n: &Notice, create_time: &str) -> Result<bool, 
 
 /// Queues a webhook delivery, due at once.
 pub async fn queue(tx: &mut Tx, notification_id: &str, payload: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO notification_pending (notification_id, payload, attempts, due_ms) \
          VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING",
     )
@@ -69,7 +68,7 @@ pub struct Pending {
 
 /// The deliveries due at `now_ms`, oldest first, at most `limit`.
 pub async fn due(store: &Store, now_ms: i64, limit: i64) -> Result<Vec<Pending>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "SELECT notification_id, payload, attempts, due_ms FROM notification_pending \
          WHERE due_ms <= $1 ORDER BY due_ms, notification_id LIMIT $2",
     )
@@ -92,7 +91,7 @@ pub async fn due(store: &Store, now_ms: i64, limit: i64) -> Result<Vec<Pending>,
 /// Takes a due delivery for `until_ms` (another instance's pass skips it meanwhile); false if
 /// another instance took it first.
 pub async fn claim(store: &Store, p: &Pending, until_ms: i64) -> Result<bool, sqlx::Error> {
-    let claimed = sqlx::query(
+    let claimed = sql::query(
         "UPDATE notification_pending SET due_ms = $3 WHERE notification_id = $1 AND due_ms = $2",
     )
     .bind(p.notification_id.clone())
@@ -105,7 +104,7 @@ pub async fn claim(store: &Store, p: &Pending, until_ms: i64) -> Result<bool, sq
 }
 
 pub async fn delivered(store: &Store, notification_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM notification_pending WHERE notification_id = $1")
+    sql::query("DELETE FROM notification_pending WHERE notification_id = $1")
         .bind(notification_id.to_owned())
         .execute(store.writer())
         .await?;
@@ -118,7 +117,7 @@ pub async fn retry_at(
     attempts: i64,
     due_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE notification_pending SET attempts = $2, due_ms = $3 WHERE notification_id = $1",
     )
     .bind(notification_id.to_owned())
@@ -135,7 +134,7 @@ pub async fn list(
     client_id: &str,
 ) -> Result<Vec<pb::Notification>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(
+    sql::query(
         "SELECT notification_id, client_id, kind, subject_id, message, create_time \
          FROM notifications WHERE client_id = $2 AND (create_time, notification_id) > ($3, $4) \
          ORDER BY create_time, notification_id LIMIT $1",

@@ -3,8 +3,7 @@
 //! decided by the domain on a locked row (an UPDATE takes the row lock on PostgreSQL; SQLite
 //! has one writer).
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Decision, Policy};
 
@@ -46,7 +45,7 @@ fn words(joined: String) -> Vec<String> {
         .collect()
 }
 
-fn policy(row: &sqlx::any::AnyRow) -> Result<Policy, sqlx::Error> {
+fn policy(row: &sql::Row) -> Result<Policy, sqlx::Error> {
     Ok(Policy::restore(
         row.try_get("policy_id")?,
         row.try_get("refund_policy")?,
@@ -59,7 +58,7 @@ fn policy(row: &sqlx::any::AnyRow) -> Result<Policy, sqlx::Error> {
 
 /// Records a new policy; false if the id is taken, by a live policy or a deleted one.
 pub async fn insert(tx: &mut Tx, p: &Policy) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO policies ({POLICY}, create_time) VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT DO NOTHING"
     ))
@@ -78,7 +77,7 @@ pub async fn insert(tx: &mut Tx, p: &Policy) -> Result<bool, sqlx::Error> {
 
 /// Reads a policy and locks it until the transaction ends.
 pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Policy>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE policies SET version = version WHERE policy_id = $1 RETURNING {POLICY}"
     ))
     .bind(id.to_owned())
@@ -90,7 +89,7 @@ pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Policy>, sqlx::Error> 
 
 /// Writes a policy's state after a transition.
 pub async fn save(tx: &mut Tx, p: &Policy) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE policies SET refund_policy = $2, delete_video_id = $3, banned_words = $4, \
          version = $5, deleted = $6 WHERE policy_id = $1",
     )
@@ -106,7 +105,7 @@ pub async fn save(tx: &mut Tx, p: &Policy) -> Result<(), sqlx::Error> {
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Policy>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {POLICY} FROM policies WHERE policy_id = $1 AND deleted = 0"
     ))
     .bind(id.to_owned())
@@ -118,7 +117,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Policy>, sqlx::Error>
 
 pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Policy)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {POLICY}, create_time FROM policies WHERE deleted = 0 \
          AND (create_time, policy_id) > ($2, $3) ORDER BY create_time, policy_id LIMIT $1"
     ))
@@ -135,7 +134,7 @@ pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Poli
 /// The live policies that ban words, read inside a consumer's transaction (every title is
 /// checked against them all; policies without banned words are not read).
 pub async fn banning(tx: &mut Tx) -> Result<Vec<Policy>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {POLICY} FROM policies WHERE deleted = 0 AND banned_words <> '' \
          ORDER BY policy_id"
     ))
@@ -149,7 +148,7 @@ pub async fn banning(tx: &mut Tx) -> Result<Vec<Policy>, sqlx::Error> {
 /// The most lenient live policy's refund bar, the lowest `refund_policy` (`None`: no live
 /// policy).
 pub async fn lenient_bar(tx: &mut Tx) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query("SELECT MIN(refund_policy) AS bar FROM policies WHERE deleted = 0")
+    let row = sql::query("SELECT MIN(refund_policy) AS bar FROM policies WHERE deleted = 0")
         .fetch_one(tx.conn())
         .await?;
     row.try_get::<Option<i64>, _>("bar")
@@ -158,13 +157,13 @@ pub async fn lenient_bar(tx: &mut Tx) -> Result<Option<i64>, sqlx::Error> {
 /// The video version last checked (`None`: never seen), the row locked until the
 /// transaction ends. Insert first, then lock, so two deliveries about one video serialize.
 pub async fn lock_video(tx: &mut Tx, video_id: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO policy_videos (video_id, version) VALUES ($1, -1) ON CONFLICT DO NOTHING",
     )
     .bind(video_id.to_owned())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(
+    let row = sql::query(
         "UPDATE policy_videos SET version = version WHERE video_id = $1 RETURNING version",
     )
     .bind(video_id.to_owned())
@@ -175,7 +174,7 @@ pub async fn lock_video(tx: &mut Tx, video_id: &str) -> Result<Option<i64>, sqlx
 }
 
 pub async fn save_video(tx: &mut Tx, video_id: &str, version: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE policy_videos SET version = $2 WHERE video_id = $1")
+    sql::query("UPDATE policy_videos SET version = $2 WHERE video_id = $1")
         .bind(video_id.to_owned())
         .bind(version)
         .execute(tx.conn())
@@ -185,7 +184,7 @@ pub async fn save_video(tx: &mut Tx, video_id: &str, version: i64) -> Result<(),
 
 /// Records a refund decision; false if the request was decided already.
 pub async fn insert_refund(tx: &mut Tx, d: &Decision) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
+    let inserted = sql::query(
         "INSERT INTO policy_refunds (refund_request_id, client_id, status, total_view, \
          refund_policy) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )

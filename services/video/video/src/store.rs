@@ -3,8 +3,7 @@
 //! Changes are decided by the domain on a locked row (an UPDATE takes the row lock on
 //! PostgreSQL; SQLite has one writer).
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{ReplicaChannel, Status, Video, Views};
 
@@ -35,7 +34,7 @@ CREATE TABLE IF NOT EXISTS video_channels (
 
 const COLUMNS: &str = "video_id, client_id, channel_id, title, view_count, status, version";
 
-fn video(row: &sqlx::any::AnyRow) -> Result<Video, sqlx::Error> {
+fn video(row: &sql::Row) -> Result<Video, sqlx::Error> {
     let views: i64 = row.try_get("view_count")?;
     let views =
         Views::new(views).map_err(|_| sqlx::Error::Decode(format!("views {views}").into()))?;
@@ -54,7 +53,7 @@ fn video(row: &sqlx::any::AnyRow) -> Result<Video, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Video>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM videos WHERE video_id = $1 AND deleted = 0"
     ))
     .bind(id.to_owned())
@@ -71,7 +70,7 @@ pub async fn list(
     client_id: &str,
 ) -> Result<Vec<(Vec<String>, Video)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS}, create_time FROM videos WHERE deleted = 0 \
          AND ($3 = '' OR channel_id = $3) AND ($4 = '' OR client_id = $4) \
          AND (create_time, video_id) > ($2, $5) ORDER BY create_time, video_id LIMIT $1"
@@ -90,7 +89,7 @@ pub async fn list(
 
 /// Records a new video; false if the id is taken, by a live video or a deleted one.
 pub async fn insert(tx: &mut Tx, v: &Video) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO videos ({COLUMNS}, deleted, create_time) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) ON CONFLICT DO NOTHING"
     ))
@@ -110,7 +109,7 @@ pub async fn insert(tx: &mut Tx, v: &Video) -> Result<bool, sqlx::Error> {
 
 /// Reads a live video and locks it until the transaction ends.
 pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Video>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE videos SET version = version WHERE video_id = $1 AND deleted = 0 \
          RETURNING {COLUMNS}"
     ))
@@ -123,7 +122,7 @@ pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<Video>, sqlx::Error> {
 
 /// The live videos of a channel, locked (a deleted channel takes them all).
 pub async fn lock_in_channel(tx: &mut Tx, channel_id: &str) -> Result<Vec<Video>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE videos SET version = version WHERE channel_id = $1 AND deleted = 0 \
          RETURNING {COLUMNS}"
     ))
@@ -137,7 +136,7 @@ pub async fn lock_in_channel(tx: &mut Tx, channel_id: &str) -> Result<Vec<Video>
 
 /// Writes a locked video after a transition (`deleted`: for good).
 pub async fn save(tx: &mut Tx, v: &Video, deleted: bool) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE videos SET channel_id = $2, title = $3, view_count = $4, status = $5, \
          version = $6, deleted = $7 WHERE video_id = $1",
     )
@@ -153,7 +152,7 @@ pub async fn save(tx: &mut Tx, v: &Video, deleted: bool) -> Result<(), sqlx::Err
     Ok(())
 }
 
-fn replica(row: &sqlx::any::AnyRow) -> Result<ReplicaChannel, sqlx::Error> {
+fn replica(row: &sql::Row) -> Result<ReplicaChannel, sqlx::Error> {
     Ok(ReplicaChannel::restore(
         row.try_get("channel_id")?,
         row.try_get("client_id")?,
@@ -167,7 +166,7 @@ pub async fn channel(
     store: &Store,
     channel_id: &str,
 ) -> Result<Option<ReplicaChannel>, sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "SELECT channel_id, client_id, version, deleted FROM video_channels WHERE channel_id = $1",
     )
     .bind(channel_id.to_owned())
@@ -181,7 +180,7 @@ pub async fn channel(
 /// concurrent first event or upload about it waits for this one.
 pub async fn lock_channel(tx: &mut Tx, channel_id: &str) -> Result<ReplicaChannel, sqlx::Error> {
     let unheard = ReplicaChannel::unheard(channel_id);
-    sqlx::query(
+    sql::query(
         "INSERT INTO video_channels (channel_id, client_id, version, deleted) \
          VALUES ($1, '', $2, 0) ON CONFLICT DO NOTHING",
     )
@@ -189,7 +188,7 @@ pub async fn lock_channel(tx: &mut Tx, channel_id: &str) -> Result<ReplicaChanne
     .bind(unheard.version())
     .execute(tx.conn())
     .await?;
-    let row = sqlx::query(
+    let row = sql::query(
         "UPDATE video_channels SET version = version WHERE channel_id = $1 \
          RETURNING channel_id, client_id, version, deleted",
     )
@@ -201,7 +200,7 @@ pub async fn lock_channel(tx: &mut Tx, channel_id: &str) -> Result<ReplicaChanne
 
 /// Writes the replica's row of a channel locked by `lock_channel`.
 pub async fn save_channel(tx: &mut Tx, c: &ReplicaChannel) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE video_channels SET client_id = $2, version = $3, deleted = $4 WHERE channel_id = $1")
+    sql::query("UPDATE video_channels SET client_id = $2, version = $3, deleted = $4 WHERE channel_id = $1")
         .bind(c.channel_id().to_owned())
         .bind(c.client_id().to_owned())
         .bind(c.version())

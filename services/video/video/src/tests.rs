@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mediamesh_mesh::testkit::{Fake, TestStore, delivered, peer_down, peer_in_memory};
-use mediamesh_mesh::{CallPolicy, Delivered, Handler};
+use mediamesh_mesh::{CallPolicy, Delivered, Handler, sql};
 use mediamesh_proto::video::v1 as pb;
 use pb::channel_service_server::ChannelServiceServer;
 use pb::video_service_server::VideoService;
@@ -348,7 +348,7 @@ async fn a_page_token_survives_rows_inserted_before_it() {
     let write = |id: &str, at: &str| {
         let (store, id, at) = (f.test.store.clone(), id.to_owned(), at.to_owned());
         async move {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO videos (video_id, client_id, channel_id, title, view_count, status, \
                  version, deleted, create_time) VALUES ($1, '1', 'c1', $1, 0, 'ACTIVE', 1, 0, $2)",
             )

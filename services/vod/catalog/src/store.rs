@@ -1,7 +1,6 @@
 //! The catalog's tables.
 use mediamesh_mesh::storage::page::{Keyset, key_of};
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::{AnyConnection, Row};
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Price, Vod};
 
@@ -23,7 +22,7 @@ ON CONFLICT DO NOTHING;
     "CREATE INDEX IF NOT EXISTS vods_by_registered ON vods (registered_at, vod_id);",
 ];
 
-fn vod(row: &sqlx::any::AnyRow) -> Result<Vod, sqlx::Error> {
+fn vod(row: &sql::Row) -> Result<Vod, sqlx::Error> {
     let price = Price::new(row.try_get("price")?).map_err(|e| sqlx::Error::Decode(e.into()))?;
     Ok(Vod::restore(
         row.try_get("vod_id")?,
@@ -33,7 +32,7 @@ fn vod(row: &sqlx::any::AnyRow) -> Result<Vod, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Vod>, sqlx::Error> {
-    sqlx::query("SELECT vod_id, vod_name, price FROM vods WHERE vod_id = $1")
+    sql::query("SELECT vod_id, vod_name, price FROM vods WHERE vod_id = $1")
         .bind(id.to_owned())
         .fetch_optional(store.reader())
         .await?
@@ -43,7 +42,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Vod>, sqlx::Error> {
 
 pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Vod)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sqlx::query(
+    sql::query(
         "SELECT vod_id, vod_name, price, registered_at FROM vods \
          WHERE (registered_at, vod_id) > ($2, $3) ORDER BY registered_at, vod_id LIMIT $1",
     )
@@ -59,8 +58,8 @@ pub async fn list(store: &Store, page: &Keyset) -> Result<Vec<(Vec<String>, Vod)
 
 /// Inserts the VOD; false when the id is taken.
 pub async fn insert(tx: &mut Tx, vod: &Vod) -> Result<bool, sqlx::Error> {
-    let conn: &mut AnyConnection = tx.conn();
-    let inserted = sqlx::query(
+    let conn: &mut mediamesh_mesh::Conn = tx.conn();
+    let inserted = sql::query(
         "INSERT INTO vods (vod_id, vod_name, price, registered_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT DO NOTHING",
     )

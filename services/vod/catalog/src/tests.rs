@@ -1,5 +1,6 @@
 //! The catalog's rules in process: a real SQLite store in a temporary folder, the gRPC
 //! adapter called directly.
+use mediamesh_mesh::sql;
 use mediamesh_mesh::testkit::TestStore;
 use mediamesh_proto::vod::v1 as pb;
 use pb::catalog_service_server::CatalogService;
@@ -105,7 +106,7 @@ async fn a_page_token_survives_rows_inserted_before_it() {
     let write = |id: &str, at: &str| {
         let (store, id, at) = (test.store.clone(), id.to_owned(), at.to_owned());
         async move {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO vods (vod_id, vod_name, price, registered_at) \
                  VALUES ($1, $1, 1000, $2)",
             )

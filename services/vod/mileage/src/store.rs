@@ -4,8 +4,7 @@
 //!
 //! Replicas share the tables, so nothing here reads a value to write it back unlocked: the
 //! ledger is insert-then-check, and an account is locked by the statement that reads it.
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::Account;
 
@@ -32,7 +31,7 @@ CREATE TABLE IF NOT EXISTS mileage_ledger (
 
 const COLUMNS: &str = "customer_id, points, credits_issued, credits_used";
 
-fn account(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
+fn account(row: &sql::Row) -> Result<Account, sqlx::Error> {
     Ok(Account::restore(
         row.try_get("customer_id")?,
         row.try_get("points")?,
@@ -42,7 +41,7 @@ fn account(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, customer_id: &str) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM mileages WHERE customer_id = $1"
     ))
     .bind(customer_id.to_owned())
@@ -56,7 +55,7 @@ pub async fn get(store: &Store, customer_id: &str) -> Result<Option<Account>, sq
 /// the row lock (PostgreSQL waits for a replica holding it and returns its committed
 /// values), so `save` cannot overwrite another replica's update.
 pub async fn lock(tx: &mut Tx, customer_id: &str) -> Result<Account, sqlx::Error> {
-    let row = sqlx::query(&format!(
+    let row = sql::query(&format!(
         "INSERT INTO mileages ({COLUMNS}) VALUES ($1, 0, 0, 0) \
          ON CONFLICT (customer_id) DO UPDATE SET points = mileages.points RETURNING {COLUMNS}"
     ))
@@ -68,7 +67,7 @@ pub async fn lock(tx: &mut Tx, customer_id: &str) -> Result<Account, sqlx::Error
 
 /// Saves an account read by `lock` in this transaction; returns its new version.
 pub async fn save(tx: &mut Tx, a: &Account) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "UPDATE mileages SET points = $2, credits_issued = $3, credits_used = $4, \
          version = version + 1 WHERE customer_id = $1 RETURNING version",
     )
@@ -89,7 +88,7 @@ pub async fn record_approval(
     points: i64,
     free_vod: bool,
 ) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
+    let inserted = sql::query(
         "INSERT INTO mileage_ledger (purchase_id, customer_id, points, free_vod, reversed) \
          VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING",
     )
@@ -121,7 +120,7 @@ pub async fn record_reversal(
     purchase_id: &str,
     customer_id: &str,
 ) -> Result<Reversal, sqlx::Error> {
-    let marked = sqlx::query(
+    let marked = sql::query(
         "INSERT INTO mileage_ledger (purchase_id, customer_id, points, free_vod, reversed) \
          VALUES ($1, $2, 0, 0, 1) ON CONFLICT DO NOTHING",
     )
@@ -133,7 +132,7 @@ pub async fn record_reversal(
     if marked == 1 {
         return Ok(Reversal::Nothing);
     }
-    let taken = sqlx::query(
+    let taken = sql::query(
         "UPDATE mileage_ledger SET reversed = 1 WHERE purchase_id = $1 AND reversed = 0 \
          RETURNING points, free_vod",
     )
@@ -152,7 +151,7 @@ pub async fn record_reversal(
 /// A free purchase whose credit was taken back before it arrived: the ledger records its
 /// price as points owed, so its reversal refunds them.
 pub async fn record_debt(tx: &mut Tx, purchase_id: &str, points: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE mileage_ledger SET points = $2, free_vod = 0 WHERE purchase_id = $1")
+    sql::query("UPDATE mileage_ledger SET points = $2, free_vod = 0 WHERE purchase_id = $1")
         .bind(purchase_id.to_owned())
         .bind(points)
         .execute(tx.conn())

@@ -1,7 +1,6 @@
 //! The payment's table.
 use mediamesh_mesh::events::once::Keyed;
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{PayRequest, PayStatus, Payment, Won};
 
@@ -19,7 +18,7 @@ CREATE TABLE IF NOT EXISTS payments (
 
 const COLUMNS: &str = "purchase_id, customer_id, vod_id, amount, free_vod, pay_status, version";
 
-fn payment(row: &sqlx::any::AnyRow) -> Result<Payment, sqlx::Error> {
+fn payment(row: &sql::Row) -> Result<Payment, sqlx::Error> {
     let status: String = row.try_get("pay_status")?;
     let request = PayRequest {
         purchase_id: row.try_get("purchase_id")?,
@@ -34,7 +33,7 @@ fn payment(row: &sqlx::any::AnyRow) -> Result<Payment, sqlx::Error> {
 }
 
 pub async fn get(store: &Store, purchase_id: &str) -> Result<Option<Payment>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM payments WHERE purchase_id = $1"
     ))
     .bind(purchase_id.to_owned())
@@ -47,7 +46,7 @@ pub async fn get(store: &Store, purchase_id: &str) -> Result<Option<Payment>, sq
 /// Reads a payment and locks it until the transaction ends (an UPDATE takes the row lock on
 /// PostgreSQL; SQLite has one writer), so a transition decided on it cannot be lost.
 pub async fn lock(tx: &mut Tx, purchase_id: &str) -> Result<Option<Payment>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "UPDATE payments SET version = version WHERE purchase_id = $1 RETURNING {COLUMNS}"
     ))
     .bind(purchase_id.to_owned())
@@ -59,7 +58,7 @@ pub async fn lock(tx: &mut Tx, purchase_id: &str) -> Result<Option<Payment>, sql
 
 /// Writes a payment's new state after a transition.
 pub async fn save(tx: &mut Tx, p: &Payment) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE payments SET pay_status = $2, version = $3 WHERE purchase_id = $1")
+    sql::query("UPDATE payments SET pay_status = $2, version = $3 WHERE purchase_id = $1")
         .bind(p.request().purchase_id.clone())
         .bind(p.status().as_str())
         .bind(p.version())
@@ -73,7 +72,7 @@ impl Keyed for Payment {
     /// Inserts the payment unless its purchase already has one.
     async fn insert(&self, tx: &mut Tx) -> Result<bool, sqlx::Error> {
         let r = self.request();
-        let inserted = sqlx::query(&format!(
+        let inserted = sql::query(&format!(
             "INSERT INTO payments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT DO NOTHING"
         ))
@@ -91,7 +90,7 @@ impl Keyed for Payment {
     }
 
     async fn recorded(&self, tx: &mut Tx) -> Result<Option<Payment>, sqlx::Error> {
-        sqlx::query(&format!(
+        sql::query(&format!(
             "SELECT {COLUMNS} FROM payments WHERE purchase_id = $1"
         ))
         .bind(self.request().purchase_id.clone())

@@ -1,7 +1,6 @@
 //! Purchase's tables: purchases, the catalog replica and free-VOD credits.
 use mediamesh_mesh::storage::page::Keyset;
-use mediamesh_mesh::{Migration, Store, Tx};
-use sqlx::Row;
+use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Order, OrderStatus, Purchase, Vod, Won};
 
@@ -44,7 +43,7 @@ CREATE TABLE IF NOT EXISTS free_vod_credits (
 const COLUMNS: &str = "purchase_id, vod_id, vod_name, customer_id, order_status, amount, free_vod, \
                        create_time, version";
 
-fn purchase(row: &sqlx::any::AnyRow) -> Result<Purchase, sqlx::Error> {
+fn purchase(row: &sql::Row) -> Result<Purchase, sqlx::Error> {
     let status: String = row.try_get("order_status")?;
     let order = Order {
         id: row.try_get("purchase_id")?,
@@ -71,7 +70,7 @@ pub async fn offer(
     vod_id: &str,
     customer_id: &str,
 ) -> Result<Option<(Vod, i64)>, sqlx::Error> {
-    let row = sqlx::query(
+    let row = sql::query(
         "SELECT vod_id, vod_name, price, \
          COALESCE((SELECT available FROM free_vod_credits WHERE customer_id = $2), 0) AS credits \
          FROM vod_replica WHERE vod_id = $1",
@@ -94,7 +93,7 @@ pub async fn offer(
 /// The customer's spendable free-VOD credits.
 pub async fn credits(store: &Store, customer_id: &str) -> Result<i64, sqlx::Error> {
     let available: Option<i64> =
-        sqlx::query_scalar("SELECT available FROM free_vod_credits WHERE customer_id = $1")
+        sql::query_scalar("SELECT available FROM free_vod_credits WHERE customer_id = $1")
             .bind(customer_id.to_owned())
             .fetch_optional(store.reader())
             .await?;
@@ -102,7 +101,7 @@ pub async fn credits(store: &Store, customer_id: &str) -> Result<i64, sqlx::Erro
 }
 
 pub async fn upsert_vod(tx: &mut Tx, vod: &Vod) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO vod_replica (vod_id, vod_name, price) VALUES ($1, $2, $3) \
          ON CONFLICT (vod_id) DO UPDATE SET vod_name = excluded.vod_name, price = excluded.price",
     )
@@ -116,7 +115,7 @@ pub async fn upsert_vod(tx: &mut Tx, vod: &Vod) -> Result<(), sqlx::Error> {
 
 /// Adds a free-VOD credit (issued by mileage, or given back by a cancellation).
 pub async fn add_credit(tx: &mut Tx, customer_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO free_vod_credits (customer_id, available) VALUES ($1, 1) \
          ON CONFLICT (customer_id) DO UPDATE SET available = free_vod_credits.available + 1",
     )
@@ -129,7 +128,7 @@ pub async fn add_credit(tx: &mut Tx, customer_id: &str) -> Result<(), sqlx::Erro
 /// Spends one free-VOD credit if the customer has one, in one statement: the balance never
 /// goes below zero, whoever spends at the same time.
 pub async fn take_credit(tx: &mut Tx, customer_id: &str) -> Result<bool, sqlx::Error> {
-    let taken = sqlx::query(
+    let taken = sql::query(
         "UPDATE free_vod_credits SET available = available - 1 WHERE customer_id = $1 AND available > 0",
     )
     .bind(customer_id.to_owned())
@@ -141,7 +140,7 @@ pub async fn take_credit(tx: &mut Tx, customer_id: &str) -> Result<bool, sqlx::E
 
 /// Saves what a purchase charges (a credit paid for it after it was recorded).
 pub async fn save_terms(tx: &mut Tx, p: &Purchase) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE purchases SET amount = $1, free_vod = $2 WHERE purchase_id = $3")
+    sql::query("UPDATE purchases SET amount = $1, free_vod = $2 WHERE purchase_id = $3")
         .bind(i64::from(p.order().amount.get()))
         .bind(p.order().free_vod as i64)
         .bind(p.id().to_owned())
@@ -151,9 +150,9 @@ pub async fn save_terms(tx: &mut Tx, p: &Purchase) -> Result<(), sqlx::Error> {
 }
 
 /// Inserts a new purchase; false when its id is taken.
-pub async fn insert(conn: &mut sqlx::AnyConnection, p: &Purchase) -> Result<bool, sqlx::Error> {
+pub async fn insert(conn: &mut mediamesh_mesh::Conn, p: &Purchase) -> Result<bool, sqlx::Error> {
     let o = p.order();
-    let inserted = sqlx::query(&format!(
+    let inserted = sql::query(&format!(
         "INSERT INTO purchases ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
     ))
     .bind(o.id.clone())
@@ -174,7 +173,7 @@ pub async fn insert(conn: &mut sqlx::AnyConnection, p: &Purchase) -> Result<bool
 /// Saves a status change made by the aggregate, if nobody changed the row meanwhile
 /// (optimistic: the row must still be at `version - 1`).
 pub async fn update_status(tx: &mut Tx, p: &Purchase) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
+    let updated = sql::query(
         "UPDATE purchases SET order_status = $1, version = $2 WHERE purchase_id = $3 AND version = $4",
     )
     .bind(p.status().as_str())
@@ -188,7 +187,7 @@ pub async fn update_status(tx: &mut Tx, p: &Purchase) -> Result<bool, sqlx::Erro
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Option<Purchase>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM purchases WHERE purchase_id = $1"
     ))
     .bind(id.to_owned())
@@ -201,7 +200,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Purchase>, sqlx::Erro
 /// A purchase read inside a transaction (after its insert conflicted: the row committed by
 /// whoever took the id).
 pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Purchase>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM purchases WHERE purchase_id = $1"
     ))
     .bind(id.to_owned())
@@ -223,7 +222,7 @@ pub async fn list(
         _ => (String::new(), String::new()),
     };
     let rows = if customer_id.is_empty() {
-        sqlx::query(&format!(
+        sql::query(&format!(
             "SELECT {COLUMNS} FROM purchases WHERE (create_time, purchase_id) > ($2, $3) \
              ORDER BY create_time, purchase_id LIMIT $1"
         ))
@@ -233,7 +232,7 @@ pub async fn list(
         .fetch_all(store.reader())
         .await?
     } else {
-        sqlx::query(&format!(
+        sql::query(&format!(
             "SELECT {COLUMNS} FROM purchases WHERE customer_id = $4 \
              AND (create_time, purchase_id) > ($2, $3) ORDER BY create_time, purchase_id LIMIT $1"
         ))
@@ -254,7 +253,7 @@ pub fn list_key(p: &Purchase) -> Vec<String> {
 
 /// Purchases still pending that were created before `cutoff` (left by a crash).
 pub async fn pending_before(store: &Store, cutoff: &str) -> Result<Vec<Purchase>, sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "SELECT {COLUMNS} FROM purchases WHERE order_status = 'PENDING' AND create_time < $1 \
          ORDER BY create_time LIMIT 100"
     ))
@@ -273,7 +272,7 @@ pub async fn seed(store: &Store, count: i64) -> Result<(), sqlx::Error> {
     store
         .write(move |tx| {
             Box::pin(async move {
-                sqlx::query(&format!(
+                sql::query(&format!(
                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
                      INSERT INTO purchases ({COLUMNS}) \
                      SELECT 'seed-' || CAST(i AS TEXT), '2', 'ToBusan', \
