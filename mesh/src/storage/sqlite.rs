@@ -3,7 +3,7 @@
 //! log to the OS's cache; only under `synchronous=FULL` does it wait for the disk, and then
 //! it runs off the async workers (`Writer::commit`).
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,14 +81,80 @@ impl Readers {
 /// The writer's connection, shared by transactions and single writes: one per store, as
 /// SQLite has one writer anyway.
 pub struct Writer {
-    conn: Arc<tokio::sync::Mutex<Connection>>,
+    conn: Arc<tokio::sync::Mutex<Logged>>,
     synchronous_full: bool,
+}
+
+/// The writer's connection and the size of its log, which SQLite reports after each commit.
+/// SQLite would checkpoint inside the commit that takes the log past 1,000 frames, on the
+/// async worker running it, holding up every task queued there for the milliseconds the
+/// checkpoint's writes and syncs take; the writer checkpoints at the same point, but off the
+/// workers (`checkpoint_if_due`).
+struct Logged {
+    conn: Connection,
+    /// Frames in the log after the last commit. Boxed: SQLite keeps its address. Declared
+    /// after `conn`, so the connection closes before the count goes.
+    frames: Box<AtomicI32>,
+}
+
+impl std::ops::Deref for Logged {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Where SQLite would checkpoint by itself (its `wal_autocheckpoint` default).
+const CHECKPOINT_FRAMES: i32 = 1000;
+
+impl Logged {
+    #[allow(unsafe_code)] // SQLite's log hook has no safe wrapper in rusqlite 0.32.
+    fn new(conn: Connection) -> Logged {
+        let frames = Box::new(AtomicI32::new(0));
+        unsafe extern "C" fn count(
+            frames: *mut std::ffi::c_void,
+            _: *mut rusqlite::ffi::sqlite3,
+            _: *const std::ffi::c_char,
+            n: std::ffi::c_int,
+        ) -> std::ffi::c_int {
+            // SAFETY: `frames` is the boxed counter of the `Logged` owning the connection,
+            // alive until after the connection closes.
+            unsafe { (*(frames as *const AtomicI32)).store(n, Ordering::Relaxed) };
+            rusqlite::ffi::SQLITE_OK
+        }
+        // SAFETY: the handle is the open connection's; the hook's argument outlives it (see
+        // `frames`). Setting a hook replaces SQLite's automatic checkpoint.
+        unsafe {
+            rusqlite::ffi::sqlite3_wal_hook(
+                conn.handle(),
+                Some(count),
+                &*frames as *const AtomicI32 as *mut std::ffi::c_void,
+            );
+        }
+        Logged { conn, frames }
+    }
+
+    /// Checkpoints once the log is as long as SQLite would let it grow, off the async
+    /// workers. PASSIVE: it never waits for readers; what they still read is copied later.
+    fn checkpoint_if_due(&self) {
+        if self.frames.load(Ordering::Relaxed) < CHECKPOINT_FRAMES {
+            return;
+        }
+        let done = off_the_workers(|| {
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        });
+        if let Err(error) = done {
+            tracing::warn!(%error, "checkpoint failed; the next commit tries again");
+        }
+    }
 }
 
 impl Writer {
     pub fn new(conn: Connection, synchronous_full: bool) -> Writer {
         Writer {
-            conn: Arc::new(tokio::sync::Mutex::new(conn)),
+            conn: Arc::new(tokio::sync::Mutex::new(Logged::new(conn))),
             synchronous_full,
         }
     }
@@ -96,7 +162,9 @@ impl Writer {
     /// Runs one statement on its own (SQLite commits it at once).
     pub async fn run(&self, statement: Statement<'_>) -> Result<Output, sqlx::Error> {
         let mut conn = self.conn.lock().await;
-        patiently(&mut conn, |conn| run(conn, &statement)).await
+        let output = patiently(&mut *conn, |conn| run(conn, &statement)).await;
+        conn.checkpoint_if_due();
+        output
     }
 
     /// Waits for the connection, then starts a transaction on it.
@@ -108,7 +176,7 @@ impl Writer {
         }
         // IMMEDIATE: the write lock is taken here, where waiting for it is safe, never
         // halfway through the transaction.
-        patiently(&mut conn, |conn| {
+        patiently(&mut *conn, |conn| {
             conn.execute_batch("BEGIN IMMEDIATE").map_err(error)
         })
         .await?;
@@ -121,7 +189,7 @@ impl Writer {
 
 /// An open transaction on the writer; rolled back when dropped uncommitted.
 pub struct Transaction {
-    conn: Option<tokio::sync::OwnedMutexGuard<Connection>>,
+    conn: Option<tokio::sync::OwnedMutexGuard<Logged>>,
     synchronous_full: bool,
 }
 
@@ -142,6 +210,7 @@ impl Transaction {
             // A failed COMMIT (busy, I/O) leaves the transaction open.
             let _ = conn.execute_batch("ROLLBACK");
         }
+        conn.checkpoint_if_due();
         committed.map_err(error)
     }
 }
@@ -471,5 +540,30 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    /// The writer replaces SQLite's checkpoint inside the commit with its own, off the
+    /// workers: the log's pages still reach the database file once the log is as long as
+    /// SQLite would let it grow (without a checkpoint, the file would never grow and the log
+    /// would grow for ever).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn the_log_is_checkpointed_into_the_database_file() {
+        let t = TestStore::new(&[TABLE]).await;
+        let size = || std::fs::metadata(t.file()).unwrap().len();
+        let before = size();
+        for i in 0..1_200_i64 {
+            sql::query("INSERT INTO pairs (a, b) VALUES ($1, $2)")
+                .bind(format!("row {i} {}", "x".repeat(200)))
+                .bind(i)
+                .execute(t.store.writer())
+                .await
+                .unwrap();
+        }
+        assert!(
+            size() > before + 100 * 1024,
+            "the rows reached the database file: {} -> {} bytes",
+            before,
+            size()
+        );
     }
 }
