@@ -53,6 +53,18 @@ impl TestStore {
         self.dir.join("test.context.db")
     }
 
+    /// How SQLite runs `sql`, one line a step ("SEARCH t USING INDEX i (c=?)"), for a test
+    /// that a statement seeks its index rather than walking a table or sorting.
+    pub async fn plan(&self, sql: &str) -> Vec<String> {
+        sql::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .fetch_all(self.store.reader())
+            .await
+            .expect("plan a statement")
+            .iter()
+            .map(|row| row.get("detail"))
+            .collect()
+    }
+
     /// The events raised so far and not yet published, oldest first, as a consumer would
     /// receive them.
     pub async fn raised(&self) -> Vec<Delivered> {
