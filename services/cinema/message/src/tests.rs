@@ -1,5 +1,6 @@
 //! Message's rules in process: a real SQLite store in a temporary folder, reservation
 //! events delivered as the consumer would, the gRPC adapter called directly.
+use mediamesh_mesh::serving::auth::Caller;
 use mediamesh_mesh::testkit::{TestStore, delivered};
 use mediamesh_mesh::{Delivered, Handler};
 use mediamesh_proto::cinema::v1 as pb;
@@ -16,10 +17,14 @@ async fn message() -> (TestStore, MessageApi, Arc<dyn Handler>) {
 }
 
 fn confirmed(rsv: &str) -> Delivered {
+    confirmed_for(rsv, "kim")
+}
+
+fn confirmed_for(rsv: &str, customer: &str) -> Delivered {
     let event = pb::ReservationConfirmed {
         rsv_id: rsv.into(),
         movie_id: "m1".into(),
-        customer_id: "kim".into(),
+        customer_id: customer.into(),
         ..Default::default()
     };
     delivered("cinema.reservation", &event, rsv, 1)
@@ -118,5 +123,87 @@ async fn a_bad_filter_or_page_is_refused_naming_the_field() {
         let status = api.list_messages(Request::new(request)).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(status.message().starts_with(field), "{}", status.message());
+    }
+}
+
+/// Every message from the first page to the last, `size` a page, of a reservation ("": any)
+/// as `customer` sees them ("": auth off, everyone's).
+async fn paged(api: &MessageApi, rsv: &str, customer: &str, size: i32) -> Vec<pb::Message> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let mut request = Request::new(pb::ListMessagesRequest {
+            page_size: size,
+            page_token: token,
+            rsv_id: rsv.into(),
+        });
+        if !customer.is_empty() {
+            // A customer signed in sees only their own messages.
+            request.extensions_mut().insert(Caller::new(customer, &[]));
+        }
+        let page = api.list_messages(request).await.unwrap().into_inner();
+        all.extend(page.messages);
+        token = page.next_page_token;
+        if token.is_empty() {
+            return all;
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_filter_pages_through_the_listing_order() {
+    let (test, api, policies) = message().await;
+    for (rsv, customer) in [("r1", "kim"), ("r2", "lee"), ("r3", "kim"), ("r4", "lee")] {
+        test.deliver(&policies, &confirmed_for(rsv, customer))
+            .await
+            .unwrap();
+    }
+    test.deliver(&policies, &cancelled("r1")).await.unwrap();
+    let all = paged(&api, "", "", 2).await;
+    assert_eq!(all.len(), 5);
+    for (rsv, customer, count) in [
+        ("r1", "", 2),
+        ("", "kim", 3),
+        ("", "lee", 2),
+        ("r1", "kim", 2),
+        ("r2", "kim", 0),
+    ] {
+        let expected: Vec<&str> = all
+            .iter()
+            .filter(|m| rsv.is_empty() || m.rsv_id == rsv)
+            .filter(|m| customer.is_empty() || m.customer_id == customer)
+            .map(|m| m.message_id.as_str())
+            .collect();
+        assert_eq!(expected.len(), count, "{rsv:?} {customer:?}");
+        let listed = paged(&api, rsv, customer, 1).await;
+        let listed: Vec<&str> = listed.iter().map(|m| m.message_id.as_str()).collect();
+        assert_eq!(listed, expected, "{rsv:?} {customer:?}");
+    }
+}
+
+/// A filtered listing seeks an index of its filter, in list order: not a walk of every
+/// message (which `($n = '' OR rsv_id = $n)` made of it) nor a sort.
+#[tokio::test]
+async fn a_filtered_listing_is_sought_in_an_index_of_its_filter() {
+    let (test, _, _) = message().await;
+    let (rsv, customer) = (
+        "messages_by_rsv (rsv_id=?",
+        "messages_by_customer (customer_id=?",
+    );
+    for (rsv_id, customer_id, seeks) in [
+        ("r1", "", vec![rsv]),
+        ("", "kim", vec![customer]),
+        ("r1", "kim", vec![rsv, customer]),
+    ] {
+        let (sql, _) = crate::store::list_statement(rsv_id, customer_id);
+        let plan = test.plan(&sql).await;
+        let sought = |index: &&str| plan.iter().any(|s| s.contains(&format!("INDEX {index}")));
+        assert!(seeks.iter().any(sought), "{plan:?}");
+        assert!(
+            !plan
+                .iter()
+                .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
     }
 }

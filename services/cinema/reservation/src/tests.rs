@@ -618,3 +618,53 @@ async fn a_lowering_racing_reservations_never_leaves_more_confirmed_than_seats()
         }
     }
 }
+
+/// Every reservation id from the first page to the last, `size` a page, of `movie` ("": all).
+async fn paged(w: &World, movie: &str, size: i32) -> Vec<String> {
+    let list = |token: String| {
+        let request = Request::new(pb::ListReservationsRequest {
+            page_size: size,
+            page_token: token,
+            movie_id: movie.into(),
+        });
+        let api = &w.api;
+        async move {
+            let page = api.list_reservations(request).await.unwrap().into_inner();
+            let ids: Vec<String> = page.reservations.into_iter().map(|r| r.rsv_id).collect();
+            (ids, page.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+#[tokio::test]
+async fn a_movies_reservations_and_all_page_in_creation_order() {
+    let w = World::new(Pays::Approves, QUICK).await;
+    w.movie("m1", 10, 1).await;
+    w.movie("m2", 10, 1).await;
+    for (rsv, movie) in [("r1", "m1"), ("r2", "m2"), ("r3", "m1"), ("r4", "m1")] {
+        w.reserve(rsv, movie).await.unwrap();
+    }
+    assert_eq!(paged(&w, "m1", 2).await, ["r1", "r3", "r4"]);
+    assert_eq!(paged(&w, "m2", 1).await, ["r2"]);
+    assert_eq!(paged(&w, "", 3).await, ["r1", "r2", "r3", "r4"]);
+}
+
+/// A movie's reservations are sought in its index, in list order: not a walk of every
+/// reservation (which `($n = '' OR movie_id = $n)` made of the listing) nor a sort.
+#[tokio::test]
+async fn a_movies_reservations_are_sought_in_its_index() {
+    let w = World::new(Pays::Approves, QUICK).await;
+    let (sql, _) = crate::store::list_statement("m1");
+    let plan = w.test.plan(&sql).await;
+    let index = "INDEX reservations_by_movie_key (movie_id=?";
+    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}

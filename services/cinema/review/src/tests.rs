@@ -302,3 +302,66 @@ async fn bad_requests_are_refused_naming_the_field() {
     assert!(status.message().starts_with("content"));
     assert_eq!(r.movie.asked(), 0, "bad input never reaches movie");
 }
+
+/// Every review id from the first page to the last, `size` a page, of `movie` ("": all).
+async fn paged(r: &Review, movie: &str, size: i32) -> Vec<String> {
+    let list = |token: String| {
+        let request = Request::new(pb::ListReviewsRequest {
+            page_size: size,
+            page_token: token,
+            movie_id: movie.into(),
+        });
+        let api = &r.api;
+        async move {
+            let page = api.list_reviews(request).await.unwrap().into_inner();
+            let ids: Vec<String> = page.reviews.into_iter().map(|r| r.review_id).collect();
+            (ids, page.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+#[tokio::test]
+async fn one_movies_reviews_and_all_reviews_page_in_creation_order() {
+    let r = Review::new(&[]).await;
+    r.deliver(&[&registered("m1", 1), &registered("m2", 1)])
+        .await;
+    for (review, movie) in [
+        ("rv1", "m1"),
+        ("rv2", "m2"),
+        ("rv3", "m1"),
+        ("rv4", "m1"),
+        ("rv5", "m2"),
+        ("rv6", "m1"),
+    ] {
+        r.create(review, movie).await.unwrap();
+    }
+    r.delete("rv3").await.unwrap();
+    assert_eq!(paged(&r, "m1", 2).await, ["rv1", "rv4", "rv6"]);
+    assert_eq!(paged(&r, "m2", 1).await, ["rv2", "rv5"]);
+    assert_eq!(paged(&r, "m3", 2).await, Vec::<String>::new());
+    assert_eq!(paged(&r, "", 2).await, ["rv1", "rv2", "rv4", "rv5", "rv6"]);
+}
+
+/// A movie's reviews are sought in its index, in list order: not a walk of every review
+/// (which `($n = '' OR movie_id = $n)` made of the listing) nor a sort of the movie's.
+#[tokio::test]
+async fn a_movies_reviews_are_sought_in_its_index() {
+    let r = Review::new(&[]).await;
+    let (sql, filters) = crate::store::list_statement("m1");
+    assert_eq!(filters, ["m1"]);
+    let plan = r.test.plan(&sql).await;
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("INDEX reviews_by_movie (movie_id=?")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}
