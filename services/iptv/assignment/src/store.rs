@@ -2,7 +2,7 @@
 //! the assignment row first (an UPDATE takes the row lock on PostgreSQL; SQLite has one
 //! writer), so the desk, the cancellation's answer and the installer's events are applied
 //! one after the other.
-use mediamesh_mesh::storage::page::{Keyset, key_of};
+use mediamesh_mesh::storage::page::{Keyset, given_filters, key_of};
 use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Assignment, Cancel, Installer, Order, Status};
@@ -102,24 +102,37 @@ pub async fn get_installer(store: &Store, id: &str) -> Result<Option<Installer>,
         .transpose()
 }
 
+/// The installer listing's statement and the filter values bound after the key ($1 limit,
+/// $2 the key): a region's installers seek installers_by_region, all installers walk the
+/// primary key (one statement with `($n = '' OR region = $n)` would walk it for a region).
+pub(crate) fn installers_statement(region: &str) -> (String, Vec<String>) {
+    let (filter, values) = given_filters(3, &[("region", region)]);
+    let sql = format!(
+        "SELECT installer_id, name, region FROM installers WHERE installer_id > $2{filter} \
+         ORDER BY installer_id LIMIT $1"
+    );
+    (sql, values)
+}
+
 pub async fn list_installers(
     store: &Store,
     page: &Keyset,
     region: &str,
 ) -> Result<Vec<(Vec<String>, Installer)>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    sql::query(
-        "SELECT installer_id, name, region FROM installers WHERE ($3 = '' OR region = $3) \
-         AND installer_id > $2 ORDER BY installer_id LIMIT $1",
-    )
-    .bind(page.fetch_limit())
-    .bind(after[0].clone())
-    .bind(region.to_owned())
-    .fetch_all(store.reader())
-    .await?
-    .iter()
-    .map(|r| Ok((key_of(r, &["installer_id"])?, installer(r)?)))
-    .collect()
+    let (text, filters) = installers_statement(region);
+    let mut query = sql::query(&text)
+        .bind(page.fetch_limit())
+        .bind(after[0].clone());
+    for value in filters {
+        query = query.bind(value);
+    }
+    query
+        .fetch_all(store.reader())
+        .await?
+        .iter()
+        .map(|r| Ok((key_of(r, &["installer_id"])?, installer(r)?)))
+        .collect()
 }
 
 /// Records a join order at the desk unless it is there already.

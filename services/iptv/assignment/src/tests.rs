@@ -371,3 +371,57 @@ async fn installation_hung_or_down_keeps_the_cancellation_until_it_answers() {
         1
     );
 }
+
+/// Every installer id from the first page to the last, `size` a page, of `region` ("": all).
+async fn paged(api: &InstallerApi, region: &str, size: i32) -> Vec<String> {
+    let list = move |token: String| {
+        let request = Request::new(pb::ListInstallersRequest {
+            page_size: size,
+            page_token: token,
+            region: region.into(),
+        });
+        async move {
+            let r = api.list_installers(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.installers.into_iter().map(|i| i.installer_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+#[tokio::test]
+async fn a_regions_installers_and_all_page_in_id_order() {
+    let d = desk(Answers::Withdraws).await;
+    for (id, region) in [("s3", "seoul"), ("b2", "busan"), ("s2", "seoul")] {
+        let request = pb::CreateInstallerRequest {
+            installer_id: id.into(),
+            name: id.into(),
+            region: region.into(),
+        };
+        let created = d.installers.create_installer(Request::new(request)).await;
+        created.unwrap();
+    }
+    assert_eq!(paged(&d.installers, "seoul", 2).await, ["s1", "s2", "s3"]);
+    assert_eq!(paged(&d.installers, "busan", 1).await, ["b1", "b2"]);
+    let all = paged(&d.installers, "", 2).await;
+    assert_eq!(all, ["b1", "b2", "s1", "s2", "s3"]);
+}
+
+/// A region's installers are sought in their index, in list order: not a walk of every
+/// installer (which `($n = '' OR region = $n)` made of the listing) nor a sort.
+#[tokio::test]
+async fn a_regions_installers_are_sought_in_their_index() {
+    let d = desk(Answers::Withdraws).await;
+    let (sql, _) = crate::store::installers_statement("seoul");
+    let plan = d.test.plan(&sql).await;
+    let index = "INDEX installers_by_region (region=?";
+    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! Installation's table. Every change locks the row first (an UPDATE takes the row lock on
 //! PostgreSQL; SQLite has one writer), so a withdrawal and the installer's completion of the
 //! same order are decided one after the other, never both.
-use mediamesh_mesh::storage::page::{Keyset, key_of};
+use mediamesh_mesh::storage::page::{Keyset, given_filters, key_of};
 use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Installation, Status, Work};
@@ -91,6 +91,19 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Installation>, sqlx::
     .transpose()
 }
 
+/// The listing's statement and the filter values bound after the key ($1 limit, $2 the
+/// key): an installer's installations seek installations_by_installer, all of them walk the
+/// primary key (one statement with `($n = '' OR installer_id = $n)` would walk it for an
+/// installer too).
+pub(crate) fn list_statement(installer_id: &str) -> (String, Vec<String>) {
+    let (filter, values) = given_filters(3, &[("installer_id", installer_id)]);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM installations WHERE join_order_id > $2{filter} \
+         ORDER BY join_order_id LIMIT $1"
+    );
+    (sql, values)
+}
+
 /// An installer's installations (withdrawn-in-advance ones have no installer and are not
 /// listed unless every installation is asked for).
 pub async fn list(
@@ -99,16 +112,17 @@ pub async fn list(
     installer_id: &str,
 ) -> Result<Vec<(Vec<String>, Installation)>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    sql::query(&format!(
-        "SELECT {COLUMNS} FROM installations WHERE ($3 = '' OR installer_id = $3) \
-         AND join_order_id > $2 ORDER BY join_order_id LIMIT $1"
-    ))
-    .bind(page.fetch_limit())
-    .bind(after[0].clone())
-    .bind(installer_id.to_owned())
-    .fetch_all(store.reader())
-    .await?
-    .iter()
-    .map(|r| Ok((key_of(r, &["join_order_id"])?, installation(r)?)))
-    .collect()
+    let (text, filters) = list_statement(installer_id);
+    let mut query = sql::query(&text)
+        .bind(page.fetch_limit())
+        .bind(after[0].clone());
+    for value in filters {
+        query = query.bind(value);
+    }
+    query
+        .fetch_all(store.reader())
+        .await?
+        .iter()
+        .map(|r| Ok((key_of(r, &["join_order_id"])?, installation(r)?)))
+        .collect()
 }

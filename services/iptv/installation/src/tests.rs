@@ -14,10 +14,14 @@ async fn installation() -> (TestStore, InstallationApi) {
 }
 
 fn assigned(order: &str) -> mediamesh_mesh::Delivered {
+    assigned_to(order, "i1")
+}
+
+fn assigned_to(order: &str, installer: &str) -> mediamesh_mesh::Delivered {
     let e = pb::InstallerAssigned {
         join_order_id: order.into(),
         customer_id: "kim".into(),
-        installer_id: "i1".into(),
+        installer_id: installer.into(),
         address: "Seoul 1".into(),
         product: "INTERNET".into(),
     };
@@ -149,5 +153,60 @@ async fn withdrawn_before_the_assignment_stays_withdrawn() {
         status.code(),
         Code::InvalidArgument,
         "internal RPCs check input too"
+    );
+}
+
+/// Every installation's order id from the first page to the last, `size` a page, of
+/// `installer` ("": all).
+async fn paged(api: &InstallationApi, installer: &str, size: i32) -> Vec<String> {
+    let list = move |token: String| {
+        let request = Request::new(pb::ListInstallationsRequest {
+            page_size: size,
+            page_token: token,
+            installer_id: installer.into(),
+        });
+        async move {
+            let r = api.list_installations(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r
+                .installations
+                .into_iter()
+                .map(|i| i.join_order_id)
+                .collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+#[tokio::test]
+async fn an_installers_installations_and_all_page_in_order_id_order() {
+    let (test, api) = installation().await;
+    let policies = crate::policies();
+    for (order, installer) in [("o3", "i1"), ("o1", "i2"), ("o2", "i1"), ("o4", "i1")] {
+        test.deliver(&policies, &assigned_to(order, installer))
+            .await
+            .unwrap();
+    }
+    assert_eq!(paged(&api, "i1", 2).await, ["o2", "o3", "o4"]);
+    assert_eq!(paged(&api, "i2", 1).await, ["o1"]);
+    assert_eq!(paged(&api, "", 3).await, ["o1", "o2", "o3", "o4"]);
+}
+
+/// An installer's installations are sought in their index, in list order: not a walk of
+/// every installation (which `($n = '' OR installer_id = $n)` made of the listing).
+#[tokio::test]
+async fn an_installers_installations_are_sought_in_their_index() {
+    let (test, _) = installation().await;
+    let (sql, _) = crate::store::list_statement("i1");
+    let plan = test.plan(&sql).await;
+    let index = "INDEX installations_by_installer (installer_id=?";
+    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
     );
 }

@@ -260,24 +260,14 @@ async fn steps_move_forward_whatever_the_delivery_order() {
 #[tokio::test]
 async fn a_page_token_survives_rows_inserted_before_it() {
     let (test, api) = order().await;
-    let write = |id: &str, at: &str| {
-        let (store, id, at) = (test.store.clone(), id.to_owned(), at.to_owned());
-        async move {
-            sql::query(
-                "INSERT INTO join_orders (join_order_id, customer_id, customer_name, address, \
-                 region, product, status, cancel_status, create_time, version) \
-                 VALUES ($1, 'kim', 'kim', 'Seoul 1', 'seoul', 'INTERNET_TV', 'REQUESTED', '', \
-                 $2, 1)",
-            )
-            .bind(id)
-            .bind(at)
-            .execute(store.writer())
-            .await
-            .unwrap();
-        }
-    };
     for n in 1..=5 {
-        write(&format!("o{n}"), &format!("2026-01-01T00:00:0{n}.000000Z")).await;
+        insert(
+            &test,
+            &format!("o{n}"),
+            "kim",
+            &format!("2026-01-01T00:00:0{n}.000000Z"),
+        )
+        .await;
     }
     let list = |token: String| {
         let request = Request::new(pb::ListJoinOrdersRequest {
@@ -294,8 +284,79 @@ async fn a_page_token_survives_rows_inserted_before_it() {
     };
     let (mut seen, token) = list(String::new()).await;
     assert_eq!(seen, ["o1", "o2"]);
-    write("o0", "2026-01-01T00:00:00.000000Z").await;
-    write("o9", "2026-01-01T00:00:09.000000Z").await;
+    insert(&test, "o0", "kim", "2026-01-01T00:00:00.000000Z").await;
+    insert(&test, "o9", "kim", "2026-01-01T00:00:09.000000Z").await;
     seen.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
     assert_eq!(seen, ["o1", "o2", "o3", "o4", "o5", "o9"]);
+}
+
+/// Records an order of `customer` created at `at` directly, so tests choose its time.
+async fn insert(test: &TestStore, id: &str, customer: &str, at: &str) {
+    sql::query(
+        "INSERT INTO join_orders (join_order_id, customer_id, customer_name, address, \
+         region, product, status, cancel_status, create_time, version) \
+         VALUES ($1, $2, $2, 'Seoul 1', 'seoul', 'INTERNET_TV', 'REQUESTED', '', $3, 1)",
+    )
+    .bind(id.to_owned())
+    .bind(customer.to_owned())
+    .bind(at.to_owned())
+    .execute(test.store.writer())
+    .await
+    .unwrap();
+}
+
+/// Every order id from the first page to the last, `size` a page, of `customer` ("": all).
+async fn paged(api: &OrderApi, customer: &str, size: i32) -> Vec<String> {
+    let list = move |token: String| {
+        let request = Request::new(pb::ListJoinOrdersRequest {
+            page_size: size,
+            page_token: token,
+            customer_id: customer.into(),
+        });
+        async move {
+            let r = api.list_join_orders(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.join_orders.into_iter().map(|o| o.join_order_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+/// A customer's pages follow the same order as all orders': creation time, then id for
+/// orders created in the same microsecond.
+#[tokio::test]
+async fn a_customers_orders_page_in_creation_order_ties_by_id() {
+    let (test, api) = order().await;
+    let at = |s: u32| format!("2026-01-01T00:00:0{s}.000000Z");
+    for (id, customer, second) in [
+        ("o3", "kim", 1),
+        ("o1", "lee", 1),
+        ("o2", "kim", 1),
+        ("o4", "lee", 2),
+        ("o0", "kim", 3),
+    ] {
+        insert(&test, id, customer, &at(second)).await;
+    }
+    assert_eq!(paged(&api, "kim", 1).await, ["o2", "o3", "o0"]);
+    assert_eq!(paged(&api, "lee", 2).await, ["o1", "o4"]);
+    assert_eq!(paged(&api, "", 2).await, ["o1", "o2", "o3", "o4", "o0"]);
+}
+
+/// A customer's orders are sought in their index, in list order: not a walk of every order
+/// (which `($n = '' OR customer_id = $n)` made of the listing) nor a sort.
+#[tokio::test]
+async fn a_customers_orders_are_sought_in_their_index() {
+    let (test, _) = order().await;
+    let (sql, _) = crate::store::list_statement("kim");
+    let plan = test.plan(&sql).await;
+    let index = "INDEX join_orders_by_customer_key (customer_id=?";
+    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
 }

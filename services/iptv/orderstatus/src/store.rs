@@ -1,7 +1,7 @@
 //! The view's own tables: one row per order (its customer and product) and one per step
 //! reached. Inserts only, each keeping the earliest time of a step, so duplicates and
 //! reordering change nothing.
-use mediamesh_mesh::storage::page::Keyset;
+use mediamesh_mesh::storage::page::{Keyset, given_filters};
 use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{STEPS, Step, View};
@@ -104,21 +104,31 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Listed>, sqlx::Error>
     Ok(with_views(store, rows).await?.pop())
 }
 
+/// The listing's statement and the filter values bound after the key ($1 limit, $2 the
+/// key): a customer's orders seek os_orders_by_customer, all orders walk the primary key
+/// (one statement with `($n = '' OR customer_id = $n)` would walk it for a customer too).
+pub(crate) fn list_statement(customer_id: &str) -> (String, Vec<String>) {
+    let (filter, values) = given_filters(3, &[("customer_id", customer_id)]);
+    let sql = format!(
+        "SELECT join_order_id, customer_id, product FROM os_orders \
+         WHERE join_order_id > $2{filter} ORDER BY join_order_id LIMIT $1"
+    );
+    (sql, values)
+}
+
 pub async fn list(
     store: &Store,
     page: &Keyset,
     customer_id: &str,
 ) -> Result<Vec<Listed>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    let rows = sql::query(
-        "SELECT join_order_id, customer_id, product FROM os_orders \
-         WHERE ($3 = '' OR customer_id = $3) AND join_order_id > $2 \
-         ORDER BY join_order_id LIMIT $1",
-    )
-    .bind(page.fetch_limit())
-    .bind(after[0].clone())
-    .bind(customer_id.to_owned())
-    .fetch_all(store.reader())
-    .await?;
+    let (text, filters) = list_statement(customer_id);
+    let mut query = sql::query(&text)
+        .bind(page.fetch_limit())
+        .bind(after[0].clone());
+    for value in filters {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(store.reader()).await?;
     with_views(store, rows).await
 }

@@ -140,3 +140,62 @@ async fn a_miss_asks_order_and_an_unknown_id_is_a_404() {
         Code::Unavailable
     );
 }
+
+/// Every order id from the first page to the last, `size` a page, of `customer` ("": all).
+async fn paged(api: &OrderStatusApi, customer: &str, size: i32) -> Vec<String> {
+    let list = move |token: String| {
+        let request = Request::new(pb::ListOrderStatusesRequest {
+            page_size: size,
+            page_token: token,
+            customer_id: customer.into(),
+        });
+        async move {
+            let r = api.list_order_statuses(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r
+                .order_statuses
+                .into_iter()
+                .map(|o| o.join_order_id)
+                .collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+#[tokio::test]
+async fn a_customers_orders_and_all_page_in_id_order() {
+    let (test, api) = view().await;
+    let policies = crate::policies();
+    for (id, customer) in [("o3", "kim"), ("o1", "lee"), ("o2", "kim"), ("o4", "kim")] {
+        let e = pb::JoinOrderRequested {
+            join_order_id: id.into(),
+            customer_id: customer.into(),
+            product: "INTERNET_TV".into(),
+            ..Default::default()
+        };
+        let event = delivered("iptv.order", &e, id, 1);
+        test.deliver(&policies, &event).await.unwrap();
+    }
+    assert_eq!(paged(&api, "kim", 2).await, ["o2", "o3", "o4"]);
+    assert_eq!(paged(&api, "lee", 1).await, ["o1"]);
+    assert_eq!(paged(&api, "", 3).await, ["o1", "o2", "o3", "o4"]);
+}
+
+/// A customer's orders are sought in their index, in list order: not a walk of every order
+/// (which `($n = '' OR customer_id = $n)` made of the listing) nor a sort.
+#[tokio::test]
+async fn a_customers_orders_are_sought_in_their_index() {
+    let (test, _) = view().await;
+    let (sql, _) = crate::store::list_statement("kim");
+    let plan = test.plan(&sql).await;
+    let index = "INDEX os_orders_by_customer (customer_id=?";
+    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}
