@@ -1,5 +1,5 @@
 //! The content table.
-use mediamesh_mesh::storage::page::{Keyset, key_of};
+use mediamesh_mesh::storage::page::{Keyset, given_filters, key_of};
 use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Content, Details, Status};
@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS contents (
     "ALTER TABLE contents ADD COLUMN source_registered BIGINT NOT NULL DEFAULT 0",
     // Keyset paging in list order (the whole sort key in the index).
     "CREATE INDEX IF NOT EXISTS contents_by_create ON contents (create_time, content_id);",
+    // A creator's contents in list order, sought rather than filtered out of every content.
+    "CREATE INDEX IF NOT EXISTS contents_by_creator ON contents (creator_name, create_time, content_id);",
 ];
 
 const COLUMNS: &str =
@@ -123,25 +125,39 @@ pub async fn approved(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
     Ok(moved == 1)
 }
 
+/// The listing's statement and the filter values bound after the key ($1 limit, $2 and $3
+/// the key): a creator's contents seek contents_by_creator, all contents walk
+/// contents_by_create (one statement with `($n = '' OR creator_name = $n)` would walk it for
+/// a creator too).
+pub(crate) fn list_statement(creator: &str) -> (String, Vec<String>) {
+    let (filter, values) = given_filters(4, &[("creator_name", creator)]);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM contents WHERE (create_time, content_id) > ($2, $3){filter} \
+         ORDER BY create_time, content_id LIMIT $1"
+    );
+    (sql, values)
+}
+
 pub async fn list(
     store: &Store,
     page: &Keyset,
     creator: &str,
 ) -> Result<Vec<(Vec<String>, Content)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sql::query(&format!(
-        "SELECT {COLUMNS} FROM contents WHERE ($3 = '' OR creator_name = $3) \
-         AND (create_time, content_id) > ($2, $4) ORDER BY create_time, content_id LIMIT $1"
-    ))
-    .bind(page.fetch_limit())
-    .bind(after[0].clone())
-    .bind(creator.to_owned())
-    .bind(after[1].clone())
-    .fetch_all(store.reader())
-    .await?
-    .iter()
-    .map(|r| Ok((key_of(r, &["create_time", "content_id"])?, content(r)?)))
-    .collect()
+    let (text, filters) = list_statement(creator);
+    let mut query = sql::query(&text)
+        .bind(page.fetch_limit())
+        .bind(after[0].clone())
+        .bind(after[1].clone());
+    for value in filters {
+        query = query.bind(value);
+    }
+    query
+        .fetch_all(store.reader())
+        .await?
+        .iter()
+        .map(|r| Ok((key_of(r, &["create_time", "content_id"])?, content(r)?)))
+        .collect()
 }
 
 /// Contents still UPLOADED that were recorded before `cutoff` (left by a crash).

@@ -453,3 +453,75 @@ async fn an_upload_a_crash_left_pending_is_settled_by_the_sweep() {
     assert_eq!(f.asked.lock().unwrap()[0].content_id, "c1");
     assert!(f.upload.pending_before(&cutoff).await.unwrap().is_empty());
 }
+
+/// Records a registered content of `creator` created at `at` directly, so tests choose its
+/// time.
+async fn insert(test: &TestStore, id: &str, creator: &str, at: &str) {
+    mediamesh_mesh::sql::query(
+        "INSERT INTO contents (content_id, creator_name, title, kind, description, \
+         original_content_id, status, create_time) \
+         VALUES ($1, $2, 'Song', 'New Music', '', '', 'REGISTERED', $3)",
+    )
+    .bind(id.to_owned())
+    .bind(creator.to_owned())
+    .bind(at.to_owned())
+    .execute(test.store.writer())
+    .await
+    .unwrap();
+}
+
+/// Every content id from the first page to the last, `size` a page, of `creator` ("": all).
+async fn paged(api: &ContentApi, creator: &str, size: i32) -> Vec<String> {
+    let list = move |token: String| {
+        let request = Request::new(pb::ListContentsRequest {
+            page_size: size,
+            page_token: token,
+            creator_name: creator.into(),
+        });
+        async move {
+            let r = api.list_contents(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.contents.into_iter().map(|c| c.content_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+/// A creator's pages follow the same order as all contents': creation time, then id for
+/// contents created in the same microsecond.
+#[tokio::test]
+async fn a_creators_contents_page_in_creation_order_ties_by_id() {
+    let f = content(Answer::Approve).await;
+    let at = |s: u32| format!("2026-01-01T00:00:0{s}.000000Z");
+    for (id, creator, second) in [
+        ("c3", "TIKITIK", 1),
+        ("c1", "IU", 1),
+        ("c2", "TIKITIK", 1),
+        ("c4", "IU", 2),
+        ("c0", "TIKITIK", 3),
+    ] {
+        insert(&f.test, id, creator, &at(second)).await;
+    }
+    assert_eq!(paged(&f.api, "TIKITIK", 1).await, ["c2", "c3", "c0"]);
+    assert_eq!(paged(&f.api, "IU", 2).await, ["c1", "c4"]);
+    assert_eq!(paged(&f.api, "", 2).await, ["c1", "c2", "c3", "c4", "c0"]);
+}
+
+/// A creator's contents are sought in their index, in list order: not a walk of every
+/// content (which `($n = '' OR creator_name = $n)` made of the listing) nor a sort.
+#[tokio::test]
+async fn a_creators_contents_are_sought_in_their_index() {
+    let f = content(Answer::Approve).await;
+    let (sql, _) = crate::store::list_statement("TIKITIK");
+    let plan = f.test.plan(&sql).await;
+    let index = "INDEX contents_by_creator (creator_name=?";
+    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}

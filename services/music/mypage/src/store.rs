@@ -1,5 +1,5 @@
 //! The mypage's own tables (the read model).
-use mediamesh_mesh::storage::page::Keyset;
+use mediamesh_mesh::storage::page::{Keyset, given_filters};
 use mediamesh_mesh::{Migration, Store, Tx, sql};
 use mediamesh_proto::music::v1 as pb;
 
@@ -94,21 +94,32 @@ pub async fn add_cover(tx: &mut Tx, c: &Cover) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// The listing's statement and the filter values bound after the key ($1 limit, $2 the
+/// key): a creator's pages seek mypages_by_creator, all pages walk the primary key (one
+/// statement with `($n = '' OR creator_name = $n)` would walk it for a creator too).
+pub(crate) fn list_statement(creator: &str) -> (String, Vec<String>) {
+    let (filter, values) = given_filters(3, &[("creator_name", creator)]);
+    let sql = format!(
+        "SELECT content_id, creator_name, title, status FROM mypages \
+         WHERE content_id > $2{filter} ORDER BY content_id LIMIT $1"
+    );
+    (sql, values)
+}
+
 pub async fn list(
     store: &Store,
     page: &Keyset,
     creator: &str,
 ) -> Result<Vec<pb::Mypage>, sqlx::Error> {
     let after = page.after_or(&[""]);
-    let rows = sql::query(
-        "SELECT content_id, creator_name, title, status FROM mypages \
-         WHERE ($3 = '' OR creator_name = $3) AND content_id > $2 ORDER BY content_id LIMIT $1",
-    )
-    .bind(page.fetch_limit())
-    .bind(after[0].clone())
-    .bind(creator.to_owned())
-    .fetch_all(store.reader())
-    .await?;
+    let (text, filters) = list_statement(creator);
+    let mut query = sql::query(&text)
+        .bind(page.fetch_limit())
+        .bind(after[0].clone());
+    for value in filters {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(store.reader()).await?;
     let mut pages = Vec::with_capacity(rows.len());
     for row in rows {
         let content_id: String = row.try_get("content_id")?;

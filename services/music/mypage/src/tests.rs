@@ -168,3 +168,65 @@ async fn bad_requests_are_refused_naming_the_field() {
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
     assert!(refused.message().starts_with("creator_name"));
 }
+
+/// Every page's content id from the first page to the last, `size` a page, of `creator`
+/// ("": all).
+async fn paged(api: &MypageApi, creator: &str, size: i32) -> Vec<String> {
+    let list = move |token: String| {
+        let request = Request::new(pb::ListMypagesRequest {
+            page_size: size,
+            page_token: token,
+            creator_name: creator.into(),
+        });
+        async move {
+            let r = api.list_mypages(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.mypages.into_iter().map(|p| p.content_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+#[tokio::test]
+async fn a_creators_pages_and_all_page_in_content_id_order() {
+    let (test, api) = mypage().await;
+    let policies = crate::policies();
+    for (id, creator) in [
+        ("c3", "TIKITIK"),
+        ("c1", "IU"),
+        ("c2", "TIKITIK"),
+        ("c4", "TIKITIK"),
+    ] {
+        let event = pb::CopyrightApproved {
+            content_id: id.into(),
+            creator_name: creator.into(),
+            title: format!("Song {id}"),
+            r#type: "New Music".into(),
+            ..Default::default()
+        };
+        let event = delivered("music.copyright", &event, id, 1);
+        test.deliver(&policies, &event).await.unwrap();
+    }
+    assert_eq!(paged(&api, "TIKITIK", 2).await, ["c2", "c3", "c4"]);
+    assert_eq!(paged(&api, "IU", 1).await, ["c1"]);
+    assert_eq!(paged(&api, "", 3).await, ["c1", "c2", "c3", "c4"]);
+}
+
+/// A creator's pages are sought in their index, in list order: not a walk of every page
+/// (which `($n = '' OR creator_name = $n)` made of the listing) nor a sort.
+#[tokio::test]
+async fn a_creators_pages_are_sought_in_their_index() {
+    let (test, _) = mypage().await;
+    let (sql, _) = crate::store::list_statement("TIKITIK");
+    let plan = test.plan(&sql).await;
+    let index = "INDEX mypages_by_creator (creator_name=?";
+    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}
