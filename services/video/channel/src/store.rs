@@ -2,7 +2,7 @@
 //! and its version keeps counting; the videos it has heard of are the mesh's parts). Changes
 //! are decided by the domain on a locked row (an UPDATE takes the row lock on PostgreSQL;
 //! SQLite has one writer).
-use mediamesh_mesh::storage::page::{Keyset, key_of};
+use mediamesh_mesh::storage::page::{Keyset, given_filters, key_of};
 use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::Channel;
@@ -29,9 +29,14 @@ CREATE TABLE IF NOT EXISTS channel_clients (
     deleted BIGINT NOT NULL
 );
 ",
-    // Keyset paging of all channels in creation order (a client's pages seek
-    // channels_by_client and sort its few channels).
+    // Keyset paging of all channels in creation order.
     "CREATE INDEX IF NOT EXISTS channels_by_create ON channels (create_time, channel_id);",
+    // A client's channels in list order, sought with the whole sort key (the index on
+    // (client_id, create_time) it replaces left ties on create_time to a sort).
+    "
+CREATE INDEX IF NOT EXISTS channels_by_client_key ON channels (client_id, create_time, channel_id);
+DROP INDEX IF EXISTS channels_by_client;
+",
 ];
 
 const COLUMNS: &str = "channel_id, channel_name, client_id, total_view, video_count, version";
@@ -66,20 +71,33 @@ pub async fn list(
     client_id: &str,
 ) -> Result<Vec<(Vec<String>, Channel)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sql::query(&format!(
-        "SELECT {COLUMNS}, create_time FROM channels WHERE deleted = 0 \
-         AND ($2 = '' OR client_id = $2) AND (create_time, channel_id) > ($3, $4) \
-         ORDER BY create_time, channel_id LIMIT $1"
-    ))
-    .bind(page.fetch_limit())
-    .bind(client_id.to_owned())
-    .bind(after[0].clone())
-    .bind(after[1].clone())
-    .fetch_all(store.reader())
-    .await?
-    .iter()
-    .map(|r| Ok((key_of(r, &["create_time", "channel_id"])?, channel(r)?)))
-    .collect()
+    let (text, filters) = list_statement(client_id);
+    let mut query = sql::query(&text)
+        .bind(page.fetch_limit())
+        .bind(after[0].clone())
+        .bind(after[1].clone());
+    for value in filters {
+        query = query.bind(value);
+    }
+    query
+        .fetch_all(store.reader())
+        .await?
+        .iter()
+        .map(|r| Ok((key_of(r, &["create_time", "channel_id"])?, channel(r)?)))
+        .collect()
+}
+
+/// The listing's statement and the filter values bound after the key ($1 limit, $2 and $3
+/// the key): a client's channels seek channels_by_client_key, all channels walk
+/// channels_by_create (one statement with `($n = '' OR client_id = $n)` would walk it for a
+/// client too).
+pub(crate) fn list_statement(client_id: &str) -> (String, Vec<String>) {
+    let (filter, values) = given_filters(4, &[("client_id", client_id)]);
+    let sql = format!(
+        "SELECT {COLUMNS}, create_time FROM channels WHERE deleted = 0{filter} \
+         AND (create_time, channel_id) > ($2, $3) ORDER BY create_time, channel_id LIMIT $1"
+    );
+    (sql, values)
 }
 
 /// Records a new channel; false if the id is taken, by a live channel or a deleted one.

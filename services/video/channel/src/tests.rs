@@ -419,3 +419,73 @@ async fn a_deleted_client_deletes_its_channels_once_and_opens_no_more() {
     assert_eq!(ch.asked(), asked, "the replica knows it is gone");
     ch.api.create_channel(open("k2", "k")).await.unwrap();
 }
+
+/// Records a live channel of `client` created at `at` directly, so tests choose its time.
+async fn insert(test: &TestStore, id: &str, client: &str, at: &str) {
+    mediamesh_mesh::sql::query(
+        "INSERT INTO channels (channel_id, channel_name, client_id, total_view, video_count, \
+         version, deleted, create_time) VALUES ($1, $1, $2, 0, 0, 1, 0, $3)",
+    )
+    .bind(id.to_owned())
+    .bind(client.to_owned())
+    .bind(at.to_owned())
+    .execute(test.store.writer())
+    .await
+    .unwrap();
+}
+
+/// Every channel id from the first page to the last, `size` a page, of `client` ("": all).
+async fn paged(api: &ChannelApi, client: &str, size: i32) -> Vec<String> {
+    let list = move |token: String| {
+        let request = Request::new(pb::ListChannelsRequest {
+            page_size: size,
+            page_token: token,
+            client_id: client.into(),
+        });
+        async move {
+            let r = api.list_channels(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.channels.into_iter().map(|c| c.channel_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+/// A client's pages follow the same order as all channels': creation time, then id for
+/// channels created in the same microsecond.
+#[tokio::test]
+async fn a_clients_channels_page_in_creation_order_ties_by_id() {
+    let ch = Channel::new(&[]).await;
+    let at = |s: u32| format!("2026-01-01T00:00:0{s}.000000Z");
+    for (id, client, second) in [
+        ("h3", "1", 1),
+        ("h1", "2", 1),
+        ("h2", "1", 1),
+        ("h4", "2", 2),
+        ("h0", "1", 3),
+    ] {
+        insert(&ch.test, id, client, &at(second)).await;
+    }
+    assert_eq!(paged(&ch.api, "1", 1).await, ["h2", "h3", "h0"]);
+    assert_eq!(paged(&ch.api, "2", 2).await, ["h1", "h4"]);
+    assert_eq!(paged(&ch.api, "", 2).await, ["h1", "h2", "h3", "h4", "h0"]);
+}
+
+/// A client's channels are sought in their index, in list order: not a walk of every
+/// channel (which `($n = '' OR client_id = $n)` made of the listing) nor a sort.
+#[tokio::test]
+async fn a_clients_channels_are_sought_in_their_index() {
+    let ch = Channel::new(&[]).await;
+    let (sql, _) = crate::store::list_statement("1");
+    let plan = ch.test.plan(&sql).await;
+    let index = "INDEX channels_by_client_key (client_id=?";
+    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}

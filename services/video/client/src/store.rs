@@ -3,7 +3,7 @@
 //! version, is a part (`mediamesh_mesh::events::parts`) of scope `CHANNELS`. Changes are decided by the domain on a locked row (an UPDATE takes the
 //! row lock on PostgreSQL; SQLite has one writer).
 use mediamesh_mesh::events::parts;
-use mediamesh_mesh::storage::page::{Keyset, key_of};
+use mediamesh_mesh::storage::page::{Keyset, given_filters, key_of};
 use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{Client, Refund, RefundStatus};
@@ -30,6 +30,13 @@ CREATE INDEX IF NOT EXISTS refund_requests_by_client ON refund_requests (client_
     // Keyset paging in creation order (the whole sort key in each index).
     "CREATE INDEX IF NOT EXISTS clients_by_create ON clients (create_time, client_id);
 CREATE INDEX IF NOT EXISTS refund_requests_by_create ON refund_requests (create_time, refund_request_id);",
+    // A client's refund requests in list order, sought with the whole sort key (the index
+    // on (client_id, create_time) it replaces left ties on create_time to a sort).
+    "
+CREATE INDEX IF NOT EXISTS refund_requests_by_client_key
+    ON refund_requests (client_id, create_time, refund_request_id);
+DROP INDEX IF EXISTS refund_requests_by_client;
+",
 ];
 
 /// The channels, each a part of its client's total.
@@ -188,29 +195,43 @@ pub async fn save_refund(tx: &mut Tx, r: &Refund) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// The refund listing's statement and the filter values bound after the key ($1 limit, $2
+/// and $3 the key): a client's requests seek refund_requests_by_client_key, all requests
+/// walk refund_requests_by_create (one statement with `($n = '' OR client_id = $n)` would
+/// walk it for a client too).
+pub(crate) fn refunds_statement(client_id: &str) -> (String, Vec<String>) {
+    let (filter, values) = given_filters(4, &[("client_id", client_id)]);
+    let sql = format!(
+        "SELECT {REFUND}, create_time FROM refund_requests \
+         WHERE (create_time, refund_request_id) > ($2, $3){filter} \
+         ORDER BY create_time, refund_request_id LIMIT $1"
+    );
+    (sql, values)
+}
+
 pub async fn list_refunds(
     store: &Store,
     page: &Keyset,
     client_id: &str,
 ) -> Result<Vec<(Vec<String>, Refund)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sql::query(&format!(
-        "SELECT {REFUND}, create_time FROM refund_requests WHERE ($3 = '' OR client_id = $3) \
-         AND (create_time, refund_request_id) > ($2, $4) \
-         ORDER BY create_time, refund_request_id LIMIT $1"
-    ))
-    .bind(page.fetch_limit())
-    .bind(after[0].clone())
-    .bind(client_id.to_owned())
-    .bind(after[1].clone())
-    .fetch_all(store.reader())
-    .await?
-    .iter()
-    .map(|r| {
-        Ok((
-            key_of(r, &["create_time", "refund_request_id"])?,
-            refund(r)?,
-        ))
-    })
-    .collect()
+    let (text, filters) = refunds_statement(client_id);
+    let mut query = sql::query(&text)
+        .bind(page.fetch_limit())
+        .bind(after[0].clone())
+        .bind(after[1].clone());
+    for value in filters {
+        query = query.bind(value);
+    }
+    query
+        .fetch_all(store.reader())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                key_of(r, &["create_time", "refund_request_id"])?,
+                refund(r)?,
+            ))
+        })
+        .collect()
 }

@@ -225,3 +225,82 @@ async fn a_retried_create_is_answered_what_it_made_and_raises_nothing_twice() {
     assert_eq!(retired.code(), Code::AlreadyExists);
     assert!(retired.message().contains("\"2\""), "{retired:?}");
 }
+
+/// Records a refund request of `client` made at `at` directly, so tests choose its time.
+async fn insert(test: &TestStore, id: &str, client: &str, at: &str) {
+    mediamesh_mesh::sql::query(
+        "INSERT INTO refund_requests (refund_request_id, client_id, status, total_view, \
+         refund_policy, create_time) VALUES ($1, $2, 'REQUESTED', 7, 0, $3)",
+    )
+    .bind(id.to_owned())
+    .bind(client.to_owned())
+    .bind(at.to_owned())
+    .execute(test.store.writer())
+    .await
+    .unwrap();
+}
+
+/// Every refund request id from the first page to the last, `size` a page, of `client`
+/// ("": all).
+async fn paged(api: &ClientApi, client: &str, size: i32) -> Vec<String> {
+    let list = move |token: String| {
+        let request = Request::new(pb::ListRefundRequestsRequest {
+            page_size: size,
+            page_token: token,
+            client_id: client.into(),
+        });
+        async move {
+            let r = api
+                .list_refund_requests(request)
+                .await
+                .unwrap()
+                .into_inner();
+            let ids: Vec<String> = r
+                .refund_requests
+                .into_iter()
+                .map(|r| r.refund_request_id)
+                .collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+/// A client's pages follow the same order as all requests': creation time, then id for
+/// requests made in the same microsecond.
+#[tokio::test]
+async fn a_clients_refund_requests_page_in_creation_order_ties_by_id() {
+    let c = Client::new().await;
+    let at = |s: u32| format!("2026-01-01T00:00:0{s}.000000Z");
+    for (id, client, second) in [
+        ("r3", "1", 1),
+        ("r1", "2", 1),
+        ("r2", "1", 1),
+        ("r4", "2", 2),
+        ("r0", "1", 3),
+    ] {
+        insert(&c.test, id, client, &at(second)).await;
+    }
+    assert_eq!(paged(&c.api, "1", 1).await, ["r2", "r3", "r0"]);
+    assert_eq!(paged(&c.api, "2", 2).await, ["r1", "r4"]);
+    assert_eq!(paged(&c.api, "", 2).await, ["r1", "r2", "r3", "r4", "r0"]);
+}
+
+/// A client's refund requests are sought in their index, in list order: not a walk of
+/// every request (which `($n = '' OR client_id = $n)` made of the listing) nor a sort.
+#[tokio::test]
+async fn a_clients_refund_requests_are_sought_in_their_index() {
+    let c = Client::new().await;
+    let (sql, _) = crate::store::refunds_statement("1");
+    let plan = c.test.plan(&sql).await;
+    let index = "INDEX refund_requests_by_client_key (client_id=?";
+    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}

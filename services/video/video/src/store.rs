@@ -2,7 +2,7 @@
 //! version keeps counting) and its replica of the channels, fed by versioned channel events.
 //! Changes are decided by the domain on a locked row (an UPDATE takes the row lock on
 //! PostgreSQL; SQLite has one writer).
-use mediamesh_mesh::storage::page::{Keyset, key_of};
+use mediamesh_mesh::storage::page::{Keyset, given_filters, key_of};
 use mediamesh_mesh::{Migration, Store, Tx, sql};
 
 use crate::domain::{ReplicaChannel, Status, Video, Views};
@@ -30,6 +30,12 @@ CREATE TABLE IF NOT EXISTS video_channels (
 ",
     // Keyset paging in creation order (the whole sort key in the index).
     "CREATE INDEX IF NOT EXISTS videos_by_create ON videos (create_time, video_id);",
+    // A channel's or a client's videos in list order, sought rather than filtered out of
+    // every video (with both filters given, either index seeks).
+    "
+CREATE INDEX IF NOT EXISTS videos_by_channel_key ON videos (channel_id, create_time, video_id);
+CREATE INDEX IF NOT EXISTS videos_by_client ON videos (client_id, create_time, video_id);
+",
 ];
 
 const COLUMNS: &str = "video_id, client_id, channel_id, title, view_count, status, version";
@@ -63,6 +69,20 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Video>, sqlx::Error> 
     .transpose()
 }
 
+/// The listing's statement and the filter values bound after the key ($1 limit, $2 and $3
+/// the key): a channel's or a client's videos seek videos_by_channel_key or videos_by_client,
+/// all videos walk videos_by_create (one statement with `($n = '' OR channel_id = $n)` would
+/// walk it for a filter too).
+pub(crate) fn list_statement(channel_id: &str, client_id: &str) -> (String, Vec<String>) {
+    let given = [("channel_id", channel_id), ("client_id", client_id)];
+    let (filter, values) = given_filters(4, &given);
+    let sql = format!(
+        "SELECT {COLUMNS}, create_time FROM videos WHERE deleted = 0{filter} \
+         AND (create_time, video_id) > ($2, $3) ORDER BY create_time, video_id LIMIT $1"
+    );
+    (sql, values)
+}
+
 pub async fn list(
     store: &Store,
     page: &Keyset,
@@ -70,21 +90,20 @@ pub async fn list(
     client_id: &str,
 ) -> Result<Vec<(Vec<String>, Video)>, sqlx::Error> {
     let after = page.after_or(&["", ""]);
-    sql::query(&format!(
-        "SELECT {COLUMNS}, create_time FROM videos WHERE deleted = 0 \
-         AND ($3 = '' OR channel_id = $3) AND ($4 = '' OR client_id = $4) \
-         AND (create_time, video_id) > ($2, $5) ORDER BY create_time, video_id LIMIT $1"
-    ))
-    .bind(page.fetch_limit())
-    .bind(after[0].clone())
-    .bind(channel_id.to_owned())
-    .bind(client_id.to_owned())
-    .bind(after[1].clone())
-    .fetch_all(store.reader())
-    .await?
-    .iter()
-    .map(|r| Ok((key_of(r, &["create_time", "video_id"])?, video(r)?)))
-    .collect()
+    let (text, filters) = list_statement(channel_id, client_id);
+    let mut query = sql::query(&text)
+        .bind(page.fetch_limit())
+        .bind(after[0].clone())
+        .bind(after[1].clone());
+    for value in filters {
+        query = query.bind(value);
+    }
+    query
+        .fetch_all(store.reader())
+        .await?
+        .iter()
+        .map(|r| Ok((key_of(r, &["create_time", "video_id"])?, video(r)?)))
+        .collect()
 }
 
 /// Records a new video; false if the id is taken, by a live video or a deleted one.

@@ -345,22 +345,14 @@ async fn a_retried_upload_is_answered_the_video_as_it_is_now() {
 #[tokio::test]
 async fn a_page_token_survives_rows_inserted_before_it() {
     let f = Video::new(&[]).await;
-    let write = |id: &str, at: &str| {
-        let (store, id, at) = (f.test.store.clone(), id.to_owned(), at.to_owned());
-        async move {
-            sql::query(
-                "INSERT INTO videos (video_id, client_id, channel_id, title, view_count, status, \
-                 version, deleted, create_time) VALUES ($1, '1', 'c1', $1, 0, 'ACTIVE', 1, 0, $2)",
-            )
-            .bind(id)
-            .bind(at)
-            .execute(store.writer())
-            .await
-            .unwrap();
-        }
-    };
     for n in 1..=5 {
-        write(&format!("v{n}"), &format!("2026-01-01T00:00:0{n}.000000Z")).await;
+        insert(
+            &f.test,
+            &format!("v{n}"),
+            ("c1", "1"),
+            &format!("2026-01-01T00:00:0{n}.000000Z"),
+        )
+        .await;
     }
     let list = |token: String| {
         let request = Request::new(pb::ListVideosRequest {
@@ -377,8 +369,94 @@ async fn a_page_token_survives_rows_inserted_before_it() {
     };
     let (mut seen, token) = list(String::new()).await;
     assert_eq!(seen, ["v1", "v2"]);
-    write("v0", "2026-01-01T00:00:00.000000Z").await;
-    write("v9", "2026-01-01T00:00:09.000000Z").await;
+    insert(&f.test, "v0", ("c1", "1"), "2026-01-01T00:00:00.000000Z").await;
+    insert(&f.test, "v9", ("c1", "1"), "2026-01-01T00:00:09.000000Z").await;
     seen.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
     assert_eq!(seen, ["v1", "v2", "v3", "v4", "v5", "v9"]);
+}
+
+/// Records an active video of `(channel, client)` created at `at` directly, so tests choose
+/// its time.
+async fn insert(test: &TestStore, id: &str, (channel, client): (&str, &str), at: &str) {
+    sql::query(
+        "INSERT INTO videos (video_id, client_id, channel_id, title, view_count, status, \
+         version, deleted, create_time) VALUES ($1, $2, $3, $1, 0, 'ACTIVE', 1, 0, $4)",
+    )
+    .bind(id.to_owned())
+    .bind(client.to_owned())
+    .bind(channel.to_owned())
+    .bind(at.to_owned())
+    .execute(test.store.writer())
+    .await
+    .unwrap();
+}
+
+/// Every video id from the first page to the last, `size` a page, of a channel and a client
+/// ("": any).
+async fn paged(api: &VideoApi, (channel, client): (&str, &str), size: i32) -> Vec<String> {
+    let list = move |token: String| {
+        let request = Request::new(pb::ListVideosRequest {
+            page_size: size,
+            page_token: token,
+            channel_id: channel.into(),
+            client_id: client.into(),
+        });
+        async move {
+            let r = api.list_videos(request).await.unwrap().into_inner();
+            let ids: Vec<String> = r.videos.into_iter().map(|v| v.video_id).collect();
+            (ids, r.next_page_token)
+        }
+    };
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
+    ids
+}
+
+/// Each filter, and both, page in the same order as all videos: creation time, then id for
+/// videos created in the same microsecond.
+#[tokio::test]
+async fn each_filter_pages_in_creation_order_ties_by_id() {
+    let f = Video::new(&[]).await;
+    let at = |s: u32| format!("2026-01-01T00:00:0{s}.000000Z");
+    for (id, owner, second) in [
+        ("v3", ("a", "1"), 1),
+        ("v1", ("b", "2"), 1),
+        ("v2", ("c", "1"), 1),
+        ("v4", ("a", "1"), 2),
+        ("v0", ("b", "2"), 3),
+        ("v5", ("a", "1"), 3),
+    ] {
+        insert(&f.test, id, owner, &at(second)).await;
+    }
+    assert_eq!(paged(&f.api, ("a", ""), 1).await, ["v3", "v4", "v5"]);
+    assert_eq!(paged(&f.api, ("", "1"), 2).await, ["v2", "v3", "v4", "v5"]);
+    assert_eq!(paged(&f.api, ("a", "1"), 2).await, ["v3", "v4", "v5"]);
+    assert_eq!(paged(&f.api, ("a", "2"), 2).await, Vec::<String>::new());
+    let all = ["v1", "v2", "v3", "v4", "v0", "v5"];
+    assert_eq!(paged(&f.api, ("", ""), 4).await, all);
+}
+
+/// A filtered listing seeks an index of its filter, in list order: not a walk of every
+/// video (which `($n = '' OR channel_id = $n)` made of it) nor a sort.
+#[tokio::test]
+async fn a_filtered_listing_is_sought_in_an_index_of_its_filter() {
+    let f = Video::new(&[]).await;
+    let channel = "videos_by_channel_key (channel_id=?";
+    let client = "videos_by_client (client_id=?";
+    for (channel_id, client_id, seeks) in [
+        ("a", "", vec![channel]),
+        ("", "1", vec![client]),
+        ("a", "1", vec![channel, client]),
+    ] {
+        let (sql, _) = crate::store::list_statement(channel_id, client_id);
+        let plan = f.test.plan(&sql).await;
+        let sought = |index: &&str| plan.iter().any(|s| s.contains(&format!("INDEX {index}")));
+        assert!(seeks.iter().any(sought), "{plan:?}");
+        assert!(
+            !plan
+                .iter()
+                .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
+    }
 }
