@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::storage::sql;
-use crate::storage::store::{Store, Tx};
+use crate::storage::store::{Store, Tx, is_transient};
 
 /// Most writes in one transaction.
 const MAX_GROUP: usize = 256;
@@ -72,7 +72,7 @@ impl GroupCommit {
                     None => future.await,
                 };
                 let value =
-                    ran.map_err(|_| sqlx::Error::Protocol("the write panicked".into()))??;
+                    ran.map_err(|_| sqlx::Error::AnyDriverError("the write panicked".into()))??;
                 *kept.lock().expect("write value") = Some(value);
                 Ok(())
             })
@@ -100,7 +100,9 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
     while let Some(mut group) = next_group(&mut jobs).await {
         if group.len() == 1 {
             let mut job = group.pop().expect("one job");
-            let committed = commit(&store, std::slice::from_mut(&mut job)).await;
+            let committed = commit(&store, std::slice::from_mut(&mut job))
+                .await
+                .map_err(Failed::error);
             (job.finish)(committed);
             continue;
         }
@@ -110,10 +112,23 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
                     (job.finish)(Ok(()));
                 }
             }
-            Err(error) => {
+            Err(Failed::Begin(error)) if is_transient(&error) => {
+                // No write ran: the store is busy (another process holds SQLite's lock past
+                // its wait, no connection came). Alone, each would wait as long again, one
+                // after another; every one is answered busy now and may retry.
+                tracing::warn!(%error, writes = group.len(), "group could not begin");
+                let mut errors = std::iter::once(error)
+                    .chain(std::iter::repeat_with(|| sqlx::Error::PoolTimedOut));
+                for job in group {
+                    (job.finish)(Err(errors.next().expect("endless")));
+                }
+            }
+            Err(Failed::Begin(error) | Failed::Write(error)) => {
                 tracing::warn!(%error, writes = group.len(), "group failed; its writes run alone");
                 for mut job in group {
-                    let committed = commit(&store, std::slice::from_mut(&mut job)).await;
+                    let committed = commit(&store, std::slice::from_mut(&mut job))
+                        .await
+                        .map_err(Failed::error);
                     (job.finish)(committed);
                 }
             }
@@ -140,16 +155,36 @@ async fn next_group(jobs: &mut mpsc::Receiver<Job>) -> Option<Vec<Job>> {
 /// for locks as long as it takes, as it did before groups.
 const GROUP_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";
 
+/// Why a group kept nothing: its transaction never began, or a write or the commit failed.
+enum Failed {
+    Begin(sqlx::Error),
+    Write(sqlx::Error),
+}
+
+impl Failed {
+    fn error(self) -> sqlx::Error {
+        match self {
+            Failed::Begin(error) | Failed::Write(error) => error,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Failed {
+    fn from(error: sqlx::Error) -> Failed {
+        Failed::Write(error)
+    }
+}
+
 /// Runs `group` in one transaction and commits it; on any error nothing of it is kept.
-async fn commit(store: &Store, group: &mut [Job]) -> Result<(), sqlx::Error> {
-    let mut tx = store.begin().await?;
+async fn commit(store: &Store, group: &mut [Job]) -> Result<(), Failed> {
+    let mut tx = store.begin().await.map_err(Failed::Begin)?;
     if group.len() > 1 && store.is_postgres() {
         sql::query(GROUP_LOCK_TIMEOUT).execute(tx.conn()).await?;
     }
     for job in group.iter_mut() {
         (job.run)(&mut tx).await?;
     }
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 #[cfg(test)]
@@ -258,5 +293,44 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(kept, [0, 1, 2, 3, 4, 6, 7, 8, 9]);
+    }
+
+    /// A group whose transaction cannot begin (another process holds SQLite's write lock
+    /// past the wait) answers all its writes busy at once: alone, each would wait as long
+    /// again, one after another (four writes took five waits).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_that_cannot_begin_are_answered_busy_without_waiting_again() {
+        use crate::storage::sqlite::LOCK_WAIT;
+        let test =
+            crate::testkit::TestStore::new(&["CREATE TABLE kept (n BIGINT PRIMARY KEY)"]).await;
+        let group = GroupCommit::start(test.store.clone());
+        let other = rusqlite::Connection::open(test.file()).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = tokio::time::Instant::now();
+        let writes: Vec<_> = (0..4)
+            .map(|n| {
+                let group = group.clone();
+                tokio::spawn(async move {
+                    group
+                        .write(move |tx| Box::pin(async move { insert(tx, "kept", n).await }))
+                        .await
+                })
+            })
+            .collect();
+        for write in writes {
+            let answer = write.await.unwrap();
+            let error = answer.expect_err("the lock is held");
+            assert!(is_transient(&error), "busy, to retry: {error}");
+        }
+        let took = started.elapsed();
+        assert!(
+            took < LOCK_WAIT * 5 / 2,
+            "at most two waits (the first write, then the rest together): {took:?}"
+        );
+        other.execute_batch("COMMIT").unwrap();
+        let after = group
+            .write(|tx| Box::pin(async move { insert(tx, "kept", 9).await }))
+            .await;
+        assert_eq!(after.unwrap(), 9, "writes go through once the lock is free");
     }
 }

@@ -3,7 +3,7 @@
 //! log to the OS's cache; only under `synchronous=FULL` does it wait for the disk, and then
 //! it runs off the async workers (`Writer::commit`).
 use std::path::Path;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,11 @@ const STATEMENT_CACHE: usize = 256;
 
 /// How long a write waits for another process's write lock: a `mediamesh deadletters`
 /// command on the same files, or the process a rolling restart replaces.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+#[cfg(not(test))]
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// Shorter in this crate's tests, which wait it out.
+#[cfg(test)]
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(1);
 
 /// Opens a connection to the context's file, creating it when `writer`; readers only read.
 pub fn open(path: &Path, writer: bool, synchronous_full: bool) -> rusqlite::Result<Connection> {
@@ -49,33 +53,98 @@ pub fn open(path: &Path, writer: bool, synchronous_full: bool) -> rusqlite::Resu
 /// The read-only connections of a store. WAL lets them read committed state while the one
 /// writer works. A statement holds a connection only while it runs (it never waits for
 /// anything else), so a few serve every task of the process.
+///
+/// A read starts on the async worker that asked for it: nearly every read is a seek of
+/// microseconds. One that runs past `READ_BUDGET` (a scan nobody indexed for, a huge page)
+/// is interrupted and runs again off the workers, so it never holds up the other tasks of
+/// the process; a read changes nothing, so running it again is safe.
 pub struct Readers {
-    conns: Box<[Mutex<Connection>]>,
+    conns: Box<[Mutex<Reader>]>,
     next: AtomicUsize,
+}
+
+/// How long a read may run on an async worker.
+const READ_BUDGET: Duration = Duration::from_millis(2);
+
+/// A reader connection and when its current statement must give up the worker.
+struct Reader {
+    conn: Connection,
+    /// Nanoseconds since `epoch()` past which SQLite interrupts the statement; never if 0.
+    deadline: Arc<AtomicU64>,
+}
+
+fn epoch() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
+fn nanos_since_epoch() -> u64 {
+    epoch().elapsed().as_nanos() as u64
+}
+
+impl Reader {
+    fn new(conn: Connection) -> Reader {
+        let deadline = Arc::new(AtomicU64::new(0));
+        let watched = deadline.clone();
+        // Every 1,000 virtual-machine steps (a few microseconds): past the deadline?
+        conn.progress_handler(
+            1000,
+            Some(move || {
+                let at = watched.load(Ordering::Relaxed);
+                at != 0 && nanos_since_epoch() > at
+            }),
+        );
+        Reader { conn, deadline }
+    }
+
+    fn run(
+        &self,
+        statement: &Statement<'_>,
+        budget: Option<Duration>,
+    ) -> Result<Output, sqlx::Error> {
+        let at = budget.map_or(0, |b| nanos_since_epoch() + b.as_nanos() as u64);
+        self.deadline.store(at, Ordering::Relaxed);
+        let output = run(&self.conn, statement);
+        self.deadline.store(0, Ordering::Relaxed);
+        output
+    }
 }
 
 impl Readers {
     pub fn new(conns: Vec<Connection>) -> Readers {
         Readers {
-            conns: conns.into_iter().map(Mutex::new).collect(),
+            conns: conns
+                .into_iter()
+                .map(|c| Mutex::new(Reader::new(c)))
+                .collect(),
             next: AtomicUsize::new(0),
         }
     }
 
-    /// Runs on a free connection, or waits for one (briefly: none is held across a wait).
+    /// Runs on a free connection within the budget, else off the workers (see `Readers`).
     pub fn run(&self, statement: Statement<'_>) -> Result<Output, sqlx::Error> {
         let n = self.conns.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Ok(conn) = self.conns[(start + i) % n].try_lock() {
-                return run(&conn, &statement);
+        let free = (0..n).find_map(|i| self.conns[(start + i) % n].try_lock().ok());
+        if let Some(reader) = free {
+            match reader.run(&statement, Some(READ_BUDGET)) {
+                Err(e) if is_interrupted(&e) => {}
+                done => return done,
             }
+            drop(reader);
         }
-        let conn = self.conns[start % n]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        run(&conn, &statement)
+        // Every connection busy (slow reads hold them), or this read is a slow one.
+        off_the_workers(|| {
+            let reader = self.conns[start % n]
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            reader.run(&statement, None)
+        })
     }
+}
+
+fn is_interrupted(error: &sqlx::Error) -> bool {
+    has_code(error, rusqlite::ffi::SQLITE_INTERRUPT)
 }
 
 /// The writer's connection, shared by transactions and single writes: one per store, as
@@ -251,11 +320,16 @@ where
 }
 
 fn is_busy(error: &sqlx::Error) -> bool {
+    has_code(error, rusqlite::ffi::SQLITE_BUSY)
+}
+
+/// Whether `error` is SQLite's primary result `code` (extended codes keep it in the low byte).
+fn has_code(error: &sqlx::Error, code: i32) -> bool {
     match error {
         sqlx::Error::Database(db) => db
             .code()
-            .and_then(|code| code.parse::<i32>().ok())
-            .is_some_and(|code| code & 0xff == rusqlite::ffi::SQLITE_BUSY),
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == code),
         _ => false,
     }
 }
@@ -291,9 +365,8 @@ pub fn run(conn: &Connection, statement: &Statement<'_>) -> Result<Output, sqlx:
             Want::Affected => continue,
             Want::Rows { first_only } => {
                 let values = (0..columns.len())
-                    .map(|i| row.get_ref(i).map(owned))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(error)?;
+                    .map(|i| owned(row.get_ref(i).map_err(error)?))
+                    .collect::<Result<Vec<_>, _>>()?;
                 out.push(Row::sqlite(columns.clone(), values));
                 if first_only {
                     break;
@@ -340,8 +413,20 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Value]) -> Result<(), 
     Ok(())
 }
 
-fn owned(value: ValueRef<'_>) -> rusqlite::types::Value {
-    value.into()
+/// A column's value, owned. Text that is not UTF-8 (written by something other than the
+/// mesh) is an error of this read, not a panic (rusqlite's own conversion panics).
+fn owned(value: ValueRef<'_>) -> Result<rusqlite::types::Value, sqlx::Error> {
+    use rusqlite::types::Value;
+    Ok(match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(r) => Value::Real(r),
+        ValueRef::Text(t) => Value::Text(
+            String::from_utf8(t.to_vec())
+                .map_err(|e| sqlx::Error::Decode(format!("a text column: {e}").into()))?,
+        ),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    })
 }
 
 /// A SQLite failure as sqlx reports one: the extended result code as the error's code, so
@@ -564,6 +649,70 @@ mod tests {
             "the rows reached the database file: {} -> {} bytes",
             before,
             size()
+        );
+    }
+
+    /// A read that runs long (here a computed million-row count, as a scan nobody indexed
+    /// for would) leaves the async worker after its budget: on a runtime of one worker, a
+    /// ticker keeps ticking while it runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_slow_read_does_not_hold_up_the_runtime() {
+        let t = TestStore::new(&[TABLE]).await;
+        let ticks = Arc::new(AtomicU64::new(0));
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        // Let the ticker start, so the count below measures only the read.
+        let first = ticks.load(Ordering::Relaxed);
+        until(Duration::from_secs(5), || {
+            let moved = ticks.load(Ordering::Relaxed) > first;
+            async move { moved.then_some(()) }
+        })
+        .await;
+        let store = t.store.clone();
+        let read_ticks = ticks.clone();
+        let read = tokio::spawn(async move {
+            let before = read_ticks.load(Ordering::Relaxed);
+            let n: i64 = sql::query_scalar(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) \
+                 SELECT COUNT(*) FROM n",
+            )
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+            (n, read_ticks.load(Ordering::Relaxed) - before)
+        });
+        let (n, ticked) = read.await.unwrap();
+        ticker.abort();
+        assert_eq!(n, 2_000_000, "the slow read still answers in full");
+        assert!(
+            ticked >= 5,
+            "the runtime ran while the read did ({ticked} ticks)"
+        );
+    }
+
+    /// Text that is not UTF-8, written by another program, fails the read that meets it;
+    /// it does not panic the worker.
+    #[tokio::test]
+    async fn text_that_is_not_utf8_is_an_error_not_a_panic() {
+        let t = TestStore::new(&[TABLE]).await;
+        Connection::open(t.file())
+            .unwrap()
+            .execute_batch("INSERT INTO pairs (a, b) VALUES (CAST(x'41ff42' AS TEXT), 1)")
+            .unwrap();
+        let read = sql::query("SELECT a FROM pairs")
+            .fetch_all(t.store.reader())
+            .await;
+        assert!(
+            matches!(read, Err(sqlx::Error::Decode(_))),
+            "{:?}",
+            read.err()
         );
     }
 }
