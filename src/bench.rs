@@ -210,11 +210,21 @@ fn report(
         ms(percentile(&latencies, 0.5)),
         ms(percentile(&latencies, 0.99))
     );
+    let codes: Vec<String> = calls
+        .codes
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
     println!(
-        "errors              {} of {} ({:.2}%)",
+        "errors              {} of {} ({:.2}%){}",
         calls.errors,
         total,
-        100.0 * calls.errors as f64 / total.max(1) as f64
+        100.0 * calls.errors as f64 / total.max(1) as f64,
+        if codes.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", codes.join(", "))
+        }
     );
     if lags.is_empty() {
         println!("event lag           not measured (no NATS URL)");

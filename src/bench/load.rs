@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 pub struct Phase {
     pub ok: u64,
     pub errors: u64,
+    /// The errors by gRPC code (shed load is RESOURCE_EXHAUSTED, a missed deadline
+    /// DEADLINE_EXCEEDED...), so a figure says what failed.
+    pub codes: std::collections::BTreeMap<String, u64>,
     pub elapsed: Duration,
     pub latencies: Vec<Duration>,
 }
@@ -27,6 +30,7 @@ where
         let call = call.clone();
         tokio::spawn(async move {
             let (mut ok, mut errors, mut latencies, mut n) = (0u64, 0u64, Vec::new(), 0u64);
+            let mut codes = std::collections::BTreeMap::<String, u64>::new();
             while Instant::now() < end {
                 let t = Instant::now();
                 match call(worker, n).await {
@@ -34,23 +38,30 @@ where
                         ok += 1;
                         latencies.push(t.elapsed());
                     }
-                    Err(_) => errors += 1,
+                    Err(status) => {
+                        errors += 1;
+                        *codes.entry(format!("{:?}", status.code())).or_default() += 1;
+                    }
                 }
                 n += 1;
             }
-            (ok, errors, latencies)
+            (ok, errors, latencies, codes)
         })
     });
     let mut phase = Phase {
         ok: 0,
         errors: 0,
+        codes: Default::default(),
         elapsed: Duration::ZERO,
         latencies: Vec::new(),
     };
     for result in futures::future::join_all(workers).await {
-        let (ok, errors, latencies) = result.expect("worker");
+        let (ok, errors, latencies, codes) = result.expect("worker");
         phase.ok += ok;
         phase.errors += errors;
+        for (code, n) in codes {
+            *phase.codes.entry(code).or_default() += n;
+        }
         phase.latencies.extend(latencies);
     }
     phase.elapsed = start.elapsed();
