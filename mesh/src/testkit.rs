@@ -53,16 +53,21 @@ impl TestStore {
         self.dir.join("test.context.db")
     }
 
-    /// How SQLite runs `sql`, one line a step ("SEARCH t USING INDEX i (c=?)"), for a test
-    /// that a statement seeks its index rather than walking a table or sorting.
-    pub async fn plan(&self, sql: &str) -> Vec<String> {
-        sql::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+    /// Asserts that SQLite runs `sql` by seeking one of `any_of` (as its plan names it:
+    /// `"INDEX name (column=?"`), neither walking a table nor sorting: a listing's
+    /// statement uses its index.
+    pub async fn assert_seeks(&self, sql: &str, any_of: &[&str]) {
+        let plan: Vec<String> = sql::query(&format!("EXPLAIN QUERY PLAN {sql}"))
             .fetch_all(self.store.reader())
             .await
             .expect("plan a statement")
             .iter()
             .map(|row| row.get("detail"))
-            .collect()
+            .collect();
+        let seeks = |step: &String| any_of.iter().any(|index| step.contains(index));
+        assert!(plan.iter().any(seeks), "seeks none of {any_of:?}: {plan:?}");
+        let walks = |step: &String| step.contains("SCAN") || step.contains("TEMP B-TREE");
+        assert!(!plan.iter().any(walks), "walks or sorts: {plan:?}");
     }
 
     /// The events raised so far and not yet published, oldest first, as a consumer would
@@ -272,6 +277,17 @@ where
         let answer = (self.0)(request.into_inner());
         Box::pin(async move { answer.await.map(tonic::Response::new) })
     }
+}
+
+/// The ids of every page from the first to the last, as `list(token)` answers `(ids, next)`.
+pub async fn every_page<F, Fut>(mut list: F) -> Vec<String>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = (Vec<String>, String)>,
+{
+    let (mut ids, token) = list(String::new()).await;
+    ids.extend(pages_from(token, list).await);
+    ids
 }
 
 /// The ids of every page from `token` to the last, as `list(token)` answers `(ids, next)`.

@@ -318,9 +318,7 @@ async fn paged(r: &Review, movie: &str, size: i32) -> Vec<String> {
             (ids, page.next_page_token)
         }
     };
-    let (mut ids, token) = list(String::new()).await;
-    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
-    ids
+    mediamesh_mesh::testkit::every_page(list).await
 }
 
 #[tokio::test]
@@ -352,16 +350,7 @@ async fn a_movies_reviews_are_sought_in_its_index() {
     let r = Review::new(&[]).await;
     let (sql, filters) = crate::store::list_statement("m1");
     assert_eq!(filters, ["m1"]);
-    let plan = r.test.plan(&sql).await;
-    assert!(
-        plan.iter()
-            .any(|step| step.contains("INDEX reviews_by_movie (movie_id=?")),
-        "{plan:?}"
-    );
-    assert!(
-        !plan
-            .iter()
-            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
-        "{plan:?}"
-    );
+    r.test
+        .assert_seeks(&sql, &["INDEX reviews_by_movie (movie_id=?"])
+        .await;
 }

@@ -386,9 +386,7 @@ async fn paged(api: &InstallerApi, region: &str, size: i32) -> Vec<String> {
             (ids, r.next_page_token)
         }
     };
-    let (mut ids, token) = list(String::new()).await;
-    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
-    ids
+    mediamesh_mesh::testkit::every_page(list).await
 }
 
 #[tokio::test]
@@ -415,13 +413,7 @@ async fn a_regions_installers_and_all_page_in_id_order() {
 async fn a_regions_installers_are_sought_in_their_index() {
     let d = desk(Answers::Withdraws).await;
     let (sql, _) = crate::store::installers_statement("seoul");
-    let plan = d.test.plan(&sql).await;
-    let index = "INDEX installers_by_region (region=?";
-    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
-    assert!(
-        !plan
-            .iter()
-            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
-        "{plan:?}"
-    );
+    d.test
+        .assert_seeks(&sql, &["INDEX installers_by_region (region=?"])
+        .await;
 }

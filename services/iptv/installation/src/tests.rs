@@ -175,9 +175,7 @@ async fn paged(api: &InstallationApi, installer: &str, size: i32) -> Vec<String>
             (ids, r.next_page_token)
         }
     };
-    let (mut ids, token) = list(String::new()).await;
-    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
-    ids
+    mediamesh_mesh::testkit::every_page(list).await
 }
 
 #[tokio::test]
@@ -200,13 +198,6 @@ async fn an_installers_installations_and_all_page_in_order_id_order() {
 async fn an_installers_installations_are_sought_in_their_index() {
     let (test, _) = installation().await;
     let (sql, _) = crate::store::list_statement("i1");
-    let plan = test.plan(&sql).await;
-    let index = "INDEX installations_by_installer (installer_id=?";
-    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
-    assert!(
-        !plan
-            .iter()
-            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
-        "{plan:?}"
-    );
+    test.assert_seeks(&sql, &["INDEX installations_by_installer (installer_id=?"])
+        .await;
 }

@@ -484,9 +484,7 @@ async fn paged(api: &ContentApi, creator: &str, size: i32) -> Vec<String> {
             (ids, r.next_page_token)
         }
     };
-    let (mut ids, token) = list(String::new()).await;
-    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
-    ids
+    mediamesh_mesh::testkit::every_page(list).await
 }
 
 /// A creator's pages follow the same order as all contents': creation time, then id for
@@ -515,13 +513,7 @@ async fn a_creators_contents_page_in_creation_order_ties_by_id() {
 async fn a_creators_contents_are_sought_in_their_index() {
     let f = content(Answer::Approve).await;
     let (sql, _) = crate::store::list_statement("TIKITIK");
-    let plan = f.test.plan(&sql).await;
-    let index = "INDEX contents_by_creator (creator_name=?";
-    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
-    assert!(
-        !plan
-            .iter()
-            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
-        "{plan:?}"
-    );
+    f.test
+        .assert_seeks(&sql, &["INDEX contents_by_creator (creator_name=?"])
+        .await;
 }

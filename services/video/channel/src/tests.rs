@@ -448,9 +448,7 @@ async fn paged(api: &ChannelApi, client: &str, size: i32) -> Vec<String> {
             (ids, r.next_page_token)
         }
     };
-    let (mut ids, token) = list(String::new()).await;
-    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
-    ids
+    mediamesh_mesh::testkit::every_page(list).await
 }
 
 /// A client's pages follow the same order as all channels': creation time, then id for
@@ -479,13 +477,7 @@ async fn a_clients_channels_page_in_creation_order_ties_by_id() {
 async fn a_clients_channels_are_sought_in_their_index() {
     let ch = Channel::new(&[]).await;
     let (sql, _) = crate::store::list_statement("1");
-    let plan = ch.test.plan(&sql).await;
-    let index = "INDEX channels_by_client_key (client_id=?";
-    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
-    assert!(
-        !plan
-            .iter()
-            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
-        "{plan:?}"
-    );
+    ch.test
+        .assert_seeks(&sql, &["INDEX channels_by_client_key (client_id=?"])
+        .await;
 }

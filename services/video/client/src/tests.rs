@@ -263,9 +263,7 @@ async fn paged(api: &ClientApi, client: &str, size: i32) -> Vec<String> {
             (ids, r.next_page_token)
         }
     };
-    let (mut ids, token) = list(String::new()).await;
-    ids.extend(mediamesh_mesh::testkit::pages_from(token, list).await);
-    ids
+    mediamesh_mesh::testkit::every_page(list).await
 }
 
 /// A client's pages follow the same order as all requests': creation time, then id for
@@ -294,13 +292,7 @@ async fn a_clients_refund_requests_page_in_creation_order_ties_by_id() {
 async fn a_clients_refund_requests_are_sought_in_their_index() {
     let c = Client::new().await;
     let (sql, _) = crate::store::refunds_statement("1");
-    let plan = c.test.plan(&sql).await;
-    let index = "INDEX refund_requests_by_client_key (client_id=?";
-    assert!(plan.iter().any(|s| s.contains(index)), "{plan:?}");
-    assert!(
-        !plan
-            .iter()
-            .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
-        "{plan:?}"
-    );
+    c.test
+        .assert_seeks(&sql, &["INDEX refund_requests_by_client_key (client_id=?"])
+        .await;
 }
