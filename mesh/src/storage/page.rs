@@ -3,6 +3,7 @@
 //! gone: they were guessable and skipped or repeated rows under concurrent writes).
 use crate::error::FieldViolation;
 use crate::storage::sql;
+use crate::storage::store::Store;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// At most 100 rows a page: with every field bounded (`input`), the largest page still fits
@@ -75,6 +76,25 @@ impl Keyset {
             Some(key) => key.clone(),
             None => start.iter().map(|s| (*s).to_owned()).collect(),
         }
+    }
+
+    /// Runs a listing's `statement` on `store`'s readers: `$1` the row limit, then the key
+    /// to continue after (`start` on the first page), then the given `filters` in order.
+    pub async fn fetch(
+        &self,
+        store: &Store,
+        statement: &str,
+        start: &[&str],
+        filters: Vec<String>,
+    ) -> Result<Vec<sql::Row>, sqlx::Error> {
+        let mut query = sql::query(statement).bind(self.fetch_limit());
+        for part in self.after_or(start) {
+            query = query.bind(part);
+        }
+        for value in filters {
+            query = query.bind(value);
+        }
+        query.fetch_all(store.reader()).await
     }
 
     /// Rows fetched with their sort keys (`fetch_limit` of them): this page's rows and the

@@ -65,16 +65,8 @@ pub async fn list(
     rsv_id: &str,
     customer_id: &str,
 ) -> Result<Vec<pb::Message>, sqlx::Error> {
-    let after = page.after_or(&["", ""]);
     let (text, filters) = list_statement(rsv_id, customer_id);
-    let mut query = sql::query(&text)
-        .bind(page.fetch_limit())
-        .bind(after[0].clone())
-        .bind(after[1].clone());
-    for value in filters {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(store.reader()).await?;
+    let rows = page.fetch(store, &text, &["", ""], filters).await?;
     rows.iter()
         .map(|r| {
             Ok(pb::Message {

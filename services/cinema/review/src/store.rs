@@ -98,17 +98,8 @@ pub async fn list(
     page: &Keyset,
     movie_id: &str,
 ) -> Result<Vec<(Vec<String>, Review)>, sqlx::Error> {
-    let after = page.after_or(&["", ""]);
     let (text, filters) = list_statement(movie_id);
-    let mut query = sql::query(&text)
-        .bind(page.fetch_limit())
-        .bind(after[0].clone())
-        .bind(after[1].clone());
-    for value in filters {
-        query = query.bind(value);
-    }
-    query
-        .fetch_all(store.reader())
+    page.fetch(store, &text, &["", ""], filters)
         .await?
         .iter()
         .map(|r| Ok((key_of(r, &["create_time", "review_id"])?, review(r)?)))

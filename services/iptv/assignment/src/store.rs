@@ -119,16 +119,8 @@ pub async fn list_installers(
     page: &Keyset,
     region: &str,
 ) -> Result<Vec<(Vec<String>, Installer)>, sqlx::Error> {
-    let after = page.after_or(&[""]);
     let (text, filters) = installers_statement(region);
-    let mut query = sql::query(&text)
-        .bind(page.fetch_limit())
-        .bind(after[0].clone());
-    for value in filters {
-        query = query.bind(value);
-    }
-    query
-        .fetch_all(store.reader())
+    page.fetch(store, &text, &[""], filters)
         .await?
         .iter()
         .map(|r| Ok((key_of(r, &["installer_id"])?, installer(r)?)))

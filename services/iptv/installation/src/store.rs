@@ -111,16 +111,8 @@ pub async fn list(
     page: &Keyset,
     installer_id: &str,
 ) -> Result<Vec<(Vec<String>, Installation)>, sqlx::Error> {
-    let after = page.after_or(&[""]);
     let (text, filters) = list_statement(installer_id);
-    let mut query = sql::query(&text)
-        .bind(page.fetch_limit())
-        .bind(after[0].clone());
-    for value in filters {
-        query = query.bind(value);
-    }
-    query
-        .fetch_all(store.reader())
+    page.fetch(store, &text, &[""], filters)
         .await?
         .iter()
         .map(|r| Ok((key_of(r, &["join_order_id"])?, installation(r)?)))

@@ -148,17 +148,8 @@ pub async fn list(
     page: &Keyset,
     customer_id: &str,
 ) -> Result<Vec<(Vec<String>, JoinOrder)>, sqlx::Error> {
-    let after = page.after_or(&["", ""]);
     let (text, filters) = list_statement(customer_id);
-    let mut query = sql::query(&text)
-        .bind(page.fetch_limit())
-        .bind(after[0].clone())
-        .bind(after[1].clone());
-    for value in filters {
-        query = query.bind(value);
-    }
-    query
-        .fetch_all(store.reader())
+    page.fetch(store, &text, &["", ""], filters)
         .await?
         .iter()
         .map(|r| Ok((key_of(r, &["create_time", "join_order_id"])?, order(r)?)))

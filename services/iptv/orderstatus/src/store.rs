@@ -121,14 +121,7 @@ pub async fn list(
     page: &Keyset,
     customer_id: &str,
 ) -> Result<Vec<Listed>, sqlx::Error> {
-    let after = page.after_or(&[""]);
     let (text, filters) = list_statement(customer_id);
-    let mut query = sql::query(&text)
-        .bind(page.fetch_limit())
-        .bind(after[0].clone());
-    for value in filters {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(store.reader()).await?;
+    let rows = page.fetch(store, &text, &[""], filters).await?;
     with_views(store, rows).await
 }

@@ -111,15 +111,8 @@ pub async fn list(
     page: &Keyset,
     creator: &str,
 ) -> Result<Vec<pb::Mypage>, sqlx::Error> {
-    let after = page.after_or(&[""]);
     let (text, filters) = list_statement(creator);
-    let mut query = sql::query(&text)
-        .bind(page.fetch_limit())
-        .bind(after[0].clone());
-    for value in filters {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(store.reader()).await?;
+    let rows = page.fetch(store, &text, &[""], filters).await?;
     let mut pages = Vec::with_capacity(rows.len());
     for row in rows {
         let content_id: String = row.try_get("content_id")?;

@@ -214,17 +214,8 @@ pub async fn list_refunds(
     page: &Keyset,
     client_id: &str,
 ) -> Result<Vec<(Vec<String>, Refund)>, sqlx::Error> {
-    let after = page.after_or(&["", ""]);
     let (text, filters) = refunds_statement(client_id);
-    let mut query = sql::query(&text)
-        .bind(page.fetch_limit())
-        .bind(after[0].clone())
-        .bind(after[1].clone());
-    for value in filters {
-        query = query.bind(value);
-    }
-    query
-        .fetch_all(store.reader())
+    page.fetch(store, &text, &["", ""], filters)
         .await?
         .iter()
         .map(|r| {
