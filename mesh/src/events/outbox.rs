@@ -208,6 +208,7 @@ impl Relay {
                     backoff = Duration::from_millis(50);
                     failures = 0;
                     self.running.set(true);
+                    self.store.backlog().relay_up(true);
                     if published > 0 {
                         continue;
                     }
@@ -224,6 +225,7 @@ impl Relay {
                     failures += 1;
                     if failures >= FAILURES_BEFORE_DOWN {
                         self.running.set(false);
+                        self.store.backlog().relay_up(false);
                     }
                     metrics::counter!(crate::observe::metrics::RELAY_ERRORS, "context" => self.context.clone())
                         .increment(1);
@@ -247,6 +249,7 @@ impl Relay {
         .fetch_all(self.store.reader())
         .await?;
         if rows.is_empty() {
+            self.store.backlog().relayed(0, true);
             return Ok(0);
         }
         // Send the whole batch before awaiting acks: one round trip per batch, order kept on
@@ -285,6 +288,7 @@ impl Relay {
             .execute(self.store.writer())
             .await?;
         }
+        self.store.backlog().relayed(rows.len(), false);
         Ok(rows.len())
     }
 

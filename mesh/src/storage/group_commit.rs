@@ -98,6 +98,8 @@ impl GroupCommit {
 
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
     while let Some(mut group) = next_group(&mut jobs).await {
+        // A relay far behind holds the next group back (storage::backlog).
+        store.backlog().admit().await;
         if group.len() == 1 {
             let mut job = group.pop().expect("one job");
             let committed = commit(&store, std::slice::from_mut(&mut job))

@@ -69,6 +69,8 @@ pub struct Store {
     backend: Backend,
     /// Wakes the outbox relay when a transaction that raised events commits.
     outbox_signal: Arc<Notify>,
+    /// Rows waiting for the relay, which holds writers back when it falls behind.
+    backlog: Arc<crate::storage::backlog::Backlog>,
     /// The queue that groups writes into shared transactions (None: the committers' own).
     group: Option<crate::storage::group_commit::GroupCommit>,
 }
@@ -131,6 +133,7 @@ impl Store {
             reader,
             backend,
             outbox_signal: Arc::new(Notify::new()),
+            backlog: Arc::default(),
             group: None,
         };
         store.group = Some(crate::storage::group_commit::GroupCommit::start(
@@ -157,6 +160,11 @@ impl Store {
     /// Notified after each commit of a transaction that wrote outbox rows.
     pub fn outbox_signal(&self) -> &Arc<Notify> {
         &self.outbox_signal
+    }
+
+    /// The outbox rows this process committed and its relay has not settled yet.
+    pub fn backlog(&self) -> &crate::storage::backlog::Backlog {
+        &self.backlog
     }
 
     /// Creates the mesh tables, then applies the context's migrations not yet applied.
@@ -296,6 +304,7 @@ impl Store {
             conn,
             staged: Vec::new(),
             signal: self.outbox_signal.clone(),
+            backlog: self.backlog.clone(),
         })
     }
 }
@@ -308,6 +317,7 @@ pub struct Tx {
     /// of one round trip each.
     staged: Vec<OutboxRow>,
     signal: Arc<Notify>,
+    backlog: Arc<crate::storage::backlog::Backlog>,
 }
 
 /// A transaction's connection, where its statements run (`Tx::conn`).
@@ -351,13 +361,14 @@ impl Tx {
     /// Writes the staged outbox rows, then commits; a failure of either rolls back all.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         let staged = std::mem::take(&mut self.staged);
-        let raised = !staged.is_empty();
+        let (raised, rows) = (!staged.is_empty(), staged.len());
         crate::events::outbox::write_rows(&mut self.conn, staged).await?;
         match self.conn.0 {
             ConnKind::Sqlite(tx) => tx.commit()?,
             ConnKind::Postgres(tx) => tx.commit().await?,
         }
         if raised {
+            self.backlog.raised(rows);
             self.signal.notify_one();
         }
         Ok(())
