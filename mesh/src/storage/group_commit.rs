@@ -335,4 +335,34 @@ mod tests {
             .await;
         assert_eq!(after.unwrap(), 9, "writes go through once the lock is free");
     }
+
+    /// Writes wait while their relay is more than a batch behind, and go in once it caught
+    /// up (the committer asks `storage::backlog` before each group).
+    #[tokio::test]
+    async fn writes_wait_while_the_relay_is_behind() {
+        let test =
+            crate::testkit::TestStore::new(&["CREATE TABLE kept (n BIGINT PRIMARY KEY)"]).await;
+        let store = test.store.clone();
+        store
+            .backlog()
+            .raised(crate::storage::backlog::HIGH_WATER as usize + 1);
+        let write = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .write(|tx| Box::pin(async move { insert(tx, "kept", 1).await }))
+                    .await
+            }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!write.is_finished(), "the write waits for the relay");
+        store.backlog().relayed(0, true);
+        assert_eq!(
+            write.await.unwrap().unwrap(),
+            1,
+            "and goes in once it caught up"
+        );
+    }
 }
