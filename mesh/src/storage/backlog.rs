@@ -30,7 +30,9 @@ impl Default for Backlog {
         Backlog {
             rows: AtomicI64::new(0),
             drained: Notify::new(),
-            relay_up: AtomicBool::new(true),
+            // Until a relay says it publishes: a store without one (a test's, a command's)
+            // never holds writers back.
+            relay_up: AtomicBool::new(false),
         }
     }
 }
@@ -90,6 +92,7 @@ mod tests {
     #[tokio::test]
     async fn writers_wait_for_a_relay_that_is_behind_but_not_for_one_that_is_down() {
         let backlog = Arc::new(Backlog::default());
+        backlog.relay_up(true);
         backlog.raised(HIGH_WATER as usize);
         tokio::time::timeout(Duration::from_secs(1), backlog.admit())
             .await

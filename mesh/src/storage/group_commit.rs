@@ -343,6 +343,7 @@ mod tests {
         let test =
             crate::testkit::TestStore::new(&["CREATE TABLE kept (n BIGINT PRIMARY KEY)"]).await;
         let store = test.store.clone();
+        store.backlog().relay_up(true);
         store
             .backlog()
             .raised(crate::storage::backlog::HIGH_WATER as usize + 1);
